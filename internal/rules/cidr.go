@@ -21,7 +21,15 @@ func canonicalCIDR(vs *Violations, field, value string, want6 bool) (string, boo
 	addrText, bitsText, hasBits := strings.Cut(value, "/")
 	addr, err := netip.ParseAddr(addrText)
 	if err != nil || addr.Zone() != "" {
-		vs.add(field, "%s is not a CIDR block: %s is not an %s address", quote(value), quote(addrText), family)
+		why := "" // netip says why, after its "ParseAddr(...): " preamble
+		if err != nil {
+			if _, after, ok := strings.Cut(err.Error(), "): "); ok {
+				why = " (" + strings.TrimPrefix(after, "IPv4 field has ") + ")"
+			}
+		} else {
+			why = " (a zone such as %eth0 is not allowed)"
+		}
+		vs.add(field, "%s is not a CIDR block: %s is not an %s address%s", quote(value), quote(addrText), family, why)
 		return "", false
 	}
 	is6 := addr.Is6() && !addr.Is4In6()
