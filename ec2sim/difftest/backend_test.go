@@ -1,0 +1,219 @@
+package difftest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+)
+
+const (
+	region = "us-east-1"
+	// moto's fixed account id; ec2sim is configured with the same one so
+	// that OwnerId and ARNs can be compared.
+	accountID = "123456789012"
+)
+
+// backend is one EC2 endpoint under test together with the scenario's
+// symbolic names for the ids it handed out. Ids differ between endpoints, so
+// steps refer to resources by symbol and results are reported by symbol.
+type backend struct {
+	name   string
+	url    string
+	client *ec2.Client
+	ids    map[string]string // symbol -> real id
+}
+
+func newBackend(name, url string) *backend {
+	return &backend{
+		name:   name,
+		url:    url,
+		client: newClient(url),
+		ids:    map[string]string{},
+	}
+}
+
+// newClient builds an EC2 client for a local endpoint. Retries are off so
+// that every step is exactly one request and a 5xx from moto is reported
+// as such rather than hidden behind retries.
+func newClient(url string) *ec2.Client {
+	return ec2.New(ec2.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(url),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "difftest"}, nil
+		}),
+		Retryer: aws.NopRetryer{},
+	})
+}
+
+// id returns the real id for a symbol. An unknown symbol yields a
+// well-formed id that exists nowhere, so a step that depends on an earlier
+// failed step fails with a clear NotFound instead of panicking.
+func (b *backend) id(sym string) string {
+	if v, ok := b.ids[sym]; ok {
+		return v
+	}
+	prefix := "sg-"
+	switch {
+	case strings.HasPrefix(sym, "vpc"):
+		prefix = "vpc-"
+	case strings.HasPrefix(sym, "sgr"):
+		prefix = "sgr-"
+	}
+	return prefix + "0deadbeef0deadbee"
+}
+
+func (b *backend) ptr(sym string) *string { return aws.String(b.id(sym)) }
+
+// set records a symbol. Setting an id that another symbol already names is
+// a scenario bug and would make reverse lookups ambiguous.
+func (b *backend) set(sym, real string) {
+	b.ids[sym] = real
+}
+
+// sym maps a real id back to its symbol for reporting; ids the scenario
+// never named are shown by their prefix only, because their value differs
+// between endpoints.
+func (b *backend) sym(real string) string {
+	for k, v := range b.ids {
+		if v == real {
+			return k
+		}
+	}
+	if i := strings.IndexByte(real, '-'); i > 0 {
+		return "?" + real[:i+1]
+	}
+	return "?" + real
+}
+
+// outcome is a normalised step result: Code is "OK" or the EC2 error code
+// (messages are never compared), Shape the salient, id-free result.
+type outcome struct {
+	Code  string
+	Shape string
+}
+
+func (o outcome) String() string {
+	if o.Shape == "" {
+		return o.Code
+	}
+	return o.Code + " " + o.Shape
+}
+
+func toOutcome(shape string, err error) outcome {
+	if err == nil {
+		return outcome{Code: "OK", Shape: shape}
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return outcome{Code: apiErr.ErrorCode()}
+	}
+	// A response that is not EC2's error XML (moto's HTML 500 page) has no
+	// code; the status is what a client would act on.
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) {
+		return outcome{Code: "HTTP" + strconv.Itoa(respErr.HTTPStatusCode())}
+	}
+	return outcome{Code: "ERR", Shape: err.Error()}
+}
+
+// freePort asks the kernel for an unused loopback port. moto_server cannot
+// be handed a listener, so there is a short window in which another process
+// could take the port; the start-up check below would then fail loudly.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+// startMoto starts moto_server on a free loopback port and returns its URL.
+// The test is skipped when moto_server is not installed.
+func startMoto(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server not found on PATH; install moto[server] (pip install 'moto[server]==5.2.1') to run the differential test")
+	}
+	port := freePort(t)
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	// Its own process group, so that a wrapper script (pyenv shim) and the
+	// Python process behind it are stopped together.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var logBuf strings.Builder
+	cmd.Stdout = &logBuf
+	cmd.Stderr = &logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start moto_server: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+	})
+
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	// Poll until moto answers; bounded so a broken install fails the test
+	// instead of hanging it.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case <-exited:
+			t.Fatalf("moto_server exited during start-up:\n%s", logBuf.String())
+		default:
+		}
+		resp, err := http.Get(url + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return url
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moto_server did not answer on %s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// testEnv returns the environment for AWS CLI runs: fixed fake credentials
+// and region, no pager, and no user configuration that could change output.
+func cliEnv() []string {
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AWS_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"AWS_ACCESS_KEY_ID=test",
+		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_DEFAULT_REGION="+region,
+		"AWS_REGION="+region,
+		"AWS_PAGER=",
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_DEFAULT_OUTPUT=json",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_MAX_ATTEMPTS=1",
+		"AWS_RETRY_MODE=standard",
+	)
+}

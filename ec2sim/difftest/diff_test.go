@@ -1,0 +1,75 @@
+package difftest
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDifferential runs the scenario against ec2sim and moto_server in
+// lockstep and compares them step by step; see step for the rules.
+func TestDifferential(t *testing.T) {
+	moto := newBackend("moto", startMoto(t))
+	sim := newSimBackend(t)
+
+	steps := scenario()
+	checkScenario(t, steps)
+	if len(steps) < 40 {
+		t.Fatalf("scenario has %d steps, want at least 40", len(steps))
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			// Bounded so that a hung endpoint fails the step instead of
+			// the whole test binary.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			m := toOutcome(st.do(ctx, moto))
+			if sim == nil {
+				t.Logf("moto: %s", m)
+				if st.moto == "" && m.Code != st.want {
+					t.Errorf("moto answered %s, want %s", m, st.want)
+				}
+				return
+			}
+			s := toOutcome(st.do(ctx, sim))
+			if s.Code != st.want {
+				t.Errorf("ec2sim answered %s, want %s (EC2's answer)", s, st.want)
+			}
+			if st.moto != "" {
+				if st.wantShape != "" && s.Code == st.want && s.Shape != st.wantShape {
+					t.Errorf("ec2sim result shape differs from EC2's:\n got: %s\nwant: %s", s.Shape, st.wantShape)
+				}
+				if m.Code == st.want && (st.wantShape == "" || m.Shape == st.wantShape) {
+					t.Logf("marked as a moto departure (%s) but moto gave EC2's answer %s", st.moto, m)
+				}
+				return
+			}
+			if m.Code != st.want {
+				t.Errorf("moto answered %s, want %s; if this is a moto departure, mark the step", m, st.want)
+			}
+			if s != m {
+				t.Errorf("ec2sim and moto disagree:\nec2sim: %s\n  moto: %s", s, m)
+			}
+		})
+	}
+}
+
+// checkScenario rejects duplicate step names (a failure must name one step)
+// and departures without a reason.
+func checkScenario(t *testing.T, steps []step) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, st := range steps {
+		if seen[st.name] {
+			t.Fatalf("duplicate step name %q", st.name)
+		}
+		seen[st.name] = true
+		if st.moto != "" && !strings.HasPrefix(st.moto, "moto: ") {
+			t.Fatalf("step %q: departure reason must read \"moto: …\"", st.name)
+		}
+		if st.wantShape != "" && st.moto == "" {
+			t.Fatalf("step %q: wantShape is only for moto departures", st.name)
+		}
+	}
+}
