@@ -3,3 +3,5 @@ package difftest
 import "testing"
 
 func newSimBackend(t *testing.T) *backend { return nil }
+
+func cliEndpoint(t *testing.T) string { return startMoto(t) }
