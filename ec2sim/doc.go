@@ -1,0 +1,25 @@
+// Package ec2sim is a local, EC2-compatible endpoint for security groups.
+//
+// It speaks EC2's Query protocol (API version 2016-11-15), so aws-sdk-go-v2's
+// ec2 client, the AWS CLI and the AWS JavaScript SDKs work against it without
+// change. Palisade is tested against it, which is why it keeps its own model of
+// EC2's rules instead of sharing one with the code under test: a shared model
+// would let a mistake in one hide the same mistake in the other.
+//
+// What it models, per (account, region) "world":
+//   - VPCs (DescribeVpcs, CreateVpc), each with a default security group. The
+//     lazily created default VPC is 172.31.0.0/16 without an IPv6 block, as on
+//     a real account, so a new group in it gets only the 0.0.0.0/0 egress rule;
+//     a VPC created with AmazonProvidedIpv6CidrBlock=true also gets ::/0.
+//   - security groups and their rules with EC2's validation, quotas,
+//     duplicate and not-found semantics, sgr- rule ids and tags.
+//   - EC2's token-bucket throttling, eventual consistency of new resources,
+//     injected faults, latency and dropped connections, all optional.
+//
+// The account is the access key id when that is exactly 12 digits (so tests
+// can act as several accounts), otherwise Options.DefaultAccountID; the region
+// comes from the SigV4 credential scope. Signatures are not verified.
+//
+// Choices where EC2's behaviour is undocumented are marked "unverified" next
+// to the code that makes them.
+package ec2sim

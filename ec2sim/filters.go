@@ -1,0 +1,179 @@
+package ec2sim
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Filters: names and values are case-sensitive; several filters must all
+// match (AND), several values of one filter any (OR); values may use EC2's
+// wildcards, '*' for any run and '?' for one character, '\' escaping either.
+
+var groupFilters = map[string]bool{
+	"description": true, "group-id": true, "group-name": true, "owner-id": true, "vpc-id": true, "tag-key": true,
+	"ip-permission.cidr": true, "ip-permission.from-port": true, "ip-permission.to-port": true,
+	"ip-permission.protocol": true, "ip-permission.group-id": true, "ip-permission.group-name": true,
+	"ip-permission.ipv6-cidr": true, "ip-permission.prefix-list-id": true, "ip-permission.user-id": true,
+	"egress.ip-permission.cidr": true, "egress.ip-permission.from-port": true, "egress.ip-permission.to-port": true,
+	"egress.ip-permission.protocol": true, "egress.ip-permission.group-id": true, "egress.ip-permission.group-name": true,
+	"egress.ip-permission.ipv6-cidr": true, "egress.ip-permission.prefix-list-id": true, "egress.ip-permission.user-id": true,
+}
+
+var ruleFilters = map[string]bool{"group-id": true, "security-group-rule-id": true}
+
+var tagFilters = map[string]bool{"key": true, "value": true, "resource-id": true, "resource-type": true}
+
+var vpcFilters = map[string]bool{
+	"vpc-id": true, "is-default": true, "cidr": true, "cidr-block-association.cidr-block": true, "state": true,
+	"owner-id": true, "ipv6-cidr-block-association.ipv6-cidr-block": true, "instance-tenancy": true, "tag-key": true,
+}
+
+// checkFilterNames refuses filter names the action does not know, with the
+// code and text EC2 uses. "tag:<key>" is accepted by every action here.
+func checkFilterNames(fs []filter, known map[string]bool) *apiError {
+	for _, f := range fs {
+		if known[f.Name] || (strings.HasPrefix(f.Name, "tag:") && len(f.Name) > len("tag:")) {
+			continue
+		}
+		return clientErr(codeInvalidParameterValue, "The filter '%s' is invalid", truncate(f.Name, 128))
+	}
+	return nil
+}
+
+// matchAny reports whether s matches any of the filter's values.
+func matchAny(values []string, s string) bool {
+	for _, v := range values {
+		if wildcardMatch(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// wildcardMatch matches s against pattern with '*', '?' and '\' escapes,
+// iteratively, so hostile patterns cannot blow up the stack or run in
+// exponential time.
+func wildcardMatch(pattern, s string) bool {
+	p := []rune(pattern)
+	t := []rune(s)
+	pi, ti := 0, 0
+	starP, starT := -1, 0
+	for ti < len(t) {
+		if pi < len(p) {
+			switch {
+			case p[pi] == '*':
+				starP, starT = pi, ti
+				pi++
+				continue
+			case p[pi] == '?':
+				pi++
+				ti++
+				continue
+			case p[pi] == '\\' && pi+1 < len(p) && p[pi+1] == t[ti]:
+				pi += 2
+				ti++
+				continue
+			case p[pi] != '\\' && p[pi] == t[ti]:
+				pi++
+				ti++
+				continue
+			}
+		}
+		if starP < 0 {
+			return false
+		}
+		starT++
+		pi, ti = starP+1, starT
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// matchTags handles "tag:<key>" and "tag-key" against a resource's tags.
+func matchTags(f filter, t tags) (handled, ok bool) {
+	if key, isTag := strings.CutPrefix(f.Name, "tag:"); isTag {
+		v, has := t[key]
+		return true, has && matchAny(f.Values, v)
+	}
+	if f.Name == "tag-key" {
+		for k := range t {
+			if matchAny(f.Values, k) {
+				return true, true
+			}
+		}
+		return true, false
+	}
+	return false, false
+}
+
+func (c *call) groupMatches(g *group, fs []filter) bool {
+	for _, f := range fs {
+		if !c.groupMatchesOne(g, f) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *call) groupMatchesOne(g *group, f filter) bool {
+	if handled, ok := matchTags(f, g.Tags); handled {
+		return ok
+	}
+	switch f.Name {
+	case "description":
+		return matchAny(f.Values, g.Description)
+	case "group-id":
+		return matchAny(f.Values, g.ID)
+	case "group-name":
+		return matchAny(f.Values, g.Name)
+	case "owner-id":
+		return matchAny(f.Values, c.w.Account)
+	case "vpc-id":
+		return matchAny(f.Values, g.VPCID)
+	}
+	// A rule filter matches the group when any one of its rules in that
+	// direction matches; different filters may be met by different rules.
+	egress := strings.HasPrefix(f.Name, "egress.")
+	field := strings.TrimPrefix(strings.TrimPrefix(f.Name, "egress."), "ip-permission.")
+	for _, r := range c.visibleRules(g, egress) {
+		if v, ok := c.ruleField(r, field); ok && matchAny(f.Values, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleField is the value an ip-permission.* filter compares against.
+func (c *call) ruleField(r *rule, field string) (string, bool) {
+	s := r.Spec
+	switch field {
+	case "protocol":
+		return s.Protocol, true
+	case "from-port":
+		return itoa32(s.FromPort), true
+	case "to-port":
+		return itoa32(s.ToPort), true
+	case "cidr":
+		return s.Target, s.Kind == kindCIDRv4
+	case "ipv6-cidr":
+		return s.Target, s.Kind == kindCIDRv6
+	case "prefix-list-id":
+		return s.Target, s.Kind == kindPrefixList
+	case "group-id":
+		return s.Target, s.Kind == kindGroup
+	case "user-id":
+		return c.w.Account, s.Kind == kindGroup
+	case "group-name":
+		if s.Kind != kindGroup {
+			return "", false
+		}
+		if g := c.w.Groups[s.Target]; g != nil {
+			return g.Name, true
+		}
+	}
+	return "", false
+}
+
+func itoa32(i int32) string { return strconv.FormatInt(int64(i), 10) }

@@ -1,0 +1,318 @@
+package ec2sim
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// world is one (account, region): EC2 keeps the two apart completely, so the
+// simulator does too. One mutex per world serialises its calls; worlds do not
+// contend with each other.
+type world struct {
+	mu         sync.Mutex
+	Account    string            `json:"account"`
+	Region     string            `json:"region"`
+	DefaultVPC string            `json:"defaultVpc,omitempty"`
+	VPCs       map[string]*vpc   `json:"vpcs"`
+	Groups     map[string]*group `json:"groups"`
+	Rules      map[string]*rule  `json:"rules"`
+}
+
+type vpc struct {
+	ID              string    `json:"id"`
+	CIDR            string    `json:"cidr"`
+	CIDRAssocID     string    `json:"cidrAssocId"`
+	IPv6CIDR        string    `json:"ipv6Cidr,omitempty"`
+	IPv6AssocID     string    `json:"ipv6AssocId,omitempty"`
+	IsDefault       bool      `json:"isDefault"`
+	InstanceTenancy string    `json:"instanceTenancy"`
+	DefaultGroupID  string    `json:"defaultGroupId"`
+	Tags            tags      `json:"tags,omitempty"`
+	Created         time.Time `json:"created"`
+}
+
+type group struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	VPCID       string    `json:"vpcId"`
+	IsDefault   bool      `json:"isDefault"`
+	Tags        tags      `json:"tags,omitempty"`
+	Created     time.Time `json:"created"`
+	// Ingress and Egress hold rule ids in creation order, which is the order
+	// describes report them in.
+	Ingress []string `json:"ingress"`
+	Egress  []string `json:"egress"`
+}
+
+// ruleKind is the kind of a rule's single source (inbound) or destination
+// (outbound). EC2 never lets it change after creation.
+type ruleKind int
+
+const (
+	kindCIDRv4 ruleKind = iota + 1
+	kindCIDRv6
+	kindPrefixList
+	kindGroup
+)
+
+func (k ruleKind) String() string {
+	switch k {
+	case kindCIDRv4:
+		return "ipv4"
+	case kindCIDRv6:
+		return "ipv6"
+	case kindPrefixList:
+		return "prefix-list"
+	case kindGroup:
+		return "group"
+	}
+	return "unknown"
+}
+
+// ruleSpec is a rule's identity plus its description: the canonical form that
+// authorize, revoke and modify compare. Protocol is the canonical name or
+// number; a protocol without ports has FromPort = ToPort = -1.
+type ruleSpec struct {
+	Protocol    string   `json:"protocol"`
+	FromPort    int32    `json:"fromPort"`
+	ToPort      int32    `json:"toPort"`
+	Kind        ruleKind `json:"kind"`
+	Target      string   `json:"target"` // canonical CIDR, pl- id or sg- id
+	Description string   `json:"description,omitempty"`
+}
+
+// key identifies a rule within one direction of one group: two rules with
+// the same key are the same rule to EC2, whatever their descriptions.
+func (s ruleSpec) key() string {
+	return fmt.Sprintf("%s|%d|%d|%d|%s", s.Protocol, s.FromPort, s.ToPort, s.Kind, s.Target)
+}
+
+type rule struct {
+	ID      string    `json:"id"`
+	GroupID string    `json:"groupId"`
+	Egress  bool      `json:"egress"`
+	Spec    ruleSpec  `json:"spec"`
+	Tags    tags      `json:"tags,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+// tags maps key to value; describes sort by key so output is deterministic.
+type tags map[string]string
+
+func (t tags) sortedKeys() []string {
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (t tags) clone() tags {
+	if len(t) == 0 {
+		return nil
+	}
+	c := make(tags, len(t))
+	for k, v := range t {
+		c[k] = v
+	}
+	return c
+}
+
+// protocolHasPorts reports whether EC2 keeps a port (or ICMP type/code) range
+// for the protocol. For -1 and every other number the rule covers all ports,
+// whatever range was sent.
+func protocolHasPorts(p string) bool {
+	switch p {
+	case "tcp", "udp", "icmp", "icmpv6":
+		return true
+	}
+	return false
+}
+
+// idHexLen is the length of the hex part of every id the simulator mints;
+// EC2's current ids are prefix + 17 lowercase hex digits.
+const idHexLen = 17
+
+// newID mints prefix + 17 random lowercase hex digits, retrying on the
+// (astronomically unlikely) collision with an id in use.
+func newID(prefix string, taken func(string) bool) string {
+	var b [9]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			// crypto/rand does not fail on supported platforms; if it ever
+			// does there is no sensible id to return.
+			panic(fmt.Sprintf("ec2sim: crypto/rand: %v", err))
+		}
+		id := prefix + hex.EncodeToString(b[:])[:idHexLen]
+		if taken == nil || !taken(id) {
+			return id
+		}
+	}
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func newWorld(account, region string) *world {
+	return &world{
+		Account: account,
+		Region:  region,
+		VPCs:    make(map[string]*vpc),
+		Groups:  make(map[string]*group),
+		Rules:   make(map[string]*rule),
+	}
+}
+
+func (w *world) idTaken(id string) bool {
+	_, v := w.VPCs[id]
+	_, g := w.Groups[id]
+	_, r := w.Rules[id]
+	return v || g || r
+}
+
+// addVPC creates a VPC together with its default security group, as EC2
+// does: the group allows all traffic from its own members and all traffic
+// out (to ::/0 as well when the VPC has an IPv6 block).
+func (w *world) addVPC(cidr string, ipv6 bool, isDefault bool, tenancy string, t tags, now time.Time) *vpc {
+	v := &vpc{
+		ID:              newID("vpc-", w.idTaken),
+		CIDR:            cidr,
+		IsDefault:       isDefault,
+		InstanceTenancy: tenancy,
+		Tags:            t,
+		Created:         now,
+	}
+	v.CIDRAssocID = newID("vpc-cidr-assoc-", nil)
+	if ipv6 {
+		v.IPv6CIDR = randomIPv6Block()
+		v.IPv6AssocID = newID("vpc-cidr-assoc-", nil)
+	}
+	w.VPCs[v.ID] = v
+	if isDefault {
+		w.DefaultVPC = v.ID
+	}
+	g := w.addGroup("default", "default VPC security group", v, nil, now)
+	g.IsDefault = true
+	w.addRule(g, false, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindGroup, Target: g.ID}, nil, now)
+	v.DefaultGroupID = g.ID
+	return v
+}
+
+// addGroup creates a group with EC2's default egress: all traffic to
+// 0.0.0.0/0, and to ::/0 when the VPC has an IPv6 block.
+func (w *world) addGroup(name, desc string, v *vpc, t tags, now time.Time) *group {
+	g := &group{
+		ID:          newID("sg-", w.idTaken),
+		Name:        name,
+		Description: desc,
+		VPCID:       v.ID,
+		Tags:        t,
+		Created:     now,
+		Ingress:     []string{},
+		Egress:      []string{},
+	}
+	w.Groups[g.ID] = g
+	w.addRule(g, true, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindCIDRv4, Target: "0.0.0.0/0"}, nil, now)
+	if v.IPv6CIDR != "" {
+		w.addRule(g, true, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindCIDRv6, Target: "::/0"}, nil, now)
+	}
+	return g
+}
+
+func (w *world) addRule(g *group, egress bool, spec ruleSpec, t tags, now time.Time) *rule {
+	r := &rule{ID: newID("sgr-", w.idTaken), GroupID: g.ID, Egress: egress, Spec: spec, Tags: t.clone(), Created: now}
+	w.Rules[r.ID] = r
+	if egress {
+		g.Egress = append(g.Egress, r.ID)
+	} else {
+		g.Ingress = append(g.Ingress, r.ID)
+	}
+	return r
+}
+
+func (w *world) removeRule(r *rule) {
+	g := w.Groups[r.GroupID]
+	delete(w.Rules, r.ID)
+	if g == nil {
+		return
+	}
+	list := &g.Ingress
+	if r.Egress {
+		list = &g.Egress
+	}
+	for i, id := range *list {
+		if id == r.ID {
+			*list = append((*list)[:i], (*list)[i+1:]...)
+			return
+		}
+	}
+}
+
+func (w *world) removeGroup(g *group) {
+	for _, id := range append(append([]string{}, g.Ingress...), g.Egress...) {
+		delete(w.Rules, id)
+	}
+	delete(w.Groups, g.ID)
+}
+
+// rulesOf returns a group's rules in one direction, in creation order.
+func (w *world) rulesOf(g *group, egress bool) []*rule {
+	ids := g.Ingress
+	if egress {
+		ids = g.Egress
+	}
+	out := make([]*rule, 0, len(ids))
+	for _, id := range ids {
+		if r := w.Rules[id]; r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// groupByName finds a group by name within a VPC. Names are unique per VPC
+// compared case-insensitively, so the lookup is case-insensitive too.
+func (w *world) groupByName(vpcID, name string) *group {
+	for _, g := range w.Groups {
+		if g.VPCID == vpcID && strings.EqualFold(g.Name, name) {
+			return g
+		}
+	}
+	return nil
+}
+
+func (w *world) groupCount(vpcID string) int {
+	n := 0
+	for _, g := range w.Groups {
+		if g.VPCID == vpcID {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *world) groupArn(id string) string {
+	return "arn:aws:ec2:" + w.Region + ":" + w.Account + ":security-group/" + id
+}
+
+func (w *world) ruleArn(id string) string {
+	return "arn:aws:ec2:" + w.Region + ":" + w.Account + ":security-group-rule/" + id
+}
+
+// randomIPv6Block picks an Amazon-looking /56 for a VPC's IPv6 block.
+func randomIPv6Block() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("2600:1f18:%02x%02x:%02x00::/56", b[0], b[1], b[2])
+}
