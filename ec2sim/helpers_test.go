@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,3 +157,11 @@ const (
 	s500 = http.StatusInternalServerError
 	s503 = http.StatusServiceUnavailable
 )
+
+func validID(id, prefix string) bool {
+	rest, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(rest) != 17 {
+		return false
+	}
+	return strings.Trim(rest, "0123456789abcdef") == ""
+}
