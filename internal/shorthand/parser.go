@@ -73,6 +73,11 @@ type parser struct {
 
 func (p *parser) eof() bool { return p.i >= len(p.s) }
 
+// atEnd reports whether only whitespace is left.
+func (p *parser) atEnd() bool {
+	return strings.TrimLeft(p.s[p.i:], " \t\n\r\v\f") == ""
+}
+
 func (p *parser) cur() byte {
 	if p.eof() {
 		return 0
@@ -107,7 +112,9 @@ func (p *parser) expect(c byte, space bool, context string) error {
 
 func (p *parser) parameter() (*node, error) {
 	obj := newObject(p.i)
-	for first := true; first || !p.eof(); first = false {
+	// Unlike shorthand.py, whitespace at the very end is ignored even after
+	// a list or structure; it cannot change the meaning.
+	for first := true; first || !p.atEnd(); first = false {
 		if !first {
 			if err := p.expect(',', true, "between key=value pairs"); err != nil {
 				return nil, err
