@@ -2,7 +2,6 @@ package rules
 
 import (
 	"net/netip"
-	"strconv"
 	"strings"
 )
 
@@ -49,10 +48,6 @@ func canonicalCIDR(vs *Violations, field, value string, want6 bool) (string, boo
 	p, err := netip.ParsePrefix(value)
 	if err != nil {
 		vs.add(field, "%s has an invalid prefix length %s; it must be a number 0-%s without leading zeros", quote(value), quote(bitsText), host)
-		return "", false
-	}
-	if strconv.Itoa(p.Bits()) != bitsText { // defensive: netip already refuses "/08"
-		vs.add(field, "%s has an invalid prefix length %s", quote(value), quote(bitsText))
 		return "", false
 	}
 	return p.Masked().String(), true

@@ -99,6 +99,9 @@ func TestParseErrors(t *testing.T) {
 		{"invalid utf-8", "a=\xff", ErrSyntax, 1, 3, "not valid UTF-8"},
 		{"at-equals without file", "a@=b", ErrFile, 1, 4, "needs a value of the form file://path"},
 		{"at-equals with a list", "a@=[file://x]", ErrFile, 1, 4, "file://path"},
+		{"at-equals without file in a structure", "a={b@=c}", ErrFile, 1, 7, "b@= needs"},
+		{"bad value in a structure", "a={b='c}", ErrSyntax, 1, 6, "never closed"},
+		{"bad key in a structure", "a={b=c,,}", ErrSyntax, 1, 8, "expected a key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
