@@ -364,7 +364,10 @@ type OperationEvent struct {
 	// Set on SUCCEEDED.
 	Result *OperationResult `protobuf:"bytes,7,opt,name=result,proto3" json:"result,omitempty"`
 	// Set on FAILED: the EC2 error code and message, or Palisade's reason.
-	Error         *status.Status `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	Error *status.Status `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	// Position of this event in the operation's history, from 1. Subscribers
+	// use it to drop repeats and notice gaps.
+	Sequence      int32 `protobuf:"varint,9,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -453,6 +456,13 @@ func (x *OperationEvent) GetError() *status.Status {
 		return x.Error
 	}
 	return nil
+}
+
+func (x *OperationEvent) GetSequence() int32 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
 }
 
 // WatchOperationRequest names the operation to follow.
@@ -573,7 +583,7 @@ const file_palisade_v1_operation_proto_rawDesc = "" +
 	"\bend_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"~\n" +
 	"\x0fOperationResult\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12P\n" +
-	"\x14security_group_rules\x18\x02 \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\x12securityGroupRules\"\xe4\x02\n" +
+	"\x14security_group_rules\x18\x02 \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\x12securityGroupRules\"\x80\x03\n" +
 	"\x0eOperationEvent\x12!\n" +
 	"\foperation_id\x18\x01 \x01(\tR\voperationId\x121\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1b.palisade.v1.OperationStateR\x05state\x12.\n" +
@@ -582,7 +592,8 @@ const file_palisade_v1_operation_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12:\n" +
 	"\bmetadata\x18\x06 \x01(\v2\x1e.palisade.v1.OperationMetadataR\bmetadata\x124\n" +
 	"\x06result\x18\a \x01(\v2\x1c.palisade.v1.OperationResultR\x06result\x12(\n" +
-	"\x05error\x18\b \x01(\v2\x12.google.rpc.StatusR\x05error\"+\n" +
+	"\x05error\x18\b \x01(\v2\x12.google.rpc.StatusR\x05error\x12\x1a\n" +
+	"\bsequence\x18\t \x01(\x05R\bsequence\"+\n" +
 	"\x15WatchOperationRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"K\n" +
 	"\x16WatchOperationResponse\x121\n" +

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/palisadehq/palisade/internal/ec2client"
+)
+
+// runAPI runs the gRPC front end alone against an external NATS.
+func runAPI(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
+	fs := newFlagSet("api", stderr)
+	var (
+		grpcListen = fs.String("grpc-listen", defaultGRPCListen, "gRPC API address")
+		natsURL    = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
+		ec2URL     = fs.String("ec2-endpoint", "", "EC2 endpoint for reads (\"\": real AWS through the standard credential chain)")
+		replicas   = fs.Int("replicas", 1, "replicas of streams and buckets (3 on a JetStream cluster)")
+		lf         logFlags
+	)
+	lf.register(fs)
+	if err := parse(fs, args, lookup); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	nc, js, err := connect(ctx, *natsURL, "palisade-api", log, *replicas)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = nc.Drain() }()
+	factory, err := ec2client.New(ctx, ec2client.Options{Endpoint: *ec2URL, MaxAttempts: 3})
+	if err != nil {
+		return err
+	}
+	return serveAPI(ctx, *grpcListen, js, factory, log)
+}

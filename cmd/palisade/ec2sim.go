@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/palisadehq/palisade/ec2sim"
+)
+
+// runEC2Sim runs the local EC2-compatible endpoint alone.
+func runEC2Sim(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
+	fs := newFlagSet("ec2sim", stderr)
+	var (
+		listen    = fs.String("ec2-listen", defaultEC2Listen, "address to serve EC2's Query API on")
+		stateFile = fs.String("ec2-state-file", "", "keep state in this file across restarts (\"\": memory only)")
+		lf        logFlags
+		sf        simFlags
+	)
+	lf.register(fs)
+	sf.register(fs)
+	if err := parse(fs, args, lookup); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	sim, err := ec2sim.New(sf.options(*stateFile))
+	if err != nil {
+		return err
+	}
+	log.Info("local EC2 endpoint listening", "addr", *listen)
+	return sim.ListenAndServe(ctx, *listen)
+}

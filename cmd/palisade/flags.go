@@ -1,0 +1,92 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/palisadehq/palisade/ec2sim"
+	"github.com/palisadehq/palisade/internal/flagenv"
+	"github.com/palisadehq/palisade/workers"
+)
+
+// Flag defaults of the embedded setup (design: conventions).
+const (
+	defaultGRPCListen = "127.0.0.1:50051"
+	defaultNATSListen = "127.0.0.1:4222"
+	defaultNATSURL    = "nats://127.0.0.1:4222"
+	defaultEC2Listen  = "127.0.0.1:4566"
+	defaultDataDir    = "./.palisade"
+)
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("palisade "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) error {
+	return flagenv.Parse(fs, args, lookup)
+}
+
+// logFlags builds the logger once flags are parsed.
+type logFlags struct{ level string }
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&l.level, "log-level", "info", "debug, info, warn or error")
+}
+
+func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", l.level, err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})), nil
+}
+
+// simFlags are the local EC2 endpoint's knobs, all off by default.
+type simFlags struct {
+	throttle    bool
+	speed       float64
+	faultRate   float64
+	latency     time.Duration
+	dropRate    float64
+	consistency time.Duration
+}
+
+func (s *simFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&s.throttle, "ec2-throttle", false, "local EC2: throttle like EC2 (token buckets per account, region and action category)")
+	fs.Float64Var(&s.speed, "ec2-speed-factor", 1, "local EC2: multiply the throttle refill rates by this")
+	fs.Float64Var(&s.faultRate, "ec2-fault-rate", 0, "local EC2: fraction of calls answered InternalError or Unavailable")
+	fs.DurationVar(&s.latency, "ec2-latency", 0, "local EC2: latency added to every call")
+	fs.Float64Var(&s.dropRate, "ec2-drop-rate", 0, "local EC2: fraction of calls whose connection is dropped")
+	fs.DurationVar(&s.consistency, "ec2-consistency-delay", 0, "local EC2: how long a new group or rule stays invisible to other calls")
+}
+
+func (s *simFlags) options(stateFile string) ec2sim.Options {
+	return ec2sim.Options{
+		Throttle: s.throttle, SpeedFactor: s.speed, FaultRate: s.faultRate, Latency: s.latency,
+		DropRate: s.dropRate, ConsistencyDelay: s.consistency, StateFile: stateFile,
+	}
+}
+
+// workerFlags tune the workers.
+type workerFlags struct {
+	rateFactor  float64
+	callTimeout time.Duration
+	maxAttempts int
+}
+
+func (w *workerFlags) register(fs *flag.FlagSet) {
+	fs.Float64Var(&w.rateFactor, "ec2-rate-factor", 1, "pace EC2 calls at EC2's default rates times this (0: no pacing)")
+	fs.DurationVar(&w.callTimeout, "ec2-call-timeout", 30*time.Second, "deadline of one EC2 call")
+	fs.IntVar(&w.maxAttempts, "max-attempts", 10, "attempts of an operation after transient EC2 errors")
+}
+
+func (w *workerFlags) options() workers.Options {
+	return workers.Options{
+		Budget: workers.NewBudget(w.rateFactor), CallTimeout: w.callTimeout, MaxAttempts: w.maxAttempts,
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/services"
+	"github.com/palisadehq/palisade/workers"
+)
+
+// connect opens a NATS connection that reconnects for ever and declares
+// the streams, consumers and buckets (idempotent; every part declares the
+// same definitions). url is ignored when an in-process server is given in
+// extra.
+func connect(ctx context.Context, url, name string, log *slog.Logger, replicas int, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+	opts := append([]nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("NATS disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { log.Info("NATS reconnected") }),
+	}, extra...)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("JetStream: %w", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := bus.Declare(dctx, js, bus.DefaultTopology(replicas)); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+// serveAPI serves the gRPC front end on addr until ctx ends, then stops
+// accepting and drains in-flight calls for up to ten seconds.
+func serveAPI(ctx context.Context, addr string, js jetstream.JetStream, ec2 *ec2client.Factory, log *slog.Logger) error {
+	srv, err := services.New(ctx, services.Deps{JetStream: js, EC2: ec2, Log: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gRPC listen: %w", err)
+	}
+	log.Info("gRPC API listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	srv.Health.Shutdown()
+	stopped := make(chan struct{})
+	go func() { srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		srv.Stop()
+	}
+	return nil
+}
+
+// runWorkers runs a worker until ctx ends.
+func runWorkers(ctx context.Context, js jetstream.JetStream, ec2 *ec2client.Factory, wf workerFlags, log *slog.Logger) error {
+	o := wf.options()
+	o.JetStream, o.EC2, o.Log = js, ec2, log
+	w, err := workers.New(ctx, o)
+	if err != nil {
+		return err
+	}
+	log.Info("worker started")
+	return w.Run(ctx)
+}
+
+// firstErr runs parts until ctx ends or one fails; a failure stops the rest.
+func firstErr(ctx context.Context, parts ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(parts))
+	for _, p := range parts {
+		go func() { errc <- p(ctx) }()
+	}
+	var errs []error
+	for range parts {
+		if err := <-errc; err != nil {
+			errs = append(errs, err)
+			cancel()
+		}
+	}
+	return errors.Join(errs...)
+}

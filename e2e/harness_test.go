@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/palisadehq/palisade/ec2sim"
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/services"
+	"github.com/palisadehq/palisade/workers"
+)
+
+const (
+	account = "111122223333"
+	region  = "us-east-1"
+)
+
+var loc = &palisadev1.Location{AccountId: account, Region: region}
+
+// env is one running Palisade: NATS, the EC2 endpoint, the API, workers.
+type env struct {
+	t        *testing.T
+	ctx      context.Context
+	ns       *server.Server
+	js       jetstream.JetStream
+	sim      *ec2sim.Sim
+	simURL   string
+	ec2      *ec2client.Factory
+	conn     *grpc.ClientConn
+	sg       palisadev1.SecurityGroupServiceClient
+	ops      longrunningpb.OperationsClient
+	events   palisadev1.OperationEventServiceClient
+	topology bus.Topology
+
+	mu      sync.Mutex
+	workers []context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+type envOptions struct {
+	sim     ec2sim.Options
+	workers int
+	worker  workers.Options // template; JetStream, EC2 and Log are filled in
+}
+
+// newEnv starts everything and stops it when the test ends.
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &env{t: t, ctx: ctx}
+	t.Cleanup(func() {
+		cancel()
+		e.stopWorkers()
+	})
+
+	sim, err := ec2sim.New(o.sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim = sim
+	hs := httptest.NewServer(http.Handler(sim))
+	t.Cleanup(hs.Close)
+	e.simURL = hs.URL
+
+	ns, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	e.ns = ns
+	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.js = js
+	e.topology = bus.DefaultTopology(1)
+	// Short enough that an abandoned delivery comes back within the test.
+	e.topology.AckWait = 2 * time.Second
+	if err := bus.Declare(ctx, js, e.topology); err != nil {
+		t.Fatal(err)
+	}
+	e.ec2, err = ec2client.New(ctx, ec2client.Options{Endpoint: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := services.New(ctx, services.Deps{JetStream: js, EC2: e.ec2, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	e.conn = conn
+	e.sg = palisadev1.NewSecurityGroupServiceClient(conn)
+	e.ops = longrunningpb.NewOperationsClient(conn)
+	e.events = palisadev1.NewOperationEventServiceClient(conn)
+
+	for i := 0; i < o.workers; i++ {
+		e.startWorker(o.worker)
+	}
+	return e
+}
+
+// startWorker starts a worker with options o and returns its stop function.
+func (e *env) startWorker(o workers.Options) context.CancelFunc {
+	e.t.Helper()
+	o.JetStream, o.EC2 = e.js, e.ec2
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = 500 * time.Millisecond
+	}
+	if o.BackoffBase == 0 {
+		o.BackoffBase = 20 * time.Millisecond
+	}
+	if o.BackoffMax == 0 {
+		o.BackoffMax = 200 * time.Millisecond
+	}
+	if o.ShutdownGrace == 0 {
+		o.ShutdownGrace = 2 * time.Second
+	}
+	w, err := workers.New(e.ctx, o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := w.Run(ctx); err != nil {
+			e.t.Errorf("worker: %v", err)
+		}
+	}()
+	e.mu.Lock()
+	e.workers = append(e.workers, cancel)
+	e.mu.Unlock()
+	return cancel
+}
+
+func (e *env) stopWorkers() {
+	e.mu.Lock()
+	for _, c := range e.workers {
+		c()
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}

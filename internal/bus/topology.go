@@ -1,0 +1,202 @@
+// Package bus declares every JetStream stream, subject, consumer and bucket
+// Palisade uses, in one place, and creates them.
+//
+// Commands are published on palisade.commands.<account>.<region>.<group key>.
+// The command stream maps each subject onto one of Partitions partitions
+// (palisade.queue.<p>.<account>.<region>.<group key>) with a subject
+// transform; each partition has one durable pull consumer with
+// MaxAckPending 1, so commands for one security group are applied one at a
+// time in the order they were stored, while groups in other partitions
+// proceed in parallel on any number of worker processes.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the streams, buckets and subjects.
+const (
+	// CommandStream holds accepted commands until a worker acknowledges them.
+	CommandStream = "PALISADE_COMMANDS"
+	// CommandSubjectPrefix is where the API publishes commands.
+	CommandSubjectPrefix = "palisade.commands"
+	// queueSubjectPrefix is where the stream stores them, partitioned.
+	queueSubjectPrefix = "palisade.queue"
+
+	// EventStream keeps every operation's status events.
+	EventStream = "PALISADE_EVENTS"
+	// EventSubjectPrefix is the prefix of palisade.events.<operation id>.
+	EventSubjectPrefix = "palisade.events"
+
+	// OperationsBucket is the KeyValue bucket of operation records, keyed by
+	// operation id. It is also the durable idempotency ledger: the command
+	// stream forgets the message ids of acknowledged commands.
+	OperationsBucket = "palisade_operations"
+
+	// Partitions is the number of command partitions. It bounds how many
+	// groups are worked on at once. Changing it re-maps groups to
+	// partitions, so drain the command stream first.
+	Partitions = 32
+
+	consumerPrefix = "palisade-workers-p"
+)
+
+// Topology holds the tunable parts of the declarations.
+type Topology struct {
+	// Replicas of every stream and bucket: 1 embedded, 3 on a cluster.
+	Replicas int
+	// AckWait is how long a worker may hold a command without a sign of
+	// life before it is redelivered. Workers heartbeat well inside it.
+	AckWait time.Duration
+	// MaxDeliver bounds redeliveries of one command (worker crashes).
+	MaxDeliver int
+	// DuplicateWindow is the command stream's de-duplication window.
+	DuplicateWindow time.Duration
+	// EventRetention is how long status events are kept.
+	EventRetention time.Duration
+	// OperationRetention is how long operation records are kept; it bounds
+	// how long a request_id is remembered.
+	OperationRetention time.Duration
+}
+
+// DefaultTopology is the production shape with the given replica count.
+func DefaultTopology(replicas int) Topology {
+	return Topology{
+		Replicas:           replicas,
+		AckWait:            30 * time.Second,
+		MaxDeliver:         20,
+		DuplicateWindow:    10 * time.Minute,
+		EventRetention:     30 * 24 * time.Hour,
+		OperationRetention: 30 * 24 * time.Hour,
+	}
+}
+
+// CommandSubject is the subject of a command for one group. groupKey is a
+// security group id, or for a create the key from NewGroupKey.
+func CommandSubject(account, region, groupKey string) string {
+	return strings.Join([]string{CommandSubjectPrefix, account, region, groupKey}, ".")
+}
+
+// EventSubject is the subject of an operation's status events.
+func EventSubject(operationID string) string {
+	return EventSubjectPrefix + "." + operationID
+}
+
+// ConsumerName is the durable consumer of partition p.
+func ConsumerName(p int) string { return fmt.Sprintf("%s%d", consumerPrefix, p) }
+
+// ValidToken reports whether s can be one token of a subject.
+func ValidToken(s string) bool {
+	return s != "" && !strings.ContainsAny(s, ". *>\t\r\n")
+}
+
+// Declare creates or updates every stream, consumer and bucket. It is
+// idempotent; in production one bootstrap step owns it so that two versions
+// never flip a definition back and forth.
+func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	if t.Replicas < 1 {
+		t.Replicas = 1
+	}
+	commands, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+		Name:        CommandStream,
+		Description: "Accepted security-group commands awaiting a worker",
+		Subjects:    []string{CommandSubjectPrefix + ".*.*.*"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		Duplicates:  t.DuplicateWindow,
+		Discard:     jetstream.DiscardNew,
+		SubjectTransform: &jetstream.SubjectTransformConfig{
+			Source: CommandSubjectPrefix + ".*.*.*",
+			Destination: fmt.Sprintf("%s.{{partition(%d,1,2,3)}}.{{wildcard(1)}}.{{wildcard(2)}}.{{wildcard(3)}}",
+				queueSubjectPrefix, Partitions),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for p := 0; p < Partitions; p++ {
+		cfg := jetstream.ConsumerConfig{
+			Durable:       ConsumerName(p),
+			Description:   fmt.Sprintf("Workers of command partition %d", p),
+			FilterSubject: fmt.Sprintf("%s.%d.>", queueSubjectPrefix, p),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       t.AckWait,
+			MaxDeliver:    t.MaxDeliver,
+			// One command in flight per partition: the per-group order.
+			MaxAckPending: 1,
+			Replicas:      t.Replicas,
+		}
+		if err := retryStreamNotFound(ctx, func() error {
+			_, err := commands.CreateOrUpdateConsumer(ctx, cfg)
+			return err
+		}); err != nil {
+			return fmt.Errorf("declare consumer %s: %w", cfg.Durable, err)
+		}
+	}
+	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+		Name:        EventStream,
+		Description: "Status events of every operation",
+		Subjects:    []string{EventSubjectPrefix + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		MaxAge:      t.EventRetention,
+		Duplicates:  2 * time.Minute,
+		AllowDirect: true,
+	}); err != nil {
+		return err
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      OperationsBucket,
+		Description: "Operation records; the idempotency ledger",
+		History:     1,
+		TTL:         t.OperationRetention,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+	}); err != nil {
+		return fmt.Errorf("declare bucket %s: %w", OperationsBucket, err)
+	}
+	return nil
+}
+
+func createOrUpdateStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	var s jetstream.Stream
+	err := retryStreamNotFound(ctx, func() error {
+		var err error
+		s, err = js.CreateOrUpdateStream(ctx, cfg)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("declare stream %s: %w", cfg.Name, err)
+	}
+	return s, nil
+}
+
+// retryStreamNotFound retries f briefly while a fresh cluster elects its
+// leaders: right after start the JetStream API may answer "stream not
+// found" or "temporarily unavailable".
+func retryStreamNotFound(ctx context.Context, f func() error) error {
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = f(); err == nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) && !errors.Is(err, jetstream.ErrJetStreamNotEnabled) &&
+			!strings.Contains(err.Error(), "temporarily unavailable") && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return err
+}

@@ -1,0 +1,67 @@
+// Package natsembed runs a NATS server with JetStream inside the process, the
+// embedded default of `palisade serve` and of the integration tests.
+package natsembed
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Options configure the embedded server.
+type Options struct {
+	// StoreDir is where JetStream keeps its files.
+	StoreDir string
+	// Listen is host:port for clients; "" serves only in-process clients.
+	Listen string
+	// SyncAlways makes JetStream fsync every write before acknowledging it,
+	// so an acknowledged command survives a machine crash, not only a
+	// process crash. It costs publish throughput (see the README).
+	SyncAlways bool
+	// Name is the server name; defaults to "palisade".
+	Name string
+}
+
+// Start starts the server and waits until it accepts connections.
+func Start(o Options) (*server.Server, error) {
+	if o.StoreDir == "" {
+		return nil, errors.New("natsembed: StoreDir is required")
+	}
+	opts := &server.Options{
+		ServerName: o.Name,
+		JetStream:  true,
+		StoreDir:   o.StoreDir,
+		SyncAlways: o.SyncAlways,
+		NoSigs:     true,
+		NoLog:      true,
+		DontListen: o.Listen == "",
+	}
+	if opts.ServerName == "" {
+		opts.ServerName = "palisade"
+	}
+	if o.Listen != "" {
+		host, port, err := net.SplitHostPort(o.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("natsembed: listen address %q: %w", o.Listen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("natsembed: listen port %q: %w", port, err)
+		}
+		opts.Host, opts.Port = host, p
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("natsembed: %w", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(15 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("natsembed: server not ready within 15s")
+	}
+	return ns, nil
+}

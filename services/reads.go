@@ -1,0 +1,169 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/rules"
+)
+
+// reader answers the read calls straight from EC2, so they always show
+// what EC2 holds, not what Palisade believes.
+type reader struct {
+	ec2 *ec2client.Factory
+	log *slog.Logger
+}
+
+func (s *securityGroups) GetSecurityGroup(ctx context.Context, r *palisadev1.GetSecurityGroupRequest) (*palisadev1.SecurityGroup, error) {
+	v := validateLocation(r.GetLocation())
+	v = append(v, rules.ValidateGroupID("group_id", r.GetGroupId())...)
+	if len(v) > 0 {
+		return nil, invalidArgument(v)
+	}
+	loc := r.GetLocation()
+	out, err := s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()).DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
+		GroupIds: []string{r.GetGroupId()},
+	})
+	if err != nil {
+		return nil, s.reader.ec2Status(ctx, err)
+	}
+	if len(out.SecurityGroups) == 0 {
+		return nil, status.Errorf(codes.NotFound, "security group %s not found in %s/%s", r.GetGroupId(), loc.GetAccountId(), loc.GetRegion())
+	}
+	return securityGroup(loc.GetRegion(), out.SecurityGroups[0]), nil
+}
+
+func (s *securityGroups) ListSecurityGroups(ctx context.Context, r *palisadev1.ListSecurityGroupsRequest) (*palisadev1.ListSecurityGroupsResponse, error) {
+	v := validateLocation(r.GetLocation())
+	if r.GetVpcId() != "" {
+		v = append(v, rules.ValidateVpcID("vpc_id", r.GetVpcId())...)
+	}
+	for i, id := range r.GetGroupIds() {
+		v = append(v, rules.ValidateGroupID(indexed("group_ids", i), id)...)
+	}
+	size := r.GetPageSize()
+	switch {
+	case size == 0:
+		size = 100
+	case size < 5 || size > 1000:
+		v = append(v, rules.Violation{Field: "page_size", Description: "page_size must be between 5 and 1000 (EC2's page limits), or 0 for 100"})
+	}
+	if len(v) > 0 {
+		return nil, invalidArgument(v)
+	}
+	// Filters rather than GroupIds, because EC2 refuses GroupIds together
+	// with MaxResults, and a filtered, paginated call uses the larger
+	// throttle bucket.
+	var filters []types.Filter
+	if r.GetVpcId() != "" {
+		filters = append(filters, types.Filter{Name: aws.String("vpc-id"), Values: []string{r.GetVpcId()}})
+	}
+	if len(r.GetGroupIds()) > 0 {
+		filters = append(filters, types.Filter{Name: aws.String("group-id"), Values: r.GetGroupIds()})
+	}
+	keys := make([]string, 0, len(r.GetTags()))
+	for k := range r.GetTags() {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		filters = append(filters, types.Filter{Name: aws.String("tag:" + k), Values: []string{r.GetTags()[k]}})
+	}
+	in := &ec2.DescribeSecurityGroupsInput{Filters: filters, MaxResults: aws.Int32(size)}
+	if r.GetPageToken() != "" {
+		in.NextToken = aws.String(r.GetPageToken())
+	}
+	loc := r.GetLocation()
+	out, err := s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()).DescribeSecurityGroups(ctx, in)
+	if err != nil {
+		return nil, s.reader.ec2Status(ctx, err)
+	}
+	resp := &palisadev1.ListSecurityGroupsResponse{NextPageToken: aws.ToString(out.NextToken)}
+	for _, g := range out.SecurityGroups {
+		resp.SecurityGroups = append(resp.SecurityGroups, securityGroup(loc.GetRegion(), g))
+	}
+	return resp, nil
+}
+
+// ec2Status maps an EC2 error on a read to a gRPC status the caller can act
+// on, keeping EC2's code in ErrorInfo.
+func (s *reader) ec2Status(ctx context.Context, err error) error {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		s.log.WarnContext(ctx, "EC2 read failed", "error", err)
+		return status.Error(codes.Unavailable, "EC2 could not be reached; retry later")
+	}
+	code := codes.FailedPrecondition
+	switch apiErr.ErrorCode() {
+	case "InvalidGroup.NotFound", "InvalidVpcID.NotFound":
+		code = codes.NotFound
+	case "UnauthorizedOperation", "AuthFailure", "InvalidClientTokenId", "OptInRequired", "Blocked":
+		code = codes.PermissionDenied
+	case "RequestLimitExceeded", "InternalError", "InternalFailure", "ServerInternal", "Unavailable", "ServiceUnavailable":
+		code = codes.Unavailable
+	case "InvalidParameterValue", "InvalidGroupId.Malformed", "InvalidFilter", "InvalidNextToken", "InvalidPaginationToken":
+		code = codes.InvalidArgument
+	}
+	st := status.New(code, "EC2: "+apiErr.ErrorCode()+": "+apiErr.ErrorMessage())
+	if d, e := st.WithDetails(&errdetails.ErrorInfo{Reason: apiErr.ErrorCode(), Domain: "ec2.amazonaws.com"}); e == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+func securityGroup(region string, g types.SecurityGroup) *palisadev1.SecurityGroup {
+	out := &palisadev1.SecurityGroup{
+		GroupId:             aws.ToString(g.GroupId),
+		GroupName:           aws.ToString(g.GroupName),
+		Description:         aws.ToString(g.Description),
+		VpcId:               aws.ToString(g.VpcId),
+		OwnerId:             aws.ToString(g.OwnerId),
+		Region:              region,
+		SecurityGroupArn:    aws.ToString(g.SecurityGroupArn),
+		IpPermissions:       ipPermissions(g.IpPermissions),
+		IpPermissionsEgress: ipPermissions(g.IpPermissionsEgress),
+	}
+	if len(g.Tags) > 0 {
+		out.Tags = map[string]string{}
+		for _, t := range g.Tags {
+			out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	return out
+}
+
+func ipPermissions(in []types.IpPermission) []*palisadev1.IpPermission {
+	out := make([]*palisadev1.IpPermission, 0, len(in))
+	for _, p := range in {
+		q := &palisadev1.IpPermission{IpProtocol: aws.ToString(p.IpProtocol), FromPort: p.FromPort, ToPort: p.ToPort}
+		for _, r := range p.IpRanges {
+			q.IpRanges = append(q.IpRanges, &palisadev1.IpRange{CidrIp: aws.ToString(r.CidrIp), Description: aws.ToString(r.Description)})
+		}
+		for _, r := range p.Ipv6Ranges {
+			q.Ipv6Ranges = append(q.Ipv6Ranges, &palisadev1.Ipv6Range{CidrIpv6: aws.ToString(r.CidrIpv6), Description: aws.ToString(r.Description)})
+		}
+		for _, r := range p.PrefixListIds {
+			q.PrefixListIds = append(q.PrefixListIds, &palisadev1.PrefixListId{PrefixListId: aws.ToString(r.PrefixListId), Description: aws.ToString(r.Description)})
+		}
+		for _, r := range p.UserIdGroupPairs {
+			q.UserIdGroupPairs = append(q.UserIdGroupPairs, &palisadev1.UserIdGroupPair{
+				GroupId: aws.ToString(r.GroupId), UserId: aws.ToString(r.UserId), VpcId: aws.ToString(r.VpcId),
+				VpcPeeringConnectionId: aws.ToString(r.VpcPeeringConnectionId), Description: aws.ToString(r.Description),
+			})
+		}
+		out = append(out, q)
+	}
+	return out
+}

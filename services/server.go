@@ -1,0 +1,74 @@
+// Package services is Palisade's gRPC front end: it identifies the caller,
+// validates every request as strictly as EC2 would, stores accepted
+// commands on JetStream and answers with long-running operations, and
+// serves the operations and read calls.
+package services
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/operations"
+)
+
+// Deps are what the front end needs.
+type Deps struct {
+	JetStream jetstream.JetStream
+	EC2       *ec2client.Factory
+	Identify  Identify // nil: LocalIdentity
+	Log       *slog.Logger
+}
+
+// Server is the gRPC front end with its health service.
+type Server struct {
+	*grpc.Server
+	Health *health.Server
+}
+
+// New builds the gRPC server with every service registered, health and
+// reflection on.
+func New(ctx context.Context, d Deps) (*Server, error) {
+	if d.Identify == nil {
+		d.Identify = LocalIdentity
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	store, err := operations.Open(ctx, d.JetStream)
+	if err != nil {
+		return nil, err
+	}
+	commands, err := d.JetStream.Stream(ctx, bus.CommandStream)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", bus.CommandStream, err)
+	}
+	gs := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(identityUnary(d.Identify)),
+		grpc.ChainStreamInterceptor(identityStream(d.Identify)),
+	)
+	palisadev1.RegisterSecurityGroupServiceServer(gs, &securityGroups{
+		acceptor: acceptor{js: d.JetStream, store: store, commands: commands, log: d.Log, now: time.Now},
+		reader:   reader{ec2: d.EC2, log: d.Log},
+	})
+	ops := &operationsServer{store: store, log: d.Log}
+	longrunningpb.RegisterOperationsServer(gs, ops)
+	palisadev1.RegisterOperationEventServiceServer(gs, ops)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	return &Server{Server: gs, Health: hs}, nil
+}
+
+func indexed(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }

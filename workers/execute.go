@@ -1,0 +1,370 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/ruleconv"
+	"github.com/palisadehq/palisade/internal/rules"
+)
+
+// MarkerTagKey tags a group with the id of the operation that created it,
+// so a redelivered create recognises its own group (EC2's security-group
+// calls take no client token).
+const MarkerTagKey = "palisade:operation-id"
+
+// executor applies one command to EC2, idempotently: every kind reads what
+// EC2 holds where a repeat could differ from a first delivery and converges
+// to the state the command asks for.
+type executor struct {
+	ec2         *ec2client.Factory
+	budget      *Budget
+	callTimeout time.Duration
+}
+
+// target is where a command applies.
+type target struct {
+	opID            string
+	account, region string
+	client          *ec2.Client
+}
+
+// call spends one token of the budget and makes one EC2 call under the
+// per-call deadline, so a hung call cannot hold the group for ever.
+func call[T any](ctx context.Context, x *executor, t target, action string, f func(context.Context) (T, error)) (T, error) {
+	var zero T
+	if err := x.budget.Wait(ctx, t.account, t.region, action); err != nil {
+		return zero, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, x.callTimeout)
+	defer cancel()
+	out, err := f(cctx)
+	if err != nil {
+		return zero, fmt.Errorf("%s: %w", action, err)
+	}
+	return out, nil
+}
+
+func (x *executor) target(opID string, loc *palisadev1.Location) target {
+	return target{opID: opID, account: loc.GetAccountId(), region: loc.GetRegion(),
+		client: x.ec2.Client(loc.GetAccountId(), loc.GetRegion())}
+}
+
+// run applies cmd. firstAttempt is true only for the very first attempt
+// of the first delivery, when nothing can exist yet and reads are saved.
+func (x *executor) run(ctx context.Context, cmd *palisadev1.Command, firstAttempt bool) (*palisadev1.OperationResult, error) {
+	switch r := cmd.GetRequest().(type) {
+	case *palisadev1.Command_CreateSecurityGroup:
+		return x.create(ctx, cmd.GetOperationId(), r.CreateSecurityGroup)
+	case *palisadev1.Command_AuthorizeIngress:
+		t := x.target(cmd.GetOperationId(), r.AuthorizeIngress.GetLocation())
+		return x.authorize(ctx, t, r.AuthorizeIngress.GetGroupId(), rules.Ingress, r.AuthorizeIngress.GetIpPermissions(), firstAttempt)
+	case *palisadev1.Command_AuthorizeEgress:
+		t := x.target(cmd.GetOperationId(), r.AuthorizeEgress.GetLocation())
+		return x.authorize(ctx, t, r.AuthorizeEgress.GetGroupId(), rules.Egress, r.AuthorizeEgress.GetIpPermissions(), firstAttempt)
+	case *palisadev1.Command_RevokeIngress:
+		t := x.target(cmd.GetOperationId(), r.RevokeIngress.GetLocation())
+		return x.revoke(ctx, t, r.RevokeIngress.GetGroupId(), rules.Ingress, r.RevokeIngress.GetIpPermissions(), r.RevokeIngress.GetSecurityGroupRuleIds())
+	case *palisadev1.Command_RevokeEgress:
+		t := x.target(cmd.GetOperationId(), r.RevokeEgress.GetLocation())
+		return x.revoke(ctx, t, r.RevokeEgress.GetGroupId(), rules.Egress, r.RevokeEgress.GetIpPermissions(), r.RevokeEgress.GetSecurityGroupRuleIds())
+	case *palisadev1.Command_DeleteSecurityGroup:
+		t := x.target(cmd.GetOperationId(), r.DeleteSecurityGroup.GetLocation())
+		return x.delete(ctx, t, r.DeleteSecurityGroup.GetGroupId())
+	}
+	return nil, &ec2Error{class: terminal, message: "command carries no request"}
+}
+
+// create makes the group tagged with the operation id, or adopts the group
+// an earlier delivery of the same operation made, then adds its first rules.
+func (x *executor) create(ctx context.Context, opID string, r *palisadev1.CreateSecurityGroupRequest) (*palisadev1.OperationResult, error) {
+	t := x.target(opID, r.GetLocation())
+	tags := []types.Tag{{Key: aws.String(MarkerTagKey), Value: aws.String(opID)}}
+	for k, v := range r.GetTags() {
+		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	in := &ec2.CreateSecurityGroupInput{
+		GroupName:   aws.String(r.GetGroupName()),
+		Description: aws.String(r.GetDescription()),
+		TagSpecifications: []types.TagSpecification{{
+			ResourceType: types.ResourceTypeSecurityGroup, Tags: tags,
+		}},
+	}
+	if r.GetVpcId() != "" {
+		in.VpcId = aws.String(r.GetVpcId())
+	}
+	var groupID string
+	out, err := call(ctx, x, t, "CreateSecurityGroup", func(ctx context.Context) (*ec2.CreateSecurityGroupOutput, error) {
+		return t.client.CreateSecurityGroup(ctx, in)
+	})
+	switch {
+	case err == nil:
+		groupID = aws.ToString(out.GroupId)
+	case errorCode(err) == "InvalidGroup.Duplicate":
+		// Ours from an earlier delivery, or someone else's name: then EC2's
+		// answer is the operation's answer.
+		own, ferr := x.findOwnGroup(ctx, t)
+		if ferr != nil {
+			return nil, ferr
+		}
+		if own == "" {
+			return nil, err
+		}
+		groupID = own
+	default:
+		return nil, err
+	}
+	res := &palisadev1.OperationResult{GroupId: groupID}
+	if len(r.GetIpPermissions()) > 0 {
+		in, err := x.authorize(ctx, t, groupID, rules.Ingress, r.GetIpPermissions(), false)
+		if err != nil {
+			return nil, err
+		}
+		res.SecurityGroupRules = append(res.SecurityGroupRules, in.GetSecurityGroupRules()...)
+	}
+	if len(r.GetIpPermissionsEgress()) > 0 {
+		out, err := x.authorize(ctx, t, groupID, rules.Egress, r.GetIpPermissionsEgress(), false)
+		if err != nil {
+			return nil, err
+		}
+		res.SecurityGroupRules = append(res.SecurityGroupRules, out.GetSecurityGroupRules()...)
+		if err := x.revokeDefaultEgress(ctx, t, groupID, r.GetIpPermissionsEgress()); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// findOwnGroup looks for the group this operation created, by its marker.
+func (x *executor) findOwnGroup(ctx context.Context, t target) (string, error) {
+	out, err := call(ctx, x, t, "DescribeSecurityGroups", func(ctx context.Context) (*ec2.DescribeSecurityGroupsOutput, error) {
+		return t.client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
+			Filters: []types.Filter{{Name: aws.String("tag:" + MarkerTagKey), Values: []string{t.opID}}},
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(out.SecurityGroups) == 0 {
+		return "", nil
+	}
+	return aws.ToString(out.SecurityGroups[0].GroupId), nil
+}
+
+// revokeDefaultEgress removes EC2's allow-all egress rules a new group gets,
+// unless the caller asked for them, so the group's egress is exactly what
+// the create asked for.
+func (x *executor) revokeDefaultEgress(ctx context.Context, t target, groupID string, asked []*palisadev1.IpPermission) error {
+	keep, _ := rules.Expand("ip_permissions_egress", rules.Egress, ruleconv.Permissions(asked))
+	live, err := x.liveRules(ctx, t, groupID)
+	if err != nil {
+		return err
+	}
+	var defaults []rules.Rule
+	for _, l := range live {
+		r := l.rule
+		if r.Direction == rules.Egress && r.Protocol == "-1" &&
+			(r.Source == "0.0.0.0/0" || r.Source == "::/0") {
+			defaults = append(defaults, r)
+		}
+	}
+	drop := rules.Missing(defaults, keep)
+	if len(drop) == 0 {
+		return nil
+	}
+	_, err = x.revokeRules(ctx, t, groupID, rules.Egress, drop, live)
+	return err
+}
+
+// liveRules reads every rule of a group.
+func (x *executor) liveRules(ctx context.Context, t target, groupID string) ([]liveRule, error) {
+	var out []liveRule
+	in := &ec2.DescribeSecurityGroupRulesInput{
+		Filters:    []types.Filter{{Name: aws.String("group-id"), Values: []string{groupID}}},
+		MaxResults: aws.Int32(1000),
+	}
+	for {
+		page, err := call(ctx, x, t, "DescribeSecurityGroupRules", func(ctx context.Context) (*ec2.DescribeSecurityGroupRulesOutput, error) {
+			return t.client.DescribeSecurityGroupRules(ctx, in)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.SecurityGroupRules {
+			out = append(out, fromEC2(r))
+		}
+		if aws.ToString(page.NextToken) == "" {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
+
+// authorize adds what is missing of the requested rules and reports every
+// requested rule with its id, whether this call or an earlier one added it.
+func (x *executor) authorize(ctx context.Context, t target, groupID string, dir rules.Direction, perms []*palisadev1.IpPermission, firstAttempt bool) (*palisadev1.OperationResult, error) {
+	desired, v := rules.Expand("ip_permissions", dir, ruleconv.Permissions(perms))
+	if len(v) > 0 {
+		return nil, &ec2Error{class: terminal, message: "invalid permissions: " + v.Error()}
+	}
+	var live []liveRule
+	if !firstAttempt {
+		var err error
+		if live, err = x.liveRules(ctx, t, groupID); err != nil {
+			return nil, err
+		}
+	}
+	// A rule added by someone else between the read and the write makes EC2
+	// answer InvalidPermission.Duplicate; read again and add the rest.
+	for round := 0; ; round++ {
+		missing := rules.Missing(desired, rulesOf(live))
+		if len(missing) == 0 {
+			break
+		}
+		created, err := x.authorizeRules(ctx, t, groupID, dir, missing)
+		if errorCode(err) == "InvalidPermission.Duplicate" && round < 3 {
+			if live, err = x.liveRules(ctx, t, groupID); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		live = append(live, created...)
+		break
+	}
+	return result(groupID, desired, live), nil
+}
+
+func (x *executor) authorizeRules(ctx context.Context, t target, groupID string, dir rules.Direction, rs []rules.Rule) ([]liveRule, error) {
+	var out []types.SecurityGroupRule
+	if dir == rules.Ingress {
+		o, err := call(ctx, x, t, "AuthorizeSecurityGroupIngress", func(ctx context.Context) (*ec2.AuthorizeSecurityGroupIngressOutput, error) {
+			return t.client.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(groupID), IpPermissions: toEC2(rs)})
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = o.SecurityGroupRules
+	} else {
+		o, err := call(ctx, x, t, "AuthorizeSecurityGroupEgress", func(ctx context.Context) (*ec2.AuthorizeSecurityGroupEgressOutput, error) {
+			return t.client.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(groupID), IpPermissions: toEC2(rs)})
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = o.SecurityGroupRules
+	}
+	created := make([]liveRule, 0, len(out))
+	for _, r := range out {
+		created = append(created, fromEC2(r))
+	}
+	return created, nil
+}
+
+// revoke removes the named rules that are still there; an absent rule is
+// already where the command wants it.
+func (x *executor) revoke(ctx context.Context, t target, groupID string, dir rules.Direction, perms []*palisadev1.IpPermission, ids []string) (*palisadev1.OperationResult, error) {
+	live, err := x.liveRules(ctx, t, groupID)
+	if err != nil {
+		return nil, err
+	}
+	var named []rules.Rule
+	if len(ids) > 0 {
+		want := map[string]bool{}
+		for _, id := range ids {
+			want[id] = true
+		}
+		for _, l := range live {
+			if want[l.id] {
+				if l.rule.Direction != dir {
+					return nil, &ec2Error{class: terminal, code: "InvalidSecurityGroupRuleId.NotFound",
+						message: fmt.Sprintf("rule %s of %s is an %s rule", l.id, groupID, l.rule.Direction)}
+				}
+				named = append(named, l.rule)
+			}
+		}
+	} else {
+		var v rules.Violations
+		if named, v = rules.Expand("ip_permissions", dir, ruleconv.Permissions(perms)); len(v) > 0 {
+			return nil, &ec2Error{class: terminal, message: "invalid permissions: " + v.Error()}
+		}
+	}
+	return x.revokeRules(ctx, t, groupID, dir, named, live)
+}
+
+// revokeRules revokes, by id, those of rs that live holds.
+func (x *executor) revokeRules(ctx context.Context, t target, groupID string, dir rules.Direction, rs []rules.Rule, live []liveRule) (*palisadev1.OperationResult, error) {
+	present := rules.Present(rs, rulesOf(live))
+	res := result(groupID, present, live)
+	if len(present) == 0 {
+		return res, nil
+	}
+	ids := make([]string, 0, len(res.GetSecurityGroupRules()))
+	for _, r := range res.GetSecurityGroupRules() {
+		ids = append(ids, r.GetSecurityGroupRuleId())
+	}
+	var err error
+	if dir == rules.Ingress {
+		_, err = call(ctx, x, t, "RevokeSecurityGroupIngress", func(ctx context.Context) (*ec2.RevokeSecurityGroupIngressOutput, error) {
+			return t.client.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(groupID), SecurityGroupRuleIds: ids})
+		})
+	} else {
+		_, err = call(ctx, x, t, "RevokeSecurityGroupEgress", func(ctx context.Context) (*ec2.RevokeSecurityGroupEgressOutput, error) {
+			return t.client.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(groupID), SecurityGroupRuleIds: ids})
+		})
+	}
+	switch errorCode(err) {
+	case "InvalidPermission.NotFound", "InvalidSecurityGroupRuleId.NotFound":
+		// Someone removed one meanwhile: retry from a fresh read.
+		return nil, &ec2Error{class: transient, code: errorCode(err), message: "a rule vanished during the revoke; reading again", err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// delete removes the group; a group already gone is the state asked for.
+func (x *executor) delete(ctx context.Context, t target, groupID string) (*palisadev1.OperationResult, error) {
+	_, err := call(ctx, x, t, "DeleteSecurityGroup", func(ctx context.Context) (*ec2.DeleteSecurityGroupOutput, error) {
+		return t.client.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(groupID)})
+	})
+	if err != nil && errorCode(err) != "InvalidGroup.NotFound" {
+		return nil, err
+	}
+	return &palisadev1.OperationResult{GroupId: groupID}, nil
+}
+
+func rulesOf(live []liveRule) []rules.Rule {
+	out := make([]rules.Rule, len(live))
+	for i, l := range live {
+		out[i] = l.rule
+	}
+	return out
+}
+
+// result reports each of rs with the id EC2 gave it in live.
+func result(groupID string, rs []rules.Rule, live []liveRule) *palisadev1.OperationResult {
+	ids := map[string]liveRule{}
+	for _, l := range live {
+		ids[l.rule.Key()] = l
+	}
+	res := &palisadev1.OperationResult{GroupId: groupID}
+	for _, r := range rs {
+		l, ok := ids[r.Key()]
+		if !ok {
+			continue
+		}
+		res.SecurityGroupRules = append(res.SecurityGroupRules, ruleconv.Rule(groupID, l.id, l.rule))
+	}
+	return res
+}

@@ -1,0 +1,160 @@
+// Package workers applies accepted commands to EC2: it pulls them from the
+// command partitions, runs each through an idempotent executor under EC2's
+// rate budget, retries what EC2 says may be retried, and records and
+// announces every state change.
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/operations"
+)
+
+// Options configure a worker.
+type Options struct {
+	JetStream jetstream.JetStream
+	EC2       *ec2client.Factory
+	// Budget paces EC2 calls; nil means unpaced.
+	Budget *Budget
+	Log    *slog.Logger
+
+	// Heartbeat is how often a held command's ack deadline is extended;
+	// keep it well under the consumers' AckWait (default 5s).
+	Heartbeat time.Duration
+	// CallTimeout cuts one EC2 call that hangs (default 30s).
+	CallTimeout time.Duration
+	// MaxAttempts bounds attempts after transient errors and throttling
+	// (default 10).
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the full-jitter exponential backoff
+	// between attempts (defaults 500ms and 20s).
+	BackoffBase, BackoffMax time.Duration
+	// VisibilityWindow is how long InvalidGroup.NotFound is taken for
+	// EC2's eventual consistency after the operation started (default 30s).
+	VisibilityWindow time.Duration
+	// DependencyWindow is how long a delete blocked by DependencyViolation
+	// keeps retrying (default 5m).
+	DependencyWindow time.Duration
+	// ShutdownGrace is how long in-flight commands may finish after the
+	// worker is told to stop; then they are handed back (default 20s).
+	ShutdownGrace time.Duration
+	// AfterApply, when set, runs after a command's EC2 calls succeeded and
+	// before anything is recorded or acknowledged. Returning false abandons
+	// the delivery there, as if the process had died: fault-injection tests
+	// use it to prove a redelivery converges.
+	AfterApply func(operationID string) bool
+}
+
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Heartbeat, 5*time.Second)
+	def(&o.CallTimeout, 30*time.Second)
+	def(&o.BackoffBase, 500*time.Millisecond)
+	def(&o.BackoffMax, 20*time.Second)
+	def(&o.VisibilityWindow, 30*time.Second)
+	def(&o.DependencyWindow, 5*time.Minute)
+	def(&o.ShutdownGrace, 20*time.Second)
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}
+
+// Worker consumes every command partition.
+type Worker struct {
+	opts  Options
+	store *operations.Store
+	exec  *executor
+	log   *slog.Logger
+}
+
+// New binds a worker to the declared streams.
+func New(ctx context.Context, o Options) (*Worker, error) {
+	o.setDefaults()
+	store, err := operations.Open(ctx, o.JetStream)
+	if err != nil {
+		return nil, err
+	}
+	return &Worker{
+		opts:  o,
+		store: store,
+		exec:  &executor{ec2: o.EC2, budget: o.Budget, callTimeout: o.CallTimeout},
+		log:   o.Log,
+	}, nil
+}
+
+// Run consumes until ctx ends, then stops taking work and gives in-flight
+// commands ShutdownGrace to finish before handing them back.
+func (w *Worker) Run(ctx context.Context) error {
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var inflight sync.WaitGroup
+	var consumers []jetstream.ConsumeContext
+	defer func() {
+		for _, c := range consumers {
+			c.Stop()
+		}
+	}()
+	for p := 0; p < bus.Partitions; p++ {
+		cons, err := w.opts.JetStream.Consumer(ctx, bus.CommandStream, bus.ConsumerName(p))
+		if err != nil {
+			return fmt.Errorf("bind consumer %s: %w", bus.ConsumerName(p), err)
+		}
+		cc, err := cons.Consume(func(msg jetstream.Msg) {
+			inflight.Add(1)
+			defer inflight.Done()
+			if ctx.Err() != nil {
+				// Stopping: leave it for another worker.
+				_ = msg.Nak()
+				return
+			}
+			w.handle(work, msg)
+		}, jetstream.PullMaxMessages(1), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+				w.log.Debug("consume", "error", err)
+			}
+		}))
+		if err != nil {
+			return fmt.Errorf("consume %s: %w", bus.ConsumerName(p), err)
+		}
+		consumers = append(consumers, cc)
+	}
+	<-ctx.Done()
+	for _, c := range consumers {
+		c.Stop()
+	}
+	done := make(chan struct{})
+	go func() { inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(w.opts.ShutdownGrace):
+		stopWork() // in-flight handlers hand their commands back
+		<-done
+	}
+	return nil
+}
+
+// backoff is full-jitter exponential: random in [0, min(max, base·2^n)).
+func (w *Worker) backoff(attempt int, base time.Duration) time.Duration {
+	d := base << min(attempt, 20)
+	if d <= 0 || d > w.opts.BackoffMax {
+		d = w.opts.BackoffMax
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
