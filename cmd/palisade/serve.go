@@ -84,4 +84,3 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		func(ctx context.Context) error { return runWorkers(ctx, js, factory, wf, log) },
 	)
 }
-
