@@ -79,9 +79,14 @@ func (b *backend) id(sym string) string {
 
 func (b *backend) ptr(sym string) *string { return aws.String(b.id(sym)) }
 
-// set records a symbol. Setting an id that another symbol already names is
-// a scenario bug and would make reverse lookups ambiguous.
+// set records a symbol. Two symbols for one id would make results
+// ambiguous, so that scenario bug stops the test.
 func (b *backend) set(sym, real string) {
+	for k, v := range b.ids {
+		if v == real && k != sym {
+			panic(fmt.Sprintf("%s: symbols %q and %q both name %s", b.name, k, sym, real))
+		}
+	}
 	b.ids[sym] = real
 }
 
@@ -193,7 +198,7 @@ func startMoto(t *testing.T) string {
 	}
 }
 
-// testEnv returns the environment for AWS CLI runs: fixed fake credentials
+// cliEnv returns the environment for AWS CLI runs: fixed fake credentials
 // and region, no pager, and no user configuration that could change output.
 func cliEnv() []string {
 	env := []string{}

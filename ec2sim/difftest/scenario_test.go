@@ -6,9 +6,8 @@ package difftest
 // later compared step looks at, so that the departure stays local.
 
 const (
-	unknownSG  = "!sg-0123456789abcdef0"
-	unknownVpc = "vpc-0123456789abcdef0"
-	plID       = "pl-0123456789abcdef0"
+	unknownSG = "!sg-0123456789abcdef0"
+	plID      = "pl-0123456789abcdef0"
 )
 
 var (
@@ -77,6 +76,8 @@ func scenario() []step {
 			P("tcp", 9000, 9000, "10.1.9.0/24"), P("tcp", 9000, 9000, "10.1.9.0/24")),
 			want: "InvalidParameterValue",
 			moto: "moto: the same permission twice in one request is added once, then refused as InvalidPermission.Duplicate"},
+		{name: "authorize-with-rule-tags", do: authorize("web2", ruleOpts{tags: map[string]string{"owner": "mail"}},
+			P("tcp", 25, 25, "10.1.5.0/24")), want: "OK"},
 		{name: "authorize-egress", do: authorize("web2", egress, P("tcp", 5432, 5432, "@db2")), want: "OK"},
 		{name: "authorize-egress-ipv6", do: authorize("web2", egress, P("tcp", 443, 443, "::/0")), want: "OK"},
 		{name: "authorize-egress-duplicate-default", do: authorize("web2", egress, P("-1", noPort, noPort, "0.0.0.0/0")), want: "InvalidPermission.Duplicate"},
@@ -120,6 +121,9 @@ func scenario() []step {
 		{name: "describe-by-filters", do: describe(describeOpts{filters: map[string]string{"vpc-id": "@vpc2", "group-name": "web"}}), want: "OK"},
 		{name: "describe-by-tag-filter", do: describe(describeOpts{filters: map[string]string{"tag:team": "core"}}), want: "OK"},
 		{name: "describe-by-rule-filter", do: describe(describeOpts{filters: map[string]string{"vpc-id": "@vpc2", "ip-permission.group-id": "@web2"}}), want: "OK"},
+		{name: "describe-by-egress-filter", do: describe(describeOpts{filters: map[string]string{"vpc-id": "@vpc2", "egress.ip-permission.ipv6-cidr": "::/0"}}), want: "OK",
+			moto:      "moto: unknown filters (here egress.ip-permission.ipv6-cidr) crash with an HTML 500",
+			wantShape: `web2[web vpc=vpc2 owner=123456789012 desc="web tier in vpc2" in=[icmp:8..-1:10.1.0.0/16 tcp:25..25:10.1.5.0/24 tcp:443..443:::/0 tcp:80..80:pl-0123456789abcdef0 tcp:8080..8081:10.1.2.0/24 tcp:8080..8081:10.1.3.0/24 udp:53..53:10.1.0.0/16] out=[-1:*:0.0.0.0/0 tcp:443..443:::/0 tcp:5432..5432:sg=db2] tags={}]`},
 		{name: "describe-unknown-id", do: describe(describeOpts{ids: []string{unknownSG}}), want: "InvalidGroup.NotFound"},
 		{name: "describe-malformed-id", do: describe(describeOpts{ids: []string{"!sg-xyz"}}), want: "InvalidGroupId.Malformed",
 			moto: "moto: malformed ids give InvalidGroup.NotFound"},
@@ -139,6 +143,8 @@ func scenario() []step {
 		{name: "revoke-unmatched-default-vpc", do: revoke("web", ingress, false, P("tcp", 21, 80, "10.0.0.0/16")), want: "OK",
 			moto:      "moto: an unmatched revoke in the default VPC fails with InvalidPermission.NotFound instead of listing UnknownIpPermissions",
 			wantShape: "return=true unknown=[tcp:21..80:10.0.0.0/16]"},
+		{name: "revoke-matched-vpc2", do: revoke("web2", ingress, false, P("tcp", 80, 80, plID)), want: "OK"},
+		{name: "revoke-egress-unmatched-vpc2", do: revoke("web2", egress, false, P("tcp", 1, 2, "10.0.0.0/8")), want: "InvalidPermission.NotFound"},
 		{name: "revoke-unmatched-vpc2", do: revoke("web2", ingress, false, P("tcp", 21, 80, "10.0.0.0/16")), want: "InvalidPermission.NotFound"},
 		{name: "revoke-partly-matched-vpc2", do: revoke("web2", ingress, false,
 			P("tcp", 21, 80, "10.0.0.0/16"), P("icmp", 8, -1, "10.1.0.0/16")), want: "InvalidPermission.NotFound"},

@@ -144,6 +144,18 @@ func createSG(sym, name, description string, o createOpts) func(context.Context,
 type ruleOpts struct {
 	egress bool
 	dryRun bool
+	tags   map[string]string // tags for the new rules (security-group-rule)
+}
+
+func ruleTags(m map[string]string) []types.TagSpecification {
+	if len(m) == 0 {
+		return nil
+	}
+	ts := types.TagSpecification{ResourceType: types.ResourceTypeSecurityGroupRule}
+	for k, v := range m {
+		ts.Tags = append(ts.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	return []types.TagSpecification{ts}
 }
 
 func authorize(group string, o ruleOpts, ps ...perm) func(context.Context, *backend) (string, error) {
@@ -159,7 +171,7 @@ func authorize(group string, o ruleOpts, ps ...perm) func(context.Context, *back
 		)
 		if o.egress {
 			out, err := b.client.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{
-				GroupId: id, IpPermissions: buildAll(b, ps), DryRun: dry,
+				GroupId: id, IpPermissions: buildAll(b, ps), DryRun: dry, TagSpecifications: ruleTags(o.tags),
 			})
 			if err != nil {
 				return "", err
@@ -167,7 +179,7 @@ func authorize(group string, o ruleOpts, ps ...perm) func(context.Context, *back
 			ret, rules = out.Return, out.SecurityGroupRules
 		} else {
 			out, err := b.client.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
-				GroupId: id, GroupName: name, IpPermissions: buildAll(b, ps), DryRun: dry,
+				GroupId: id, GroupName: name, IpPermissions: buildAll(b, ps), DryRun: dry, TagSpecifications: ruleTags(o.tags),
 			})
 			if err != nil {
 				return "", err
