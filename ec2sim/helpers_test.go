@@ -3,6 +3,7 @@ package ec2sim_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,8 +49,32 @@ func (e *env) client(accessKey, region string) *ec2.Client {
 		BaseEndpoint: aws.String(e.url),
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, "secret", ""),
 		Retryer:      aws.NopRetryer{},
+		HTTPClient:   sdkHTTPClient(),
 	})
 }
+
+// sdkHTTPClient works around a race in smithy-go v1.28.9, not in the
+// simulator: the SDK closes the request body once the response is in, and
+// its closed body's WriteTo then returns io.EOF, which net/http's request
+// writer (still probing the body for extra bytes) takes as a write error and
+// closes the connection mid-response. Against a fast local endpoint a
+// response of a few tens of kilobytes loses that race often. Hiding WriteTo
+// makes a closed body read as a clean EOF.
+func sdkHTTPClient() *http.Client {
+	return &http.Client{Transport: hideWriteTo{http.DefaultTransport.(*http.Transport).Clone()}}
+}
+
+type hideWriteTo struct{ next http.RoundTripper }
+
+func (h hideWriteTo) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = readOnlyBody{r.Body}
+	}
+	return h.next.RoundTrip(r)
+}
+
+type readOnlyBody struct{ io.ReadCloser }
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
