@@ -272,7 +272,9 @@ func TestDescribeGroupsFiltersAndErrors(t *testing.T) {
 	_, err = e.ec2.AuthorizeSecurityGroupEgress(ctx(t), &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(other), IpPermissions: []types.IpPermission{tcp(25, 25, "192.0.2.0/24")}})
 	mustOK(t, err)
 
-	f := func(name string, vals ...string) types.Filter { return types.Filter{Name: aws.String(name), Values: vals} }
+	f := func(name string, vals ...string) types.Filter {
+		return types.Filter{Name: aws.String(name), Values: vals}
+	}
 	cases := []struct {
 		name    string
 		filters []types.Filter

@@ -20,7 +20,9 @@ func TestDescribeSecurityGroupRules(t *testing.T) {
 	mustOK(t, err)
 	first := aws.ToString(a.SecurityGroupRules[0].SecurityGroupRuleId)
 
-	f := func(name string, vals ...string) types.Filter { return types.Filter{Name: aws.String(name), Values: vals} }
+	f := func(name string, vals ...string) types.Filter {
+		return types.Filter{Name: aws.String(name), Values: vals}
+	}
 	count := func(in *ec2.DescribeSecurityGroupRulesInput) int {
 		t.Helper()
 		n := 0

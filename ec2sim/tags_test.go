@@ -36,7 +36,9 @@ func TestTags(t *testing.T) {
 		}
 		return all
 	}
-	f := func(name string, vals ...string) types.Filter { return types.Filter{Name: aws.String(name), Values: vals} }
+	f := func(name string, vals ...string) types.Filter {
+		return types.Filter{Name: aws.String(name), Values: vals}
+	}
 	if got := describe(); len(got) != 7 {
 		t.Errorf("all tags: %d, want 7: %+v", len(got), got)
 	}

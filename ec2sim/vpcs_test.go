@@ -12,7 +12,9 @@ import (
 
 func TestVpcs(t *testing.T) {
 	e := newEnv(t, ec2sim.Options{})
-	f := func(name string, vals ...string) types.Filter { return types.Filter{Name: aws.String(name), Values: vals} }
+	f := func(name string, vals ...string) types.Filter {
+		return types.Filter{Name: aws.String(name), Values: vals}
+	}
 	out, err := e.ec2.DescribeVpcs(ctx(t), &ec2.DescribeVpcsInput{Filters: []types.Filter{f("is-default", "true")}})
 	mustOK(t, err)
 	if len(out.Vpcs) != 1 {
