@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,10 +47,6 @@ type env struct {
 	ops      longrunningpb.OperationsClient
 	events   palisadev1.OperationEventServiceClient
 	topology bus.Topology
-
-	mu      sync.Mutex
-	workers []context.CancelFunc
-	wg      sync.WaitGroup
 }
 
 type envOptions struct {
@@ -65,10 +60,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &env{t: t, ctx: ctx}
-	t.Cleanup(func() {
-		cancel()
-		e.stopWorkers()
-	})
+	t.Cleanup(cancel)
 
 	sim, err := ec2sim.New(o.sim)
 	if err != nil {
@@ -133,8 +125,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	return e
 }
 
-// startWorker starts a worker with options o and returns its stop function.
-func (e *env) startWorker(o workers.Options) context.CancelFunc {
+// startWorker starts a worker with options o and returns a function that
+// stops it and waits until it has.
+func (e *env) startWorker(o workers.Options) func() {
 	e.t.Helper()
 	o.JetStream, o.EC2 = e.js, e.ec2
 	if o.Log == nil {
@@ -157,26 +150,17 @@ func (e *env) startWorker(o workers.Options) context.CancelFunc {
 		e.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	e.wg.Add(1)
+	done := make(chan struct{})
 	go func() {
-		defer e.wg.Done()
+		defer close(done)
 		if err := w.Run(ctx); err != nil {
 			e.t.Errorf("worker: %v", err)
 		}
 	}()
-	e.mu.Lock()
-	e.workers = append(e.workers, cancel)
-	e.mu.Unlock()
-	return cancel
-}
-
-func (e *env) stopWorkers() {
-	e.mu.Lock()
-	for _, c := range e.workers {
-		c()
-	}
-	e.mu.Unlock()
-	e.wg.Wait()
+	stop := func() { cancel(); <-done }
+	// Cleanups run last-registered first: workers stop before NATS does.
+	e.t.Cleanup(stop)
+	return stop
 }
 
 type testWriter struct{ t *testing.T }

@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/workers"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
@@ -61,3 +66,25 @@ func metadata(t *testing.T, op *longrunningpb.Operation) *palisadev1.OperationMe
 	}
 	return md
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func mustKV(t *testing.T, e *env) jetstream.KeyValue {
+	t.Helper()
+	kv, err := e.js.KeyValue(e.ctx, bus.OperationsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+// sleep pauses for ms milliseconds or until ctx ends.
+func sleep(ctx context.Context, ms int) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Duration(ms) * time.Millisecond):
+	}
+}
+
+// envWorker is a worker with the harness's defaults.
+func envWorker() workers.Options { return workers.Options{} }

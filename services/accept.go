@@ -45,10 +45,10 @@ type acceptor struct {
 	now      func() time.Time
 }
 
-// operationID derives the id from the caller and request_id, so that the
+// OperationID derives the id from the caller and request_id, so that the
 // same request from the same caller always lands on the same record; with
 // no request_id every request gets a fresh id.
-func operationID(caller, requestID string) string {
+func OperationID(caller, requestID string) string {
 	if requestID == "" {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
@@ -58,8 +58,10 @@ func operationID(caller, requestID string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// requestHash fingerprints a request without its idempotency fields.
-func requestHash(req proto.Message) ([]byte, error) {
+// RequestHash fingerprints a request without its idempotency fields; a
+// retried request has the same hash, a different one under the same
+// request_id does not.
+func RequestHash(req proto.Message) ([]byte, error) {
 	c := proto.Clone(req)
 	m := c.ProtoReflect()
 	for _, name := range []string{"request_id", "validate_only"} {
@@ -93,7 +95,7 @@ func (a *acceptor) accept(ctx context.Context, req proto.Message, requestID stri
 		return nil, invalidArgument(v)
 	}
 	caller := CallerFrom(ctx)
-	hash, err := requestHash(req)
+	hash, err := RequestHash(req)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "fingerprint request: %v", err)
 	}
@@ -107,7 +109,7 @@ func (a *acceptor) accept(ctx context.Context, req proto.Message, requestID stri
 	if validateOnly {
 		return validatedOperation(cmd)
 	}
-	cmd.OperationId = operationID(caller, requestID)
+	cmd.OperationId = OperationID(caller, requestID)
 
 	if op, err := a.existing(ctx, cmd); op != nil || err != nil {
 		return op, err

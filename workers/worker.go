@@ -113,6 +113,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	for p := 0; p < bus.Partitions; p++ {
 		cons, err := w.opts.JetStream.Consumer(ctx, bus.CommandStream, bus.ConsumerName(p))
+		if ctx.Err() != nil {
+			return nil // told to stop while starting
+		}
 		if err != nil {
 			return fmt.Errorf("bind consumer %s: %w", bus.ConsumerName(p), err)
 		}

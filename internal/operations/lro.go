@@ -62,9 +62,9 @@ func (s *Store) List(ctx context.Context, pageSize int, pageToken string, keep f
 			ids = append(ids, id)
 		}
 	}
-	if err := lister.Stop(); err != nil {
-		return nil, "", fmt.Errorf("list operations: %w", err)
-	}
+	// The key channel is drained, so the lister has already unsubscribed;
+	// Stop only makes sure of it.
+	_ = lister.Stop()
 	sort.Strings(ids)
 	var out []*palisadev1.OperationRecord
 	for i, id := range ids {
