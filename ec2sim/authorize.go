@@ -61,7 +61,7 @@ func (c *call) authorize(egress bool) (response, *apiError) {
 	if err := c.resolvePairs(g, pending, true); err != nil {
 		return nil, err
 	}
-	inRequest := map[string]bool{}
+	inRequest := map[ruleKey]bool{}
 	for _, p := range pending {
 		k := p.spec.key()
 		if inRequest[k] {
@@ -160,7 +160,7 @@ func (c *call) revoke(egress bool) (response, *apiError) {
 		if err := c.resolvePairs(g, pending, false); err != nil {
 			return nil, err
 		}
-		byKey := map[string]*rule{}
+		byKey := map[ruleKey]*rule{}
 		for _, r := range c.visibleRules(g, egress) {
 			byKey[r.Spec.key()] = r
 		}

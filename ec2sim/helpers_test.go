@@ -22,13 +22,13 @@ import (
 
 // env is one simulator behind a real HTTP server on 127.0.0.1:0.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	sim *ec2sim.Sim
 	url string
 	ec2 *ec2.Client // default account, us-east-1, no retries
 }
 
-func newEnv(t *testing.T, opts ec2sim.Options) *env {
+func newEnv(t testing.TB, opts ec2sim.Options) *env {
 	t.Helper()
 	sim, err := ec2sim.New(opts)
 	if err != nil {
@@ -76,14 +76,14 @@ func (h hideWriteTo) RoundTrip(r *http.Request) (*http.Response, error) {
 
 type readOnlyBody struct{ io.ReadCloser }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return c
 }
 
 // apiErr returns the EC2 code and HTTP status of err ("" and 0 for nil).
-func apiErr(t *testing.T, err error) (string, int) {
+func apiErr(t testing.TB, err error) (string, int) {
 	t.Helper()
 	if err == nil {
 		return "", 0
@@ -103,7 +103,7 @@ func apiErr(t *testing.T, err error) (string, int) {
 }
 
 // wantErr asserts an EC2 error code and status.
-func wantErr(t *testing.T, err error, code string, status int) {
+func wantErr(t testing.TB, err error, code string, status int) {
 	t.Helper()
 	gotCode, gotStatus := apiErr(t, err)
 	if gotCode != code || gotStatus != status {
@@ -111,7 +111,7 @@ func wantErr(t *testing.T, err error, code string, status int) {
 	}
 }
 
-func mustOK(t *testing.T, err error) {
+func mustOK(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("unexpected error: %v", err)

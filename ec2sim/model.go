@@ -87,10 +87,19 @@ type ruleSpec struct {
 	Description string   `json:"description,omitempty"`
 }
 
-// key identifies a rule within one direction of one group: two rules with
-// the same key are the same rule to EC2, whatever their descriptions.
-func (s ruleSpec) key() string {
-	return fmt.Sprintf("%s|%d|%d|%d|%s", s.Protocol, s.FromPort, s.ToPort, s.Kind, s.Target)
+// ruleKey identifies a rule within one direction of one group: two rules
+// with the same key are the same rule to EC2, whatever their descriptions.
+// A comparable struct rather than a formatted string keeps the duplicate
+// checks, which run over every rule of the group, free of allocations.
+type ruleKey struct {
+	protocol string
+	from, to int32
+	kind     ruleKind
+	target   string
+}
+
+func (s ruleSpec) key() ruleKey {
+	return ruleKey{s.Protocol, s.FromPort, s.ToPort, s.Kind, s.Target}
 }
 
 type rule struct {

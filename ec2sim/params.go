@@ -56,7 +56,7 @@ func parseParams(form url.Values) (*params, *apiError) {
 			c := n.children[seg]
 			if c == nil {
 				p := seg
-				if n.path != "" {
+				if n != root {
 					p = n.path + "." + seg
 				}
 				c = &pnode{path: p}

@@ -202,7 +202,7 @@ func handleModifySecurityGroupRules(c *call) (response, *apiError) {
 	}
 	// The rules after the change must still be distinct per direction.
 	for _, egress := range []bool{false, true} {
-		keys := map[string]bool{}
+		keys := map[ruleKey]bool{}
 		for _, r := range c.w.rulesOf(g, egress) {
 			if !seen[r.ID] {
 				keys[r.Spec.key()] = true
@@ -306,7 +306,7 @@ func (c *call) updateDescriptions(egress bool) (response, *apiError) {
 		if err := c.resolvePairs(g, pending, false); err != nil {
 			return nil, err
 		}
-		byKey := map[string]*rule{}
+		byKey := map[ruleKey]*rule{}
 		for _, r := range c.visibleRules(g, egress) {
 			byKey[r.Spec.key()] = r
 		}
