@@ -35,7 +35,7 @@ var loc = &palisadev1.Location{AccountId: account, Region: region}
 
 // env is one running Palisade: NATS, the EC2 endpoint, the API, workers.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	ns       *server.Server
 	js       jetstream.JetStream
@@ -50,13 +50,16 @@ type env struct {
 }
 
 type envOptions struct {
-	sim     ec2sim.Options
-	workers int
-	worker  workers.Options // template; JetStream, EC2 and Log are filled in
+	// syncAlways makes JetStream fsync before every ack, as `palisade
+	// serve` does by default; tests leave it off for speed.
+	syncAlways bool
+	sim        ec2sim.Options
+	workers    int
+	worker     workers.Options // template; JetStream, EC2 and Log are filled in
 }
 
 // newEnv starts everything and stops it when the test ends.
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &env{t: t, ctx: ctx}
@@ -71,7 +74,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Cleanup(hs.Close)
 	e.simURL = hs.URL
 
-	ns, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Listen: "127.0.0.1:0"})
+	ns, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Listen: "127.0.0.1:0", SyncAlways: o.syncAlways})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +166,7 @@ func (e *env) startWorker(o workers.Options) func() {
 	return stop
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))

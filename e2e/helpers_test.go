@@ -58,7 +58,7 @@ func (e *env) succeeded(op *longrunningpb.Operation) *palisadev1.OperationResult
 	return res
 }
 
-func metadata(t *testing.T, op *longrunningpb.Operation) *palisadev1.OperationMetadata {
+func metadata(t testing.TB, op *longrunningpb.Operation) *palisadev1.OperationMetadata {
 	t.Helper()
 	md := &palisadev1.OperationMetadata{}
 	if err := op.GetMetadata().UnmarshalTo(md); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -111,12 +112,20 @@ func (a *acceptor) accept(ctx context.Context, req proto.Message, requestID stri
 	}
 	cmd.OperationId = OperationID(caller, requestID)
 
-	if op, err := a.existing(ctx, cmd); op != nil || err != nil {
-		return op, err
+	// A fresh id (no request_id) cannot have been used: skip the lookup.
+	if requestID != "" {
+		if op, err := a.existing(ctx, cmd); op != nil || err != nil {
+			return op, err
+		}
 	}
 	body, err := proto.Marshal(cmd)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encode command: %v", err)
+	}
+	// While the connection is down a publish would sit in the reconnect
+	// buffer until its timeout; say so at once instead.
+	if st := a.js.Conn().Status(); st != nats.CONNECTED {
+		return nil, unavailable("the command queue is unavailable (NATS "+st.String()+")", nil)
 	}
 	_, loc, _ := operations.Describe(cmd)
 	ack, err := a.js.Publish(ctx, bus.CommandSubject(loc.GetAccountId(), loc.GetRegion(), groupKey(cmd)), body,

@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+)
+
+// BenchmarkAccept measures the gRPC front end: requests accepted per
+// second and the accept latency (validate, store the command, write the
+// record, answer), with JetStream file storage with and without an fsync
+// before every ack, beside the raw synchronous JetStream publish of a
+// command of the same size on the same server, in the same run.
+//
+//	go test -run '^$' -bench Accept -benchtime 3s ./e2e/
+func BenchmarkAccept(b *testing.B) {
+	for _, always := range []bool{true, false} {
+		b.Run(fmt.Sprintf("grpc/sync_always=%t", always), func(b *testing.B) {
+			e := newEnv(b, envOptions{syncAlways: always})
+			req := &palisadev1.AuthorizeSecurityGroupIngressRequest{
+				Location: loc, GroupId: "sg-0123456789abcdef0",
+				IpPermissions: []*palisadev1.IpPermission{tcp(443, 443, "10.0.0.0/16", "10.1.0.0/16")},
+			}
+			measure(b, func() error {
+				_, err := e.sg.AuthorizeSecurityGroupIngress(e.ctx, req)
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("jetstream-publish/sync_always=%t", always), func(b *testing.B) {
+			e := newEnv(b, envOptions{syncAlways: always})
+			cmd, _ := proto.Marshal(&palisadev1.Command{OperationId: "0123456789abcdef0123456789abcdef", Request: &palisadev1.Command_AuthorizeIngress{
+				AuthorizeIngress: &palisadev1.AuthorizeSecurityGroupIngressRequest{Location: loc, GroupId: "sg-0123456789abcdef0",
+					IpPermissions: []*palisadev1.IpPermission{tcp(443, 443, "10.0.0.0/16", "10.1.0.0/16")}}}})
+			var n int64
+			var mu sync.Mutex
+			measure(b, func() error {
+				mu.Lock()
+				n++
+				id := fmt.Sprint(n)
+				mu.Unlock()
+				_, err := e.js.Publish(e.ctx, bus.CommandSubject(account, region, "sg-0123456789abcdef0"), cmd, jetstream.WithMsgID(id))
+				return err
+			})
+		})
+	}
+}
+
+// measure runs f from 16 goroutines and reports throughput and latency
+// percentiles.
+func measure(b *testing.B, f func() error) {
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, b.N)
+	b.SetParallelism(8) // ×GOMAXPROCS client goroutines
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		local := make([]time.Duration, 0, 256)
+		for pb.Next() {
+			t0 := time.Now()
+			if err := f(); err != nil {
+				b.Error(err)
+				return
+			}
+			local = append(local, time.Since(t0))
+		}
+		mu.Lock()
+		lat = append(lat, local...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(lat) == 0 {
+		return
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}

@@ -1,0 +1,65 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// apiError builds an error shaped as aws-sdk-go-v2 returns EC2 errors: a
+// generic API error inside a response error inside an operation error.
+func apiError(code string, httpStatus int) error {
+	return &smithy.OperationError{ServiceID: "EC2", OperationName: "Op", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: httpStatus}},
+			Err: &smithy.GenericAPIError{Code: code, Message: "m"}},
+	}}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want class
+	}{
+		{"throttled", apiError("RequestLimitExceeded", 503), throttled},
+		{"internal error", apiError("InternalError", 500), transient},
+		{"unavailable", apiError("Unavailable", 503), transient},
+		{"unknown 5xx", apiError("SomethingNew", 502), transient},
+		{"not yet visible", apiError("InvalidGroup.NotFound", 400), notVisible},
+		{"in use", apiError("DependencyViolation", 400), dependency},
+		{"console prefix stripped", apiError("Client.DependencyViolation", 400), dependency},
+		{"duplicate name", apiError("InvalidGroup.Duplicate", 400), terminal},
+		{"quota", apiError("RulesPerSecurityGroupLimitExceeded", 400), terminal},
+		{"default group", apiError("CannotDelete", 400), terminal},
+		{"denied", apiError("UnauthorizedOperation", 403), terminal},
+		{"bad parameter", apiError("InvalidParameterValue", 400), terminal},
+		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, transient},
+		{"call timed out", fmt.Errorf("call: %w", context.DeadlineExceeded), transient},
+		{"cancelled", context.Canceled, terminal},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := classify(tc.err)
+			if got.class != tc.want {
+				t.Fatalf("class %v, want %v", got.class, tc.want)
+			}
+			if errors.Unwrap(got) != tc.err {
+				t.Fatalf("classified error does not wrap the original")
+			}
+		})
+	}
+	if c := classify(apiError("Client.CannotDelete", 400)); c.code != "CannotDelete" {
+		t.Fatalf("code %q, want the prefix stripped", c.code)
+	}
+	done := &ec2Error{class: transient, message: "x"}
+	if classify(fmt.Errorf("wrapped: %w", done)) != done {
+		t.Fatal("an already classified error must keep its class")
+	}
+}
