@@ -1,9 +1,11 @@
 package difftest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -56,8 +58,32 @@ func newClient(url string) *ec2.Client {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "difftest"}, nil
 		}),
-		Retryer: aws.NopRetryer{},
+		Retryer:    aws.NopRetryer{},
+		HTTPClient: bufferedBodyClient{},
 	})
+}
+
+// bufferedBodyClient sends each request with a private in-memory copy of
+// its body. smithy-go closes the request body as soon as the response
+// arrives; against an endpoint that answers within microseconds (ec2sim
+// in-process) that close races net/http's write loop, which then closes the
+// connection while the response body is still being read ("use of closed
+// network connection" on a 200, seen on the 60-rule Authorize). With its
+// own copy of the body the transport has nothing to race with.
+type bufferedBodyClient struct{}
+
+func (bufferedBodyClient) Do(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return http.DefaultClient.Do(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(body))
+	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return http.DefaultClient.Do(r2)
 }
 
 // id returns the real id for a symbol. An unknown symbol yields a
@@ -123,15 +149,21 @@ func toOutcome(shape string, err error) outcome {
 	if err == nil {
 		return outcome{Code: "OK", Shape: shape}
 	}
+	// The HTTP status is part of the shape: SDKs decide on retries by it,
+	// and EC2 answers DryRunOperation with 412, not 400.
+	var respErr *awshttp.ResponseError
+	status := "no-status"
+	if errors.As(err, &respErr) {
+		status = "HTTP" + strconv.Itoa(respErr.HTTPStatusCode())
+	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		return outcome{Code: apiErr.ErrorCode()}
+		return outcome{Code: apiErr.ErrorCode(), Shape: status}
 	}
 	// A response that is not EC2's error XML (moto's HTML 500 page) has no
 	// code; the status is what a client would act on.
-	var respErr *awshttp.ResponseError
-	if errors.As(err, &respErr) {
-		return outcome{Code: "HTTP" + strconv.Itoa(respErr.HTTPStatusCode())}
+	if respErr != nil {
+		return outcome{Code: status}
 	}
 	return outcome{Code: "ERR", Shape: err.Error()}
 }
