@@ -52,6 +52,11 @@ func Start(o Options) (*server.Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("natsembed: listen port %q: %w", port, err)
 		}
+		if p == 0 {
+			// nats-server reads port 0 as its default, 4222; it wants -1
+			// for "any free port".
+			p = server.RANDOM_PORT
+		}
 		opts.Host, opts.Port = host, p
 	}
 	ns, err := server.NewServer(opts)
