@@ -9,16 +9,37 @@ type filter struct {
 	Values []string
 }
 
+// Filter bounds: EC2 refuses requests with too many filters or values
+// (FilterLimitExceeded); the value length bound is the simulator's own, so
+// that one request cannot make every match in a describe scan megabytes.
+const (
+	maxFilters        = 50
+	maxFilterValues   = 200
+	maxFilterValueLen = 1024
+)
+
 func decodeFilters(n *pnode) ([]filter, *apiError) {
 	var out []filter
-	for _, it := range n.items("Filter") {
+	items := n.items("Filter")
+	if len(items) > maxFilters {
+		return nil, clientErr(codeFilterLimitExceeded, "The request uses too many filters (%d); at most %d are allowed", len(items), maxFilters)
+	}
+	for _, it := range items {
 		name, ok := it.str("Name")
 		if !ok || name == "" {
 			return nil, clientErr(codeInvalidFilter, "The filter name must be specified")
 		}
 		vals := it.strList("Value")
 		if len(vals) == 0 {
-			return nil, clientErr(codeInvalidFilter, "The filter '%s' must have at least one value", name)
+			return nil, clientErr(codeInvalidFilter, "The filter '%s' must have at least one value", truncate(name, 128))
+		}
+		if len(vals) > maxFilterValues {
+			return nil, clientErr(codeFilterLimitExceeded, "The filter '%s' has too many values (%d); at most %d are allowed", truncate(name, 128), len(vals), maxFilterValues)
+		}
+		for _, v := range vals {
+			if len(v) > maxFilterValueLen {
+				return nil, clientErr(codeInvalidParameterValue, "A value of filter '%s' is longer than %d bytes", truncate(name, 128), maxFilterValueLen)
+			}
 		}
 		out = append(out, filter{Name: name, Values: vals})
 	}

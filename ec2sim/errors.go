@@ -28,6 +28,7 @@ const (
 	codeDryRunOperation         = "DryRunOperation"
 	codeInternalError           = "InternalError"
 	codeInvalidAction           = "InvalidAction"
+	codeFilterLimitExceeded     = "FilterLimitExceeded"
 	codeInvalidFilter           = "InvalidFilter"
 	codeInvalidGroupDuplicate   = "InvalidGroup.Duplicate"
 	codeInvalidGroupNotFound    = "InvalidGroup.NotFound"

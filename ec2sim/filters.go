@@ -3,6 +3,7 @@ package ec2sim
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Filters: names and values are case-sensitive; several filters must all
@@ -50,45 +51,46 @@ func matchAny(values []string, s string) bool {
 	return false
 }
 
-// wildcardMatch matches s against pattern with '*', '?' and '\' escapes,
-// iteratively, so hostile patterns cannot blow up the stack or run in
-// exponential time.
+// wildcardMatch matches s against pattern with '*', '?' and '\' escapes.
+// It works on the strings in place (decoding runes as it goes, so '?' is one
+// character, not one byte) and backtracks only to the last '*', so it runs in
+// O(len(pattern) × len(s)) at worst and allocates nothing.
 func wildcardMatch(pattern, s string) bool {
-	p := []rune(pattern)
-	t := []rune(s)
-	pi, ti := 0, 0
-	starP, starT := -1, 0
-	for ti < len(t) {
-		if pi < len(p) {
+	pi, si := 0, 0
+	starP, starS := -1, 0
+	for si < len(s) {
+		if pi < len(pattern) {
+			pc, pw := utf8.DecodeRuneInString(pattern[pi:])
+			sc, sw := utf8.DecodeRuneInString(s[si:])
 			switch {
-			case p[pi] == '*':
-				starP, starT = pi, ti
-				pi++
+			case pc == '*':
+				starP, starS = pi, si
+				pi += pw
 				continue
-			case p[pi] == '?':
-				pi++
-				ti++
+			case pc == '?':
+				pi, si = pi+pw, si+sw
 				continue
-			case p[pi] == '\\' && pi+1 < len(p) && p[pi+1] == t[ti]:
-				pi += 2
-				ti++
-				continue
-			case p[pi] != '\\' && p[pi] == t[ti]:
-				pi++
-				ti++
+			case pc == '\\' && pi+pw < len(pattern):
+				if ec, ew := utf8.DecodeRuneInString(pattern[pi+pw:]); ec == sc {
+					pi, si = pi+pw+ew, si+sw
+					continue
+				}
+			case pc != '\\' && pc == sc:
+				pi, si = pi+pw, si+sw
 				continue
 			}
 		}
 		if starP < 0 {
 			return false
 		}
-		starT++
-		pi, ti = starP+1, starT
+		_, sw := utf8.DecodeRuneInString(s[starS:])
+		starS += sw
+		pi, si = starP+1, starS
 	}
-	for pi < len(p) && p[pi] == '*' {
+	for pi < len(pattern) && pattern[pi] == '*' {
 		pi++
 	}
-	return pi == len(p)
+	return pi == len(pattern)
 }
 
 // matchTags handles "tag:<key>" and "tag-key" against a resource's tags.

@@ -330,6 +330,9 @@ func TestDescribeGroupsFiltersAndErrors(t *testing.T) {
 	}{
 		{"unknown filter", ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{f("colour", "red")}}, "InvalidParameterValue"},
 		{"filter without values", ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Name: aws.String("group-id")}}}, "InvalidFilter"},
+		{"too many filter values", ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{f("group-id", make([]string, 201)...)}}, "FilterLimitExceeded"},
+		{"too many filters", ec2.DescribeSecurityGroupsInput{Filters: manyFilters(51)}, "FilterLimitExceeded"},
+		{"filter value too long", ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{f("group-name", strings.Repeat("*", 1025))}}, "InvalidParameterValue"},
 		{"filter without name", ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Values: []string{"x"}}}}, "InvalidFilter"},
 		{"malformed id", ec2.DescribeSecurityGroupsInput{GroupIds: []string{"sg-nothex!"}}, "InvalidGroupId.Malformed"},
 		{"unknown id fails the call", ec2.DescribeSecurityGroupsInput{GroupIds: []string{web, "sg-0123456789abcdef0"}}, "InvalidGroup.NotFound"},
@@ -419,4 +422,12 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func manyFilters(n int) []types.Filter {
+	fs := make([]types.Filter, n)
+	for i := range fs {
+		fs[i] = types.Filter{Name: aws.String("group-name"), Values: []string{"x"}}
+	}
+	return fs
 }

@@ -21,7 +21,14 @@ type world struct {
 	VPCs       map[string]*vpc   `json:"vpcs"`
 	Groups     map[string]*group `json:"groups"`
 	Rules      map[string]*rule  `json:"rules"`
+
+	// byName indexes groups by VPC and lower-cased name, so name lookups
+	// and the uniqueness check do not scan every group. It is derived
+	// state: rebuilt on first use after a load.
+	byName map[nameKey]*group
 }
+
+type nameKey struct{ vpcID, lowerName string }
 
 type vpc struct {
 	ID              string    `json:"id"`
@@ -232,6 +239,7 @@ func (w *world) addGroup(name, desc string, v *vpc, t tags, now time.Time) *grou
 		Egress:      []string{},
 	}
 	w.Groups[g.ID] = g
+	w.names()[nameKey{v.ID, strings.ToLower(name)}] = g
 	w.addRule(g, true, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindCIDRv4, Target: "0.0.0.0/0"}, nil, now)
 	if v.IPv6CIDR != "" {
 		w.addRule(g, true, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindCIDRv6, Target: "::/0"}, nil, now)
@@ -273,6 +281,7 @@ func (w *world) removeGroup(g *group) {
 		delete(w.Rules, id)
 	}
 	delete(w.Groups, g.ID)
+	delete(w.names(), nameKey{g.VPCID, strings.ToLower(g.Name)})
 }
 
 // rulesOf returns a group's rules in one direction, in creation order.
@@ -293,12 +302,17 @@ func (w *world) rulesOf(g *group, egress bool) []*rule {
 // groupByName finds a group by name within a VPC. Names are unique per VPC
 // compared case-insensitively, so the lookup is case-insensitive too.
 func (w *world) groupByName(vpcID, name string) *group {
-	for _, g := range w.Groups {
-		if g.VPCID == vpcID && strings.EqualFold(g.Name, name) {
-			return g
+	return w.names()[nameKey{vpcID, strings.ToLower(name)}]
+}
+
+func (w *world) names() map[nameKey]*group {
+	if w.byName == nil {
+		w.byName = make(map[nameKey]*group, len(w.Groups))
+		for _, g := range w.Groups {
+			w.byName[nameKey{g.VPCID, strings.ToLower(g.Name)}] = g
 		}
 	}
-	return nil
+	return w.byName
 }
 
 func (w *world) groupCount(vpcID string) int {
