@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/shorthand"
+)
+
+// filter is one EC2 describe filter: a name and the values it accepts.
+type filter struct {
+	name   string
+	values []string
+}
+
+// parseFilters reads --filters values in the AWS CLI's form
+// (Name=tag:env,Values=prod, or JSON) or the short name=value form
+// (tag:env=prod, vpc-id=vpc-1, group-id=sg-1), and applies them to req.
+// Only the filters the API can express are taken; others are refused by
+// name rather than silently ignored.
+func parseFilters(values []string, req *palisadev1.ListSecurityGroupsRequest) error {
+	for i, v := range values {
+		fs, err := readFilters(v)
+		if err != nil {
+			return usagef("--filters value %d: %v", i+1, err)
+		}
+		for _, f := range fs {
+			if err := applyFilter(f, req); err != nil {
+				return usagef("--filters value %d: %v", i+1, err)
+			}
+		}
+	}
+	return nil
+}
+
+func readFilters(v string) ([]filter, error) {
+	trimmed := strings.TrimSpace(v)
+	switch {
+	case strings.HasPrefix(trimmed, "["):
+		var raw []struct {
+			Name   string
+			Values []string
+		}
+		if err := json.Unmarshal([]byte(v), &raw); err != nil {
+			return nil, err
+		}
+		out := make([]filter, 0, len(raw))
+		for _, r := range raw {
+			out = append(out, filter{r.Name, r.Values})
+		}
+		return out, nil
+	case strings.HasPrefix(trimmed, "Name="):
+		m, err := shorthand.Parse(v)
+		if err != nil {
+			return nil, err
+		}
+		f := filter{}
+		for k, x := range m {
+			switch k {
+			case "Name":
+				s, ok := x.(string)
+				if !ok {
+					return nil, fmt.Errorf("Name: expected a string")
+				}
+				f.name = s
+			case "Values":
+				items, ok := x.([]any)
+				if !ok {
+					items = []any{x}
+				}
+				for _, it := range items {
+					s, ok := it.(string)
+					if !ok {
+						return nil, fmt.Errorf("Values: expected strings")
+					}
+					f.values = append(f.values, s)
+				}
+			default:
+				return nil, fmt.Errorf("unknown key %q; valid keys are Name, Values", k)
+			}
+		}
+		return []filter{f}, nil
+	}
+	name, value, ok := strings.Cut(v, "=")
+	if !ok {
+		return nil, fmt.Errorf("%q: write name=value (tag:env=prod) or Name=…,Values=…", v)
+	}
+	return []filter{{name, strings.Split(value, ",")}}, nil
+}
+
+func applyFilter(f filter, req *palisadev1.ListSecurityGroupsRequest) error {
+	if len(f.values) == 0 {
+		return fmt.Errorf("filter %q has no values", f.name)
+	}
+	switch key, isTag := strings.CutPrefix(f.name, "tag:"); {
+	case isTag:
+		if len(f.values) != 1 {
+			return fmt.Errorf("filter %s takes one value", f.name)
+		}
+		if req.Tags == nil {
+			req.Tags = map[string]string{}
+		}
+		req.Tags[key] = f.values[0]
+	case f.name == "vpc-id":
+		if len(f.values) != 1 {
+			return fmt.Errorf("filter vpc-id takes one value")
+		}
+		req.VpcId = f.values[0]
+	case f.name == "group-id":
+		req.GroupIds = append(req.GroupIds, f.values...)
+	default:
+		return fmt.Errorf("filter %q is not supported; use tag:<key>, vpc-id or group-id", f.name)
+	}
+	return nil
+}

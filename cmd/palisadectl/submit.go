@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+)
+
+// call is one mutating RPC, with the request already built.
+type call func(ctx context.Context, api *clients) (*longrunningpb.Operation, error)
+
+// submit sends a mutating request and deals with the answer: the
+// validation verdict, the accepted operation's name, or, with --wait, the
+// operation's events and then its result.
+func (e *env) submit(ctx context.Context, send call) error {
+	if err := e.connect(); err != nil {
+		return err
+	}
+	e.verbosef("request id: %s", e.m.requestID)
+	op, err := send(ctx, e.api)
+	if err != nil {
+		return err
+	}
+	switch {
+	case e.m.validateOnly:
+		return e.printOperation(op)
+	case !e.m.wait:
+		if e.g.json() {
+			return writeJSON(e.stdout, op)
+		}
+		_, err := fmt.Fprintln(e.stdout, op.GetName())
+		return err
+	}
+	return e.await(ctx, op.GetName())
+}
+
+// await follows an operation to its end with its events on standard
+// error, then prints it and returns how it ended.
+func (e *env) await(ctx context.Context, name string) error {
+	if _, err := e.follow(ctx, name, func(ev *eventT) error {
+		writeEvent(e.stderr, ev)
+		return nil
+	}); err != nil {
+		return e.stoppedWaiting(ctx, name, err)
+	}
+	op, err := e.api.ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: name})
+	if err != nil {
+		return e.stoppedWaiting(ctx, name, err)
+	}
+	if err := e.printOperation(op); err != nil {
+		return err
+	}
+	if op.GetError() == nil {
+		return nil
+	}
+	md, err := metadataOf(op)
+	if err != nil {
+		return err
+	}
+	return e.failed(name, md.GetState(), op.GetError())
+}
+
+// stoppedWaiting explains that the operation goes on without us: it was
+// accepted, so it will run whether or not anyone waits.
+func (e *env) stoppedWaiting(ctx context.Context, name string, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	why := "interrupted"
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		why = fmt.Sprintf("--timeout %s passed", e.g.timeout)
+	}
+	return &exitErr{code: exitError, err: fmt.Errorf("%s: stopped waiting; operation %s goes on (follow it with: palisadectl watch %s)", why, name, name)}
+}
+
+func (e *env) printOperation(op *longrunningpb.Operation) error {
+	if e.g.json() {
+		return writeJSON(e.stdout, op)
+	}
+	return writeOperation(e.stdout, op)
+}
+
+// failed prints how an operation failed, EC2's error code first, on
+// standard error, and ends the program with exit code 3.
+func (e *env) failed(name string, state palisadev1.OperationState, st *spb.Status) error {
+	fmt.Fprintf(e.stderr, "palisadectl: operation %s %s: %s\n", name, stateName(state), failureText(st))
+	return errReported{code: exitOpFailed}
+}
