@@ -34,10 +34,6 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
-
 	sim, err := ec2sim.New(ec2sim.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +55,8 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	if err := bus.Declare(ctx, js, bus.DefaultTopology(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +84,17 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Cleanups run last-registered first: the worker stops before the API,
+	// NATS and the EC2 endpoint it uses go away.
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("the worker did not stop within 10s")
+		}
+	})
 	go func() {
 		defer close(done)
 		if err := w.Run(ctx); err != nil {
