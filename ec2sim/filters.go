@@ -61,7 +61,9 @@ func wildcardMatch(pattern, s string) bool {
 	for si < len(s) {
 		if pi < len(pattern) {
 			pc, pw := utf8.DecodeRuneInString(pattern[pi:])
-			sc, sw := utf8.DecodeRuneInString(s[si:])
+			// Characters compare as bytes: invalid UTF-8 decodes to the
+			// same replacement rune whatever the bytes were.
+			_, sw := utf8.DecodeRuneInString(s[si:])
 			switch {
 			case pc == '*':
 				starP, starS = pi, si
@@ -71,11 +73,11 @@ func wildcardMatch(pattern, s string) bool {
 				pi, si = pi+pw, si+sw
 				continue
 			case pc == '\\' && pi+pw < len(pattern):
-				if ec, ew := utf8.DecodeRuneInString(pattern[pi+pw:]); ec == sc {
+				if _, ew := utf8.DecodeRuneInString(pattern[pi+pw:]); pattern[pi+pw:pi+pw+ew] == s[si:si+sw] {
 					pi, si = pi+pw+ew, si+sw
 					continue
 				}
-			case pc != '\\' && pc == sc:
+			case pc != '\\' && pattern[pi:pi+pw] == s[si:si+sw]:
 				pi, si = pi+pw, si+sw
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/palisadehq/palisade/ec2sim"
 )
@@ -83,6 +84,12 @@ func FuzzServeHTTP(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, body, auth string) {
+		start := time.Now()
+		defer func() {
+			if d := time.Since(start); d > 5*time.Second { // generous: the machine may be busy
+				t.Fatalf("slow (%v): %q %q", d, body, auth)
+			}
+		}()
 		serveOnce(t, sim, http.MethodPost, body, auth)
 		serveOnce(t, sim, http.MethodGet, "", "")
 	})
