@@ -1,6 +1,7 @@
 package ec2sim_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -268,5 +269,30 @@ func TestRuleQuota(t *testing.T) {
 	wantErr(t, err, "RulesPerSecurityGroupLimitExceeded", s400)
 	if n := len(e.rules(other, false)); n != 0 {
 		t.Errorf("over-quota authorize added %d rules", n)
+	}
+}
+
+func TestProtocolNumbers(t *testing.T) {
+	e := newEnv(t, ec2sim.Options{})
+	id := e.createGroup("web", "")
+	cases := []struct{ in, want string }{
+		{"6", "tcp"}, {"17", "udp"}, {"1", "icmp"}, {"58", "icmpv6"}, {"0", "0"}, {"255", "255"}, {"TCP", "tcp"}, {"ICMPv6", "icmpv6"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			p := types.IpPermission{IpProtocol: aws.String(tc.in), FromPort: aws.Int32(1), ToPort: aws.Int32(1),
+				IpRanges: []types.IpRange{{CidrIp: aws.String(fmt.Sprintf("10.%d.0.0/16", i))}}}
+			out, err := e.authorize(id, p)
+			mustOK(t, err)
+			if got := aws.ToString(out.SecurityGroupRules[0].IpProtocol); got != tc.want {
+				t.Errorf("protocol %q stored as %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"-2", "+6", "1e1", " 6", "999"} {
+		t.Run("refused "+bad, func(t *testing.T) {
+			_, err := e.authorize(id, types.IpPermission{IpProtocol: aws.String(bad), IpRanges: []types.IpRange{{CidrIp: aws.String("10.0.0.0/8")}}})
+			wantErr(t, err, "InvalidParameterValue", s400)
+		})
 	}
 }

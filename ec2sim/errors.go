@@ -14,8 +14,6 @@ type apiError struct {
 	Status  int
 }
 
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
-
 func clientErr(code, format string, args ...any) *apiError {
 	return &apiError{Code: code, Message: fmt.Sprintf(format, args...), Status: http.StatusBadRequest}
 }

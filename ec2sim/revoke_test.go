@@ -42,6 +42,17 @@ func TestRevokeByPermission(t *testing.T) {
 	if len(out.RevokedSecurityGroupRules) != 1 || aws.ToString(out.RevokedSecurityGroupRules[0].ReferencedGroupId) != id {
 		t.Errorf("revoke output %+v", out.RevokedSecurityGroupRules)
 	}
+	// IPv6 ranges and prefix lists are matched and reported like CIDRs.
+	v6pl := types.IpPermission{IpProtocol: aws.String("udp"), FromPort: aws.Int32(53), ToPort: aws.Int32(53),
+		Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("2001:db8::/32")}}, PrefixListIds: []types.PrefixListId{{PrefixListId: aws.String("pl-12345678")}}}
+	_, err = e.authorize(id, v6pl)
+	mustOK(t, err)
+	out, err = e.revoke(id, v6pl)
+	mustOK(t, err)
+	if len(out.RevokedSecurityGroupRules) != 2 || aws.ToString(out.RevokedSecurityGroupRules[0].CidrIpv6) != "2001:db8::/32" ||
+		aws.ToString(out.RevokedSecurityGroupRules[1].PrefixListId) != "pl-12345678" {
+		t.Errorf("revoke output %+v", out.RevokedSecurityGroupRules)
+	}
 	// Ports must match exactly.
 	_, err = e.revoke(id, tcp(22, 23, "192.0.2.0/24"))
 	wantErr(t, err, "InvalidPermission.NotFound", s400)

@@ -101,8 +101,10 @@ func (s *Sim) dispatch(c *call, rw http.ResponseWriter, r *http.Request) (respon
 	case v != apiVersion:
 		return nil, clientErr(codeNoSuchVersion, "The requested version (%s) of service AmazonEC2 does not exist", truncate(v, 64))
 	}
-	if gid, ok := c.n.child("GroupId").leaf(); ok {
-		c.groupID = gid
+	// Peek (without consuming: the action's decoder decides whether it
+	// knows the parameter) at the group the call addresses, for the log.
+	if g := c.n.child("GroupId"); g != nil && g.hasValue {
+		c.groupID = g.value
 	}
 
 	bucketName, spec := act.bucket(c.n)

@@ -132,7 +132,7 @@ func New(opts Options) (*Sim, error) {
 		worlds:   make(map[worldKey]*world),
 		faults:   newFaults(opts.Seed, opts.FaultRate, opts.Latency, opts.DropRate),
 		throttle: newThrottle(opts.Throttle, opts.SpeedFactor),
-		stats:    &stats{},
+		stats:    &stats{limit: maxCallLog},
 	}
 	if opts.StateFile != "" {
 		if err := s.load(); err != nil {

@@ -12,6 +12,7 @@ const (
 // the log when it arrives, so the log is in arrival order even when calls
 // finish out of order, and completed when it ends.
 type stats struct {
+	limit  int // most calls kept in the log
 	mu     sync.Mutex
 	counts map[string]map[string]int64
 	calls  []Call
@@ -21,7 +22,7 @@ type stats struct {
 func (st *stats) arrive(c Call) int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if len(st.calls) >= maxCallLog {
+	if len(st.calls) >= st.limit {
 		// Trim the oldest half at once so trimming stays amortised O(1).
 		n := len(st.calls) / 2
 		st.calls = append(st.calls[:0:0], st.calls[n:]...)

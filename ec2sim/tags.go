@@ -95,7 +95,7 @@ func handleCreateTags(c *call) (response, *apiError) {
 			(*t.tags)[k] = v
 		}
 	}
-	if len(ids) == 1 {
+	if len(ids) == 1 && isResourceID(ids[0], "sg-") {
 		c.groupID = ids[0]
 	}
 	return &returnResponse{XMLName: rootName(c.action), Return: true}, nil
@@ -145,7 +145,7 @@ func handleDeleteTags(c *call) (response, *apiError) {
 			}
 		}
 	}
-	if len(ids) == 1 {
+	if len(ids) == 1 && isResourceID(ids[0], "sg-") {
 		c.groupID = ids[0]
 	}
 	return &returnResponse{XMLName: rootName(c.action), Return: true}, nil

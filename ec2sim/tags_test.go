@@ -85,6 +85,7 @@ func TestTags(t *testing.T) {
 		{"unknown vpc", ec2.CreateTagsInput{Resources: []string{"vpc-0123456789abcdef0"}, Tags: []types.Tag{tag("k", "v")}}, "InvalidVpcID.NotFound"},
 		{"one bad resource fails all", ec2.CreateTagsInput{Resources: []string{sg, "sg-0123456789abcdef0"}, Tags: []types.Tag{tag("new", "v")}}, "InvalidGroup.NotFound"},
 		{"aws: prefix", ec2.CreateTagsInput{Resources: []string{sg}, Tags: []types.Tag{tag("AWS:x", "v")}}, "InvalidParameterValue"},
+		{"more than 1000 resources", ec2.CreateTagsInput{Resources: make([]string, 1001), Tags: []types.Tag{tag("k", "v")}}, "InvalidParameterValue"},
 		{"too many at once", ec2.CreateTagsInput{Resources: []string{sg}, Tags: manyTags(51)}, "TagLimitExceeded"},
 	}
 	for _, tc := range cases {

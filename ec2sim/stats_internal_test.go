@@ -1,0 +1,26 @@
+package ec2sim
+
+import "testing"
+
+func TestCallLogTrimsOldestHalf(t *testing.T) {
+	st := &stats{limit: 4}
+	var idx []int
+	for i := range 6 {
+		idx = append(idx, st.arrive(Call{Action: string(rune('a' + i))}))
+	}
+	// The first finish lands on a trimmed entry: counted, not logged.
+	st.finish(idx[0], Call{Action: "a", Outcome: outcomeOK})
+	st.finish(idx[5], Call{Action: "f", Outcome: "X"})
+	log := st.log()
+	if len(log) != 4 || log[0].Action != "c" || log[3].Outcome != "X" {
+		t.Fatalf("log = %+v", log)
+	}
+	if c := st.counters(); c["a"][outcomeOK] != 1 || c["f"]["X"] != 1 {
+		t.Fatalf("counters = %v", c)
+	}
+	st.reset()
+	st.finish(idx[4], Call{Action: "e", Outcome: outcomeOK})
+	if len(st.log()) != 0 || st.counters()["e"][outcomeOK] != 1 {
+		t.Fatalf("after reset: %+v %v", st.log(), st.counters())
+	}
+}
