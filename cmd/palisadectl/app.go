@@ -85,7 +85,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		defer cancel()
 	}
 	defer e.close()
-	return report(stderr, act(ctx, e, pos))
+	err = act(ctx, e, pos)
+	if unreachable(err) {
+		defer fmt.Fprintf(stderr, "palisadectl: is Palisade running at %s? Choose the server with --server or PALISADE_SERVER.\n", e.g.server)
+	}
+	return report(stderr, err)
 }
 
 func unwrapExit(err error) error {

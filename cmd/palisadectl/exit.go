@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -69,8 +70,17 @@ func report(w io.Writer, err error) int {
 // violation of a BadRequest on its own line, so each bad value can be
 // found and fixed in one go.
 func reportStatus(w io.Writer, st *status.Status) int {
-	fmt.Fprintf(w, "palisadectl: %s: %s\n", st.Code(), st.Message())
-	for _, d := range st.Details() {
+	details := st.Details()
+	msg := st.Message()
+	for _, d := range details {
+		// The message repeats the violations on one line; the list below
+		// is easier to read.
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			msg = fmt.Sprintf("the request has %d invalid field(s):", len(br.GetFieldViolations()))
+		}
+	}
+	fmt.Fprintf(w, "palisadectl: %s: %s\n", st.Code(), msg)
+	for _, d := range details {
 		switch d := d.(type) {
 		case *errdetails.BadRequest:
 			for _, v := range d.GetFieldViolations() {
@@ -83,6 +93,13 @@ func reportStatus(w io.Writer, st *status.Status) int {
 		}
 	}
 	return codeFor(st.Code())
+}
+
+// unreachable tells a connection that never came up from a server that
+// answered UNAVAILABLE itself (its queue is down, say).
+func unreachable(err error) bool {
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.Unavailable && strings.Contains(st.Message(), "connection error")
 }
 
 // codeFor maps a gRPC code to an exit code.

@@ -32,7 +32,11 @@ type stack struct {
 	sim  *ec2sim.Sim
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T) *stack { return newStackWith(t, true) }
+
+// newStackWith starts a stack, with or without its worker: without one,
+// operations are accepted and stay ACCEPTED.
+func newStackWith(t *testing.T, withWorker bool) *stack {
 	t.Helper()
 	sim, err := ec2sim.New(ec2sim.Options{})
 	if err != nil {
@@ -76,6 +80,9 @@ func newStack(t *testing.T) *stack {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
 
+	if !withWorker {
+		return &stack{t: t, addr: ln.Addr().String(), sim: sim}
+	}
 	w, err := workers.New(ctx, workers.Options{
 		JetStream: js, EC2: factory, Log: log,
 		Heartbeat: 500 * time.Millisecond, BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
