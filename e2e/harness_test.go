@@ -53,6 +53,8 @@ type envOptions struct {
 	// syncAlways makes JetStream fsync before every ack, as `palisade
 	// serve` does by default; tests leave it off for speed.
 	syncAlways bool
+	// maxDeliver overrides the command consumers' delivery limit.
+	maxDeliver int
 	sim        ec2sim.Options
 	workers    int
 	worker     workers.Options // template; JetStream, EC2 and Log are filled in
@@ -93,6 +95,9 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.topology = bus.DefaultTopology(1)
 	// Short enough that an abandoned delivery comes back within the test.
 	e.topology.AckWait = 2 * time.Second
+	if o.maxDeliver > 0 {
+		e.topology.MaxDeliver = o.maxDeliver
+	}
 	if err := bus.Declare(ctx, js, e.topology); err != nil {
 		t.Fatal(err)
 	}

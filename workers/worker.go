@@ -138,6 +138,14 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		consumers = append(consumers, cc)
 	}
+	dl, err := w.runDeadLetters(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	consumers = append(consumers, dl)
 	<-ctx.Done()
 	for _, c := range consumers {
 		c.Stop()

@@ -39,6 +39,22 @@ const (
 	// stream forgets the message ids of acknowledged commands.
 	OperationsBucket = "palisade_operations"
 
+	// AdvisoryStream captures JetStream's advisories about commands that
+	// ran out of deliveries. Advisories are plain messages, lost if nobody
+	// listens at that instant; the stream keeps them until a worker has
+	// dead-lettered the command and failed its operation.
+	AdvisoryStream = "PALISADE_ADVISORIES"
+	// maxDeliveriesSubject is where the server announces them.
+	maxDeliveriesSubject = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + CommandStream + ".>"
+	// AdvisoryConsumer is the workers' durable consumer of AdvisoryStream.
+	AdvisoryConsumer = "palisade-deadletter"
+
+	// DeadLetterStream keeps commands no worker could finish, for people
+	// to inspect: palisade.deadletter.<operation id>.
+	DeadLetterStream = "PALISADE_DEADLETTER"
+	// DeadLetterSubjectPrefix is the prefix of its subjects.
+	DeadLetterSubjectPrefix = "palisade.deadletter"
+
 	// Partitions is the number of command partitions. It bounds how many
 	// groups are worked on at once. Changing it re-maps groups to
 	// partitions, so drain the command stream first.
@@ -81,6 +97,11 @@ func DefaultTopology(replicas int) Topology {
 // security group id, or for a create the key from NewGroupKey.
 func CommandSubject(account, region, groupKey string) string {
 	return strings.Join([]string{CommandSubjectPrefix, account, region, groupKey}, ".")
+}
+
+// DeadLetterSubject is where a command no worker could finish is kept.
+func DeadLetterSubject(operationID string) string {
+	return DeadLetterSubjectPrefix + "." + operationID
 }
 
 // EventSubject is the subject of an operation's status events.
@@ -150,6 +171,40 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		MaxAge:      t.EventRetention,
 		Duplicates:  2 * time.Minute,
 		AllowDirect: true,
+	}); err != nil {
+		return err
+	}
+	advisories, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+		Name:        AdvisoryStream,
+		Description: "Commands that ran out of deliveries, awaiting dead-lettering",
+		Subjects:    []string{maxDeliveriesSubject},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+	})
+	if err != nil {
+		return err
+	}
+	if err := retryStreamNotFound(ctx, func() error {
+		_, err := advisories.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+			Durable:     AdvisoryConsumer,
+			Description: "Workers dead-lettering commands",
+			AckPolicy:   jetstream.AckExplicitPolicy,
+			AckWait:     t.AckWait,
+			Replicas:    t.Replicas,
+		})
+		return err
+	}); err != nil {
+		return fmt.Errorf("declare consumer %s: %w", AdvisoryConsumer, err)
+	}
+	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+		Name:        DeadLetterStream,
+		Description: "Commands no worker could finish",
+		Subjects:    []string{DeadLetterSubjectPrefix + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		MaxAge:      t.EventRetention,
 	}); err != nil {
 		return err
 	}

@@ -1,0 +1,110 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/operations"
+)
+
+// maxDeliveries is the part of JetStream's max-deliveries advisory we use.
+type maxDeliveries struct {
+	Stream     string `json:"stream"`
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries uint64 `json:"deliveries"`
+}
+
+// Headers set on a dead-lettered command.
+const (
+	HeaderOriginalSubject  = "Palisade-Original-Subject"
+	HeaderOriginalSequence = "Palisade-Original-Sequence"
+	HeaderDeliveries       = "Palisade-Deliveries"
+)
+
+// runDeadLetters handles commands the server stopped redelivering (every
+// delivery ended without an ack: a worker crashing on it, say): it copies
+// the command to the dead-letter stream, fails its operation with the
+// reason, and removes it from the work queue, where JetStream leaves such
+// messages by design. Nothing is redelivered for ever, and no operation is
+// left RUNNING for ever.
+func (w *Worker) runDeadLetters(ctx context.Context) (jetstream.ConsumeContext, error) {
+	cons, err := w.opts.JetStream.Consumer(ctx, bus.AdvisoryStream, bus.AdvisoryConsumer)
+	if err != nil {
+		return nil, fmt.Errorf("bind consumer %s: %w", bus.AdvisoryConsumer, err)
+	}
+	commands, err := w.opts.JetStream.Stream(ctx, bus.CommandStream)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", bus.CommandStream, err)
+	}
+	return cons.Consume(func(msg jetstream.Msg) {
+		if err := w.deadLetter(ctx, commands, msg.Data()); err != nil {
+			w.log.Warn("dead-lettering failed; will retry", "error", err)
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+		_ = msg.Ack()
+	}, jetstream.PullMaxMessages(1))
+}
+
+func (w *Worker) deadLetter(ctx context.Context, commands jetstream.Stream, advisory []byte) error {
+	var adv maxDeliveries
+	if err := json.Unmarshal(advisory, &adv); err != nil || adv.StreamSeq == 0 {
+		w.log.Error("unreadable advisory dropped", "error", err)
+		return nil
+	}
+	raw, err := commands.GetMsg(ctx, adv.StreamSeq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil // acked late, or dead-lettered already
+	}
+	if err != nil {
+		return fmt.Errorf("load command %d: %w", adv.StreamSeq, err)
+	}
+	cmd := &palisadev1.Command{}
+	id := "undecodable-" + strconv.FormatUint(adv.StreamSeq, 10)
+	if proto.Unmarshal(raw.Data, cmd) == nil && cmd.GetOperationId() != "" {
+		id = cmd.GetOperationId()
+	}
+	dl := nats.NewMsg(bus.DeadLetterSubject(id))
+	dl.Data = raw.Data
+	dl.Header.Set(HeaderOriginalSubject, raw.Subject)
+	dl.Header.Set(HeaderOriginalSequence, strconv.FormatUint(adv.StreamSeq, 10))
+	dl.Header.Set(HeaderDeliveries, strconv.FormatUint(adv.Deliveries, 10))
+	if _, err := w.opts.JetStream.PublishMsg(ctx, dl, jetstream.WithMsgID(fmt.Sprintf("dl-%d", adv.StreamSeq))); err != nil {
+		return fmt.Errorf("publish dead letter: %w", err)
+	}
+	if cmd.GetOperationId() != "" {
+		if _, err := w.ensureRecord(ctx, cmd); err != nil {
+			return err
+		}
+		reason := fmt.Sprintf("no worker finished the command in %d deliveries; it was moved to %s", adv.Deliveries, bus.DeadLetterSubject(id))
+		_, err := w.store.Transition(ctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
+			md := rec.GetMetadata()
+			if operations.Terminal(md.GetState()) {
+				return "", operations.ErrNoChange
+			}
+			md.State = palisadev1.OperationState_OPERATION_STATE_FAILED
+			rec.Error = status.New(codes.Aborted, reason).Proto()
+			return reason, nil
+		})
+		if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
+			return fmt.Errorf("fail operation %s: %w", id, err)
+		}
+	}
+	if err := commands.DeleteMsg(ctx, adv.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return fmt.Errorf("remove command %d: %w", adv.StreamSeq, err)
+	}
+	w.log.Warn("command dead-lettered", "operation_id", id, "deliveries", adv.Deliveries)
+	return nil
+}
