@@ -20,6 +20,23 @@
 // can act as several accounts), otherwise Options.DefaultAccountID; the region
 // comes from the SigV4 credential scope. Signatures are not verified.
 //
+// Modelling choices worth knowing when testing against it:
+//   - Throttling: one token bucket per (account, region, action), sized by
+//     the action's category (reference §6: "every request takes one token
+//     from the bucket of its own API action"); DescribeSecurityGroups without
+//     filter or pagination uses its own, smaller bucket.
+//   - Faults (InternalError/Unavailable) happen before the call takes effect;
+//     drops happen after it, so a dropped mutation is applied but unanswered.
+//   - ConsistencyDelay delays the visibility of creations only; deletions
+//     and revocations are visible at once.
+//   - Everything runs every check, including duplicates and quotas, before
+//     answering a dry run: DryRunOperation means the call would succeed.
+//   - Group names given as parameters (GroupName, GroupName.N, group pairs)
+//     are resolved case-insensitively, like the uniqueness check; filters
+//     compare case-sensitively.
+//   - Signatures and IAM are not modelled, so AuthFailure is the only
+//     authentication error (for an unparseable Authorization header).
+//
 // Choices where EC2's behaviour is undocumented are marked "unverified" next
 // to the code that makes them.
 package ec2sim
