@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/palisadehq/palisade/ec2sim"
@@ -10,22 +9,14 @@ import (
 
 // runEC2Sim runs the local EC2-compatible endpoint alone.
 func runEC2Sim(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
-	fs := newFlagSet("ec2sim", stderr)
+	fs := newFlags("ec2sim", stderr)
 	var (
 		listen    = fs.String("ec2-listen", defaultEC2Listen, "address to serve EC2's Query API on")
 		stateFile = fs.String("ec2-state-file", "", "keep state in this file across restarts (\"\": memory only)")
-		lf        logFlags
 		sf        simFlags
 	)
-	lf.register(fs)
 	sf.register(fs)
-	if err := parse(fs, args, lookup); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	log, err := lf.logger(stderr)
+	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
 		return err
 	}

@@ -21,29 +21,35 @@ const (
 	defaultDataDir    = "./.palisade"
 )
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+// commandFlags is a subcommand's flag set with the flags every subcommand
+// has.
+type commandFlags struct {
+	*flag.FlagSet
+	logLevel string
+}
+
+func newFlags(name string, stderr io.Writer) *commandFlags {
 	fs := flag.NewFlagSet("palisade "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	return fs
+	c := &commandFlags{FlagSet: fs}
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	return c
 }
 
-func parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) error {
-	return flagenv.Parse(fs, args, lookup)
-}
-
-// logFlags builds the logger once flags are parsed.
-type logFlags struct{ level string }
-
-func (l *logFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&l.level, "log-level", "info", "debug, info, warn or error")
-}
-
-func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(l.level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", l.level, err)
+// parse reads the command line, then PALISADE_* variables for flags not
+// given, and returns the logger the flags ask for.
+func (c *commandFlags) parse(args []string, lookup func(string) (string, bool), stderr io.Writer) (*slog.Logger, error) {
+	if err := flagenv.Parse(c.FlagSet, args, lookup); err != nil {
+		return nil, err
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})), nil
+	if c.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", c.Args())
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", c.logLevel, err)
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), nil
 }
 
 // simFlags are the local EC2 endpoint's knobs, all off by default.
@@ -56,7 +62,7 @@ type simFlags struct {
 	consistency time.Duration
 }
 
-func (s *simFlags) register(fs *flag.FlagSet) {
+func (s *simFlags) register(fs *commandFlags) {
 	fs.BoolVar(&s.throttle, "ec2-throttle", false, "local EC2: throttle like EC2 (token buckets per account, region and action category)")
 	fs.Float64Var(&s.speed, "ec2-speed-factor", 1, "local EC2: multiply the throttle refill rates by this")
 	fs.Float64Var(&s.faultRate, "ec2-fault-rate", 0, "local EC2: fraction of calls answered InternalError or Unavailable")
@@ -79,7 +85,7 @@ type workerFlags struct {
 	maxAttempts int
 }
 
-func (w *workerFlags) register(fs *flag.FlagSet) {
+func (w *workerFlags) register(fs *commandFlags) {
 	fs.Float64Var(&w.rateFactor, "ec2-rate-factor", 1, "pace EC2 calls at EC2's default rates times this (0: no pacing)")
 	fs.DurationVar(&w.callTimeout, "ec2-call-timeout", 30*time.Second, "deadline of one EC2 call")
 	fs.IntVar(&w.maxAttempts, "max-attempts", 10, "attempts of an operation after transient EC2 errors")

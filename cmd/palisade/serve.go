@@ -17,7 +17,7 @@ import (
 // runServe runs everything in one process: the local EC2 endpoint, an
 // embedded NATS server with JetStream on --data-dir, the API and a worker.
 func runServe(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
-	fs := newFlagSet("serve", stderr)
+	fs := newFlags("serve", stderr)
 	var (
 		dataDir    = fs.String("data-dir", defaultDataDir, "where JetStream and the local EC2 endpoint keep their state")
 		grpcListen = fs.String("grpc-listen", defaultGRPCListen, "gRPC API address")
@@ -25,20 +25,12 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		ec2Listen  = fs.String("ec2-listen", defaultEC2Listen, "local EC2 endpoint address")
 		ec2URL     = fs.String("ec2-endpoint", "", "EC2 endpoint for the workers (default: the local one on --ec2-listen)")
 		syncAlways = fs.Bool("nats-sync-always", true, "fsync every JetStream write before acknowledging it, so an accepted request survives a machine crash")
-		lf         logFlags
 		sf         simFlags
 		wf         workerFlags
 	)
-	lf.register(fs)
 	sf.register(fs)
 	wf.register(fs)
-	if err := parse(fs, args, lookup); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	log, err := lf.logger(stderr)
+	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/palisadehq/palisade/internal/ec2client"
@@ -10,23 +9,15 @@ import (
 
 // runWorker runs one worker alone against an external NATS.
 func runWorker(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
-	fs := newFlagSet("worker", stderr)
+	fs := newFlags("worker", stderr)
 	var (
 		natsURL  = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
 		ec2URL   = fs.String("ec2-endpoint", "", "EC2 endpoint (\"\": real AWS through the standard credential chain)")
 		replicas = fs.Int("replicas", 1, "replicas of streams and buckets (3 on a JetStream cluster)")
-		lf       logFlags
 		wf       workerFlags
 	)
-	lf.register(fs)
 	wf.register(fs)
-	if err := parse(fs, args, lookup); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	log, err := lf.logger(stderr)
+	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestRunUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		say  string
+	}{
+		{"no command", nil, nil, 2, "usage: palisade"},
+		{"unknown command", []string{"frobnicate"}, nil, 2, `unknown command "frobnicate"`},
+		{"help", []string{"worker", "-h"}, nil, 0, "-nats-url"},
+		{"unknown flag", []string{"api", "--bogus"}, nil, 1, "flag provided but not defined"},
+		{"stray argument", []string{"ec2sim", "extra"}, nil, 1, `unexpected arguments ["extra"]`},
+		{"bad variable", []string{"ec2sim"}, map[string]string{"PALISADE_LOG_LEVEL": "loud"}, 1, "--log-level"},
+		{"bad variable type", []string{"worker"}, map[string]string{"PALISADE_MAX_ATTEMPTS": "many"}, 1, "PALISADE_MAX_ATTEMPTS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			if code := run(context.Background(), tc.args, lookup, &out); code != tc.code {
+				t.Fatalf("exit %d, want %d; output:\n%s", code, tc.code, out.String())
+			}
+			if !strings.Contains(out.String(), tc.say) {
+				t.Fatalf("output lacks %q:\n%s", tc.say, out.String())
+			}
+		})
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServeStartsAndStopsCleanly runs `palisade serve` as a user would,
+// waits until the API reports itself serving, then stops it as Ctrl-C
+// does and expects a clean exit.
+func TestServeStartsAndStopsCleanly(t *testing.T) {
+	grpcAddr := freeAddr(t)
+	args := []string{"serve", "--data-dir", filepath.Join(t.TempDir(), "data"), "--grpc-listen", grpcAddr,
+		"--nats-listen", freeAddr(t), "--ec2-listen", freeAddr(t), "--nats-sync-always=false", "--log-level", "warn"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, noEnv, &out) }()
+
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	health := healthpb.NewHealthClient(conn)
+	for {
+		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited early with %d:\n%s", code, out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited with %d after being stopped:\n%s", code, out.String())
+	}
+}
