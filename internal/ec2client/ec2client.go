@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -72,6 +73,7 @@ func (f *Factory) Client(account, region string) *ec2.Client {
 	if f.opts.Endpoint != "" {
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(account, "palisade", "")
 	}
+	cfg.HTTPClient = guardBody{next: awshttp.NewBuildableClient()}
 	c := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
 		if f.opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(f.opts.Endpoint)
