@@ -14,13 +14,14 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 		grpcListen = fs.String("grpc-listen", defaultGRPCListen, "gRPC API address")
 		natsURL    = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
 		ec2URL     = fs.String("ec2-endpoint", "", "EC2 endpoint for reads (\"\": real AWS through the standard credential chain)")
-		replicas   = fs.Int("replicas", 1, "replicas of streams and buckets (3 on a JetStream cluster)")
+		tf         topologyFlags
 	)
+	tf.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
 		return err
 	}
-	nc, js, err := connect(ctx, *natsURL, "palisade-api", log, *replicas)
+	nc, js, err := connect(ctx, *natsURL, "palisade-api", log, tf.topology())
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/palisadehq/palisade/ec2sim"
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/flagenv"
 	"github.com/palisadehq/palisade/workers"
 )
@@ -78,21 +79,46 @@ func (s *simFlags) options(stateFile string) ec2sim.Options {
 	}
 }
 
+// topologyFlags shape the streams, consumers and buckets every part
+// declares. All parts against one NATS must agree on them, or each start
+// flips the definitions back and forth.
+type topologyFlags struct {
+	replicas   int
+	ackWait    time.Duration
+	maxDeliver int
+}
+
+func (t *topologyFlags) register(fs *commandFlags) {
+	def := bus.DefaultTopology(1)
+	fs.IntVar(&t.replicas, "replicas", 1, "replicas of streams and buckets (3 on a JetStream cluster)")
+	fs.DurationVar(&t.ackWait, "ack-wait", def.AckWait, "how long a command held by a worker that stopped answering waits before it is redelivered")
+	fs.IntVar(&t.maxDeliver, "max-deliver", def.MaxDeliver, "deliveries of one command before it is dead-lettered")
+}
+
+func (t *topologyFlags) topology() bus.Topology {
+	top := bus.DefaultTopology(t.replicas)
+	top.AckWait, top.MaxDeliver = t.ackWait, t.maxDeliver
+	return top
+}
+
 // workerFlags tune the workers.
 type workerFlags struct {
-	rateFactor  float64
-	callTimeout time.Duration
-	maxAttempts int
+	rateFactor    float64
+	callTimeout   time.Duration
+	maxAttempts   int
+	shutdownGrace time.Duration
 }
 
 func (w *workerFlags) register(fs *commandFlags) {
 	fs.Float64Var(&w.rateFactor, "ec2-rate-factor", 1, "pace EC2 calls at EC2's default rates times this (0: no pacing)")
 	fs.DurationVar(&w.callTimeout, "ec2-call-timeout", 30*time.Second, "deadline of one EC2 call")
 	fs.IntVar(&w.maxAttempts, "max-attempts", 10, "attempts of an operation after transient EC2 errors")
+	fs.DurationVar(&w.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM, how long commands in hand may finish before they are handed back")
 }
 
 func (w *workerFlags) options() workers.Options {
 	return workers.Options{
 		Budget: workers.NewBudget(w.rateFactor), CallTimeout: w.callTimeout, MaxAttempts: w.maxAttempts,
+		ShutdownGrace: w.shutdownGrace,
 	}
 }

@@ -21,7 +21,7 @@ import (
 // the streams, consumers and buckets (idempotent; every part declares the
 // same definitions). url is ignored when an in-process server is given in
 // extra.
-func connect(ctx context.Context, url, name string, log *slog.Logger, replicas int, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+func connect(ctx context.Context, url, name string, log *slog.Logger, top bus.Topology, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
 	opts := append([]nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -45,7 +45,7 @@ func connect(ctx context.Context, url, name string, log *slog.Logger, replicas i
 	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := bus.Declare(dctx, js, bus.DefaultTopology(replicas)); err != nil {
+	if err := bus.Declare(dctx, js, top); err != nil {
 		nc.Close()
 		return nil, nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/palisadehq/palisade/ec2sim"
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/natsembed"
 )
@@ -56,7 +57,7 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	if *natsListen != "" {
 		log.Info("embedded NATS listening", "addr", *natsListen, "store", filepath.Join(*dataDir, "jetstream"), "sync_always", *syncAlways)
 	}
-	nc, js, err := connect(ctx, "", "palisade-serve", log, 1, nats.InProcessServer(ns))
+	nc, js, err := connect(ctx, "", "palisade-serve", log, bus.DefaultTopology(1), nats.InProcessServer(ns))
 	if err != nil {
 		return err
 	}

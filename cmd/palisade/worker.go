@@ -11,17 +11,18 @@ import (
 func runWorker(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
 	fs := newFlags("worker", stderr)
 	var (
-		natsURL  = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
-		ec2URL   = fs.String("ec2-endpoint", "", "EC2 endpoint (\"\": real AWS through the standard credential chain)")
-		replicas = fs.Int("replicas", 1, "replicas of streams and buckets (3 on a JetStream cluster)")
-		wf       workerFlags
+		natsURL = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
+		ec2URL  = fs.String("ec2-endpoint", "", "EC2 endpoint (\"\": real AWS through the standard credential chain)")
+		wf      workerFlags
+		tf      topologyFlags
 	)
 	wf.register(fs)
+	tf.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
 		return err
 	}
-	nc, js, err := connect(ctx, *natsURL, "palisade-worker", log, *replicas)
+	nc, js, err := connect(ctx, *natsURL, "palisade-worker", log, tf.topology())
 	if err != nil {
 		return err
 	}
