@@ -23,6 +23,58 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RolloutControl_Action int32
+
+const (
+	RolloutControl_ACTION_UNSPECIFIED RolloutControl_Action = 0
+	RolloutControl_ACTION_RUN         RolloutControl_Action = 1
+	RolloutControl_ACTION_PAUSE       RolloutControl_Action = 2
+	RolloutControl_ACTION_CANCEL      RolloutControl_Action = 3
+)
+
+// Enum value maps for RolloutControl_Action.
+var (
+	RolloutControl_Action_name = map[int32]string{
+		0: "ACTION_UNSPECIFIED",
+		1: "ACTION_RUN",
+		2: "ACTION_PAUSE",
+		3: "ACTION_CANCEL",
+	}
+	RolloutControl_Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED": 0,
+		"ACTION_RUN":         1,
+		"ACTION_PAUSE":       2,
+		"ACTION_CANCEL":      3,
+	}
+)
+
+func (x RolloutControl_Action) Enum() *RolloutControl_Action {
+	p := new(RolloutControl_Action)
+	*p = x
+	return p
+}
+
+func (x RolloutControl_Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RolloutControl_Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_palisade_v1_command_proto_enumTypes[0].Descriptor()
+}
+
+func (RolloutControl_Action) Type() protoreflect.EnumType {
+	return &file_palisade_v1_command_proto_enumTypes[0]
+}
+
+func (x RolloutControl_Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RolloutControl_Action.Descriptor instead.
+func (RolloutControl_Action) EnumDescriptor() ([]byte, []int) {
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{5, 0}
+}
+
 // Command is what the API stores on the command stream for the workers.
 // It carries everything a worker needs to create the operation record
 // itself, so no crash point between storing the command and writing the
@@ -44,6 +96,8 @@ type Command struct {
 	//	*Command_RevokeIngress
 	//	*Command_RevokeEgress
 	//	*Command_DeleteSecurityGroup
+	//	*Command_StartRollout
+	//	*Command_ApplyRuleChange
 	Request       isCommand_Request `protobuf_oneof:"request"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -175,6 +229,24 @@ func (x *Command) GetDeleteSecurityGroup() *DeleteSecurityGroupRequest {
 	return nil
 }
 
+func (x *Command) GetStartRollout() *StartRolloutRequest {
+	if x != nil {
+		if x, ok := x.Request.(*Command_StartRollout); ok {
+			return x.StartRollout
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetApplyRuleChange() *ApplyRuleChange {
+	if x != nil {
+		if x, ok := x.Request.(*Command_ApplyRuleChange); ok {
+			return x.ApplyRuleChange
+		}
+	}
+	return nil
+}
+
 type isCommand_Request interface {
 	isCommand_Request()
 }
@@ -203,6 +275,16 @@ type Command_DeleteSecurityGroup struct {
 	DeleteSecurityGroup *DeleteSecurityGroupRequest `protobuf:"bytes,15,opt,name=delete_security_group,json=deleteSecurityGroup,proto3,oneof"`
 }
 
+type Command_StartRollout struct {
+	// A rollout, queued on the rollout stream.
+	StartRollout *StartRolloutRequest `protobuf:"bytes,16,opt,name=start_rollout,json=startRollout,proto3,oneof"`
+}
+
+type Command_ApplyRuleChange struct {
+	// One group of a rollout, queued on the group's command subject.
+	ApplyRuleChange *ApplyRuleChange `protobuf:"bytes,17,opt,name=apply_rule_change,json=applyRuleChange,proto3,oneof"`
+}
+
 func (*Command_CreateSecurityGroup) isCommand_Request() {}
 
 func (*Command_AuthorizeIngress) isCommand_Request() {}
@@ -214,6 +296,111 @@ func (*Command_RevokeIngress) isCommand_Request() {}
 func (*Command_RevokeEgress) isCommand_Request() {}
 
 func (*Command_DeleteSecurityGroup) isCommand_Request() {}
+
+func (*Command_StartRollout) isCommand_Request() {}
+
+func (*Command_ApplyRuleChange) isCommand_Request() {}
+
+// ApplyRuleChange applies a rollout's change to one group: every addition
+// in one EC2 call per direction, then every removal, so a replaced rule is
+// never absent.
+type ApplyRuleChange struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Location *Location              `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId  string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Change   *RuleChange            `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
+	// "rollouts/<id>".
+	Rollout string `protobuf:"bytes,4,opt,name=rollout,proto3" json:"rollout,omitempty"`
+	// The group's rules as DescribeSecurityGroups reported them when the
+	// rollout resolved its targets. The first attempt checks the quota and
+	// diffs against them instead of reading the group again; later attempts
+	// read it.
+	ObservedIngress []*IpPermission `protobuf:"bytes,5,rep,name=observed_ingress,json=observedIngress,proto3" json:"observed_ingress,omitempty"`
+	ObservedEgress  []*IpPermission `protobuf:"bytes,6,rep,name=observed_egress,json=observedEgress,proto3" json:"observed_egress,omitempty"`
+	// Whether observed_* were read (a group may have no rules at all).
+	Observed      bool `protobuf:"varint,7,opt,name=observed,proto3" json:"observed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyRuleChange) Reset() {
+	*x = ApplyRuleChange{}
+	mi := &file_palisade_v1_command_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyRuleChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyRuleChange) ProtoMessage() {}
+
+func (x *ApplyRuleChange) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_command_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyRuleChange.ProtoReflect.Descriptor instead.
+func (*ApplyRuleChange) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ApplyRuleChange) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *ApplyRuleChange) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ApplyRuleChange) GetChange() *RuleChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *ApplyRuleChange) GetRollout() string {
+	if x != nil {
+		return x.Rollout
+	}
+	return ""
+}
+
+func (x *ApplyRuleChange) GetObservedIngress() []*IpPermission {
+	if x != nil {
+		return x.ObservedIngress
+	}
+	return nil
+}
+
+func (x *ApplyRuleChange) GetObservedEgress() []*IpPermission {
+	if x != nil {
+		return x.ObservedEgress
+	}
+	return nil
+}
+
+func (x *ApplyRuleChange) GetObserved() bool {
+	if x != nil {
+		return x.Observed
+	}
+	return false
+}
 
 // OperationRecord is the durable state of an operation, kept in the
 // operations bucket under its id. It is also the idempotency ledger.
@@ -227,14 +414,16 @@ type OperationRecord struct {
 	// Every state change, oldest first.
 	History []*OperationEvent `protobuf:"bytes,6,rep,name=history,proto3" json:"history,omitempty"`
 	// The command itself, so a reader needs nothing else.
-	Command       *Command `protobuf:"bytes,7,opt,name=command,proto3" json:"command,omitempty"`
+	Command *Command `protobuf:"bytes,7,opt,name=command,proto3" json:"command,omitempty"`
+	// A rollout's summary once it has ended (kind OPERATION_KIND_ROLLOUT).
+	Rollout       *Rollout `protobuf:"bytes,8,opt,name=rollout,proto3" json:"rollout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OperationRecord) Reset() {
 	*x = OperationRecord{}
-	mi := &file_palisade_v1_command_proto_msgTypes[1]
+	mi := &file_palisade_v1_command_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +435,7 @@ func (x *OperationRecord) String() string {
 func (*OperationRecord) ProtoMessage() {}
 
 func (x *OperationRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_command_proto_msgTypes[1]
+	mi := &file_palisade_v1_command_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +448,7 @@ func (x *OperationRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperationRecord.ProtoReflect.Descriptor instead.
 func (*OperationRecord) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_command_proto_rawDescGZIP(), []int{1}
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *OperationRecord) GetId() string {
@@ -311,11 +500,291 @@ func (x *OperationRecord) GetCommand() *Command {
 	return nil
 }
 
+func (x *OperationRecord) GetRollout() *Rollout {
+	if x != nil {
+		return x.Rollout
+	}
+	return nil
+}
+
+// RolloutRecord is a rollout's durable state in the rollouts bucket, keyed
+// by its id. Only the worker driving the rollout writes it after creation;
+// pause, resume and cancel requests go to the control key.
+type RolloutRecord struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestHash []byte                 `protobuf:"bytes,2,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
+	// The public view: definition, state, progress, failures.
+	Rollout *Rollout `protobuf:"bytes,3,opt,name=rollout,proto3" json:"rollout,omitempty"`
+	// Every target group, once resolved, in the order they are started.
+	Children   []*RolloutChild `protobuf:"bytes,4,rep,name=children,proto3" json:"children,omitempty"`
+	Resolved   bool            `protobuf:"varint,5,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	CanaryDone bool            `protobuf:"varint,6,opt,name=canary_done,json=canaryDone,proto3" json:"canary_done,omitempty"`
+	// The delivery of the rollout command that drives it; a driver that
+	// finds a later delivery here has lost its claim and stops.
+	DriverDelivery uint64 `protobuf:"varint,7,opt,name=driver_delivery,json=driverDelivery,proto3" json:"driver_delivery,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RolloutRecord) Reset() {
+	*x = RolloutRecord{}
+	mi := &file_palisade_v1_command_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutRecord) ProtoMessage() {}
+
+func (x *RolloutRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_command_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutRecord.ProtoReflect.Descriptor instead.
+func (*RolloutRecord) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RolloutRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RolloutRecord) GetRequestHash() []byte {
+	if x != nil {
+		return x.RequestHash
+	}
+	return nil
+}
+
+func (x *RolloutRecord) GetRollout() *Rollout {
+	if x != nil {
+		return x.Rollout
+	}
+	return nil
+}
+
+func (x *RolloutRecord) GetChildren() []*RolloutChild {
+	if x != nil {
+		return x.Children
+	}
+	return nil
+}
+
+func (x *RolloutRecord) GetResolved() bool {
+	if x != nil {
+		return x.Resolved
+	}
+	return false
+}
+
+func (x *RolloutRecord) GetCanaryDone() bool {
+	if x != nil {
+		return x.CanaryDone
+	}
+	return false
+}
+
+func (x *RolloutRecord) GetDriverDelivery() uint64 {
+	if x != nil {
+		return x.DriverDelivery
+	}
+	return 0
+}
+
+// RolloutChild is one target group and its child operation.
+type RolloutChild struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Location    *Location              `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId     string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	OperationId string                 `protobuf:"bytes,3,opt,name=operation_id,json=operationId,proto3" json:"operation_id,omitempty"`
+	Canary      bool                   `protobuf:"varint,4,opt,name=canary,proto3" json:"canary,omitempty"`
+	// UNSPECIFIED until the child operation exists.
+	State OperationState `protobuf:"varint,5,opt,name=state,proto3,enum=palisade.v1.OperationState" json:"state,omitempty"`
+	// The group's rules as read while resolving (for the child command).
+	ObservedIngress []*IpPermission `protobuf:"bytes,6,rep,name=observed_ingress,json=observedIngress,proto3" json:"observed_ingress,omitempty"`
+	ObservedEgress  []*IpPermission `protobuf:"bytes,7,rep,name=observed_egress,json=observedEgress,proto3" json:"observed_egress,omitempty"`
+	// Set when the group fails before it is queued (quota, not found).
+	FailureCode    string `protobuf:"bytes,8,opt,name=failure_code,json=failureCode,proto3" json:"failure_code,omitempty"`
+	FailureMessage string `protobuf:"bytes,9,opt,name=failure_message,json=failureMessage,proto3" json:"failure_message,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RolloutChild) Reset() {
+	*x = RolloutChild{}
+	mi := &file_palisade_v1_command_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutChild) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutChild) ProtoMessage() {}
+
+func (x *RolloutChild) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_command_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutChild.ProtoReflect.Descriptor instead.
+func (*RolloutChild) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RolloutChild) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *RolloutChild) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *RolloutChild) GetOperationId() string {
+	if x != nil {
+		return x.OperationId
+	}
+	return ""
+}
+
+func (x *RolloutChild) GetCanary() bool {
+	if x != nil {
+		return x.Canary
+	}
+	return false
+}
+
+func (x *RolloutChild) GetState() OperationState {
+	if x != nil {
+		return x.State
+	}
+	return OperationState_OPERATION_STATE_UNSPECIFIED
+}
+
+func (x *RolloutChild) GetObservedIngress() []*IpPermission {
+	if x != nil {
+		return x.ObservedIngress
+	}
+	return nil
+}
+
+func (x *RolloutChild) GetObservedEgress() []*IpPermission {
+	if x != nil {
+		return x.ObservedEgress
+	}
+	return nil
+}
+
+func (x *RolloutChild) GetFailureCode() string {
+	if x != nil {
+		return x.FailureCode
+	}
+	return ""
+}
+
+func (x *RolloutChild) GetFailureMessage() string {
+	if x != nil {
+		return x.FailureMessage
+	}
+	return ""
+}
+
+// RolloutControl is what the caller asked of a rollout, kept under
+// "<id>.control" in the rollouts bucket.
+type RolloutControl struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Action        RolloutControl_Action  `protobuf:"varint,1,opt,name=action,proto3,enum=palisade.v1.RolloutControl_Action" json:"action,omitempty"`
+	Caller        string                 `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutControl) Reset() {
+	*x = RolloutControl{}
+	mi := &file_palisade_v1_command_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutControl) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutControl) ProtoMessage() {}
+
+func (x *RolloutControl) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_command_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutControl.ProtoReflect.Descriptor instead.
+func (*RolloutControl) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RolloutControl) GetAction() RolloutControl_Action {
+	if x != nil {
+		return x.Action
+	}
+	return RolloutControl_ACTION_UNSPECIFIED
+}
+
+func (x *RolloutControl) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *RolloutControl) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 var File_palisade_v1_command_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_command_proto_rawDesc = "" +
 	"\n" +
-	"\x19palisade/v1/command.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bpalisade/v1/operation.proto\x1a(palisade/v1/security_group_service.proto\"\xfc\x05\n" +
+	"\x19palisade/v1/command.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bpalisade/v1/operation.proto\x1a!palisade/v1/rollout_service.proto\x1a(palisade/v1/security_group_service.proto\x1a\x17palisade/v1/types.proto\"\x91\a\n" +
 	"\aCommand\x12!\n" +
 	"\foperation_id\x18\x01 \x01(\tR\voperationId\x12\x16\n" +
 	"\x06caller\x18\x02 \x01(\tR\x06caller\x12\x1d\n" +
@@ -330,8 +799,18 @@ const file_palisade_v1_command_proto_rawDesc = "" +
 	"\x10authorize_egress\x18\f \x01(\v20.palisade.v1.AuthorizeSecurityGroupEgressRequestH\x00R\x0fauthorizeEgress\x12W\n" +
 	"\x0erevoke_ingress\x18\r \x01(\v2..palisade.v1.RevokeSecurityGroupIngressRequestH\x00R\rrevokeIngress\x12T\n" +
 	"\rrevoke_egress\x18\x0e \x01(\v2-.palisade.v1.RevokeSecurityGroupEgressRequestH\x00R\frevokeEgress\x12]\n" +
-	"\x15delete_security_group\x18\x0f \x01(\v2'.palisade.v1.DeleteSecurityGroupRequestH\x00R\x13deleteSecurityGroupB\t\n" +
-	"\arequest\"\xc7\x02\n" +
+	"\x15delete_security_group\x18\x0f \x01(\v2'.palisade.v1.DeleteSecurityGroupRequestH\x00R\x13deleteSecurityGroup\x12G\n" +
+	"\rstart_rollout\x18\x10 \x01(\v2 .palisade.v1.StartRolloutRequestH\x00R\fstartRollout\x12J\n" +
+	"\x11apply_rule_change\x18\x11 \x01(\v2\x1c.palisade.v1.ApplyRuleChangeH\x00R\x0fapplyRuleChangeB\t\n" +
+	"\arequest\"\xd0\x02\n" +
+	"\x0fApplyRuleChange\x121\n" +
+	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationR\blocation\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12/\n" +
+	"\x06change\x18\x03 \x01(\v2\x17.palisade.v1.RuleChangeR\x06change\x12\x18\n" +
+	"\arollout\x18\x04 \x01(\tR\arollout\x12D\n" +
+	"\x10observed_ingress\x18\x05 \x03(\v2\x19.palisade.v1.IpPermissionR\x0fobservedIngress\x12B\n" +
+	"\x0fobserved_egress\x18\x06 \x03(\v2\x19.palisade.v1.IpPermissionR\x0eobservedEgress\x12\x1a\n" +
+	"\bobserved\x18\a \x01(\bR\bobserved\"\xf7\x02\n" +
 	"\x0fOperationRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12:\n" +
@@ -339,7 +818,37 @@ const file_palisade_v1_command_proto_rawDesc = "" +
 	"\x06result\x18\x04 \x01(\v2\x1c.palisade.v1.OperationResultR\x06result\x12(\n" +
 	"\x05error\x18\x05 \x01(\v2\x12.google.rpc.StatusR\x05error\x125\n" +
 	"\ahistory\x18\x06 \x03(\v2\x1b.palisade.v1.OperationEventR\ahistory\x12.\n" +
-	"\acommand\x18\a \x01(\v2\x14.palisade.v1.CommandR\acommandB;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
+	"\acommand\x18\a \x01(\v2\x14.palisade.v1.CommandR\acommand\x12.\n" +
+	"\arollout\x18\b \x01(\v2\x14.palisade.v1.RolloutR\arollout\"\x8f\x02\n" +
+	"\rRolloutRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12.\n" +
+	"\arollout\x18\x03 \x01(\v2\x14.palisade.v1.RolloutR\arollout\x125\n" +
+	"\bchildren\x18\x04 \x03(\v2\x19.palisade.v1.RolloutChildR\bchildren\x12\x1a\n" +
+	"\bresolved\x18\x05 \x01(\bR\bresolved\x12\x1f\n" +
+	"\vcanary_done\x18\x06 \x01(\bR\n" +
+	"canaryDone\x12'\n" +
+	"\x0fdriver_delivery\x18\a \x01(\x04R\x0edriverDelivery\"\xa0\x03\n" +
+	"\fRolloutChild\x121\n" +
+	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationR\blocation\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12!\n" +
+	"\foperation_id\x18\x03 \x01(\tR\voperationId\x12\x16\n" +
+	"\x06canary\x18\x04 \x01(\bR\x06canary\x121\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x1b.palisade.v1.OperationStateR\x05state\x12D\n" +
+	"\x10observed_ingress\x18\x06 \x03(\v2\x19.palisade.v1.IpPermissionR\x0fobservedIngress\x12B\n" +
+	"\x0fobserved_egress\x18\a \x03(\v2\x19.palisade.v1.IpPermissionR\x0eobservedEgress\x12!\n" +
+	"\ffailure_code\x18\b \x01(\tR\vfailureCode\x12'\n" +
+	"\x0ffailure_message\x18\t \x01(\tR\x0efailureMessage\"\xeb\x01\n" +
+	"\x0eRolloutControl\x12:\n" +
+	"\x06action\x18\x01 \x01(\x0e2\".palisade.v1.RolloutControl.ActionR\x06action\x12\x16\n" +
+	"\x06caller\x18\x02 \x01(\tR\x06caller\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"U\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x0e\n" +
+	"\n" +
+	"ACTION_RUN\x10\x01\x12\x10\n" +
+	"\fACTION_PAUSE\x10\x02\x12\x11\n" +
+	"\rACTION_CANCEL\x10\x03B;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 
 var (
 	file_palisade_v1_command_proto_rawDescOnce sync.Once
@@ -353,40 +862,67 @@ func file_palisade_v1_command_proto_rawDescGZIP() []byte {
 	return file_palisade_v1_command_proto_rawDescData
 }
 
-var file_palisade_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_palisade_v1_command_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_palisade_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_palisade_v1_command_proto_goTypes = []any{
-	(*Command)(nil),                              // 0: palisade.v1.Command
-	(*OperationRecord)(nil),                      // 1: palisade.v1.OperationRecord
-	(*timestamppb.Timestamp)(nil),                // 2: google.protobuf.Timestamp
-	(*CreateSecurityGroupRequest)(nil),           // 3: palisade.v1.CreateSecurityGroupRequest
-	(*AuthorizeSecurityGroupIngressRequest)(nil), // 4: palisade.v1.AuthorizeSecurityGroupIngressRequest
-	(*AuthorizeSecurityGroupEgressRequest)(nil),  // 5: palisade.v1.AuthorizeSecurityGroupEgressRequest
-	(*RevokeSecurityGroupIngressRequest)(nil),    // 6: palisade.v1.RevokeSecurityGroupIngressRequest
-	(*RevokeSecurityGroupEgressRequest)(nil),     // 7: palisade.v1.RevokeSecurityGroupEgressRequest
-	(*DeleteSecurityGroupRequest)(nil),           // 8: palisade.v1.DeleteSecurityGroupRequest
-	(*OperationMetadata)(nil),                    // 9: palisade.v1.OperationMetadata
-	(*OperationResult)(nil),                      // 10: palisade.v1.OperationResult
-	(*status.Status)(nil),                        // 11: google.rpc.Status
-	(*OperationEvent)(nil),                       // 12: palisade.v1.OperationEvent
+	(RolloutControl_Action)(0),                   // 0: palisade.v1.RolloutControl.Action
+	(*Command)(nil),                              // 1: palisade.v1.Command
+	(*ApplyRuleChange)(nil),                      // 2: palisade.v1.ApplyRuleChange
+	(*OperationRecord)(nil),                      // 3: palisade.v1.OperationRecord
+	(*RolloutRecord)(nil),                        // 4: palisade.v1.RolloutRecord
+	(*RolloutChild)(nil),                         // 5: palisade.v1.RolloutChild
+	(*RolloutControl)(nil),                       // 6: palisade.v1.RolloutControl
+	(*timestamppb.Timestamp)(nil),                // 7: google.protobuf.Timestamp
+	(*CreateSecurityGroupRequest)(nil),           // 8: palisade.v1.CreateSecurityGroupRequest
+	(*AuthorizeSecurityGroupIngressRequest)(nil), // 9: palisade.v1.AuthorizeSecurityGroupIngressRequest
+	(*AuthorizeSecurityGroupEgressRequest)(nil),  // 10: palisade.v1.AuthorizeSecurityGroupEgressRequest
+	(*RevokeSecurityGroupIngressRequest)(nil),    // 11: palisade.v1.RevokeSecurityGroupIngressRequest
+	(*RevokeSecurityGroupEgressRequest)(nil),     // 12: palisade.v1.RevokeSecurityGroupEgressRequest
+	(*DeleteSecurityGroupRequest)(nil),           // 13: palisade.v1.DeleteSecurityGroupRequest
+	(*StartRolloutRequest)(nil),                  // 14: palisade.v1.StartRolloutRequest
+	(*Location)(nil),                             // 15: palisade.v1.Location
+	(*RuleChange)(nil),                           // 16: palisade.v1.RuleChange
+	(*IpPermission)(nil),                         // 17: palisade.v1.IpPermission
+	(*OperationMetadata)(nil),                    // 18: palisade.v1.OperationMetadata
+	(*OperationResult)(nil),                      // 19: palisade.v1.OperationResult
+	(*status.Status)(nil),                        // 20: google.rpc.Status
+	(*OperationEvent)(nil),                       // 21: palisade.v1.OperationEvent
+	(*Rollout)(nil),                              // 22: palisade.v1.Rollout
+	(OperationState)(0),                          // 23: palisade.v1.OperationState
 }
 var file_palisade_v1_command_proto_depIdxs = []int32{
-	2,  // 0: palisade.v1.Command.accept_time:type_name -> google.protobuf.Timestamp
-	3,  // 1: palisade.v1.Command.create_security_group:type_name -> palisade.v1.CreateSecurityGroupRequest
-	4,  // 2: palisade.v1.Command.authorize_ingress:type_name -> palisade.v1.AuthorizeSecurityGroupIngressRequest
-	5,  // 3: palisade.v1.Command.authorize_egress:type_name -> palisade.v1.AuthorizeSecurityGroupEgressRequest
-	6,  // 4: palisade.v1.Command.revoke_ingress:type_name -> palisade.v1.RevokeSecurityGroupIngressRequest
-	7,  // 5: palisade.v1.Command.revoke_egress:type_name -> palisade.v1.RevokeSecurityGroupEgressRequest
-	8,  // 6: palisade.v1.Command.delete_security_group:type_name -> palisade.v1.DeleteSecurityGroupRequest
-	9,  // 7: palisade.v1.OperationRecord.metadata:type_name -> palisade.v1.OperationMetadata
-	10, // 8: palisade.v1.OperationRecord.result:type_name -> palisade.v1.OperationResult
-	11, // 9: palisade.v1.OperationRecord.error:type_name -> google.rpc.Status
-	12, // 10: palisade.v1.OperationRecord.history:type_name -> palisade.v1.OperationEvent
-	0,  // 11: palisade.v1.OperationRecord.command:type_name -> palisade.v1.Command
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	7,  // 0: palisade.v1.Command.accept_time:type_name -> google.protobuf.Timestamp
+	8,  // 1: palisade.v1.Command.create_security_group:type_name -> palisade.v1.CreateSecurityGroupRequest
+	9,  // 2: palisade.v1.Command.authorize_ingress:type_name -> palisade.v1.AuthorizeSecurityGroupIngressRequest
+	10, // 3: palisade.v1.Command.authorize_egress:type_name -> palisade.v1.AuthorizeSecurityGroupEgressRequest
+	11, // 4: palisade.v1.Command.revoke_ingress:type_name -> palisade.v1.RevokeSecurityGroupIngressRequest
+	12, // 5: palisade.v1.Command.revoke_egress:type_name -> palisade.v1.RevokeSecurityGroupEgressRequest
+	13, // 6: palisade.v1.Command.delete_security_group:type_name -> palisade.v1.DeleteSecurityGroupRequest
+	14, // 7: palisade.v1.Command.start_rollout:type_name -> palisade.v1.StartRolloutRequest
+	2,  // 8: palisade.v1.Command.apply_rule_change:type_name -> palisade.v1.ApplyRuleChange
+	15, // 9: palisade.v1.ApplyRuleChange.location:type_name -> palisade.v1.Location
+	16, // 10: palisade.v1.ApplyRuleChange.change:type_name -> palisade.v1.RuleChange
+	17, // 11: palisade.v1.ApplyRuleChange.observed_ingress:type_name -> palisade.v1.IpPermission
+	17, // 12: palisade.v1.ApplyRuleChange.observed_egress:type_name -> palisade.v1.IpPermission
+	18, // 13: palisade.v1.OperationRecord.metadata:type_name -> palisade.v1.OperationMetadata
+	19, // 14: palisade.v1.OperationRecord.result:type_name -> palisade.v1.OperationResult
+	20, // 15: palisade.v1.OperationRecord.error:type_name -> google.rpc.Status
+	21, // 16: palisade.v1.OperationRecord.history:type_name -> palisade.v1.OperationEvent
+	1,  // 17: palisade.v1.OperationRecord.command:type_name -> palisade.v1.Command
+	22, // 18: palisade.v1.OperationRecord.rollout:type_name -> palisade.v1.Rollout
+	22, // 19: palisade.v1.RolloutRecord.rollout:type_name -> palisade.v1.Rollout
+	5,  // 20: palisade.v1.RolloutRecord.children:type_name -> palisade.v1.RolloutChild
+	15, // 21: palisade.v1.RolloutChild.location:type_name -> palisade.v1.Location
+	23, // 22: palisade.v1.RolloutChild.state:type_name -> palisade.v1.OperationState
+	17, // 23: palisade.v1.RolloutChild.observed_ingress:type_name -> palisade.v1.IpPermission
+	17, // 24: palisade.v1.RolloutChild.observed_egress:type_name -> palisade.v1.IpPermission
+	0,  // 25: palisade.v1.RolloutControl.action:type_name -> palisade.v1.RolloutControl.Action
+	7,  // 26: palisade.v1.RolloutControl.time:type_name -> google.protobuf.Timestamp
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_command_proto_init() }
@@ -395,7 +931,9 @@ func file_palisade_v1_command_proto_init() {
 		return
 	}
 	file_palisade_v1_operation_proto_init()
+	file_palisade_v1_rollout_service_proto_init()
 	file_palisade_v1_security_group_service_proto_init()
+	file_palisade_v1_types_proto_init()
 	file_palisade_v1_command_proto_msgTypes[0].OneofWrappers = []any{
 		(*Command_CreateSecurityGroup)(nil),
 		(*Command_AuthorizeIngress)(nil),
@@ -403,19 +941,22 @@ func file_palisade_v1_command_proto_init() {
 		(*Command_RevokeIngress)(nil),
 		(*Command_RevokeEgress)(nil),
 		(*Command_DeleteSecurityGroup)(nil),
+		(*Command_StartRollout)(nil),
+		(*Command_ApplyRuleChange)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_command_proto_rawDesc), len(file_palisade_v1_command_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   2,
+			NumEnums:      1,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_palisade_v1_command_proto_goTypes,
 		DependencyIndexes: file_palisade_v1_command_proto_depIdxs,
+		EnumInfos:         file_palisade_v1_command_proto_enumTypes,
 		MessageInfos:      file_palisade_v1_command_proto_msgTypes,
 	}.Build()
 	File_palisade_v1_command_proto = out.File

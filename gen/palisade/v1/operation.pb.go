@@ -99,6 +99,10 @@ const (
 	OperationKind_OPERATION_KIND_REVOKE_INGRESS        OperationKind = 4
 	OperationKind_OPERATION_KIND_REVOKE_EGRESS         OperationKind = 5
 	OperationKind_OPERATION_KIND_DELETE_SECURITY_GROUP OperationKind = 6
+	// A rollout of one rule change to many groups (RolloutService).
+	OperationKind_OPERATION_KIND_ROLLOUT OperationKind = 7
+	// One group of a rollout.
+	OperationKind_OPERATION_KIND_APPLY_RULE_CHANGE OperationKind = 8
 )
 
 // Enum value maps for OperationKind.
@@ -111,6 +115,8 @@ var (
 		4: "OPERATION_KIND_REVOKE_INGRESS",
 		5: "OPERATION_KIND_REVOKE_EGRESS",
 		6: "OPERATION_KIND_DELETE_SECURITY_GROUP",
+		7: "OPERATION_KIND_ROLLOUT",
+		8: "OPERATION_KIND_APPLY_RULE_CHANGE",
 	}
 	OperationKind_value = map[string]int32{
 		"OPERATION_KIND_UNSPECIFIED":           0,
@@ -120,6 +126,8 @@ var (
 		"OPERATION_KIND_REVOKE_INGRESS":        4,
 		"OPERATION_KIND_REVOKE_EGRESS":         5,
 		"OPERATION_KIND_DELETE_SECURITY_GROUP": 6,
+		"OPERATION_KIND_ROLLOUT":               7,
+		"OPERATION_KIND_APPLY_RULE_CHANGE":     8,
 	}
 )
 
@@ -165,11 +173,13 @@ type OperationMetadata struct {
 	// EC2 attempts made so far.
 	Attempts int32 `protobuf:"varint,8,opt,name=attempts,proto3" json:"attempts,omitempty"`
 	// Why the last attempt failed, while RETRYING.
-	RetryReason   string                 `protobuf:"bytes,9,opt,name=retry_reason,json=retryReason,proto3" json:"retry_reason,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	RetryReason string                 `protobuf:"bytes,9,opt,name=retry_reason,json=retryReason,proto3" json:"retry_reason,omitempty"`
+	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	StartTime   *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	UpdateTime  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	EndTime     *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// The rollout the operation is or belongs to: "rollouts/<id>".
+	Rollout       string `protobuf:"bytes,14,opt,name=rollout,proto3" json:"rollout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -293,6 +303,13 @@ func (x *OperationMetadata) GetEndTime() *timestamppb.Timestamp {
 		return x.EndTime
 	}
 	return nil
+}
+
+func (x *OperationMetadata) GetRollout() string {
+	if x != nil {
+		return x.Rollout
+	}
+	return ""
 }
 
 // OperationResult is the response of a successful operation.
@@ -560,7 +577,7 @@ var File_palisade_v1_operation_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_operation_proto_rawDesc = "" +
 	"\n" +
-	"\x1bpalisade/v1/operation.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x17palisade/v1/types.proto\"\xaa\x04\n" +
+	"\x1bpalisade/v1/operation.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x17palisade/v1/types.proto\"\xc4\x04\n" +
 	"\x11OperationMetadata\x121\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1b.palisade.v1.OperationStateR\x05state\x12.\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1a.palisade.v1.OperationKindR\x04kind\x12\x1d\n" +
@@ -580,7 +597,8 @@ const file_palisade_v1_operation_proto_rawDesc = "" +
 	"start_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x125\n" +
-	"\bend_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"~\n" +
+	"\bend_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x18\n" +
+	"\arollout\x18\x0e \x01(\tR\arollout\"~\n" +
 	"\x0fOperationResult\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12P\n" +
 	"\x14security_group_rules\x18\x02 \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\x12securityGroupRules\"\x80\x03\n" +
@@ -605,7 +623,7 @@ const file_palisade_v1_operation_proto_rawDesc = "" +
 	"\x18OPERATION_STATE_RETRYING\x10\x03\x12\x1d\n" +
 	"\x19OPERATION_STATE_SUCCEEDED\x10\x04\x12\x1a\n" +
 	"\x16OPERATION_STATE_FAILED\x10\x05\x12\x1d\n" +
-	"\x19OPERATION_STATE_CANCELLED\x10\x06*\x93\x02\n" +
+	"\x19OPERATION_STATE_CANCELLED\x10\x06*\xd5\x02\n" +
 	"\rOperationKind\x12\x1e\n" +
 	"\x1aOPERATION_KIND_UNSPECIFIED\x10\x00\x12(\n" +
 	"$OPERATION_KIND_CREATE_SECURITY_GROUP\x10\x01\x12$\n" +
@@ -613,7 +631,9 @@ const file_palisade_v1_operation_proto_rawDesc = "" +
 	"\x1fOPERATION_KIND_AUTHORIZE_EGRESS\x10\x03\x12!\n" +
 	"\x1dOPERATION_KIND_REVOKE_INGRESS\x10\x04\x12 \n" +
 	"\x1cOPERATION_KIND_REVOKE_EGRESS\x10\x05\x12(\n" +
-	"$OPERATION_KIND_DELETE_SECURITY_GROUP\x10\x062t\n" +
+	"$OPERATION_KIND_DELETE_SECURITY_GROUP\x10\x06\x12\x1a\n" +
+	"\x16OPERATION_KIND_ROLLOUT\x10\a\x12$\n" +
+	" OPERATION_KIND_APPLY_RULE_CHANGE\x10\b2t\n" +
 	"\x15OperationEventService\x12[\n" +
 	"\x0eWatchOperation\x12\".palisade.v1.WatchOperationRequest\x1a#.palisade.v1.WatchOperationResponse0\x01B;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 
