@@ -96,7 +96,7 @@ func watchCommand() command {
 				if err := e.connect(); err != nil {
 					return err
 				}
-				last, err := e.follow(ctx, name, func(ev *eventT) error {
+				last, err := e.follow(ctx, name, func(ev *palisadev1.OperationEvent) error {
 					if e.g.json() {
 						return writeJSONLine(e.stdout, ev)
 					}

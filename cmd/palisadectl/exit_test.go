@@ -66,6 +66,7 @@ func TestFailureText(t *testing.T) {
 	}{
 		{&spb.Status{Code: int32(codes.AlreadyExists), Message: "exists", Details: []*anypb.Any{other, info}}, "InvalidGroup.Duplicate: exists"},
 		{&spb.Status{Code: int32(codes.Unavailable), Message: "retries exhausted", Details: []*anypb.Any{other}}, "QUEUE_UNAVAILABLE: retries exhausted"},
+		{&spb.Status{Code: int32(codes.AlreadyExists), Message: "EC2 InvalidGroup.Duplicate: exists", Details: []*anypb.Any{info}}, "InvalidGroup.Duplicate: exists"},
 		{&spb.Status{Code: int32(codes.Canceled), Message: "cancelled by local"}, "Canceled: cancelled by local"},
 	}
 	for _, c := range cases {

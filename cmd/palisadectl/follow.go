@@ -13,7 +13,6 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
 
-type eventT = palisadev1.OperationEvent
 
 // maxResumes bounds how often in a row a broken event stream is reopened
 // without any progress before follow gives up.
@@ -42,7 +41,7 @@ func terminal(s palisadev1.OperationState) bool {
 // a stream that breaks (the server asks to "watch again to resume") is
 // reopened and the events already seen, known by their sequence, are
 // skipped.
-func (e *env) follow(ctx context.Context, name string, each func(*eventT) error) (*eventT, error) {
+func (e *env) follow(ctx context.Context, name string, each func(*palisadev1.OperationEvent) error) (*palisadev1.OperationEvent, error) {
 	var seen int32
 	for fails := 0; ; {
 		progressed := false

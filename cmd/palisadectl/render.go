@@ -63,7 +63,10 @@ func failureText(st *spb.Status) string {
 			}
 		}
 	}
-	return code + ": " + st.GetMessage()
+	// The workers word EC2's failures "EC2 <code>: <message>"; the code
+	// is said once.
+	msg := strings.TrimPrefix(st.GetMessage(), "EC2 "+code+": ")
+	return code + ": " + msg
 }
 
 func protocolText(p string) string {

@@ -29,7 +29,6 @@ import (
 type stack struct {
 	t    *testing.T
 	addr string // the API's host:port
-	sim  *ec2sim.Sim
 }
 
 func newStack(t *testing.T) *stack { return newStackWith(t, true) }
@@ -81,7 +80,7 @@ func newStackWith(t *testing.T, withWorker bool) *stack {
 	t.Cleanup(srv.Stop)
 
 	if !withWorker {
-		return &stack{t: t, addr: ln.Addr().String(), sim: sim}
+		return &stack{t: t, addr: ln.Addr().String()}
 	}
 	w, err := workers.New(ctx, workers.Options{
 		JetStream: js, EC2: factory, Log: log,
@@ -108,7 +107,7 @@ func newStackWith(t *testing.T, withWorker bool) *stack {
 			t.Errorf("worker: %v", err)
 		}
 	}()
-	return &stack{t: t, addr: ln.Addr().String(), sim: sim}
+	return &stack{t: t, addr: ln.Addr().String()}
 }
 
 // result is what one palisadectl run left behind.

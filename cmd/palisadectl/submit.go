@@ -7,6 +7,8 @@ import (
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
@@ -42,7 +44,7 @@ func (e *env) submit(ctx context.Context, send call) error {
 // await follows an operation to its end with its events on standard
 // error, then prints it and returns how it ended.
 func (e *env) await(ctx context.Context, name string) error {
-	if _, err := e.follow(ctx, name, func(ev *eventT) error {
+	if _, err := e.follow(ctx, name, func(ev *palisadev1.OperationEvent) error {
 		writeEvent(e.stderr, ev)
 		return nil
 	}); err != nil {
@@ -68,11 +70,14 @@ func (e *env) await(ctx context.Context, name string) error {
 // stoppedWaiting explains that the operation goes on without us: it was
 // accepted, so it will run whether or not anyone waits.
 func (e *env) stoppedWaiting(ctx context.Context, name string, err error) error {
-	if ctx.Err() == nil {
+	// The server may end the stream on our deadline a moment before our
+	// own timer fires, so its DEADLINE_EXCEEDED counts as ours.
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded
+	if ctx.Err() == nil && !timedOut {
 		return err
 	}
 	why := "interrupted"
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if timedOut {
 		why = fmt.Sprintf("--timeout %s passed", e.g.timeout)
 	}
 	return &exitErr{code: exitError, err: fmt.Errorf("%s: stopped waiting; operation %s goes on (follow it with: palisadectl watch %s)", why, name, name)}
