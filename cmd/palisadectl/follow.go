@@ -13,7 +13,6 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
 
-
 // maxResumes bounds how often in a row a broken event stream is reopened
 // without any progress before follow gives up.
 const maxResumes = 3
