@@ -11,7 +11,7 @@ PROTOC_GEN_GRPC_VERSION := v1.6.2
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test test-short lint vet fmt-check buf-lint generate check-generated tools bench fuzz clean
+.PHONY: all build run test test-short chaos lint vet fmt-check buf-lint generate check-generated tools bench fuzz clean
 
 all: build
 
@@ -25,6 +25,13 @@ run: build
 ## test: unit, integration and end-to-end tests (real NATS, real gRPC, the local EC2 endpoint).
 test:
 	$(GO) test -count=1 -timeout 15m ./...
+
+## chaos: every fault scenario at full size, one line of figures each; fails if an invariant broke.
+## The whole log stays in .chaos.log.
+chaos:
+	@$(GO) test -count=1 -v -run . -timeout 30m ./chaos/ -chaos.full > .chaos.log 2>&1; rc=$$?; \
+	grep -E '^chaos |^(--- )?FAIL' .chaos.log; \
+	if [ $$rc -ne 0 ]; then echo "chaos: FAILED (see .chaos.log)"; fi; exit $$rc
 
 vet:
 	$(GO) vet ./...

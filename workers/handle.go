@@ -218,7 +218,7 @@ func (w *Worker) ensureRecord(ctx context.Context, cmd *palisadev1.Command) (*pa
 // heartbeat extends the ack deadline until ctx ends; if it cannot, the
 // claim may be lost, so the work is stopped before its next side effect.
 func (w *Worker) heartbeat(ctx context.Context, msg jetstream.Msg, lost context.CancelFunc, log *slog.Logger) {
-	t := time.NewTicker(w.opts.Heartbeat)
+	t := time.NewTicker(w.heartbeatEvery())
 	defer t.Stop()
 	for {
 		select {

@@ -28,8 +28,9 @@ type Options struct {
 	Budget *Budget
 	Log    *slog.Logger
 
-	// Heartbeat is how often a held command's ack deadline is extended;
-	// keep it well under the consumers' AckWait (default 5s).
+	// Heartbeat is how often a held command's ack deadline is extended
+	// (default 5s). The worker shortens it to a third of the consumers'
+	// AckWait when that is shorter, so a claim never lapses between beats.
 	Heartbeat time.Duration
 	// CallTimeout cuts one EC2 call that hangs (default 30s).
 	CallTimeout time.Duration
@@ -45,8 +46,9 @@ type Options struct {
 	// DependencyWindow is how long a delete blocked by DependencyViolation
 	// keeps retrying (default 5m).
 	DependencyWindow time.Duration
-	// ShutdownGrace is how long in-flight commands may finish after the
-	// worker is told to stop; then they are handed back (default 20s).
+	// ShutdownGrace is how long commands in hand (in flight, or delivered
+	// and not yet started) may finish after the worker is told to stop;
+	// then they are handed back (default 20s).
 	ShutdownGrace time.Duration
 	// AfterApply, when set, runs after a command's EC2 calls succeeded and
 	// before anything is recorded or acknowledged. Returning false abandons
@@ -78,6 +80,7 @@ func (o *Options) setDefaults() {
 
 // Worker consumes every command partition.
 type Worker struct {
+	hbMu  sync.Mutex // guards opts.Heartbeat, fitted to the consumers
 	opts  Options
 	store *operations.Store
 	exec  *executor
@@ -99,12 +102,16 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 	}, nil
 }
 
-// Run consumes until ctx ends, then stops taking work and gives in-flight
-// commands ShutdownGrace to finish before handing them back.
+// Run consumes until ctx ends, then stops taking work and gives the
+// commands in hand ShutdownGrace to finish before handing them back.
+//
+// Stopping drains rather than stops the consumers: a command the server
+// already delivered into the client's buffer is run (or handed back at
+// once) instead of being dropped, which would hold its partition until
+// AckWait expired and spend one of its deliveries for nothing.
 func (w *Worker) Run(ctx context.Context) error {
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	var inflight sync.WaitGroup
 	var consumers []jetstream.ConsumeContext
 	defer func() {
 		for _, c := range consumers {
@@ -119,14 +126,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("bind consumer %s: %w", bus.ConsumerName(p), err)
 		}
+		w.fitHeartbeat(cons.CachedInfo().Config.AckWait)
 		cc, err := cons.Consume(func(msg jetstream.Msg) {
-			inflight.Add(1)
-			defer inflight.Done()
-			if ctx.Err() != nil {
-				// Stopping: leave it for another worker.
-				_ = msg.Nak()
-				return
-			}
 			w.handle(work, msg)
 		}, jetstream.PullMaxMessages(1), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
@@ -147,18 +148,44 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	consumers = append(consumers, dl)
 	<-ctx.Done()
+	// Drain: no new pulls; what was delivered still reaches the handler.
 	for _, c := range consumers {
-		c.Stop()
+		c.Drain()
 	}
 	done := make(chan struct{})
-	go func() { inflight.Wait(); close(done) }()
+	go func() {
+		for _, c := range consumers {
+			<-c.Closed()
+		}
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(w.opts.ShutdownGrace):
-		stopWork() // in-flight handlers hand their commands back
+		stopWork() // handlers hand their commands back, at once
 		<-done
 	}
 	return nil
+}
+
+// fitHeartbeat shortens the heartbeat to a third of the consumers' ack
+// wait: with a fixed 5 s beat, a bus declared with an ack wait under 5 s
+// would redeliver every command a slow EC2 call holds to a second worker.
+func (w *Worker) fitHeartbeat(ackWait time.Duration) {
+	if ackWait <= 0 {
+		return
+	}
+	w.hbMu.Lock()
+	defer w.hbMu.Unlock()
+	if limit := ackWait / 3; w.opts.Heartbeat > limit {
+		w.opts.Heartbeat = max(limit, 10*time.Millisecond)
+	}
+}
+
+func (w *Worker) heartbeatEvery() time.Duration {
+	w.hbMu.Lock()
+	defer w.hbMu.Unlock()
+	return w.opts.Heartbeat
 }
 
 // backoff is full-jitter exponential: random in [0, min(max, base·2^n)).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -22,8 +23,22 @@ type Options struct {
 	// so an acknowledged command survives a machine crash, not only a
 	// process crash. It costs publish throughput (see the README).
 	SyncAlways bool
-	// Name is the server name; defaults to "palisade".
+	// Name is the server name; defaults to "palisade". Every node of a
+	// cluster needs its own.
 	Name string
+	// Cluster, when set, makes the server one node of a JetStream cluster.
+	Cluster *ClusterOptions
+}
+
+// ClusterOptions join the server to a JetStream cluster (reference §6.2).
+type ClusterOptions struct {
+	// Name of the cluster; the same on every node.
+	Name string
+	// Listen is host:port for the routes of the other nodes.
+	Listen string
+	// Routes are the route URLs of every node (this one's may be among
+	// them), e.g. nats://127.0.0.1:6222.
+	Routes []string
 }
 
 // Start starts the server and waits until it accepts connections.
@@ -58,6 +73,18 @@ func Start(o Options) (*server.Server, error) {
 			p = server.RANDOM_PORT
 		}
 		opts.Host, opts.Port = host, p
+	}
+	if c := o.Cluster; c != nil {
+		host, port, err := net.SplitHostPort(c.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("natsembed: cluster listen address %q: %w", c.Listen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("natsembed: cluster listen port %q: %w", port, err)
+		}
+		opts.Cluster = server.ClusterOpts{Name: c.Name, Host: host, Port: p}
+		opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

@@ -1,0 +1,168 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/palisadehq/palisade/internal/natsembed"
+)
+
+// natsNode is one NATS server on loopback with file storage, which can be
+// stopped and started again on the same port and store.
+type natsNode struct {
+	opts natsembed.Options
+	url  string
+
+	mu  sync.Mutex
+	srv *server.Server
+}
+
+// natsCluster is one node, or a JetStream cluster of several.
+type natsCluster struct {
+	t     testing.TB
+	nodes []*natsNode
+}
+
+// freePort returns a loopback port nobody listens on right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startNATS starts n nodes (a cluster named "chaos" when n > 1) and waits
+// until JetStream answers.
+func startNATS(t testing.TB, n int) *natsCluster {
+	t.Helper()
+	c := &natsCluster{t: t}
+	dir := t.TempDir()
+	var routes []string
+	clusterPorts := make([]int, n)
+	for i := range n {
+		clusterPorts[i] = freePort(t)
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", clusterPorts[i]))
+	}
+	for i := range n {
+		port := freePort(t)
+		o := natsembed.Options{
+			StoreDir: filepath.Join(dir, fmt.Sprintf("n%d", i)),
+			Listen:   fmt.Sprintf("127.0.0.1:%d", port),
+			Name:     fmt.Sprintf("n%d", i),
+		}
+		if n > 1 {
+			o.Cluster = &natsembed.ClusterOptions{Name: "chaos", Listen: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i]), Routes: routes}
+		}
+		c.nodes = append(c.nodes, &natsNode{opts: o, url: fmt.Sprintf("nats://127.0.0.1:%d", port)})
+	}
+	// A cluster node waits for its peers before it is ready: start them
+	// together.
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, nd := range c.nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = nd.start() }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, nd := range c.nodes {
+			nd.stop()
+		}
+	})
+	c.waitJetStream()
+	return c
+}
+
+func (n *natsNode) start() error {
+	srv, err := natsembed.Start(n.opts)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.srv = srv
+	n.mu.Unlock()
+	return nil
+}
+
+// stop shuts the node down and waits until it has.
+func (n *natsNode) stop() {
+	n.mu.Lock()
+	srv := n.srv
+	n.srv = nil
+	n.mu.Unlock()
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
+}
+
+func (n *natsNode) running() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.srv != nil
+}
+
+// URL lists every node, as clients are configured in production.
+func (c *natsCluster) URL() string {
+	urls := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		urls[i] = n.url
+	}
+	return strings.Join(urls, ",")
+}
+
+// connect opens a client connection that reconnects for ever, as the
+// palisade commands do.
+func (c *natsCluster) connect(name string) (*nats.Conn, jetstream.JetStream) {
+	c.t.Helper()
+	nc, err := nats.Connect(c.URL(), nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return nc, js
+}
+
+// waitJetStream waits until the JetStream API answers (a fresh cluster
+// first elects its meta leader).
+func (c *natsCluster) waitJetStream() {
+	c.t.Helper()
+	nc, js := c.connect("chaos-probe")
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := js.AccountInfo(actx)
+		acancel()
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			c.t.Fatalf("JetStream not ready: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
