@@ -37,6 +37,7 @@ func commands() []command {
 		getOperationCommand(),
 		listOperationsCommand(),
 		watchCommand(),
+		cancelOperationCommand(),
 	}
 }
 

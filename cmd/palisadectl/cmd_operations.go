@@ -115,6 +115,33 @@ func watchCommand() command {
 	}
 }
 
+func cancelOperationCommand() command {
+	return command{
+		name:    "cancel-operation",
+		args:    "<name|id>",
+		summary: "cancel an operation no worker has started yet (a started one has EC2 calls in flight and runs to its end)",
+		setup: func(fs *flag.FlagSet) action {
+			return func(ctx context.Context, e *env, args []string) error {
+				name, err := oneOperation(args)
+				if err != nil {
+					return err
+				}
+				if err := e.connect(); err != nil {
+					return err
+				}
+				if _, err := e.api.ops.CancelOperation(ctx, &longrunningpb.CancelOperationRequest{Name: name}); err != nil {
+					return err
+				}
+				op, err := e.api.ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: name})
+				if err != nil {
+					return err
+				}
+				return e.printOperation(op)
+			}
+		},
+	}
+}
+
 func oneOperation(args []string) (string, error) {
 	if len(args) != 1 {
 		return "", usagef("name one operation: operations/<id> or <id>")

@@ -200,3 +200,18 @@ func TestTimeoutWhileWaitingSaysHowToFollow(t *testing.T) {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 }
+
+// TestCancelOperation cancels an operation no worker has started, then
+// fails to cancel it again once it has ended (exit 1, the server's reason).
+func TestCancelOperation(t *testing.T) {
+	s := newStackWith(t, false) // no worker: the operation stays ACCEPTED
+	name := strings.TrimSpace(s.ctl(nil, "create-security-group", "--group-name", "later", "--description", "d").must(t, exitOK).stdout)
+	r := s.ctl(nil, "cancel-operation", name).must(t, exitOK)
+	if !strings.Contains(r.stdout, "CANCELLED") {
+		t.Fatalf("cancel-operation printed:\n%s", r.stdout)
+	}
+	s.ctl(nil, "watch", name).must(t, exitOpFailed)
+	r = s.ctl(nil, "cancel-operation", name).must(t, exitOK) // already cancelled: nothing to do
+	s.ctl(nil, "cancel-operation").must(t, exitUsage)
+	s.ctl(nil, "cancel-operation", "operations/unknown").must(t, exitError)
+}
