@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 func TestInvalidInputPrintsEveryFieldViolation(t *testing.T) {
@@ -90,11 +89,9 @@ func TestUnreachableServerExits4Quickly(t *testing.T) {
 		{"create-security-group", "--group-name", "ftp-sg", "--description", "d", "--wait"},
 		{"watch", "operations/abc"},
 	} {
-		start := time.Now()
-		r := ctl(t, nil, "", append(args, "--server", addr, "--connect-timeout", "2s", "--timeout", "5s")...).must(t, exitUnavailable)
-		if took := time.Since(start); took > 5*time.Second {
-			t.Errorf("%s took %s to give up", args[0], took)
-		}
+		// --timeout is far longer than --connect-timeout: exit 4 means
+		// the connect timeout, not the command's, ended the run.
+		r := ctl(t, nil, "", append(args, "--server", addr, "--connect-timeout", "2s", "--timeout", "60s")...).must(t, exitUnavailable)
 		if !strings.Contains(r.stderr, "Unavailable") || !strings.Contains(r.stderr, "is Palisade running at "+addr) {
 			t.Errorf("stderr does not say the server is unreachable:\n%s", r.stderr)
 		}
@@ -129,10 +126,11 @@ func TestSilentServerExits4AfterConnectTimeout(t *testing.T) {
 			mu.Unlock()
 		}
 	}()
-	start := time.Now()
-	ctl(t, nil, "", "describe-security-groups", "--server", ln.Addr().String(), "--connect-timeout", "500ms", "--timeout", "20s").must(t, exitUnavailable)
-	if took := time.Since(start); took > 5*time.Second {
-		t.Errorf("took %s to give up on a silent server", took)
+	// The command's own --timeout would end in exit 1 with "timeout";
+	// exit 4 says the connect timeout gave up on the silent peer first.
+	r := ctl(t, nil, "", "describe-security-groups", "--server", ln.Addr().String(), "--connect-timeout", "500ms", "--timeout", "60s").must(t, exitUnavailable)
+	if strings.Contains(r.stderr, "--timeout") {
+		t.Errorf("the command's timeout ended it, not the connect timeout:\n%s", r.stderr)
 	}
 }
 
@@ -191,11 +189,7 @@ func TestServerErrorsMapToExitCodes(t *testing.T) {
 
 func TestTimeoutWhileWaitingSaysHowToFollow(t *testing.T) {
 	s := newStackWith(t, false) // no worker: the operation never starts
-	start := time.Now()
 	r := s.ctl(nil, "create-security-group", "--group-name", "ftp-sg", "--description", "d", "--wait", "--timeout", "500ms").must(t, exitError)
-	if time.Since(start) > 5*time.Second {
-		t.Errorf("--timeout 500ms took %s", time.Since(start))
-	}
 	if !strings.Contains(r.stderr, "ACCEPTED") || !strings.Contains(r.stderr, "--timeout 500ms passed") || !strings.Contains(r.stderr, "palisadectl watch operations/") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
