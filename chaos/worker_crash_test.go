@@ -85,13 +85,13 @@ func TestWorkerCrash(t *testing.T) {
 		ackWait: 2 * time.Second,
 		// Latency widens the window of "in an EC2 call"; faults make
 		// retries to be killed in the middle of.
-		sim:         ec2sim.Options{Latency: 15 * time.Millisecond, FaultRate: 0.1, Seed: 1},
+		sim:         ec2sim.Options{Latency: 25 * time.Millisecond, FaultRate: 0.1, Seed: 1},
 		workerFlags: []string{"--ec2-rate-factor", "0"},
 	})
 	rng := rand.New(rand.NewPCG(seed(t), 0))
 	load := plan(rng, groups, perGroup)
 	start := time.Now()
-	k := s.startKiller(rand.New(rand.NewPCG(rng.Uint64(), 1)), 200*time.Millisecond, time.Duration(size(800, 1200))*time.Millisecond)
+	k := s.startKiller(rand.New(rand.NewPCG(rng.Uint64(), 1)), time.Duration(size(200, 100))*time.Millisecond, time.Duration(size(800, 500))*time.Millisecond)
 	var st loadStats
 	s.run(load, &st)
 	for err := range st.errs {
