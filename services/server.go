@@ -21,6 +21,7 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/rollout"
 )
 
 // Deps are what the front end needs.
@@ -61,6 +62,19 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	palisadev1.RegisterSecurityGroupServiceServer(gs, &securityGroups{
 		acceptor: acceptor{js: d.JetStream, store: store, commands: commands, log: d.Log, now: time.Now},
 		reader:   reader{ec2: d.EC2, log: d.Log},
+	})
+	rstore, err := rollout.OpenStore(ctx, d.JetStream)
+	if err != nil {
+		return nil, err
+	}
+	rstream, err := d.JetStream.Stream(ctx, bus.RolloutStream)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", bus.RolloutStream, err)
+	}
+	palisadev1.RegisterRolloutServiceServer(gs, &rollouts{
+		acceptor: acceptor{js: d.JetStream, store: store, commands: commands, log: d.Log, now: time.Now},
+		reader:   reader{ec2: d.EC2, log: d.Log},
+		store:    rstore, stream: rstream,
 	})
 	ops := &operationsServer{store: store, log: d.Log}
 	longrunningpb.RegisterOperationsServer(gs, ops)

@@ -78,6 +78,8 @@ func (x *executor) run(ctx context.Context, cmd *palisadev1.Command, firstAttemp
 	case *palisadev1.Command_DeleteSecurityGroup:
 		t := x.target(cmd.GetOperationId(), r.DeleteSecurityGroup.GetLocation())
 		return x.delete(ctx, t, r.DeleteSecurityGroup.GetGroupId())
+	case *palisadev1.Command_ApplyRuleChange:
+		return x.applyChange(ctx, cmd.GetOperationId(), r.ApplyRuleChange, firstAttempt)
 	}
 	return nil, &ec2Error{class: terminal, message: "command carries no request"}
 }

@@ -218,7 +218,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	}); err != nil {
 		return fmt.Errorf("declare bucket %s: %w", OperationsBucket, err)
 	}
-	return nil
+	return declareRollouts(ctx, js, t)
 }
 
 func createOrUpdateStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
@@ -14,6 +15,10 @@ import (
 
 // NamePrefix starts every operation's resource name (AIP-151).
 const NamePrefix = "operations/"
+
+// RolloutNamePrefix starts every rollout's resource name; a rollout and
+// its operation share the id.
+const RolloutNamePrefix = "rollouts/"
 
 // Name is the resource name of an operation id.
 func Name(id string) string { return NamePrefix + id }
@@ -36,7 +41,11 @@ func ToOperation(rec *palisadev1.OperationRecord) (*longrunningpb.Operation, err
 	op := &longrunningpb.Operation{Name: Name(rec.GetId()), Metadata: md}
 	switch rec.GetMetadata().GetState() {
 	case palisadev1.OperationState_OPERATION_STATE_SUCCEEDED:
-		res, err := anypb.New(rec.GetResult())
+		var result proto.Message = rec.GetResult()
+		if rec.GetMetadata().GetKind() == palisadev1.OperationKind_OPERATION_KIND_ROLLOUT {
+			result = rec.GetRollout() // StartRollout's declared response type
+		}
+		res, err := anypb.New(result)
 		if err != nil {
 			return nil, fmt.Errorf("pack result: %w", err)
 		}

@@ -78,6 +78,7 @@ func NewRecord(cmd *palisadev1.Command) *palisadev1.OperationRecord {
 		RequestId:  cmd.GetRequestId(),
 		CreateTime: cmd.GetAcceptTime(),
 		UpdateTime: cmd.GetAcceptTime(),
+		Rollout:    RolloutOf(cmd),
 	}
 	rec := &palisadev1.OperationRecord{
 		Id:          cmd.GetOperationId(),
@@ -209,6 +210,18 @@ func Terminal(st palisadev1.OperationState) bool {
 	return false
 }
 
+// RolloutOf names the rollout a command is ("rollouts/<id>") or belongs
+// to, or returns "".
+func RolloutOf(cmd *palisadev1.Command) string {
+	switch r := cmd.GetRequest().(type) {
+	case *palisadev1.Command_StartRollout:
+		return RolloutNamePrefix + cmd.GetOperationId()
+	case *palisadev1.Command_ApplyRuleChange:
+		return r.ApplyRuleChange.GetRollout()
+	}
+	return ""
+}
+
 // Describe returns a command's kind, location and the group it touches
 // ("" for a create).
 func Describe(cmd *palisadev1.Command) (palisadev1.OperationKind, *palisadev1.Location, string) {
@@ -225,6 +238,11 @@ func Describe(cmd *palisadev1.Command) (palisadev1.OperationKind, *palisadev1.Lo
 		return palisadev1.OperationKind_OPERATION_KIND_REVOKE_EGRESS, r.RevokeEgress.GetLocation(), r.RevokeEgress.GetGroupId()
 	case *palisadev1.Command_DeleteSecurityGroup:
 		return palisadev1.OperationKind_OPERATION_KIND_DELETE_SECURITY_GROUP, r.DeleteSecurityGroup.GetLocation(), r.DeleteSecurityGroup.GetGroupId()
+	case *palisadev1.Command_StartRollout:
+		// Many accounts and regions: the rollout's own record says which.
+		return palisadev1.OperationKind_OPERATION_KIND_ROLLOUT, nil, ""
+	case *palisadev1.Command_ApplyRuleChange:
+		return palisadev1.OperationKind_OPERATION_KIND_APPLY_RULE_CHANGE, r.ApplyRuleChange.GetLocation(), r.ApplyRuleChange.GetGroupId()
 	}
 	return palisadev1.OperationKind_OPERATION_KIND_UNSPECIFIED, nil, ""
 }

@@ -1,0 +1,92 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Rollouts and the shared rate budget.
+const (
+	// RolloutStream holds one message per rollout in progress. A worker
+	// holds it (heartbeating) while it drives the rollout and acks it when
+	// the rollout has ended; if the worker dies, another one takes over
+	// from the state in RolloutsBucket.
+	RolloutStream = "PALISADE_ROLLOUTS"
+	// RolloutSubjectPrefix is the prefix of palisade.rollouts.<rollout id>.
+	RolloutSubjectPrefix = "palisade.rollouts"
+	// RolloutConsumer is the workers' durable consumer of RolloutStream.
+	RolloutConsumer = "palisade-rollouts"
+	// maxRolloutsInProgress bounds rollouts driven at once, system-wide.
+	maxRolloutsInProgress = 1000
+
+	// RolloutsBucket keeps each rollout's state under its id, and what its
+	// caller asked (pause, resume, cancel) under "<id>.control".
+	RolloutsBucket = "palisade_rollouts"
+
+	// BudgetBucket keeps the EC2 rate budget shared by every worker: one
+	// token bucket per account, region and EC2 throttle bucket, updated
+	// with compare-and-set.
+	BudgetBucket = "palisade_budget"
+)
+
+// RolloutSubject is the subject of a rollout's command.
+func RolloutSubject(id string) string { return RolloutSubjectPrefix + "." + id }
+
+// RolloutControlKey is the key of a rollout's control entry.
+func RolloutControlKey(id string) string { return id + ".control" }
+
+func declareRollouts(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	rollouts, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+		Name:        RolloutStream,
+		Description: "Rollouts in progress, one message each, held by the worker driving it",
+		Subjects:    []string{RolloutSubjectPrefix + ".*"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		Duplicates:  t.DuplicateWindow,
+		Discard:     jetstream.DiscardNew,
+	})
+	if err != nil {
+		return err
+	}
+	if err := retryStreamNotFound(ctx, func() error {
+		_, err := rollouts.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+			Durable:     RolloutConsumer,
+			Description: "Workers driving rollouts",
+			AckPolicy:   jetstream.AckExplicitPolicy,
+			AckWait:     t.AckWait,
+			// A rollout outlives any number of worker restarts; its state is
+			// in the bucket, so every delivery carries on where it was.
+			MaxDeliver:    -1,
+			MaxAckPending: maxRolloutsInProgress,
+			Replicas:      t.Replicas,
+		})
+		return err
+	}); err != nil {
+		return fmt.Errorf("declare consumer %s: %w", RolloutConsumer, err)
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      RolloutsBucket,
+		Description: "Rollout state and control",
+		History:     1,
+		TTL:         t.OperationRetention,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+	}); err != nil {
+		return fmt.Errorf("declare bucket %s: %w", RolloutsBucket, err)
+	}
+	// Memory is enough: after a NATS restart every bucket starts full, as
+	// EC2's have long refilled by then.
+	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      BudgetBucket,
+		Description: "EC2 rate budget shared by all workers",
+		History:     1,
+		Storage:     jetstream.MemoryStorage,
+		Replicas:    t.Replicas,
+	}); err != nil {
+		return fmt.Errorf("declare bucket %s: %w", BudgetBucket, err)
+	}
+	return nil
+}

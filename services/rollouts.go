@@ -1,0 +1,286 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/rollout"
+	"github.com/palisadehq/palisade/internal/rules"
+)
+
+// rollouts implements RolloutService. A rollout is accepted like any
+// other operation (validate, store the command, write the records) but
+// its command goes to the rollout stream, where one worker at a time
+// drives it.
+type rollouts struct {
+	palisadev1.UnimplementedRolloutServiceServer
+	acceptor
+	reader
+	store  *rollout.Store
+	stream jetstream.Stream
+}
+
+func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutRequest) (*longrunningpb.Operation, error) {
+	if v := validateStartRollout(r); len(v) > 0 {
+		return nil, invalidArgument(v)
+	}
+	caller := CallerFrom(ctx)
+	hash, err := RequestHash(r)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "fingerprint request: %v", err)
+	}
+	cmd := &palisadev1.Command{
+		Caller: caller, RequestId: r.GetRequestId(), RequestHash: hash, AcceptTime: timestamppb.New(s.now()),
+		Request: &palisadev1.Command_StartRollout{StartRollout: r},
+	}
+	if r.GetValidateOnly() {
+		return s.plan(ctx, cmd)
+	}
+	cmd.OperationId = OperationID(caller, r.GetRequestId())
+	id := cmd.GetOperationId()
+	if r.GetRequestId() != "" {
+		if op, err := s.existing(ctx, cmd); op != nil || err != nil {
+			return op, err
+		}
+	}
+	body, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "encode command: %v", err)
+	}
+	if st := s.js.Conn().Status(); st != nats.CONNECTED {
+		return nil, unavailable("the rollout queue is unavailable (NATS "+st.String()+")", nil)
+	}
+	ack, err := s.js.Publish(ctx, bus.RolloutSubject(id), body, jetstream.WithMsgID(id), jetstream.WithExpectStream(bus.RolloutStream))
+	if err != nil {
+		s.acceptor.log.WarnContext(ctx, "rollout not stored", "rollout", id, "error", err)
+		return nil, unavailable("the rollout queue is unavailable", err)
+	}
+	if ack.Duplicate {
+		if stored, err := s.stream.GetMsg(ctx, ack.Sequence); err == nil {
+			prev := &palisadev1.Command{}
+			if proto.Unmarshal(stored.Data, prev) == nil && string(prev.GetRequestHash()) != string(hash) {
+				return nil, requestIDReused(r.GetRequestId(), operations.Name(id))
+			}
+		}
+	}
+	// Accepted. The records follow; the driver writes them itself if
+	// this process stops first.
+	if _, err := s.store.Create(ctx, rollout.NewRecord(cmd)); err != nil && !errors.Is(err, rollout.ErrExists) {
+		s.acceptor.log.WarnContext(ctx, "accepted, rollout record not written", "rollout", id, "error", err)
+	}
+	rec := operations.NewRecord(cmd)
+	switch err := s.acceptor.store.Create(ctx, rec); {
+	case errors.Is(err, operations.ErrExists):
+		if op, err := s.existing(ctx, cmd); op != nil || err != nil {
+			return op, err
+		}
+		return nil, status.Errorf(codes.Internal, "operation %s vanished while being accepted", id)
+	case err != nil && !errors.Is(err, operations.ErrEventNotPublished):
+		s.acceptor.log.WarnContext(ctx, "accepted, record not written", "rollout", id, "error", err)
+	}
+	return toOperation(rec)
+}
+
+// plan answers validate_only: it reads the targets from EC2 and returns,
+// as the response of a finished, unnamed operation, the Rollout that would
+// run with its plan.
+func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command) (*longrunningpb.Operation, error) {
+	r := cmd.GetStartRollout()
+	change, _ := rollout.ExpandChange("change", r.GetChange()) // validated
+	targets := r.GetTargets()
+	located := make([]rollout.Located, len(targets))
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loc := t.GetLocation()
+			res, err := rollout.Resolve(ctx, s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()), nil, t)
+			located[i], errs[i] = rollout.Located{Location: loc, Resolution: res}, err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, s.reader.ec2Status(ctx, err)
+		}
+	}
+	plan, children := rollout.Plan("validate-only", change, located, int(r.GetStrategy().GetCanarySize()), true)
+	ro := rollout.NewRecord(cmd).GetRollout()
+	ro.Name, ro.Operation, ro.State = "", "", palisadev1.RolloutState_ROLLOUT_STATE_UNSPECIFIED
+	ro.Plan = plan
+	ro.Progress = rollout.Count(children, 0, plan.GetEstimatedDuration().AsDuration())
+	for _, c := range children {
+		if c.GetFailureCode() != "" {
+			ro.Failures = append(ro.Failures, &palisadev1.RolloutFailure{
+				Location: c.GetLocation(), GroupId: c.GetGroupId(), Code: c.GetFailureCode(), Message: c.GetFailureMessage(),
+			})
+		}
+	}
+	md, err := anypb.New(&palisadev1.OperationMetadata{
+		Kind: palisadev1.OperationKind_OPERATION_KIND_ROLLOUT, Caller: cmd.GetCaller(), CreateTime: cmd.GetAcceptTime(),
+	})
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "render plan: %v", err)
+	}
+	res, err := anypb.New(ro)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "render plan: %v", err)
+	}
+	return &longrunningpb.Operation{Metadata: md, Done: true, Result: &longrunningpb.Operation_Response{Response: res}}, nil
+}
+
+// lookup finds a rollout by name for the calling identity; another
+// caller's rollout is reported as not found.
+func (s *rollouts) lookup(ctx context.Context, name string) (*palisadev1.RolloutRecord, error) {
+	id, ok := strings.CutPrefix(name, operations.RolloutNamePrefix)
+	if !ok || id == "" || strings.ContainsAny(id, "/. *>") {
+		return nil, invalidArgument(rules.Violations{{Field: "name", Description: fmt.Sprintf("%q is not a rollout name; expected rollouts/<id>", name)}})
+	}
+	rec, _, err := s.store.Get(ctx, id)
+	if errors.Is(err, rollout.ErrNotFound) || (err == nil && rec.GetRollout().GetCaller() != CallerFrom(ctx)) {
+		return nil, status.Errorf(codes.NotFound, "rollout %s not found", name)
+	}
+	if err != nil {
+		s.acceptor.log.WarnContext(ctx, "rollout lookup failed", "name", name, "error", err)
+		return nil, status.Error(codes.Unavailable, "the rollout store is unavailable; retry")
+	}
+	return rec, nil
+}
+
+func (s *rollouts) GetRollout(ctx context.Context, r *palisadev1.GetRolloutRequest) (*palisadev1.Rollout, error) {
+	rec, err := s.lookup(ctx, r.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return rec.GetRollout(), nil
+}
+
+func (s *rollouts) ListRollouts(ctx context.Context, r *palisadev1.ListRolloutsRequest) (*palisadev1.ListRolloutsResponse, error) {
+	size := int(r.GetPageSize())
+	switch {
+	case size == 0:
+		size = 50
+	case size < 0 || size > 1000:
+		return nil, invalidArgument(rules.Violations{{Field: "page_size", Description: "page_size must be between 1 and 1000, or 0 for 50"}})
+	}
+	caller := CallerFrom(ctx)
+	recs, next, err := s.store.List(ctx, size, r.GetPageToken(), func(rec *palisadev1.RolloutRecord) bool {
+		return rec.GetRollout().GetCaller() == caller
+	})
+	if err != nil {
+		s.acceptor.log.WarnContext(ctx, "list rollouts failed", "error", err)
+		return nil, status.Error(codes.Unavailable, "the rollout store is unavailable; retry")
+	}
+	resp := &palisadev1.ListRolloutsResponse{NextPageToken: next}
+	for _, rec := range recs {
+		resp.Rollouts = append(resp.Rollouts, rec.GetRollout())
+	}
+	return resp, nil
+}
+
+// WatchRollout sends the rollout as it is, then every change, until it
+// ends; each response lists the failures new since the previous one.
+func (s *rollouts) WatchRollout(r *palisadev1.WatchRolloutRequest, stream grpc.ServerStreamingServer[palisadev1.WatchRolloutResponse]) error {
+	ctx := stream.Context()
+	rec, err := s.lookup(ctx, r.GetName())
+	if err != nil {
+		return err
+	}
+	w, err := s.store.Watch(ctx, rec.GetId())
+	if err != nil {
+		return status.Error(codes.Unavailable, "the rollout store is unavailable; watch again")
+	}
+	defer func() { _ = w.Stop() }()
+	sent := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return status.Error(codes.Unavailable, "the rollout store went away; watch again")
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue // the "caught up" marker
+			}
+			rec, err := rollout.Decode(e)
+			if err != nil {
+				return status.Errorf(codes.Internal, "read rollout: %v", err)
+			}
+			ro := rec.GetRollout()
+			resp := &palisadev1.WatchRolloutResponse{Rollout: ro}
+			if f := ro.GetFailures(); len(f) > sent {
+				resp.NewFailures = f[sent:]
+				sent = len(f)
+			}
+			if err := stream.Send(resp); err != nil {
+				return err
+			}
+			if rollout.Terminal(ro.GetState()) {
+				return nil
+			}
+		}
+	}
+}
+
+func (s *rollouts) PauseRollout(ctx context.Context, r *palisadev1.PauseRolloutRequest) (*palisadev1.Rollout, error) {
+	return s.control(ctx, r.GetName(), palisadev1.RolloutControl_ACTION_PAUSE)
+}
+
+func (s *rollouts) ResumeRollout(ctx context.Context, r *palisadev1.ResumeRolloutRequest) (*palisadev1.Rollout, error) {
+	return s.control(ctx, r.GetName(), palisadev1.RolloutControl_ACTION_RUN)
+}
+
+func (s *rollouts) CancelRollout(ctx context.Context, r *palisadev1.CancelRolloutRequest) (*palisadev1.Rollout, error) {
+	return s.control(ctx, r.GetName(), palisadev1.RolloutControl_ACTION_CANCEL)
+}
+
+// control records what the caller asks; the driver acts on it. The answer
+// is the rollout as it is now: the change shows in its state shortly.
+func (s *rollouts) control(ctx context.Context, name string, action palisadev1.RolloutControl_Action) (*palisadev1.Rollout, error) {
+	rec, err := s.lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if st := rec.GetRollout().GetState(); rollout.Terminal(st) {
+		return nil, rolloutPrecondition(name, fmt.Sprintf("rollout %s has ended (%s)", name, st), "ROLLOUT_ENDED")
+	}
+	got, err := s.store.SetControl(ctx, rec.GetId(), &palisadev1.RolloutControl{Action: action, Caller: CallerFrom(ctx), Time: timestamppb.New(s.now())})
+	if err != nil {
+		s.acceptor.log.WarnContext(ctx, "rollout control failed", "name", name, "error", err)
+		return nil, status.Error(codes.Unavailable, "the rollout store is unavailable; retry")
+	}
+	if got.GetAction() != action {
+		return nil, rolloutPrecondition(name, fmt.Sprintf("rollout %s is being cancelled", name), "ROLLOUT_CANCELLED")
+	}
+	return rec.GetRollout(), nil
+}
+
+func rolloutPrecondition(name, msg, kind string) error {
+	st := status.New(codes.FailedPrecondition, msg)
+	if d, err := st.WithDetails(&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+		Type: kind, Subject: name, Description: msg,
+	}}}); err == nil {
+		st = d
+	}
+	return st.Err()
+}

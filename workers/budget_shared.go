@@ -1,0 +1,216 @@
+package workers
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/ec2limits"
+)
+
+// leaseTTL bounds how long a process keeps tokens it took but has not
+// spent. Tokens held while EC2's bucket is full would let the shared
+// bucket refill past what EC2 holds, so unspent ones are dropped (wasted,
+// never overspent); they are only taken for callers already waiting, so
+// this rarely happens.
+const leaseTTL = 250 * time.Millisecond
+
+// maxLease bounds the tokens one process takes in one compare-and-set.
+const maxLease = 16
+
+// sharedBudget is a token bucket per account, region and EC2 bucket, kept
+// in the budget bucket and updated with compare-and-set, so every worker
+// process spends from the same budget EC2 keeps for the account. Each
+// process takes tokens only for callers already waiting, one
+// compare-and-set for all of them, and hands them out locally.
+//
+// The refill is computed from the clocks of the processes taking tokens;
+// hosts must keep their clocks in sync (NTP's milliseconds are plenty).
+type sharedBudget struct {
+	kv     jetstream.KeyValue
+	factor float64
+	now    func() time.Time
+
+	mu    sync.Mutex
+	pools map[string]*pool
+}
+
+// pool is this process's side of one bucket.
+type pool struct {
+	turn    chan struct{} // held by the goroutine taking from the bucket
+	mu      sync.Mutex
+	waiting int
+	tokens  int
+	leased  time.Time
+}
+
+// NewSharedBudget paces every worker process sharing js at EC2's default
+// rates multiplied by factor (bucket sizes stay EC2's). factor <= 0 means
+// no pacing.
+func NewSharedBudget(ctx context.Context, js jetstream.JetStream, factor float64) (*Budget, error) {
+	b := NewBudget(factor)
+	if factor <= 0 {
+		return b, nil
+	}
+	kv, err := js.KeyValue(ctx, bus.BudgetBucket)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", bus.BudgetBucket, err)
+	}
+	b.shared = &sharedBudget{kv: kv, factor: factor, now: time.Now, pools: map[string]*pool{}}
+	return b, nil
+}
+
+func (s *sharedBudget) pool(key string) *pool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pools[key]
+	if p == nil {
+		p = &pool{turn: make(chan struct{}, 1)}
+		s.pools[key] = p
+	}
+	return p
+}
+
+// wait returns once one token of the bucket is this caller's.
+func (s *sharedBudget) wait(ctx context.Context, account, region, action string) error {
+	key := budgetKey(account, region, action)
+	spec := ec2limits.For(action)
+	p := s.pool(key)
+	p.mu.Lock()
+	p.waiting++
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.waiting--
+		p.mu.Unlock()
+	}()
+	for {
+		if p.spend(s.now()) {
+			return nil
+		}
+		select {
+		case p.turn <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		// Someone may have refilled the pool while we queued for the turn.
+		if p.spend(s.now()) {
+			<-p.turn
+			return nil
+		}
+		p.mu.Lock()
+		want := min(p.waiting, maxLease)
+		p.mu.Unlock()
+		got, retry, err := s.take(ctx, key, spec, want)
+		if got > 0 {
+			p.mu.Lock()
+			p.tokens, p.leased = got-1, s.now()
+			p.mu.Unlock()
+			<-p.turn
+			return nil
+		}
+		<-p.turn
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(retry):
+		}
+	}
+}
+
+// spend takes a leased token if one is left and fresh.
+func (p *pool) spend(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tokens > 0 && now.Sub(p.leased) > leaseTTL {
+		p.tokens = 0
+	}
+	if p.tokens == 0 {
+		return false
+	}
+	p.tokens--
+	return true
+}
+
+// take takes up to want tokens from the shared bucket. With none to give
+// it says how long until the next one.
+func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Bucket, want int) (int, time.Duration, error) {
+	rate := spec.Refill * s.factor
+	for {
+		e, err := s.kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			// A bucket starts full, as EC2's does.
+			if _, err := s.kv.Create(ctx, key, encodeBucket(spec.Capacity, s.now())); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+				return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
+			}
+			continue
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
+		}
+		tokens, last := decodeBucket(e.Value())
+		now := s.now()
+		if elapsed := now.Sub(last).Seconds(); elapsed > 0 {
+			tokens = min(spec.Capacity, tokens+elapsed*rate)
+		} else {
+			now = last // a clock behind the last writer's adds nothing
+		}
+		got := min(want, int(math.Floor(tokens)))
+		if got <= 0 {
+			wait := time.Duration((1 - tokens) / rate * float64(time.Second))
+			return 0, max(wait, time.Millisecond), nil
+		}
+		if _, err := s.kv.Update(ctx, key, encodeBucket(tokens-float64(got), now), e.Revision()); err != nil {
+			if isConflict(err) {
+				continue // another process took tokens meanwhile
+			}
+			return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
+		}
+		return got, 0, nil
+	}
+}
+
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
+}
+
+// budgetKey is the bucket's key: account.region.action, with anything a
+// key may not hold replaced.
+func budgetKey(account, region, action string) string {
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+				return r
+			}
+			return '_'
+		}, s)
+	}
+	return clean(account) + "." + clean(region) + "." + clean(action)
+}
+
+func encodeBucket(tokens float64, at time.Time) []byte {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b, math.Float64bits(tokens))
+	binary.BigEndian.PutUint64(b[8:], uint64(at.UnixNano()))
+	return b
+}
+
+func decodeBucket(b []byte) (float64, time.Time) {
+	if len(b) != 16 {
+		return 0, time.Time{} // unreadable: treat as empty and long refilled
+	}
+	return math.Float64frombits(binary.BigEndian.Uint64(b)), time.Unix(0, int64(binary.BigEndian.Uint64(b[8:])))
+}

@@ -1,0 +1,328 @@
+package workers
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/rollout"
+)
+
+// publishers bounds the children started concurrently by one driver.
+const publishers = 16
+
+// resolve reads every target from EC2 (accounts and regions in parallel,
+// under the shared rate budget), plans the rollout and records the plan.
+func (d *driver) resolve(ctx context.Context) error {
+	d.setState(palisadev1.RolloutState_ROLLOUT_STATE_RESOLVING, "")
+	if err := d.write(ctx); err != nil {
+		return err
+	}
+	change, v := rollout.ExpandChange("change", d.req.GetChange())
+	if len(v) > 0 {
+		return d.finish(ctx, palisadev1.RolloutState_ROLLOUT_STATE_FAILED, "invalid change: "+v.Error())
+	}
+	targets := d.req.GetTargets()
+	located := make([]rollout.Located, len(targets))
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			located[i], errs[i] = d.resolveTarget(ctx, t)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	for i, err := range errs {
+		if err != nil {
+			loc := targets[i].GetLocation()
+			return d.finish(ctx, palisadev1.RolloutState_ROLLOUT_STATE_FAILED,
+				fmt.Sprintf("targets[%d] (%s/%s) could not be read, nothing was changed: %v", i, loc.GetAccountId(), loc.GetRegion(), err))
+		}
+	}
+	plan, children := rollout.Plan(d.id, change, located, int(d.req.GetStrategy().GetCanarySize()), false)
+	if len(children) == 0 {
+		return d.finish(ctx, palisadev1.RolloutState_ROLLOUT_STATE_FAILED, "the targets matched no security group")
+	}
+	d.rec.Rollout.Plan = plan
+	d.rec.Children = children
+	d.rec.Resolved = true
+	d.dirty = true
+	return d.write(ctx)
+}
+
+// resolveTarget reads one target, retrying what EC2 says may be retried.
+func (d *driver) resolveTarget(ctx context.Context, t *palisadev1.RolloutTarget) (rollout.Located, error) {
+	loc := t.GetLocation()
+	client := d.r.opts.EC2.Client(loc.GetAccountId(), loc.GetRegion())
+	for attempt := 1; ; attempt++ {
+		res, err := rollout.Resolve(ctx, client, d.r.opts.Budget.Wait, t)
+		if err == nil {
+			return rollout.Located{Location: loc, Resolution: res}, nil
+		}
+		e := classify(err)
+		if e.class == terminal || attempt >= d.r.opts.MaxAttempts || ctx.Err() != nil {
+			return rollout.Located{}, e
+		}
+		sleepCtx(ctx, backoff(attempt, d.r.opts.BackoffBase, d.r.opts.BackoffMax))
+	}
+}
+
+func (d *driver) index() {
+	d.byID = make(map[string]*palisadev1.RolloutChild, len(d.rec.GetChildren()))
+	for _, c := range d.rec.GetChildren() {
+		d.byID[c.GetOperationId()] = c
+	}
+}
+
+// childCommand is the command of one child operation.
+func (d *driver) childCommand(c *palisadev1.RolloutChild) (*palisadev1.Command, error) {
+	apply := &palisadev1.ApplyRuleChange{
+		Location: c.GetLocation(), GroupId: c.GetGroupId(), Change: d.req.GetChange(),
+		Rollout:         d.rec.GetRollout().GetName(),
+		ObservedIngress: c.GetObservedIngress(), ObservedEgress: c.GetObservedEgress(),
+		Observed: c.GetFailureCode() == "",
+	}
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(apply)
+	if err != nil {
+		return nil, err
+	}
+	return &palisadev1.Command{
+		OperationId: c.GetOperationId(),
+		Caller:      d.cmd.GetCaller(),
+		RequestHash: hash(b),
+		AcceptTime:  timestamppb.Now(),
+		Request:     &palisadev1.Command_ApplyRuleChange{ApplyRuleChange: apply},
+	}, nil
+}
+
+// recordPlanFailures gives every group that failed while planning (no
+// quota headroom, not found) its child operation, FAILED with the reason
+// and never queued, and lists it among the rollout's failures.
+func (d *driver) recordPlanFailures(ctx context.Context) error {
+	for _, c := range d.rec.GetChildren() {
+		if c.GetFailureCode() == "" {
+			continue
+		}
+		cmd, err := d.childCommand(c)
+		if err != nil {
+			return err
+		}
+		rec := operations.NewRecord(cmd)
+		if err := d.r.ops.Create(ctx, rec); err != nil && !errors.Is(err, operations.ErrExists) && !errors.Is(err, operations.ErrEventNotPublished) {
+			return err
+		}
+		code := codes.FailedPrecondition
+		switch c.GetFailureCode() {
+		case rollout.CodeQuota:
+			code = codes.ResourceExhausted
+		case rollout.CodeNotFound:
+			code = codes.NotFound
+		}
+		_, err = d.r.ops.Transition(ctx, c.GetOperationId(), func(rec *palisadev1.OperationRecord) (string, error) {
+			if operations.Terminal(rec.GetMetadata().GetState()) {
+				return "", operations.ErrNoChange
+			}
+			rec.Metadata.State = palisadev1.OperationState_OPERATION_STATE_FAILED
+			st := status.New(code, c.GetFailureMessage())
+			if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: c.GetFailureCode(), Domain: "palisade.dev"}); err == nil {
+				st = withInfo
+			}
+			rec.Error = st.Proto()
+			return c.GetFailureMessage(), nil
+		})
+		if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
+			return err
+		}
+		d.addFailure(c, "")
+	}
+	return d.maybeWrite(ctx, true)
+}
+
+// start queues children: the command on the group's own subject (message
+// id = the child's id), then its record. A child whose record exists was
+// queued by an earlier delivery that died before noting it; it is adopted.
+func (d *driver) start(ctx context.Context, next []*palisadev1.RolloutChild) error {
+	if len(next) == 0 {
+		return nil
+	}
+	errs := make([]error, len(next))
+	states := make([]*palisadev1.OperationRecord, len(next))
+	sem := make(chan struct{}, publishers)
+	var wg sync.WaitGroup
+	for i, c := range next {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			states[i], errs[i] = d.startChild(ctx, c)
+		}()
+	}
+	wg.Wait()
+	for i, c := range next {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		d.note(c, states[i].GetMetadata().GetState(), states[i].GetError())
+	}
+	return d.maybeWrite(ctx, true)
+}
+
+func (d *driver) startChild(ctx context.Context, c *palisadev1.RolloutChild) (*palisadev1.OperationRecord, error) {
+	if rec, _, err := d.r.ops.Get(ctx, c.GetOperationId()); err == nil {
+		return rec, nil
+	} else if !errors.Is(err, operations.ErrNotFound) {
+		return nil, err
+	}
+	cmd, err := d.childCommand(c)
+	if err != nil {
+		return nil, err
+	}
+	body, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, err
+	}
+	loc := c.GetLocation()
+	if _, err := d.r.opts.JetStream.Publish(ctx, bus.CommandSubject(loc.GetAccountId(), loc.GetRegion(), c.GetGroupId()), body,
+		jetstream.WithMsgID(c.GetOperationId()), jetstream.WithExpectStream(bus.CommandStream)); err != nil {
+		return nil, fmt.Errorf("queue child %s: %w", c.GetOperationId(), err)
+	}
+	rec := operations.NewRecord(cmd)
+	switch err := d.r.ops.Create(ctx, rec); {
+	case errors.Is(err, operations.ErrExists):
+		// A worker met the command first and wrote the record itself.
+		rec, _, err = d.r.ops.Get(ctx, c.GetOperationId())
+		return rec, err
+	case err != nil && !errors.Is(err, operations.ErrEventNotPublished):
+		return nil, err
+	}
+	return rec, nil
+}
+
+// cancelChild cancels a queued child unless a worker has started it.
+func (d *driver) cancelChild(ctx context.Context, c *palisadev1.RolloutChild, reason string) error {
+	rec, err := d.r.ops.Transition(ctx, c.GetOperationId(), func(rec *palisadev1.OperationRecord) (string, error) {
+		md := rec.GetMetadata()
+		if md.GetState() != palisadev1.OperationState_OPERATION_STATE_ACCEPTED {
+			return "", operations.ErrNoChange
+		}
+		md.State = palisadev1.OperationState_OPERATION_STATE_CANCELLED
+		rec.Error = status.New(codes.Canceled, "rollout stopped before this group started: "+reason).Proto()
+		return "rollout stopped: " + reason, nil
+	})
+	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
+		return err
+	}
+	d.note(c, rec.GetMetadata().GetState(), rec.GetError())
+	return nil
+}
+
+// apply takes a child's event into account.
+func (d *driver) apply(ev *palisadev1.OperationEvent) {
+	if c := d.byID[ev.GetOperationId()]; c != nil {
+		d.note(c, ev.GetState(), ev.GetError())
+	}
+}
+
+// refresh re-reads children in flight: all of them (at start, after a
+// restart) or those an event may have been missed for.
+func (d *driver) refresh(ctx context.Context, all bool) error {
+	for _, c := range d.rec.GetChildren() {
+		if !rollout.InFlight(c) && !(all && rollout.Waiting(c)) {
+			continue
+		}
+		rec, _, err := d.r.ops.Get(ctx, c.GetOperationId())
+		if errors.Is(err, operations.ErrNotFound) {
+			continue // not queued yet
+		}
+		if err != nil {
+			return err
+		}
+		d.note(c, rec.GetMetadata().GetState(), rec.GetError())
+	}
+	return nil
+}
+
+// note records a child's state; a child's state only moves forward, so a
+// late or repeated event changes nothing.
+func (d *driver) note(c *palisadev1.RolloutChild, st palisadev1.OperationState, e *spb.Status) {
+	if st == palisadev1.OperationState_OPERATION_STATE_UNSPECIFIED || st == c.GetState() || operations.Terminal(c.GetState()) {
+		return
+	}
+	if rollout.InFlight(c) && st == palisadev1.OperationState_OPERATION_STATE_ACCEPTED {
+		return
+	}
+	c.State = st
+	d.dirty = true
+	if !operations.Terminal(st) {
+		return
+	}
+	d.finished = append(d.finished, time.Now())
+	if st == palisadev1.OperationState_OPERATION_STATE_FAILED {
+		c.FailureCode, c.FailureMessage = reasonOf(e), e.GetMessage()
+		d.addFailure(c, operations.Name(c.GetOperationId()))
+	}
+	if st == palisadev1.OperationState_OPERATION_STATE_CANCELLED {
+		c.FailureMessage = e.GetMessage()
+	}
+}
+
+// addFailure lists a failed group on the rollout, once.
+func (d *driver) addFailure(c *palisadev1.RolloutChild, operation string) {
+	ro := d.rec.GetRollout()
+	for _, f := range ro.GetFailures() {
+		if f.GetGroupId() == c.GetGroupId() && proto.Equal(f.GetLocation(), c.GetLocation()) {
+			return
+		}
+	}
+	ro.Failures = append(ro.Failures, &palisadev1.RolloutFailure{
+		Location: c.GetLocation(), GroupId: c.GetGroupId(), Operation: operation,
+		Code: c.GetFailureCode(), Message: c.GetFailureMessage(), Time: timestamppb.Now(),
+	})
+	d.dirty = true
+}
+
+// reasonOf is the ErrorInfo reason of a status (EC2's code or Palisade's),
+// or its gRPC code.
+func reasonOf(st *spb.Status) string {
+	for _, det := range status.FromProto(st).Details() {
+		if ei, ok := det.(*errdetails.ErrorInfo); ok {
+			return ei.GetReason()
+		}
+	}
+	return codes.Code(st.GetCode()).String()
+}
+
+func hash(b []byte) []byte {
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+// backoff is full-jitter exponential: random in [0, min(max, base·2^n)).
+func backoff(attempt int, base, ceiling time.Duration) time.Duration {
+	d := base << min(attempt, 20)
+	if d <= 0 || d > ceiling {
+		d = ceiling
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}

@@ -1,0 +1,170 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/rollout"
+)
+
+// maxDriven bounds the rollouts one process drives at once; the others
+// wait in the stream for another process or a free slot.
+const maxDriven = 64
+
+// Rollouts drives rollouts. Each rollout is one message on the rollout
+// stream; a process takes it, holds it with heartbeats while it resolves
+// the targets, starts the child operations (on the groups' own command
+// subjects, where the command workers apply them) and follows them to the
+// end, and acknowledges it when the rollout has ended. Everything it
+// decides is written to the rollout's record first, so a process that
+// dies hands the rollout to another, which carries on from the record.
+type Rollouts struct {
+	opts  Options
+	ops   *operations.Store
+	store *rollout.Store
+	exec  *executor
+	log   *slog.Logger
+}
+
+// NewRollouts binds a rollout driver to the declared streams and buckets.
+// It uses the same options as the command worker (JetStream, EC2, Budget,
+// Log, Heartbeat, MaxAttempts, backoff).
+func NewRollouts(ctx context.Context, o Options) (*Rollouts, error) {
+	o.setDefaults()
+	ops, err := operations.Open(ctx, o.JetStream)
+	if err != nil {
+		return nil, err
+	}
+	store, err := rollout.OpenStore(ctx, o.JetStream)
+	if err != nil {
+		return nil, err
+	}
+	return &Rollouts{
+		opts: o, ops: ops, store: store, log: o.Log,
+		exec: &executor{ec2: o.EC2, budget: o.Budget, callTimeout: o.CallTimeout},
+	}, nil
+}
+
+// Run takes rollouts until ctx ends, then hands the ones it drives back
+// (their state is in the bucket; the next process resumes them).
+func (r *Rollouts) Run(ctx context.Context) error {
+	cons, err := r.opts.JetStream.Consumer(ctx, bus.RolloutStream, bus.RolloutConsumer)
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bind consumer %s: %w", bus.RolloutConsumer, err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, maxDriven)
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		// One at a time, and only with a free slot, so no rollout waits
+		// unheartbeated in a client buffer.
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			<-slots
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.log.Debug("fetch rollout", "error", err)
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		took := false
+		for msg := range batch.Messages() {
+			took = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				r.handle(ctx, msg)
+			}()
+		}
+		if !took {
+			<-slots
+		}
+	}
+}
+
+// errClaimLost: another process drives the rollout now.
+var errClaimLost = errors.New("rollout claimed by a later delivery")
+
+// handle drives one delivery of a rollout until the rollout ends, this
+// process stops, or the claim is lost.
+func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
+	cmd := &palisadev1.Command{}
+	if err := proto.Unmarshal(msg.Data(), cmd); err != nil || cmd.GetStartRollout() == nil || cmd.GetOperationId() == "" {
+		r.log.Error("undecodable rollout dropped", "subject", msg.Subject(), "error", err)
+		_ = msg.TermWithReason("undecodable rollout")
+		return
+	}
+	md, err := msg.Metadata()
+	if err != nil {
+		_ = msg.NakWithDelay(time.Second)
+		return
+	}
+	log := r.log.With("rollout", cmd.GetOperationId())
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go r.heartbeat(hctx, msg, cancel, log)
+
+	d := newDriver(r, cmd, md.NumDelivered, log)
+	err = d.run(hctx)
+	switch {
+	case err == nil:
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := msg.DoubleAck(actx); err != nil {
+			log.Warn("rollout ack not confirmed", "error", err) // the redelivery finds it ended
+		}
+	case errors.Is(err, errClaimLost):
+		log.Info("rollout taken over by another delivery; stopping")
+	case ctx.Err() != nil:
+		_ = msg.Nak() // stopping: the next process resumes it at once
+	default:
+		log.Warn("rollout handed back", "error", err)
+		_ = msg.NakWithDelay(time.Second)
+	}
+}
+
+// heartbeat keeps the claim on the rollout message; if it cannot, another
+// process may take over, so this one stops.
+func (r *Rollouts) heartbeat(ctx context.Context, msg jetstream.Msg, lost context.CancelFunc, log *slog.Logger) {
+	t := time.NewTicker(r.opts.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := msg.InProgress(); err != nil {
+				log.Warn("claim on rollout lost; stopping", "error", err)
+				lost()
+				return
+			}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
