@@ -110,7 +110,7 @@ type workerFlags struct {
 }
 
 func (w *workerFlags) register(fs *commandFlags) {
-	fs.Float64Var(&w.rateFactor, "ec2-rate-factor", 1, "pace EC2 calls at EC2's default rates times this (0: no pacing)")
+	fs.Float64Var(&w.rateFactor, "ec2-rate-factor", 1, "pace EC2 calls at EC2's default refill rates times this, in a budget shared by every worker (0: no pacing)")
 	fs.DurationVar(&w.callTimeout, "ec2-call-timeout", 30*time.Second, "deadline of one EC2 call")
 	fs.IntVar(&w.maxAttempts, "max-attempts", 10, "attempts of an operation after transient EC2 errors")
 	fs.DurationVar(&w.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM, how long commands in hand may finish before they are handed back")

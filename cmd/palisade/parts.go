@@ -82,16 +82,26 @@ func serveAPI(ctx context.Context, addr string, js jetstream.JetStream, ec2 *ec2
 	return nil
 }
 
-// runWorkers runs a worker until ctx ends.
+// runWorkers runs a worker (commands and rollouts) until ctx ends. Its
+// EC2 rate budget lives in JetStream, shared with every other worker.
 func runWorkers(ctx context.Context, js jetstream.JetStream, ec2 *ec2client.Factory, wf workerFlags, log *slog.Logger) error {
 	o := wf.options()
 	o.JetStream, o.EC2, o.Log = js, ec2, log
+	budget, err := workers.NewSharedBudget(ctx, js, wf.rateFactor)
+	if err != nil {
+		return err
+	}
+	o.Budget = budget
 	w, err := workers.New(ctx, o)
 	if err != nil {
 		return err
 	}
+	r, err := workers.NewRollouts(ctx, o)
+	if err != nil {
+		return err
+	}
 	log.Info("worker started")
-	return w.Run(ctx)
+	return firstErr(ctx, w.Run, r.Run)
 }
 
 // firstErr runs parts until ctx ends or one fails; a failure stops the rest.
