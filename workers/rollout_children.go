@@ -153,7 +153,7 @@ func (d *driver) recordPlanFailures(ctx context.Context) error {
 		if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
 			return err
 		}
-		d.addFailure(c, "")
+		d.addFailure(c, operations.Name(c.GetOperationId()))
 	}
 	return d.maybeWrite(ctx, true)
 }

@@ -76,8 +76,10 @@ func (r *Rollouts) Run(ctx context.Context) error {
 		}
 		// One at a time, and only with a free slot, so no rollout waits
 		// unheartbeated in a client buffer.
-		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		batch, err := cons.Fetch(1, jetstream.FetchContext(fctx))
 		if err != nil {
+			cancel()
 			<-slots
 			if ctx.Err() != nil {
 				return nil
@@ -96,6 +98,7 @@ func (r *Rollouts) Run(ctx context.Context) error {
 				r.handle(ctx, msg)
 			}()
 		}
+		cancel()
 		if !took {
 			<-slots
 		}

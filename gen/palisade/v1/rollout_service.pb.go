@@ -700,8 +700,9 @@ type RolloutFailure struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Location *Location              `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
 	GroupId  string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	// The child operation, "operations/<id>"; empty when the group failed
-	// while the targets were resolved (it was never queued).
+	// The child operation, "operations/<id>" (a group that failed while the
+	// targets were resolved has one too, FAILED, never queued); empty in a
+	// validate_only plan.
 	Operation string `protobuf:"bytes,3,opt,name=operation,proto3" json:"operation,omitempty"`
 	// EC2's error code or Palisade's reason, e.g.
 	// "RulesPerSecurityGroupLimitExceeded".
