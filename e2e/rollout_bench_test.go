@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2limits"
@@ -190,4 +189,3 @@ func waitWorkersReady(b *testing.B, e *env, procs int) {
 		sleep(ctx, 50)
 	}
 }
-
