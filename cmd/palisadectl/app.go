@@ -37,6 +37,8 @@ func commands() []command {
 		getOperationCommand(),
 		listOperationsCommand(),
 		watchCommand(),
+		rolloutStartCommand(), rolloutGetCommand(), rolloutListCommand(), rolloutWatchCommand(),
+		rolloutControlCommand("pause"), rolloutControlCommand("resume"), rolloutControlCommand("cancel"),
 		cancelOperationCommand(),
 	}
 }
@@ -110,6 +112,10 @@ func splitCommand(cmds []command, args []string) (string, []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if !isFlagToken(a) {
+			// Two-word commands: `rollout start`, `rollout watch`, …
+			if a == rolloutGroup && i+1 < len(args) && !isFlagToken(args[i+1]) {
+				return a + " " + args[i+1], append(slices.Clone(args[:i]), args[i+2:]...)
+			}
 			return a, append(slices.Clone(args[:i]), args[i+1:]...)
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")

@@ -18,6 +18,8 @@ type clients struct {
 	groups palisadev1.SecurityGroupServiceClient
 	ops    longrunningpb.OperationsClient
 	events palisadev1.OperationEventServiceClient
+	// rollouts is RolloutService.
+	rollouts palisadev1.RolloutServiceClient
 }
 
 // dial prepares the connection; nothing is sent until the first call.
@@ -39,6 +41,8 @@ func dial(g *globalFlags) (*clients, error) {
 		groups: palisadev1.NewSecurityGroupServiceClient(conn),
 		ops:    longrunningpb.NewOperationsClient(conn),
 		events: palisadev1.NewOperationEventServiceClient(conn),
+
+		rollouts: palisadev1.NewRolloutServiceClient(conn),
 	}, nil
 }
 

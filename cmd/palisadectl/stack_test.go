@@ -101,8 +101,17 @@ func newStackWith(t *testing.T, withWorker bool) *stack {
 			t.Error("the worker did not stop within 10s")
 		}
 	})
+	r, err := workers.NewRollouts(ctx, workers.Options{JetStream: js, EC2: factory, Log: log, Heartbeat: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
 		defer close(done)
+		go func() {
+			if err := r.Run(ctx); err != nil {
+				t.Errorf("rollouts: %v", err)
+			}
+		}()
 		if err := w.Run(ctx); err != nil {
 			t.Errorf("worker: %v", err)
 		}
