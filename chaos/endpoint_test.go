@@ -48,6 +48,9 @@ type note struct {
 	// create answered with.
 	created []string
 	group   string
+	// unknown counts the rules a revoke by permission named that EC2
+	// answered as unknown (the default VPC's way of saying "absent").
+	unknown int
 }
 
 var (
@@ -129,6 +132,13 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, id := range reRuleID.FindAllStringSubmatch(out, -1) {
 			n.created = append(n.created, id[1])
 		}
+		if i := strings.Index(out, "<unknownIpPermissionSet>"); i >= 0 {
+			set := out[i:]
+			if j := strings.Index(set, "</unknownIpPermissionSet>"); j >= 0 {
+				set = set[:j]
+			}
+			n.unknown = strings.Count(set, "<cidrIp>")
+		}
 		if n.action == "CreateSecurityGroup" {
 			if g := reGroupID.FindStringSubmatch(out); g != nil {
 				n.group = g[1]
@@ -170,7 +180,12 @@ type ec2Call struct {
 
 // effective reports whether the call may have changed EC2: it succeeded,
 // or its answer was dropped after it took effect.
-func (c ec2Call) effective() bool { return c.Outcome == "OK" || c.Outcome == "Dropped" }
+func (c ec2Call) effective() bool {
+	if c.unknown > 0 && c.unknown >= len(c.ports) {
+		return false // a revoke of rules already gone
+	}
+	return c.Outcome == "OK" || c.Outcome == "Dropped"
+}
 
 func (c ec2Call) mutating() bool {
 	switch c.Action {

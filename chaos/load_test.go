@@ -72,8 +72,8 @@ func plan(rng *rand.Rand, groups, opsPerGroup int) []*plannedGroup {
 		present := map[ruleKey][]string{}
 		var keys []ruleKey
 		add := func(op *plannedOp) {
-			op.group, op.seq, op.requestID = pg, len(pg.ops), uuid.NewString()
-			op.id = services.OperationID(services.LocalCaller, op.requestID)
+			op.group, op.seq = pg, len(pg.ops)
+			op.requestID, op.id = newRequest()
 			pg.ops = append(pg.ops, op)
 		}
 		first := &plannedOp{kind: opCreate, port: 1000, cidrs: []string{"10.0.0.0/8"}}
@@ -306,4 +306,25 @@ func countOps(groups []*plannedGroup) int {
 		n += len(g.ops)
 	}
 	return n
+}
+
+// newRequest returns a fresh request_id and the operation id it gets.
+func newRequest() (requestID, operationID string) {
+	requestID = uuid.NewString()
+	return requestID, services.OperationID(services.LocalCaller, requestID)
+}
+
+// submitAndWait submits op (a fresh request) and waits for its end.
+func (s *stack) submitAndWait(op *plannedOp) *palisadev1.OperationRecord {
+	s.t.Helper()
+	op.requestID, op.id = newRequest()
+	var st loadStats
+	if err := s.submit(op, &st); err != nil {
+		s.t.Fatal(err)
+	}
+	rec, err := s.awaitEnd(op.id, 2*time.Minute)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return rec
 }

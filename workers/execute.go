@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +28,8 @@ type executor struct {
 	ec2         *ec2client.Factory
 	budget      *Budget
 	callTimeout time.Duration
+	// visibilityWindow bounds how long EC2 may take to show a change.
+	visibilityWindow time.Duration
 }
 
 // target is where a command applies.
@@ -57,12 +60,19 @@ func (x *executor) target(opID string, loc *palisadev1.Location) target {
 		client: x.ec2.Client(loc.GetAccountId(), loc.GetRegion())}
 }
 
+// progress is what earlier attempts of one delivery achieved.
+type progress struct {
+	// groupID is the group a create made, once EC2 answered it.
+	groupID string
+}
+
 // run applies cmd. firstAttempt is true only for the very first attempt
-// of the first delivery, when nothing can exist yet and reads are saved.
-func (x *executor) run(ctx context.Context, cmd *palisadev1.Command, firstAttempt bool) (*palisadev1.OperationResult, error) {
+// of the first delivery, when nothing can exist yet and reads are saved;
+// prog carries progress from one attempt of a delivery to the next.
+func (x *executor) run(ctx context.Context, cmd *palisadev1.Command, firstAttempt bool, prog *progress) (*palisadev1.OperationResult, error) {
 	switch r := cmd.GetRequest().(type) {
 	case *palisadev1.Command_CreateSecurityGroup:
-		return x.create(ctx, cmd.GetOperationId(), r.CreateSecurityGroup)
+		return x.create(ctx, cmd.GetOperationId(), r.CreateSecurityGroup, prog)
 	case *palisadev1.Command_AuthorizeIngress:
 		t := x.target(cmd.GetOperationId(), r.AuthorizeIngress.GetLocation())
 		return x.authorize(ctx, t, r.AuthorizeIngress.GetGroupId(), rules.Ingress, r.AuthorizeIngress.GetIpPermissions(), firstAttempt)
@@ -86,7 +96,7 @@ func (x *executor) run(ctx context.Context, cmd *palisadev1.Command, firstAttemp
 
 // create makes the group tagged with the operation id, or adopts the group
 // an earlier delivery of the same operation made, then adds its first rules.
-func (x *executor) create(ctx context.Context, opID string, r *palisadev1.CreateSecurityGroupRequest) (*palisadev1.OperationResult, error) {
+func (x *executor) create(ctx context.Context, opID string, r *palisadev1.CreateSecurityGroupRequest, prog *progress) (*palisadev1.OperationResult, error) {
 	t := x.target(opID, r.GetLocation())
 	tags := []types.Tag{{Key: aws.String(MarkerTagKey), Value: aws.String(opID)}}
 	for k, v := range r.GetTags() {
@@ -102,17 +112,23 @@ func (x *executor) create(ctx context.Context, opID string, r *palisadev1.Create
 	if r.GetVpcId() != "" {
 		in.VpcId = aws.String(r.GetVpcId())
 	}
-	var groupID string
-	out, err := call(ctx, x, t, "CreateSecurityGroup", func(ctx context.Context) (*ec2.CreateSecurityGroupOutput, error) {
-		return t.client.CreateSecurityGroup(ctx, in)
-	})
+	groupID := prog.groupID
+	var out *ec2.CreateSecurityGroupOutput
+	var err error
+	if groupID == "" {
+		out, err = call(ctx, x, t, "CreateSecurityGroup", func(ctx context.Context) (*ec2.CreateSecurityGroupOutput, error) {
+			return t.client.CreateSecurityGroup(ctx, in)
+		})
+	}
 	switch {
+	case groupID != "":
+		// An earlier attempt made it; EC2 may not show it yet.
 	case err == nil:
 		groupID = aws.ToString(out.GroupId)
 	case errorCode(err) == "InvalidGroup.Duplicate":
-		// Ours from an earlier delivery, or someone else's name: then EC2's
-		// answer is the operation's answer.
-		own, ferr := x.findOwnGroup(ctx, t)
+		// Ours from an earlier attempt or delivery, or someone else's name:
+		// then EC2's answer is the operation's answer.
+		own, ferr := x.findOwnGroup(ctx, t, r)
 		if ferr != nil {
 			return nil, ferr
 		}
@@ -123,6 +139,7 @@ func (x *executor) create(ctx context.Context, opID string, r *palisadev1.Create
 	default:
 		return nil, err
 	}
+	prog.groupID = groupID
 	res := &palisadev1.OperationResult{GroupId: groupID}
 	if len(r.GetIpPermissions()) > 0 {
 		in, err := x.authorize(ctx, t, groupID, rules.Ingress, r.GetIpPermissions(), false)
@@ -144,20 +161,62 @@ func (x *executor) create(ctx context.Context, opID string, r *palisadev1.Create
 	return res, nil
 }
 
-// findOwnGroup looks for the group this operation created, by its marker.
-func (x *executor) findOwnGroup(ctx context.Context, t target) (string, error) {
-	out, err := call(ctx, x, t, "DescribeSecurityGroups", func(ctx context.Context) (*ec2.DescribeSecurityGroupsOutput, error) {
-		return t.client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
-			Filters: []types.Filter{{Name: aws.String("tag:" + MarkerTagKey), Values: []string{t.opID}}},
+// findOwnGroup looks up the group holding the name a create met as
+// taken: its id if it carries this operation's marker, "" if it is
+// someone else's.
+//
+// EC2's reads lag its writes: a group an earlier attempt created moments
+// ago can be invisible to every lookup. Only a lookup by name tells that
+// apart from a group someone else owns, so it lists the VPC's groups and
+// compares names as EC2 does for uniqueness (case-insensitively; the
+// group-name filter is exact). When no group of that name shows yet the
+// error is retried as not yet visible, bounded by the visibility window,
+// instead of failing the operation on its own group's name.
+func (x *executor) findOwnGroup(ctx context.Context, t target, r *palisadev1.CreateSecurityGroupRequest) (string, error) {
+	vpc := r.GetVpcId()
+	if vpc == "" {
+		// A create without a VPC goes to the default VPC.
+		out, err := call(ctx, x, t, "DescribeVpcs", func(ctx context.Context) (*ec2.DescribeVpcsOutput, error) {
+			return t.client.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{
+				Filters: []types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}})
 		})
-	})
-	if err != nil {
-		return "", err
+		if err != nil {
+			return "", err
+		}
+		if len(out.Vpcs) == 0 {
+			return "", nil
+		}
+		vpc = aws.ToString(out.Vpcs[0].VpcId)
 	}
-	if len(out.SecurityGroups) == 0 {
-		return "", nil
+	in := &ec2.DescribeSecurityGroupsInput{
+		Filters:    []types.Filter{{Name: aws.String("vpc-id"), Values: []string{vpc}}},
+		MaxResults: aws.Int32(1000),
 	}
-	return aws.ToString(out.SecurityGroups[0].GroupId), nil
+	for {
+		page, err := call(ctx, x, t, "DescribeSecurityGroups", func(ctx context.Context) (*ec2.DescribeSecurityGroupsOutput, error) {
+			return t.client.DescribeSecurityGroups(ctx, in)
+		})
+		if err != nil {
+			return "", err
+		}
+		for _, g := range page.SecurityGroups {
+			if !strings.EqualFold(strings.TrimRight(aws.ToString(g.GroupName), " "), strings.TrimRight(r.GetGroupName(), " ")) {
+				continue
+			}
+			for _, tag := range g.Tags {
+				if aws.ToString(tag.Key) == MarkerTagKey && aws.ToString(tag.Value) == t.opID {
+					return aws.ToString(g.GroupId), nil
+				}
+			}
+			return "", nil // someone else's
+		}
+		if aws.ToString(page.NextToken) == "" {
+			break
+		}
+		in.NextToken = page.NextToken
+	}
+	return "", &ec2Error{class: notVisible, code: "InvalidGroup.Duplicate",
+		message: fmt.Sprintf("the name %q is taken by a group EC2 does not show yet; looking again", r.GetGroupName())}
 }
 
 // revokeDefaultEgress removes EC2's allow-all egress rules a new group gets,
@@ -225,13 +284,19 @@ func (x *executor) authorize(ctx context.Context, t target, groupID string, dir 
 	}
 	// A rule added by someone else between the read and the write makes EC2
 	// answer InvalidPermission.Duplicate; read again and add the rest.
+	added := false
 	for round := 0; ; round++ {
 		missing := rules.Missing(desired, rulesOf(live))
 		if len(missing) == 0 {
 			break
 		}
-		created, err := x.authorizeRules(ctx, t, groupID, dir, missing)
-		if errorCode(err) == "InvalidPermission.Duplicate" && round < 3 {
+		_, err := x.authorizeRules(ctx, t, groupID, dir, missing)
+		if errorCode(err) == "InvalidPermission.Duplicate" {
+			if round >= 3 {
+				// EC2 holds them but its reads do not show them yet.
+				return nil, &ec2Error{class: notVisible, code: "InvalidPermission.Duplicate",
+					message: "EC2 holds the rules but does not show them yet; looking again", err: err}
+			}
 			if live, err = x.liveRules(ctx, t, groupID); err != nil {
 				return nil, err
 			}
@@ -240,10 +305,51 @@ func (x *executor) authorize(ctx context.Context, t target, groupID string, dir 
 		if err != nil {
 			return nil, err
 		}
-		live = append(live, created...)
+		added = true
 		break
 	}
+	if added {
+		var err error
+		if live, err = x.awaitVisible(ctx, t, groupID, desired); err != nil {
+			return nil, err
+		}
+	}
 	return result(groupID, desired, live), nil
+}
+
+// awaitVisible reads the group's rules until EC2 shows every one of rs,
+// with backoff, within the visibility window. EC2's reads lag its writes
+// (reference §5), and the next command on the group starts as soon as
+// this one is acknowledged: a revoke that read the group before the rule
+// showed would take it for absent and leave it in place. Confirming what
+// was added, as AWS advises, gives the next command a read that includes
+// it, and the result the rule ids as EC2 reports them.
+func (x *executor) awaitVisible(ctx context.Context, t target, groupID string, rs []rules.Rule) ([]liveRule, error) {
+	window := x.visibilityWindow
+	if window <= 0 {
+		window = 30 * time.Second
+	}
+	deadline := time.Now().Add(window)
+	wait := 100 * time.Millisecond
+	for {
+		live, err := x.liveRules(ctx, t, groupID)
+		if err != nil {
+			return nil, err
+		}
+		if len(rules.Missing(rs, rulesOf(live))) == 0 {
+			return live, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, &ec2Error{class: notVisible, code: "InvalidPermission.NotFound",
+				message: fmt.Sprintf("EC2 does not show the added rules after %s", window)}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 func (x *executor) authorizeRules(ctx context.Context, t target, groupID string, dir rules.Direction, rs []rules.Rule) ([]liveRule, error) {

@@ -57,6 +57,14 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	firstAttempt := rec.GetMetadata().GetAttempts() == 0
+	// prog carries what earlier attempts of this delivery achieved (the
+	// group a create made), so a retry goes on from there rather than
+	// repeating calls whose effect EC2 may not show yet.
+	var prog progress
+	// failures counts the attempts of this delivery that EC2 faults or
+	// throttling ended: --max-attempts bounds those, while waits for EC2's
+	// eventual consistency have their own, time-based bound.
+	failures := 0
 	for {
 		rec, err = w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
 			md := rec.GetMetadata()
@@ -76,7 +84,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			w.giveBack(hctx, msg, log, "record not updated", err)
 			return
 		}
-		res, runErr := w.exec.run(hctx, cmd, firstAttempt)
+		res, runErr := w.exec.run(hctx, cmd, firstAttempt, &prog)
 		firstAttempt = false
 		if hctx.Err() != nil {
 			w.giveBack(hctx, msg, log, "stopped while working", hctx.Err())
@@ -90,7 +98,10 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			return
 		}
 		e := classify(runErr)
-		wait, retry := w.decide(rec.GetMetadata(), e)
+		if e.class == transient || e.class == throttled {
+			failures++
+		}
+		wait, retry := w.decide(rec.GetMetadata(), e, failures)
 		if !retry {
 			w.finish(hctx, msg, log, id, nil, e)
 			return
@@ -114,15 +125,21 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 }
 
 // decide says whether a failed attempt is retried, and after how long.
-func (w *Worker) decide(md *palisadev1.OperationMetadata, e *ec2Error) (time.Duration, bool) {
+//
+// failures is how many attempts of this delivery EC2 faults or throttling
+// ended, this one included. Counting them apart from the operation's
+// attempts matters: a create whose new group EC2 does not show for a few
+// seconds spends attempts waiting, and with those counted one EC2 fault
+// afterwards would fail an operation that had hardly been tried.
+func (w *Worker) decide(md *palisadev1.OperationMetadata, e *ec2Error, failures int) (time.Duration, bool) {
 	attempts := int(md.GetAttempts())
 	elapsed := time.Since(md.GetStartTime().AsTime())
 	switch e.class {
 	case transient:
-		return w.backoff(attempts, w.opts.BackoffBase), attempts < w.opts.MaxAttempts
+		return w.backoff(failures, w.opts.BackoffBase), failures < w.opts.MaxAttempts
 	case throttled:
 		// The budget should have prevented this; back off harder.
-		return w.backoff(attempts, 2*w.opts.BackoffBase), attempts < w.opts.MaxAttempts
+		return w.backoff(failures, 2*w.opts.BackoffBase), failures < w.opts.MaxAttempts
 	case notVisible:
 		return w.backoff(attempts, w.opts.BackoffBase), elapsed < w.opts.VisibilityWindow
 	case dependency:

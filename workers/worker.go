@@ -97,7 +97,7 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 	return &Worker{
 		opts:  o,
 		store: store,
-		exec:  &executor{ec2: o.EC2, budget: o.Budget, callTimeout: o.CallTimeout},
+		exec:  &executor{ec2: o.EC2, budget: o.Budget, callTimeout: o.CallTimeout, visibilityWindow: o.VisibilityWindow},
 		log:   o.Log,
 	}, nil
 }
