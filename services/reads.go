@@ -16,6 +16,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
 )
 
@@ -132,38 +133,14 @@ func securityGroup(region string, g types.SecurityGroup) *palisadev1.SecurityGro
 		OwnerId:             aws.ToString(g.OwnerId),
 		Region:              region,
 		SecurityGroupArn:    aws.ToString(g.SecurityGroupArn),
-		IpPermissions:       ipPermissions(g.IpPermissions),
-		IpPermissionsEgress: ipPermissions(g.IpPermissionsEgress),
+		IpPermissions:       ruleconv.FromEC2(g.IpPermissions),
+		IpPermissionsEgress: ruleconv.FromEC2(g.IpPermissionsEgress),
 	}
 	if len(g.Tags) > 0 {
 		out.Tags = map[string]string{}
 		for _, t := range g.Tags {
 			out.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
-	}
-	return out
-}
-
-func ipPermissions(in []types.IpPermission) []*palisadev1.IpPermission {
-	out := make([]*palisadev1.IpPermission, 0, len(in))
-	for _, p := range in {
-		q := &palisadev1.IpPermission{IpProtocol: aws.ToString(p.IpProtocol), FromPort: p.FromPort, ToPort: p.ToPort}
-		for _, r := range p.IpRanges {
-			q.IpRanges = append(q.IpRanges, &palisadev1.IpRange{CidrIp: aws.ToString(r.CidrIp), Description: aws.ToString(r.Description)})
-		}
-		for _, r := range p.Ipv6Ranges {
-			q.Ipv6Ranges = append(q.Ipv6Ranges, &palisadev1.Ipv6Range{CidrIpv6: aws.ToString(r.CidrIpv6), Description: aws.ToString(r.Description)})
-		}
-		for _, r := range p.PrefixListIds {
-			q.PrefixListIds = append(q.PrefixListIds, &palisadev1.PrefixListId{PrefixListId: aws.ToString(r.PrefixListId), Description: aws.ToString(r.Description)})
-		}
-		for _, r := range p.UserIdGroupPairs {
-			q.UserIdGroupPairs = append(q.UserIdGroupPairs, &palisadev1.UserIdGroupPair{
-				GroupId: aws.ToString(r.GroupId), UserId: aws.ToString(r.UserId), VpcId: aws.ToString(r.VpcId),
-				VpcPeeringConnectionId: aws.ToString(r.VpcPeeringConnectionId), Description: aws.ToString(r.Description),
-			})
-		}
-		out = append(out, q)
 	}
 	return out
 }

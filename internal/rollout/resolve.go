@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/ruleconv"
 )
 
 // Pace waits until an EC2 call of action may be made in account and region
@@ -76,7 +77,7 @@ func Resolve(ctx context.Context, client *ec2.Client, pace Pace, t *palisadev1.R
 				seen[id] = true
 				res.Groups = append(res.Groups, Group{
 					ID: id, Name: aws.ToString(g.GroupName), VpcID: aws.ToString(g.VpcId),
-					Ingress: permissions(g.IpPermissions), Egress: permissions(g.IpPermissionsEgress),
+					Ingress: ruleconv.FromEC2(g.IpPermissions), Egress: ruleconv.FromEC2(g.IpPermissionsEgress),
 				})
 			}
 			if aws.ToString(out.NextToken) == "" {
@@ -108,29 +109,4 @@ func dedupe(ids []string) []string {
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// permissions converts EC2's permissions to the API's shape.
-func permissions(in []types.IpPermission) []*palisadev1.IpPermission {
-	out := make([]*palisadev1.IpPermission, 0, len(in))
-	for _, p := range in {
-		q := &palisadev1.IpPermission{IpProtocol: aws.ToString(p.IpProtocol), FromPort: p.FromPort, ToPort: p.ToPort}
-		for _, r := range p.IpRanges {
-			q.IpRanges = append(q.IpRanges, &palisadev1.IpRange{CidrIp: aws.ToString(r.CidrIp), Description: aws.ToString(r.Description)})
-		}
-		for _, r := range p.Ipv6Ranges {
-			q.Ipv6Ranges = append(q.Ipv6Ranges, &palisadev1.Ipv6Range{CidrIpv6: aws.ToString(r.CidrIpv6), Description: aws.ToString(r.Description)})
-		}
-		for _, r := range p.PrefixListIds {
-			q.PrefixListIds = append(q.PrefixListIds, &palisadev1.PrefixListId{PrefixListId: aws.ToString(r.PrefixListId), Description: aws.ToString(r.Description)})
-		}
-		for _, r := range p.UserIdGroupPairs {
-			q.UserIdGroupPairs = append(q.UserIdGroupPairs, &palisadev1.UserIdGroupPair{
-				GroupId: aws.ToString(r.GroupId), UserId: aws.ToString(r.UserId), VpcId: aws.ToString(r.VpcId),
-				VpcPeeringConnectionId: aws.ToString(r.VpcPeeringConnectionId), Description: aws.ToString(r.Description),
-			})
-		}
-		out = append(out, q)
-	}
-	return out
 }

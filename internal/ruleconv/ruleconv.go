@@ -1,8 +1,11 @@
-// Package ruleconv converts between the API's protobuf shapes and the pure
-// rule model, so neither side has to know the other.
+// Package ruleconv converts between the API's protobuf shapes, the pure
+// rule model and EC2's SDK types, so none of them has to know the others.
 package ruleconv
 
 import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/rules"
 )
@@ -58,6 +61,31 @@ func Rule(groupID, ruleID string, r rules.Rule) *palisadev1.SecurityGroupRule {
 		out.PrefixListId = r.Source
 	case rules.SourceGroup:
 		out.ReferencedGroupId = r.Source
+	}
+	return out
+}
+
+// FromEC2 converts permissions as EC2 describes them to the API's shape.
+func FromEC2(in []types.IpPermission) []*palisadev1.IpPermission {
+	out := make([]*palisadev1.IpPermission, 0, len(in))
+	for _, p := range in {
+		q := &palisadev1.IpPermission{IpProtocol: aws.ToString(p.IpProtocol), FromPort: p.FromPort, ToPort: p.ToPort}
+		for _, r := range p.IpRanges {
+			q.IpRanges = append(q.IpRanges, &palisadev1.IpRange{CidrIp: aws.ToString(r.CidrIp), Description: aws.ToString(r.Description)})
+		}
+		for _, r := range p.Ipv6Ranges {
+			q.Ipv6Ranges = append(q.Ipv6Ranges, &palisadev1.Ipv6Range{CidrIpv6: aws.ToString(r.CidrIpv6), Description: aws.ToString(r.Description)})
+		}
+		for _, r := range p.PrefixListIds {
+			q.PrefixListIds = append(q.PrefixListIds, &palisadev1.PrefixListId{PrefixListId: aws.ToString(r.PrefixListId), Description: aws.ToString(r.Description)})
+		}
+		for _, r := range p.UserIdGroupPairs {
+			q.UserIdGroupPairs = append(q.UserIdGroupPairs, &palisadev1.UserIdGroupPair{
+				GroupId: aws.ToString(r.GroupId), UserId: aws.ToString(r.UserId), VpcId: aws.ToString(r.VpcId),
+				VpcPeeringConnectionId: aws.ToString(r.VpcPeeringConnectionId), Description: aws.ToString(r.Description),
+			})
+		}
+		out = append(out, q)
 	}
 	return out
 }
