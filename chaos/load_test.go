@@ -198,6 +198,8 @@ func (s *stack) submit(op *plannedOp, st *loadStats) error {
 			return nil
 		}
 		if status.Code(err) != codes.Unavailable {
+			// DEADLINE_EXCEEDED is an API that did not answer in 30 s:
+			// a broken promise of a prompt answer, not a retry signal.
 			return fmt.Errorf("op %d (%v): %w", op.seq, op.kind, err)
 		}
 		st.unavailable.Add(1)

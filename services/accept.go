@@ -40,11 +40,16 @@ import (
 // command the answer is UNAVAILABLE.
 type acceptor struct {
 	js       jetstream.JetStream
+	link     *link // nil: requests are bounded by storeTimeout alone
 	store    *operations.Store
 	commands jetstream.Stream
 	log      *slog.Logger
 	now      func() time.Time
 }
+
+// storeTimeout bounds the NATS round trips of one accept. JetStream
+// stores a command in milliseconds, with an fsync per write in tens.
+const storeTimeout = 5 * time.Second
 
 // OperationID derives the id from the caller and request_id, so that the
 // same request from the same caller always lands on the same record; with
@@ -111,6 +116,21 @@ func (a *acceptor) accept(ctx context.Context, req proto.Message, requestID stri
 		return validatedOperation(cmd)
 	}
 	cmd.OperationId = OperationID(caller, requestID)
+	// While the connection is down every request to NATS would wait in the
+	// reconnect buffer until its timeout: the lookup below as much as the
+	// publish. Say so at once instead.
+	if st := a.js.Conn().Status(); st != nats.CONNECTED {
+		return nil, unavailable("the command queue is unavailable (NATS "+st.String()+")", nil)
+	}
+	// Bound the writes by storeTimeout, not by the caller's deadline: a
+	// request whose answer was lost (the server went down after receiving
+	// it) otherwise waits out the caller's whole deadline, and the caller
+	// gets DEADLINE_EXCEEDED instead of an UNAVAILABLE it can retry on.
+	// A retry with the same request_id is safe at every step.
+	// And end them the moment the connection drops.
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	a.link.bind(ctx, cancel)
 
 	// A fresh id (no request_id) cannot have been used: skip the lookup.
 	if requestID != "" {

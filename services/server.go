@@ -55,12 +55,13 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", bus.CommandStream, err)
 	}
+	link := watchLink(ctx, d.JetStream.Conn())
 	gs := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(identityUnary(d.Identify)),
 		grpc.ChainStreamInterceptor(identityStream(d.Identify)),
 	)
 	palisadev1.RegisterSecurityGroupServiceServer(gs, &securityGroups{
-		acceptor: acceptor{js: d.JetStream, store: store, commands: commands, log: d.Log, now: time.Now},
+		acceptor: acceptor{js: d.JetStream, link: link, store: store, commands: commands, log: d.Log, now: time.Now},
 		reader:   reader{ec2: d.EC2, log: d.Log},
 	})
 	rstore, err := rollout.OpenStore(ctx, d.JetStream)
@@ -72,7 +73,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("open stream %s: %w", bus.RolloutStream, err)
 	}
 	palisadev1.RegisterRolloutServiceServer(gs, &rollouts{
-		acceptor: acceptor{js: d.JetStream, store: store, commands: commands, log: d.Log, now: time.Now},
+		acceptor: acceptor{js: d.JetStream, link: link, store: store, commands: commands, log: d.Log, now: time.Now},
 		reader:   reader{ec2: d.EC2, log: d.Log},
 		store:    rstore, stream: rstream,
 	})

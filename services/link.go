@@ -1,0 +1,75 @@
+package services
+
+import (
+	"context"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+)
+
+// link follows the NATS connection so requests in flight can be told at
+// once that it dropped. A request whose answer was lost with the
+// connection would otherwise wait out its whole timeout, although the
+// only honest answer, UNAVAILABLE, was known the moment the link broke.
+type link struct {
+	mu   sync.Mutex
+	lost chan struct{} // closed while the connection is down
+}
+
+// watchLink follows nc until ctx ends or the connection is closed.
+func watchLink(ctx context.Context, nc *nats.Conn) *link {
+	l := &link{lost: make(chan struct{})}
+	if !nc.IsConnected() {
+		close(l.lost)
+	}
+	changes := nc.StatusChanged()
+	go func() {
+		defer nc.RemoveStatusListener(changes)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case st := <-changes:
+				l.mu.Lock()
+				down := isClosed(l.lost)
+				switch {
+				case st == nats.CONNECTED && down:
+					l.lost = make(chan struct{})
+				case st != nats.CONNECTED && !down:
+					close(l.lost)
+				}
+				l.mu.Unlock()
+				if st == nats.CLOSED {
+					return
+				}
+			}
+		}
+	}()
+	return l
+}
+
+// bind cancels ctx (with cancel) if the connection drops before ctx ends.
+func (l *link) bind(ctx context.Context, cancel context.CancelFunc) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	lost := l.lost
+	l.mu.Unlock()
+	go func() {
+		select {
+		case <-lost:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
