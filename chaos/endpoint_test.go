@@ -34,6 +34,9 @@ type endpoint struct {
 	// are being answered and how its last one ended: what a kill hits.
 	inflight map[string]int
 	last     map[string]string
+	// before, when set, sees each request first; false means the request
+	// never reaches EC2 and its connection is closed unanswered.
+	before func(note) bool
 }
 
 // note is what one request named.
@@ -100,6 +103,15 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		n.ruleIDs = append(n.ruleIDs, id)
+	}
+	e.mu.Lock()
+	before := e.before
+	e.mu.Unlock()
+	if before != nil && !before(n) {
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+		return
 	}
 	rec := &recorder{ResponseWriter: w}
 	e.mu.Lock()
@@ -248,4 +260,11 @@ func (e *endpoint) killPoint(worker string) string {
 	default:
 		return "retrying"
 	}
+}
+
+// setBefore installs the hook that sees each request first.
+func (e *endpoint) setBefore(f func(note) bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.before = f
 }
