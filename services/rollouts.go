@@ -123,7 +123,7 @@ func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command) (*longrunn
 			return nil, s.reader.ec2Status(ctx, err)
 		}
 	}
-	plan, children := rollout.Plan("validate-only", change, located, int(r.GetStrategy().GetCanarySize()), true)
+	plan, children, _ := rollout.Plan("validate-only", change, located, int(r.GetStrategy().GetCanarySize()), true)
 	ro := rollout.NewRecord(cmd).GetRollout()
 	ro.Name, ro.Operation, ro.State = "", "", palisadev1.RolloutState_ROLLOUT_STATE_UNSPECIFIED
 	ro.Plan = plan

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,15 +60,51 @@ func (d *driver) resolve(ctx context.Context) error {
 				fmt.Sprintf("targets[%d] (%s/%s) could not be read, nothing was changed: %v", i, loc.GetAccountId(), loc.GetRegion(), err))
 		}
 	}
-	plan, children := rollout.Plan(d.id, change, located, int(d.req.GetStrategy().GetCanarySize()), false)
+	plan, children, read := rollout.Plan(d.id, change, located, int(d.req.GetStrategy().GetCanarySize()), false)
 	if len(children) == 0 {
 		return d.finish(ctx, palisadev1.RolloutState_ROLLOUT_STATE_FAILED, "the targets matched no security group")
+	}
+	// The rules read go under keys of their own, stored before the record
+	// names them: a delivery resuming from the record finds them all.
+	parts := rollout.Parts(read, rollout.MaxPartBytes)
+	if err := d.r.store.PutPlan(ctx, d.id, d.delivery, parts); err != nil {
+		return err
+	}
+	d.observed = make(map[string]*palisadev1.GroupRules, len(read))
+	for _, g := range read {
+		d.observed[g.GetOperationId()] = g
 	}
 	d.rec.Rollout.Plan = plan
 	d.rec.Children = children
 	d.rec.Resolved = true
+	d.rec.PlanDelivery, d.rec.PlanParts = d.delivery, int32(len(parts))
 	d.dirty = true
 	return d.write(ctx)
+}
+
+// loadPlan reads back the rules an earlier delivery read while resolving,
+// for the groups not started yet (the others' commands carry them).
+func (d *driver) loadPlan(ctx context.Context) error {
+	d.observed = map[string]*palisadev1.GroupRules{}
+	if !slices.ContainsFunc(d.rec.GetChildren(), rollout.Waiting) {
+		return nil
+	}
+	for n := range int(d.rec.GetPlanParts()) {
+		part, err := d.r.store.PlanPart(ctx, d.id, d.rec.GetPlanDelivery(), n)
+		if errors.Is(err, rollout.ErrNotFound) {
+			// Not fatal: the first attempt of these groups' children reads
+			// the group itself, as every later attempt does.
+			d.log.Warn("rollout plan part missing; its groups will be read again", "part", n)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, g := range part.GetGroups() {
+			d.observed[g.GetOperationId()] = g
+		}
+	}
+	return nil
 }
 
 // resolveTarget reads one target, retrying what EC2 says may be retried.
@@ -98,9 +135,18 @@ func (d *driver) index() {
 func (d *driver) childCommand(c *palisadev1.RolloutChild) (*palisadev1.Command, error) {
 	apply := &palisadev1.ApplyRuleChange{
 		Location: c.GetLocation(), GroupId: c.GetGroupId(), Change: d.req.GetChange(),
-		Rollout:         d.rec.GetRollout().GetName(),
-		ObservedIngress: c.GetObservedIngress(), ObservedEgress: c.GetObservedEgress(),
-		Observed: c.GetFailureCode() == "",
+		Rollout: d.rec.GetRollout().GetName(),
+	}
+	switch g := d.observed[c.GetOperationId()]; {
+	case c.GetFailureCode() != "":
+	case g != nil:
+		apply.ObservedIngress, apply.ObservedEgress, apply.Observed = g.GetIngress(), g.GetEgress(), true
+	case d.rec.GetPlanParts() == 0:
+		// A record written before the rules moved out of it keeps them on
+		// the child.
+		apply.ObservedIngress, apply.ObservedEgress, apply.Observed = c.GetObservedIngress(), c.GetObservedEgress(), true
+	default:
+		// Its rules are lost: the child reads the group on its first attempt.
 	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(apply)
 	if err != nil {
@@ -184,6 +230,7 @@ func (d *driver) start(ctx context.Context, next []*palisadev1.RolloutChild) err
 			return errs[i]
 		}
 		d.note(c, states[i].GetMetadata().GetState(), states[i].GetError())
+		delete(d.observed, c.GetOperationId()) // its command carries them now
 	}
 	return d.maybeWrite(ctx, true)
 }

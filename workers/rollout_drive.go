@@ -43,6 +43,7 @@ type driver struct {
 	rec       *palisadev1.RolloutRecord
 	rev       uint64
 	byID      map[string]*palisadev1.RolloutChild
+	observed  map[string]*palisadev1.GroupRules // rules read while resolving, by child, until it starts
 	dirty     bool
 	lastWrite time.Time
 	finished  []time.Time // recent child ends, for the rate
@@ -61,7 +62,7 @@ func (d *driver) run(ctx context.Context) error {
 		return err
 	}
 	if rollout.Terminal(d.rec.GetRollout().GetState()) {
-		return d.endOperation(ctx) // ended by an earlier delivery whose ack was lost
+		return d.ended(ctx) // ended by an earlier delivery whose ack was lost
 	}
 	// Claim it: from now on a write by an older delivery fails.
 	d.rec.DriverDelivery = d.delivery
@@ -102,6 +103,8 @@ func (d *driver) run(ctx context.Context) error {
 		if err := d.resolve(ctx); err != nil {
 			return err
 		}
+	} else if err := d.loadPlan(ctx); err != nil {
+		return err
 	}
 	d.index()
 	if err := d.recordPlanFailures(ctx); err != nil {
@@ -280,7 +283,20 @@ func (d *driver) finish(ctx context.Context, final palisadev1.RolloutState, reas
 		return err
 	}
 	d.log.Info("rollout ended", "state", final, "reason", reason)
-	return d.endOperation(ctx)
+	return d.ended(ctx)
+}
+
+// ended follows the rollout's end as recorded: it ends its operation and
+// drops the rules read while planning, which nothing reads any more.
+func (d *driver) ended(ctx context.Context) error {
+	if err := d.endOperation(ctx); err != nil {
+		return err
+	}
+	// Left behind, they only take space until the bucket's TTL.
+	if err := d.r.store.DropPlan(ctx, d.id); err != nil && ctx.Err() == nil {
+		d.log.Warn("rollout plan not dropped", "error", err)
+	}
+	return nil
 }
 
 // maybeWrite stores the record when it changed, at most every writeEvery

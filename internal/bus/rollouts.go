@@ -21,8 +21,10 @@ const (
 	// maxRolloutsInProgress bounds rollouts driven at once, system-wide.
 	maxRolloutsInProgress = 1000
 
-	// RolloutsBucket keeps each rollout's state under its id, and what its
-	// caller asked (pause, resume, cancel) under "<id>.control".
+	// RolloutsBucket keeps each rollout's state under its id, what its
+	// caller asked (pause, resume, cancel) under "<id>.control", and the
+	// rules read from its groups while planning under
+	// "<id>.plan.<delivery>.<n>" until it ends.
 	RolloutsBucket = "palisade_rollouts"
 
 	// BudgetBucket keeps the EC2 rate budget shared by every worker: one
@@ -36,6 +38,15 @@ func RolloutSubject(id string) string { return RolloutSubjectPrefix + "." + id }
 
 // RolloutControlKey is the key of a rollout's control entry.
 func RolloutControlKey(id string) string { return id + ".control" }
+
+// RolloutPlanPartKey is the key of part n of the rules that delivery
+// read while planning the rollout.
+func RolloutPlanPartKey(id string, delivery uint64, n int) string {
+	return fmt.Sprintf("%s.plan.%d.%d", id, delivery, n)
+}
+
+// RolloutPlanKeys matches every plan part of a rollout, of any delivery.
+func RolloutPlanKeys(id string) string { return id + ".plan.>" }
 
 func declareRollouts(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	rollouts, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{

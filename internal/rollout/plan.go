@@ -37,10 +37,12 @@ type Located struct {
 	Resolution
 }
 
-// Plan turns the resolved targets into the rollout's plan and its children
-// in the order they are to start. Targets on the same account and region
-// are merged. With detail, the plan lists every group (validate_only).
-func Plan(rolloutID string, c Change, targets []Located, canary int, detail bool) (*palisadev1.RolloutPlan, []*palisadev1.RolloutChild) {
+// Plan turns the resolved targets into the rollout's plan, its children in
+// the order they are to start, and the rules read from every group found,
+// in the same order (kept apart from the children: they are most of the
+// plan's bytes). Targets on the same account and region are merged. With
+// detail, the plan lists every group (validate_only).
+func Plan(rolloutID string, c Change, targets []Located, canary int, detail bool) (*palisadev1.RolloutPlan, []*palisadev1.RolloutChild, []*palisadev1.GroupRules) {
 	type lane struct {
 		loc      *palisadev1.Location
 		groups   map[string]Group
@@ -71,6 +73,7 @@ func Plan(rolloutID string, c Change, targets []Located, canary int, detail bool
 	total := map[string]int{}
 	var longest int64
 	var perLane [][]*palisadev1.RolloutChild
+	read := map[string]*palisadev1.GroupRules{}
 	for _, k := range keys {
 		l := lanes[k]
 		lp := &palisadev1.LocationPlan{Location: l.loc}
@@ -97,7 +100,7 @@ func Plan(rolloutID string, c Change, targets []Located, canary int, detail bool
 				gp.Failure = failure(codes.NotFound, CodeNotFound, "security group "+id+" does not exist in "+l.loc.GetAccountId()+"/"+l.loc.GetRegion())
 			} else {
 				gp.GroupName, gp.VpcId = g.Name, g.VpcID
-				child.ObservedIngress, child.ObservedEgress = g.Ingress, g.Egress
+				read[child.OperationId] = &palisadev1.GroupRules{OperationId: child.OperationId, Ingress: g.Ingress, Egress: g.Egress}
 				gc := c.For([2][]rules.Rule{Observed(rules.Ingress, g.Ingress), Observed(rules.Egress, g.Egress)})
 				gp.IngressAdded, gp.IngressRemoved = int32(len(gc.Add[0])), int32(len(gc.Remove[0]))
 				gp.EgressAdded, gp.EgressRemoved = int32(len(gc.Add[1])), int32(len(gc.Remove[1]))
@@ -136,7 +139,15 @@ func Plan(rolloutID string, c Change, targets []Located, canary int, detail bool
 	}
 	plan.Ec2Calls = actionCalls(total)
 	plan.EstimatedDuration = durationpb.New(durationOf(longest))
-	return plan, order(perLane, canary)
+	children := order(perLane, canary)
+	groups := make([]*palisadev1.GroupRules, 0, len(read))
+	for _, ch := range children {
+		// A group failing already is never queued: its rules are not needed.
+		if g := read[ch.GetOperationId()]; g != nil && ch.GetFailureCode() == "" {
+			groups = append(groups, g)
+		}
+	}
+	return plan, children, groups
 }
 
 // order interleaves the lanes (accounts and regions) so that every one of

@@ -131,7 +131,7 @@ func TestPlanOrdersCanaryAcrossLanesAndSkipsFailingGroups(t *testing.T) {
 	b := lane("eu-west-1", "sg-b1")
 	b.Missing = []string{"sg-b0"}
 	b.Calls = 1
-	plan, children := Plan("r1", c, []Located{a, b}, 2, true)
+	plan, children, read := Plan("r1", c, []Located{a, b}, 2, true)
 	if plan.GetTotalGroups() != 5 || plan.GetFailingGroups() != 2 {
 		t.Fatalf("plan = %v", plan)
 	}
@@ -152,6 +152,14 @@ func TestPlanOrdersCanaryAcrossLanesAndSkipsFailingGroups(t *testing.T) {
 	}
 	if children[0].GetFailureCode() != CodeNotFound || children[1].GetFailureCode() != CodeQuota {
 		t.Fatalf("failures = %v / %v", children[0], children[1])
+	}
+	// The rules read, for the groups that will be queued, in start order.
+	var readOrder []string
+	for _, g := range read {
+		readOrder = append(readOrder, g.GetOperationId())
+	}
+	if want := []string{children[2].GetOperationId(), children[3].GetOperationId(), children[4].GetOperationId()}; fmt.Sprint(readOrder) != fmt.Sprint(want) {
+		t.Fatalf("rules read for %v, want %v", readOrder, want)
 	}
 	if ChildID("r1", "111122223333", "us-east-1", "sg-a1") != children[1].GetOperationId() || ChildID("r2", "111122223333", "us-east-1", "sg-a1") == children[1].GetOperationId() {
 		t.Fatal("child ids are not derived from the rollout and the group")

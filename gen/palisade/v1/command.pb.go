@@ -72,7 +72,7 @@ func (x RolloutControl_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RolloutControl_Action.Descriptor instead.
 func (RolloutControl_Action) EnumDescriptor() ([]byte, []int) {
-	return file_palisade_v1_command_proto_rawDescGZIP(), []int{5, 0}
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // Command is what the API stores on the command stream for the workers.
@@ -523,8 +523,16 @@ type RolloutRecord struct {
 	// The delivery of the rollout command that drives it; a driver that
 	// finds a later delivery here has lost its claim and stops.
 	DriverDelivery uint64 `protobuf:"varint,7,opt,name=driver_delivery,json=driverDelivery,proto3" json:"driver_delivery,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The rules read while resolving are not kept here: with many groups
+	// holding many rules they outgrow one NATS message. They are in
+	// plan_parts RolloutPlanPart entries, "<id>.plan.<plan_delivery>.<n>"
+	// for n from 0, all written before this record names them. plan_delivery
+	// is the delivery that resolved the targets, so parts left by a delivery
+	// that died before naming its own are never mixed with these.
+	PlanDelivery  uint64 `protobuf:"varint,8,opt,name=plan_delivery,json=planDelivery,proto3" json:"plan_delivery,omitempty"`
+	PlanParts     int32  `protobuf:"varint,9,opt,name=plan_parts,json=planParts,proto3" json:"plan_parts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RolloutRecord) Reset() {
@@ -606,6 +614,20 @@ func (x *RolloutRecord) GetDriverDelivery() uint64 {
 	return 0
 }
 
+func (x *RolloutRecord) GetPlanDelivery() uint64 {
+	if x != nil {
+		return x.PlanDelivery
+	}
+	return 0
+}
+
+func (x *RolloutRecord) GetPlanParts() int32 {
+	if x != nil {
+		return x.PlanParts
+	}
+	return 0
+}
+
 // RolloutChild is one target group and its child operation.
 type RolloutChild struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -615,9 +637,13 @@ type RolloutChild struct {
 	Canary      bool                   `protobuf:"varint,4,opt,name=canary,proto3" json:"canary,omitempty"`
 	// UNSPECIFIED until the child operation exists.
 	State OperationState `protobuf:"varint,5,opt,name=state,proto3,enum=palisade.v1.OperationState" json:"state,omitempty"`
-	// The group's rules as read while resolving (for the child command).
+	// The group's rules as read while resolving, in records written before
+	// they moved to RolloutPlanPart; read only to resume such a rollout.
+	//
+	// Deprecated: Marked as deprecated in palisade/v1/command.proto.
 	ObservedIngress []*IpPermission `protobuf:"bytes,6,rep,name=observed_ingress,json=observedIngress,proto3" json:"observed_ingress,omitempty"`
-	ObservedEgress  []*IpPermission `protobuf:"bytes,7,rep,name=observed_egress,json=observedEgress,proto3" json:"observed_egress,omitempty"`
+	// Deprecated: Marked as deprecated in palisade/v1/command.proto.
+	ObservedEgress []*IpPermission `protobuf:"bytes,7,rep,name=observed_egress,json=observedEgress,proto3" json:"observed_egress,omitempty"`
 	// Set when the group fails before it is queued (quota, not found).
 	FailureCode    string `protobuf:"bytes,8,opt,name=failure_code,json=failureCode,proto3" json:"failure_code,omitempty"`
 	FailureMessage string `protobuf:"bytes,9,opt,name=failure_message,json=failureMessage,proto3" json:"failure_message,omitempty"`
@@ -690,6 +716,7 @@ func (x *RolloutChild) GetState() OperationState {
 	return OperationState_OPERATION_STATE_UNSPECIFIED
 }
 
+// Deprecated: Marked as deprecated in palisade/v1/command.proto.
 func (x *RolloutChild) GetObservedIngress() []*IpPermission {
 	if x != nil {
 		return x.ObservedIngress
@@ -697,6 +724,7 @@ func (x *RolloutChild) GetObservedIngress() []*IpPermission {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in palisade/v1/command.proto.
 func (x *RolloutChild) GetObservedEgress() []*IpPermission {
 	if x != nil {
 		return x.ObservedEgress
@@ -718,6 +746,119 @@ func (x *RolloutChild) GetFailureMessage() string {
 	return ""
 }
 
+// RolloutPlanPart is one part of the rules a rollout read from its target
+// groups while resolving them, kept in the rollouts bucket under
+// "<rollout id>.plan.<delivery>.<n>" until the rollout ends. The driver
+// puts each part in the child commands of its groups, whose first attempt
+// diffs against these rules instead of reading the group again.
+type RolloutPlanPart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Groups        []*GroupRules          `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutPlanPart) Reset() {
+	*x = RolloutPlanPart{}
+	mi := &file_palisade_v1_command_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutPlanPart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutPlanPart) ProtoMessage() {}
+
+func (x *RolloutPlanPart) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_command_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutPlanPart.ProtoReflect.Descriptor instead.
+func (*RolloutPlanPart) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RolloutPlanPart) GetGroups() []*GroupRules {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+// GroupRules is one target group's rules as DescribeSecurityGroups
+// reported them.
+type GroupRules struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group's child operation id, which names the group, its account
+	// and its region.
+	OperationId   string          `protobuf:"bytes,1,opt,name=operation_id,json=operationId,proto3" json:"operation_id,omitempty"`
+	Ingress       []*IpPermission `protobuf:"bytes,2,rep,name=ingress,proto3" json:"ingress,omitempty"`
+	Egress        []*IpPermission `protobuf:"bytes,3,rep,name=egress,proto3" json:"egress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupRules) Reset() {
+	*x = GroupRules{}
+	mi := &file_palisade_v1_command_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupRules) ProtoMessage() {}
+
+func (x *GroupRules) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_command_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupRules.ProtoReflect.Descriptor instead.
+func (*GroupRules) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GroupRules) GetOperationId() string {
+	if x != nil {
+		return x.OperationId
+	}
+	return ""
+}
+
+func (x *GroupRules) GetIngress() []*IpPermission {
+	if x != nil {
+		return x.Ingress
+	}
+	return nil
+}
+
+func (x *GroupRules) GetEgress() []*IpPermission {
+	if x != nil {
+		return x.Egress
+	}
+	return nil
+}
+
 // RolloutControl is what the caller asked of a rollout, kept under
 // "<id>.control" in the rollouts bucket.
 type RolloutControl struct {
@@ -731,7 +872,7 @@ type RolloutControl struct {
 
 func (x *RolloutControl) Reset() {
 	*x = RolloutControl{}
-	mi := &file_palisade_v1_command_proto_msgTypes[5]
+	mi := &file_palisade_v1_command_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +884,7 @@ func (x *RolloutControl) String() string {
 func (*RolloutControl) ProtoMessage() {}
 
 func (x *RolloutControl) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_command_proto_msgTypes[5]
+	mi := &file_palisade_v1_command_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +897,7 @@ func (x *RolloutControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutControl.ProtoReflect.Descriptor instead.
 func (*RolloutControl) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_command_proto_rawDescGZIP(), []int{5}
+	return file_palisade_v1_command_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RolloutControl) GetAction() RolloutControl_Action {
@@ -819,7 +960,7 @@ const file_palisade_v1_command_proto_rawDesc = "" +
 	"\x05error\x18\x05 \x01(\v2\x12.google.rpc.StatusR\x05error\x125\n" +
 	"\ahistory\x18\x06 \x03(\v2\x1b.palisade.v1.OperationEventR\ahistory\x12.\n" +
 	"\acommand\x18\a \x01(\v2\x14.palisade.v1.CommandR\acommand\x12.\n" +
-	"\arollout\x18\b \x01(\v2\x14.palisade.v1.RolloutR\arollout\"\x8f\x02\n" +
+	"\arollout\x18\b \x01(\v2\x14.palisade.v1.RolloutR\arollout\"\xd3\x02\n" +
 	"\rRolloutRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12.\n" +
@@ -828,17 +969,27 @@ const file_palisade_v1_command_proto_rawDesc = "" +
 	"\bresolved\x18\x05 \x01(\bR\bresolved\x12\x1f\n" +
 	"\vcanary_done\x18\x06 \x01(\bR\n" +
 	"canaryDone\x12'\n" +
-	"\x0fdriver_delivery\x18\a \x01(\x04R\x0edriverDelivery\"\xa0\x03\n" +
+	"\x0fdriver_delivery\x18\a \x01(\x04R\x0edriverDelivery\x12#\n" +
+	"\rplan_delivery\x18\b \x01(\x04R\fplanDelivery\x12\x1d\n" +
+	"\n" +
+	"plan_parts\x18\t \x01(\x05R\tplanParts\"\xa8\x03\n" +
 	"\fRolloutChild\x121\n" +
 	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationR\blocation\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12!\n" +
 	"\foperation_id\x18\x03 \x01(\tR\voperationId\x12\x16\n" +
 	"\x06canary\x18\x04 \x01(\bR\x06canary\x121\n" +
-	"\x05state\x18\x05 \x01(\x0e2\x1b.palisade.v1.OperationStateR\x05state\x12D\n" +
-	"\x10observed_ingress\x18\x06 \x03(\v2\x19.palisade.v1.IpPermissionR\x0fobservedIngress\x12B\n" +
-	"\x0fobserved_egress\x18\a \x03(\v2\x19.palisade.v1.IpPermissionR\x0eobservedEgress\x12!\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x1b.palisade.v1.OperationStateR\x05state\x12H\n" +
+	"\x10observed_ingress\x18\x06 \x03(\v2\x19.palisade.v1.IpPermissionB\x02\x18\x01R\x0fobservedIngress\x12F\n" +
+	"\x0fobserved_egress\x18\a \x03(\v2\x19.palisade.v1.IpPermissionB\x02\x18\x01R\x0eobservedEgress\x12!\n" +
 	"\ffailure_code\x18\b \x01(\tR\vfailureCode\x12'\n" +
-	"\x0ffailure_message\x18\t \x01(\tR\x0efailureMessage\"\xeb\x01\n" +
+	"\x0ffailure_message\x18\t \x01(\tR\x0efailureMessage\"B\n" +
+	"\x0fRolloutPlanPart\x12/\n" +
+	"\x06groups\x18\x01 \x03(\v2\x17.palisade.v1.GroupRulesR\x06groups\"\x97\x01\n" +
+	"\n" +
+	"GroupRules\x12!\n" +
+	"\foperation_id\x18\x01 \x01(\tR\voperationId\x123\n" +
+	"\aingress\x18\x02 \x03(\v2\x19.palisade.v1.IpPermissionR\aingress\x121\n" +
+	"\x06egress\x18\x03 \x03(\v2\x19.palisade.v1.IpPermissionR\x06egress\"\xeb\x01\n" +
 	"\x0eRolloutControl\x12:\n" +
 	"\x06action\x18\x01 \x01(\x0e2\".palisade.v1.RolloutControl.ActionR\x06action\x12\x16\n" +
 	"\x06caller\x18\x02 \x01(\tR\x06caller\x12.\n" +
@@ -863,7 +1014,7 @@ func file_palisade_v1_command_proto_rawDescGZIP() []byte {
 }
 
 var file_palisade_v1_command_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_palisade_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_palisade_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_palisade_v1_command_proto_goTypes = []any{
 	(RolloutControl_Action)(0),                   // 0: palisade.v1.RolloutControl.Action
 	(*Command)(nil),                              // 1: palisade.v1.Command
@@ -871,58 +1022,63 @@ var file_palisade_v1_command_proto_goTypes = []any{
 	(*OperationRecord)(nil),                      // 3: palisade.v1.OperationRecord
 	(*RolloutRecord)(nil),                        // 4: palisade.v1.RolloutRecord
 	(*RolloutChild)(nil),                         // 5: palisade.v1.RolloutChild
-	(*RolloutControl)(nil),                       // 6: palisade.v1.RolloutControl
-	(*timestamppb.Timestamp)(nil),                // 7: google.protobuf.Timestamp
-	(*CreateSecurityGroupRequest)(nil),           // 8: palisade.v1.CreateSecurityGroupRequest
-	(*AuthorizeSecurityGroupIngressRequest)(nil), // 9: palisade.v1.AuthorizeSecurityGroupIngressRequest
-	(*AuthorizeSecurityGroupEgressRequest)(nil),  // 10: palisade.v1.AuthorizeSecurityGroupEgressRequest
-	(*RevokeSecurityGroupIngressRequest)(nil),    // 11: palisade.v1.RevokeSecurityGroupIngressRequest
-	(*RevokeSecurityGroupEgressRequest)(nil),     // 12: palisade.v1.RevokeSecurityGroupEgressRequest
-	(*DeleteSecurityGroupRequest)(nil),           // 13: palisade.v1.DeleteSecurityGroupRequest
-	(*StartRolloutRequest)(nil),                  // 14: palisade.v1.StartRolloutRequest
-	(*Location)(nil),                             // 15: palisade.v1.Location
-	(*RuleChange)(nil),                           // 16: palisade.v1.RuleChange
-	(*IpPermission)(nil),                         // 17: palisade.v1.IpPermission
-	(*OperationMetadata)(nil),                    // 18: palisade.v1.OperationMetadata
-	(*OperationResult)(nil),                      // 19: palisade.v1.OperationResult
-	(*status.Status)(nil),                        // 20: google.rpc.Status
-	(*OperationEvent)(nil),                       // 21: palisade.v1.OperationEvent
-	(*Rollout)(nil),                              // 22: palisade.v1.Rollout
-	(OperationState)(0),                          // 23: palisade.v1.OperationState
+	(*RolloutPlanPart)(nil),                      // 6: palisade.v1.RolloutPlanPart
+	(*GroupRules)(nil),                           // 7: palisade.v1.GroupRules
+	(*RolloutControl)(nil),                       // 8: palisade.v1.RolloutControl
+	(*timestamppb.Timestamp)(nil),                // 9: google.protobuf.Timestamp
+	(*CreateSecurityGroupRequest)(nil),           // 10: palisade.v1.CreateSecurityGroupRequest
+	(*AuthorizeSecurityGroupIngressRequest)(nil), // 11: palisade.v1.AuthorizeSecurityGroupIngressRequest
+	(*AuthorizeSecurityGroupEgressRequest)(nil),  // 12: palisade.v1.AuthorizeSecurityGroupEgressRequest
+	(*RevokeSecurityGroupIngressRequest)(nil),    // 13: palisade.v1.RevokeSecurityGroupIngressRequest
+	(*RevokeSecurityGroupEgressRequest)(nil),     // 14: palisade.v1.RevokeSecurityGroupEgressRequest
+	(*DeleteSecurityGroupRequest)(nil),           // 15: palisade.v1.DeleteSecurityGroupRequest
+	(*StartRolloutRequest)(nil),                  // 16: palisade.v1.StartRolloutRequest
+	(*Location)(nil),                             // 17: palisade.v1.Location
+	(*RuleChange)(nil),                           // 18: palisade.v1.RuleChange
+	(*IpPermission)(nil),                         // 19: palisade.v1.IpPermission
+	(*OperationMetadata)(nil),                    // 20: palisade.v1.OperationMetadata
+	(*OperationResult)(nil),                      // 21: palisade.v1.OperationResult
+	(*status.Status)(nil),                        // 22: google.rpc.Status
+	(*OperationEvent)(nil),                       // 23: palisade.v1.OperationEvent
+	(*Rollout)(nil),                              // 24: palisade.v1.Rollout
+	(OperationState)(0),                          // 25: palisade.v1.OperationState
 }
 var file_palisade_v1_command_proto_depIdxs = []int32{
-	7,  // 0: palisade.v1.Command.accept_time:type_name -> google.protobuf.Timestamp
-	8,  // 1: palisade.v1.Command.create_security_group:type_name -> palisade.v1.CreateSecurityGroupRequest
-	9,  // 2: palisade.v1.Command.authorize_ingress:type_name -> palisade.v1.AuthorizeSecurityGroupIngressRequest
-	10, // 3: palisade.v1.Command.authorize_egress:type_name -> palisade.v1.AuthorizeSecurityGroupEgressRequest
-	11, // 4: palisade.v1.Command.revoke_ingress:type_name -> palisade.v1.RevokeSecurityGroupIngressRequest
-	12, // 5: palisade.v1.Command.revoke_egress:type_name -> palisade.v1.RevokeSecurityGroupEgressRequest
-	13, // 6: palisade.v1.Command.delete_security_group:type_name -> palisade.v1.DeleteSecurityGroupRequest
-	14, // 7: palisade.v1.Command.start_rollout:type_name -> palisade.v1.StartRolloutRequest
+	9,  // 0: palisade.v1.Command.accept_time:type_name -> google.protobuf.Timestamp
+	10, // 1: palisade.v1.Command.create_security_group:type_name -> palisade.v1.CreateSecurityGroupRequest
+	11, // 2: palisade.v1.Command.authorize_ingress:type_name -> palisade.v1.AuthorizeSecurityGroupIngressRequest
+	12, // 3: palisade.v1.Command.authorize_egress:type_name -> palisade.v1.AuthorizeSecurityGroupEgressRequest
+	13, // 4: palisade.v1.Command.revoke_ingress:type_name -> palisade.v1.RevokeSecurityGroupIngressRequest
+	14, // 5: palisade.v1.Command.revoke_egress:type_name -> palisade.v1.RevokeSecurityGroupEgressRequest
+	15, // 6: palisade.v1.Command.delete_security_group:type_name -> palisade.v1.DeleteSecurityGroupRequest
+	16, // 7: palisade.v1.Command.start_rollout:type_name -> palisade.v1.StartRolloutRequest
 	2,  // 8: palisade.v1.Command.apply_rule_change:type_name -> palisade.v1.ApplyRuleChange
-	15, // 9: palisade.v1.ApplyRuleChange.location:type_name -> palisade.v1.Location
-	16, // 10: palisade.v1.ApplyRuleChange.change:type_name -> palisade.v1.RuleChange
-	17, // 11: palisade.v1.ApplyRuleChange.observed_ingress:type_name -> palisade.v1.IpPermission
-	17, // 12: palisade.v1.ApplyRuleChange.observed_egress:type_name -> palisade.v1.IpPermission
-	18, // 13: palisade.v1.OperationRecord.metadata:type_name -> palisade.v1.OperationMetadata
-	19, // 14: palisade.v1.OperationRecord.result:type_name -> palisade.v1.OperationResult
-	20, // 15: palisade.v1.OperationRecord.error:type_name -> google.rpc.Status
-	21, // 16: palisade.v1.OperationRecord.history:type_name -> palisade.v1.OperationEvent
+	17, // 9: palisade.v1.ApplyRuleChange.location:type_name -> palisade.v1.Location
+	18, // 10: palisade.v1.ApplyRuleChange.change:type_name -> palisade.v1.RuleChange
+	19, // 11: palisade.v1.ApplyRuleChange.observed_ingress:type_name -> palisade.v1.IpPermission
+	19, // 12: palisade.v1.ApplyRuleChange.observed_egress:type_name -> palisade.v1.IpPermission
+	20, // 13: palisade.v1.OperationRecord.metadata:type_name -> palisade.v1.OperationMetadata
+	21, // 14: palisade.v1.OperationRecord.result:type_name -> palisade.v1.OperationResult
+	22, // 15: palisade.v1.OperationRecord.error:type_name -> google.rpc.Status
+	23, // 16: palisade.v1.OperationRecord.history:type_name -> palisade.v1.OperationEvent
 	1,  // 17: palisade.v1.OperationRecord.command:type_name -> palisade.v1.Command
-	22, // 18: palisade.v1.OperationRecord.rollout:type_name -> palisade.v1.Rollout
-	22, // 19: palisade.v1.RolloutRecord.rollout:type_name -> palisade.v1.Rollout
+	24, // 18: palisade.v1.OperationRecord.rollout:type_name -> palisade.v1.Rollout
+	24, // 19: palisade.v1.RolloutRecord.rollout:type_name -> palisade.v1.Rollout
 	5,  // 20: palisade.v1.RolloutRecord.children:type_name -> palisade.v1.RolloutChild
-	15, // 21: palisade.v1.RolloutChild.location:type_name -> palisade.v1.Location
-	23, // 22: palisade.v1.RolloutChild.state:type_name -> palisade.v1.OperationState
-	17, // 23: palisade.v1.RolloutChild.observed_ingress:type_name -> palisade.v1.IpPermission
-	17, // 24: palisade.v1.RolloutChild.observed_egress:type_name -> palisade.v1.IpPermission
-	0,  // 25: palisade.v1.RolloutControl.action:type_name -> palisade.v1.RolloutControl.Action
-	7,  // 26: palisade.v1.RolloutControl.time:type_name -> google.protobuf.Timestamp
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	17, // 21: palisade.v1.RolloutChild.location:type_name -> palisade.v1.Location
+	25, // 22: palisade.v1.RolloutChild.state:type_name -> palisade.v1.OperationState
+	19, // 23: palisade.v1.RolloutChild.observed_ingress:type_name -> palisade.v1.IpPermission
+	19, // 24: palisade.v1.RolloutChild.observed_egress:type_name -> palisade.v1.IpPermission
+	7,  // 25: palisade.v1.RolloutPlanPart.groups:type_name -> palisade.v1.GroupRules
+	19, // 26: palisade.v1.GroupRules.ingress:type_name -> palisade.v1.IpPermission
+	19, // 27: palisade.v1.GroupRules.egress:type_name -> palisade.v1.IpPermission
+	0,  // 28: palisade.v1.RolloutControl.action:type_name -> palisade.v1.RolloutControl.Action
+	9,  // 29: palisade.v1.RolloutControl.time:type_name -> google.protobuf.Timestamp
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_command_proto_init() }
@@ -950,7 +1106,7 @@ func file_palisade_v1_command_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_command_proto_rawDesc), len(file_palisade_v1_command_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
