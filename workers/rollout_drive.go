@@ -103,6 +103,9 @@ func (d *driver) run(ctx context.Context) error {
 		if err := d.resolve(ctx); err != nil {
 			return err
 		}
+		if rollout.Terminal(d.rec.GetRollout().GetState()) {
+			return nil // nothing to change (no group matched, or a target could not be read)
+		}
 	} else if err := d.loadPlan(ctx); err != nil {
 		return err
 	}
