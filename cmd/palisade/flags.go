@@ -64,7 +64,7 @@ type simFlags struct {
 }
 
 func (s *simFlags) register(fs *commandFlags) {
-	fs.BoolVar(&s.throttle, "ec2-throttle", false, "local EC2: throttle like EC2 (token buckets per account, region and action category)")
+	fs.BoolVar(&s.throttle, "ec2-throttle", false, "local EC2: throttle like EC2 (a token bucket per account, region and action, sized by its category)")
 	fs.Float64Var(&s.speed, "ec2-speed-factor", 1, "local EC2: multiply the throttle refill rates by this")
 	fs.Float64Var(&s.faultRate, "ec2-fault-rate", 0, "local EC2: fraction of calls answered InternalError or Unavailable")
 	fs.DurationVar(&s.latency, "ec2-latency", 0, "local EC2: latency added to every call")
