@@ -26,7 +26,7 @@ func TestEC2Faults(t *testing.T) {
 	const speed = 2.0
 	// Each group's operations wait out the consistency delay one after
 	// another, so the short version has short groups.
-	groups, perGroup := size(8, 50), size(4, 10)
+	groups, perGroup := size(6, 50), size(3, 10)
 	s := newStack(t, stackOptions{
 		workers: 1,
 		ackWait: 5 * time.Second,
