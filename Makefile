@@ -66,7 +66,7 @@ check-generated: generate
 	@git diff --exit-code --stat -- gen || (echo "gen/ is stale: run make generate and commit"; exit 1)
 	@test -z "$$(git status --porcelain -- gen)" || (echo "gen/ has untracked files: run make generate and commit"; git status --porcelain -- gen; exit 1)
 
-## bench: benchmarks with the figures quoted in the README (about 20 minutes:
+## bench: benchmarks with the figures quoted in the README (about 15 minutes:
 ## the comparison with the AWS CLI and SDK loops waits on EC2's rate limits).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 60m ./ec2sim/ ./e2e/
