@@ -41,7 +41,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	// would let two workers act on one group at once.
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go w.heartbeat(hctx, msg, cancel, log)
+	go keepClaim(hctx, msg, w.heartbeatEvery(), cancel, log)
 
 	rec, err := w.ensureRecord(hctx, cmd)
 	if err != nil {
@@ -230,25 +230,6 @@ func (w *Worker) ensureRecord(ctx context.Context, cmd *palisadev1.Command) (*pa
 		return nil, err
 	}
 	return rec, nil
-}
-
-// heartbeat extends the ack deadline until ctx ends; if it cannot, the
-// claim may be lost, so the work is stopped before its next side effect.
-func (w *Worker) heartbeat(ctx context.Context, msg jetstream.Msg, lost context.CancelFunc, log *slog.Logger) {
-	t := time.NewTicker(w.heartbeatEvery())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := msg.InProgress(); err != nil {
-				log.Warn("claim on command lost; stopping", "error", err)
-				lost()
-				return
-			}
-		}
-	}
 }
 
 func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, log *slog.Logger) {

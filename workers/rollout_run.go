@@ -125,7 +125,7 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 	log := r.log.With("rollout", cmd.GetOperationId())
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go r.heartbeat(hctx, msg, cancel, log)
+	go keepClaim(hctx, msg, r.opts.Heartbeat, cancel, log)
 
 	d := newDriver(r, cmd, md.NumDelivered, log)
 	err = d.run(hctx)
@@ -143,25 +143,6 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 	default:
 		log.Warn("rollout handed back", "error", err)
 		_ = msg.NakWithDelay(time.Second)
-	}
-}
-
-// heartbeat keeps the claim on the rollout message; if it cannot, another
-// process may take over, so this one stops.
-func (r *Rollouts) heartbeat(ctx context.Context, msg jetstream.Msg, lost context.CancelFunc, log *slog.Logger) {
-	t := time.NewTicker(r.opts.Heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := msg.InProgress(); err != nil {
-				log.Warn("claim on rollout lost; stopping", "error", err)
-				lost()
-				return
-			}
-		}
 	}
 }
 
