@@ -253,3 +253,37 @@ func decodePagination(n *pnode) (pagination, *apiError) {
 	pg.NextToken, pg.HasToken = n.str("NextToken")
 	return pg, nil
 }
+
+// describeInput is what every Describe call takes besides its own fields:
+// filters and a page.
+type describeInput struct {
+	filters []filter
+	page    pagination
+}
+
+// decodeDescribe reads a Describe call's filters and page, ends decoding
+// (so an unknown parameter fails the call), refuses filter names the call
+// does not know, and checks the ids it was given with checkID, in EC2's
+// order. Read every other parameter of the call before calling it.
+func decodeDescribe(c *call, known map[string]bool, ids []string, checkID func(string) *apiError) (describeInput, *apiError) {
+	filters, err := decodeFilters(c.n)
+	if err != nil {
+		return describeInput{}, err
+	}
+	pg, err := decodePagination(c.n)
+	if err != nil {
+		return describeInput{}, err
+	}
+	if err := c.finishDecode(); err != nil {
+		return describeInput{}, err
+	}
+	if err := checkFilterNames(filters, known); err != nil {
+		return describeInput{}, err
+	}
+	for _, id := range ids {
+		if err := checkID(id); err != nil {
+			return describeInput{}, err
+		}
+	}
+	return describeInput{filters: filters, page: pg}, nil
+}

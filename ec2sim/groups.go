@@ -95,25 +95,11 @@ func handleDeleteSecurityGroup(c *call) (response, *apiError) {
 func handleDescribeSecurityGroups(c *call) (response, *apiError) {
 	ids := c.n.strList("GroupId")
 	names := c.n.strList("GroupName")
-	filters, err := decodeFilters(c.n)
+	in, err := decodeDescribe(c, groupFilters, ids, checkGroupID)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := decodePagination(c.n)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.finishDecode(); err != nil {
-		return nil, err
-	}
-	if err := checkFilterNames(filters, groupFilters); err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		if err := checkGroupID(id); err != nil {
-			return nil, err
-		}
-	}
+	filters, pg := in.filters, in.page
 
 	defer c.lockWorld()()
 	var candidates []*group

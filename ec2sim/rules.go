@@ -11,25 +11,11 @@ import (
 
 func handleDescribeSecurityGroupRules(c *call) (response, *apiError) {
 	ids := c.n.strList("SecurityGroupRuleId")
-	filters, err := decodeFilters(c.n)
+	in, err := decodeDescribe(c, ruleFilters, ids, checkRuleID)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := decodePagination(c.n)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.finishDecode(); err != nil {
-		return nil, err
-	}
-	if err := checkFilterNames(filters, ruleFilters); err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		if err := checkRuleID(id); err != nil {
-			return nil, err
-		}
-	}
+	filters, pg := in.filters, in.page
 
 	defer c.lockWorld()()
 	var candidates []*rule

@@ -152,20 +152,11 @@ func handleDeleteTags(c *call) (response, *apiError) {
 }
 
 func handleDescribeTags(c *call) (response, *apiError) {
-	filters, err := decodeFilters(c.n)
+	in, err := decodeDescribe(c, tagFilters, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := decodePagination(c.n)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.finishDecode(); err != nil {
-		return nil, err
-	}
-	if err := checkFilterNames(filters, tagFilters); err != nil {
-		return nil, err
-	}
+	filters, pg := in.filters, in.page
 
 	defer c.lockWorld()()
 	var all []xmlTagDescription

@@ -12,25 +12,11 @@ import (
 
 func handleDescribeVpcs(c *call) (response, *apiError) {
 	ids := c.n.strList("VpcId")
-	filters, err := decodeFilters(c.n)
+	in, err := decodeDescribe(c, vpcFilters, ids, checkVPCID)
 	if err != nil {
 		return nil, err
 	}
-	pg, err := decodePagination(c.n)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.finishDecode(); err != nil {
-		return nil, err
-	}
-	if err := checkFilterNames(filters, vpcFilters); err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		if err := checkVPCID(id); err != nil {
-			return nil, err
-		}
-	}
+	filters, pg := in.filters, in.page
 
 	defer c.lockWorld()()
 	var candidates []*vpc
