@@ -192,3 +192,45 @@ func TestWatchAndCancel(t *testing.T) {
 		t.Fatalf("bad filter: %v, want InvalidArgument", err)
 	}
 }
+
+// TestListOperationsPages pages through operations (AIP-158): every page
+// but the last is full, the token leads on, and nothing repeats.
+func TestListOperationsPages(t *testing.T) {
+	e := newEnv(t, envOptions{workers: 0})
+	want := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		op, err := e.sg.DeleteSecurityGroup(e.ctx, &palisadev1.DeleteSecurityGroupRequest{Location: loc, GroupId: "sg-0123456789abcdef0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[op.GetName()] = true
+	}
+	got := map[string]bool{}
+	var pages []int
+	req := &longrunningpb.ListOperationsRequest{PageSize: 2}
+	for {
+		resp, err := e.ops.ListOperations(e.ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, len(resp.GetOperations()))
+		for _, op := range resp.GetOperations() {
+			if got[op.GetName()] {
+				t.Fatalf("%s listed twice", op.GetName())
+			}
+			got[op.GetName()] = true
+		}
+		if resp.GetNextPageToken() == "" {
+			break
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+	if len(pages) != 3 || pages[0] != 2 || pages[1] != 2 || pages[2] != 1 {
+		t.Fatalf("page sizes %v, want [2 2 1]", pages)
+	}
+	for name := range want {
+		if !got[name] {
+			t.Errorf("%s never listed", name)
+		}
+	}
+}

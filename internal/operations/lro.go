@@ -2,8 +2,8 @@ package operations
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
 )
 
 // NamePrefix starts every operation's resource name (AIP-151).
@@ -61,36 +62,11 @@ func ToOperation(rec *palisadev1.OperationRecord) (*longrunningpb.Operation, err
 // List returns up to pageSize records whose ids sort after pageToken and
 // that keep says to keep, plus the token of the next page ("" at the end).
 func (s *Store) List(ctx context.Context, pageSize int, pageToken string, keep func(*palisadev1.OperationRecord) bool) ([]*palisadev1.OperationRecord, string, error) {
-	lister, err := s.kv.ListKeys(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("list operations: %w", err)
-	}
-	var ids []string
-	for id := range lister.Keys() {
-		if id > pageToken {
-			ids = append(ids, id)
-		}
-	}
-	// The key channel is drained, so the lister has already unsubscribed;
-	// Stop only makes sure of it.
-	_ = lister.Stop()
-	sort.Strings(ids)
-	var out []*palisadev1.OperationRecord
-	for i, id := range ids {
+	return bus.Page(ctx, s.kv, pageSize, pageToken, nil, func(ctx context.Context, id string) (*palisadev1.OperationRecord, error) {
 		rec, _, err := s.Get(ctx, id)
-		if err == ErrNotFound {
-			continue // expired or deleted since listed
+		if errors.Is(err, ErrNotFound) {
+			return nil, bus.ErrSkip // expired since listed
 		}
-		if err != nil {
-			return nil, "", err
-		}
-		if keep != nil && !keep(rec) {
-			continue
-		}
-		out = append(out, rec)
-		if len(out) == pageSize && i < len(ids)-1 {
-			return out, id, nil
-		}
-	}
-	return out, "", nil
+		return rec, err
+	}, keep)
 }

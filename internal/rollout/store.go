@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -157,36 +156,15 @@ func (s *Store) Watch(ctx context.Context, id string) (jetstream.KeyWatcher, err
 func Decode(e jetstream.KeyValueEntry) (*palisadev1.RolloutRecord, error) { return decode(e) }
 
 // List returns up to pageSize records whose ids sort after pageToken and
-// that keep says to keep, and the next page's token ("" at the end).
+// that keep says to keep, and the next page's token ("" at the end). Keys
+// with a dot are a rollout's control and plan parts, not rollouts.
 func (s *Store) List(ctx context.Context, pageSize int, pageToken string, keep func(*palisadev1.RolloutRecord) bool) ([]*palisadev1.RolloutRecord, string, error) {
-	lister, err := s.kv.ListKeys(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("list rollouts: %w", err)
-	}
-	var ids []string
-	for k := range lister.Keys() {
-		if !strings.Contains(k, ".") && k > pageToken {
-			ids = append(ids, k)
-		}
-	}
-	_ = lister.Stop()
-	sort.Strings(ids)
-	var out []*palisadev1.RolloutRecord
-	for i, id := range ids {
-		rec, _, err := s.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		if keep != nil && !keep(rec) {
-			continue
-		}
-		out = append(out, rec)
-		if len(out) == pageSize && i < len(ids)-1 {
-			return out, id, nil
-		}
-	}
-	return out, "", nil
+	return bus.Page(ctx, s.kv, pageSize, pageToken, func(k string) bool { return !strings.Contains(k, ".") },
+		func(ctx context.Context, id string) (*palisadev1.RolloutRecord, error) {
+			rec, _, err := s.Get(ctx, id)
+			if errors.Is(err, ErrNotFound) {
+				return nil, bus.ErrSkip
+			}
+			return rec, err
+		}, keep)
 }
