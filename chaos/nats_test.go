@@ -34,14 +34,23 @@ type natsCluster struct {
 }
 
 // freePort returns a loopback port nobody listens on right now.
-func freePort(t testing.TB) int {
+func freePort(t testing.TB) int { return freePorts(t, 1)[0] }
+
+// freePorts returns n distinct loopback ports nobody listens on right now.
+// All n are held open until every one is chosen: closing each before
+// asking for the next lets the kernel hand the same port out twice.
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // startNATS starts n nodes (a cluster named "chaos" when n > 1) and waits
@@ -50,14 +59,14 @@ func startNATS(t testing.TB, n int) *natsCluster {
 	t.Helper()
 	c := &natsCluster{t: t}
 	dir := t.TempDir()
+	ports := freePorts(t, 2*n) // n client ports, then n cluster ports
+	clientPorts, clusterPorts := ports[:n], ports[n:]
 	var routes []string
-	clusterPorts := make([]int, n)
 	for i := range n {
-		clusterPorts[i] = freePort(t)
 		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", clusterPorts[i]))
 	}
 	for i := range n {
-		port := freePort(t)
+		port := clientPorts[i]
 		o := natsembed.Options{
 			StoreDir: filepath.Join(dir, fmt.Sprintf("n%d", i)),
 			Listen:   fmt.Sprintf("127.0.0.1:%d", port),

@@ -46,23 +46,30 @@ func TestRunUsage(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct loopback addresses nobody listens on now;
+// all are held until every one is chosen, so none is handed out twice.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
 
 // TestServeStartsAndStopsCleanly runs `palisade serve` as a user would,
 // waits until the API reports itself serving, then stops it as Ctrl-C
 // does and expects a clean exit.
 func TestServeStartsAndStopsCleanly(t *testing.T) {
-	grpcAddr := freeAddr(t)
+	addrs := freeAddrs(t, 3)
+	grpcAddr := addrs[0]
 	args := []string{"serve", "--data-dir", filepath.Join(t.TempDir(), "data"), "--grpc-listen", grpcAddr,
-		"--nats-listen", freeAddr(t), "--ec2-listen", freeAddr(t), "--nats-sync-always=false", "--log-level", "warn"}
+		"--nats-listen", addrs[1], "--ec2-listen", addrs[2], "--nats-sync-always=false", "--log-level", "warn"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out bytes.Buffer
