@@ -170,7 +170,11 @@ func (a *acceptor) accept(ctx context.Context, req proto.Message, requestID stri
 		if op, err := a.existing(ctx, cmd); op != nil || err != nil {
 			return op, err
 		}
-		return nil, status.Errorf(codes.Internal, "operation %s vanished while being accepted", cmd.GetOperationId())
+		// The store said the record exists and then could not show it
+		// (a leader change in between). The command is stored, so the
+		// request is safe to repeat: the same request_id lands on it.
+		a.log.WarnContext(ctx, "operation record not readable right after it was written", "operation_id", cmd.GetOperationId())
+		return nil, unavailable("the operation store did not show the operation just written", nil)
 	case errors.Is(err, operations.ErrEventNotPublished):
 		a.log.WarnContext(ctx, "accepted, event not published", "operation_id", cmd.GetOperationId(), "error", err)
 	case err != nil:

@@ -78,7 +78,7 @@ func declareRollouts(ctx context.Context, js jetstream.JetStream, t Topology) er
 	}); err != nil {
 		return fmt.Errorf("declare consumer %s: %w", RolloutConsumer, err)
 	}
-	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if err := declareBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      RolloutsBucket,
 		Description: "Rollout state and control",
 		History:     1,
@@ -86,18 +86,18 @@ func declareRollouts(ctx context.Context, js jetstream.JetStream, t Topology) er
 		Storage:     jetstream.FileStorage,
 		Replicas:    t.Replicas,
 	}); err != nil {
-		return fmt.Errorf("declare bucket %s: %w", RolloutsBucket, err)
+		return err
 	}
 	// Memory is enough: after a NATS restart every bucket starts full, as
 	// EC2's have long refilled by then.
-	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if err := declareBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      BudgetBucket,
 		Description: "EC2 rate budget shared by all workers",
 		History:     1,
 		Storage:     jetstream.MemoryStorage,
 		Replicas:    t.Replicas,
 	}); err != nil {
-		return fmt.Errorf("declare bucket %s: %w", BudgetBucket, err)
+		return err
 	}
 	return nil
 }

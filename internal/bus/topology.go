@@ -208,7 +208,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	}); err != nil {
 		return err
 	}
-	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	if err := declareBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      OperationsBucket,
 		Description: "Operation records; the idempotency ledger",
 		History:     1,
@@ -216,7 +216,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		Storage:     jetstream.FileStorage,
 		Replicas:    t.Replicas,
 	}); err != nil {
-		return fmt.Errorf("declare bucket %s: %w", OperationsBucket, err)
+		return err
 	}
 	return declareRollouts(ctx, js, t)
 }
