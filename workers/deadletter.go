@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -71,24 +72,56 @@ func (w *Worker) deadLetter(ctx context.Context, commands jetstream.Stream, advi
 	if err != nil {
 		return fmt.Errorf("load command %d: %w", adv.StreamSeq, err)
 	}
+	// The last delivery was the worker's to dead-letter and did not; it
+	// made no attempt of its own.
+	if err := w.bury(ctx, raw.Data, raw.Subject, adv.StreamSeq, adv.Deliveries-1); err != nil {
+		return err
+	}
+	if err := commands.DeleteMsg(ctx, adv.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return fmt.Errorf("remove command %d: %w", adv.StreamSeq, err)
+	}
+	return nil
+}
+
+// deadLetterDelivery dead-letters a command on its last delivery, before
+// any attempt: no worker finished it in the deliveries before. Doing it
+// here, not only on the server's advisory, matters because an advisory
+// nobody hears (NATS restarting at that moment) is gone, and the command
+// would then sit in the work queue, never delivered again, its operation
+// unfinished for ever. Term removes it from the work queue.
+func (w *Worker) deadLetterDelivery(ctx context.Context, msg jetstream.Msg, seq, attempts uint64, log *slog.Logger) {
+	if err := w.bury(ctx, msg.Data(), msg.Subject(), seq, attempts); err != nil {
+		// The server's advisory, once this delivery times out, is the
+		// next chance.
+		log.Warn("dead-lettering failed", "error", err)
+		return
+	}
+	if err := msg.Term(); err != nil {
+		log.Warn("dead-lettered command not removed", "error", err)
+	}
+}
+
+// bury copies a command no worker could finish to the dead-letter stream
+// and fails its operation with the reason. Both steps are idempotent.
+func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, deliveries uint64) error {
 	cmd := &palisadev1.Command{}
-	id := "undecodable-" + strconv.FormatUint(adv.StreamSeq, 10)
-	if proto.Unmarshal(raw.Data, cmd) == nil && cmd.GetOperationId() != "" {
+	id := "undecodable-" + strconv.FormatUint(seq, 10)
+	if proto.Unmarshal(data, cmd) == nil && cmd.GetOperationId() != "" {
 		id = cmd.GetOperationId()
 	}
 	dl := nats.NewMsg(bus.DeadLetterSubject(id))
-	dl.Data = raw.Data
-	dl.Header.Set(HeaderOriginalSubject, raw.Subject)
-	dl.Header.Set(HeaderOriginalSequence, strconv.FormatUint(adv.StreamSeq, 10))
-	dl.Header.Set(HeaderDeliveries, strconv.FormatUint(adv.Deliveries, 10))
-	if _, err := w.opts.JetStream.PublishMsg(ctx, dl, jetstream.WithMsgID(fmt.Sprintf("dl-%d", adv.StreamSeq))); err != nil {
+	dl.Data = data
+	dl.Header.Set(HeaderOriginalSubject, subject)
+	dl.Header.Set(HeaderOriginalSequence, strconv.FormatUint(seq, 10))
+	dl.Header.Set(HeaderDeliveries, strconv.FormatUint(deliveries, 10))
+	if _, err := w.opts.JetStream.PublishMsg(ctx, dl, jetstream.WithMsgID(fmt.Sprintf("dl-%d", seq))); err != nil {
 		return fmt.Errorf("publish dead letter: %w", err)
 	}
 	if cmd.GetOperationId() != "" {
 		if _, err := w.ensureRecord(ctx, cmd); err != nil {
 			return err
 		}
-		reason := fmt.Sprintf("no worker finished the command in %d deliveries; it was moved to %s", adv.Deliveries, bus.DeadLetterSubject(id))
+		reason := fmt.Sprintf("no worker finished the command in %d deliveries; it was moved to %s", deliveries, bus.DeadLetterSubject(id))
 		_, err := w.store.Transition(ctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
 			md := rec.GetMetadata()
 			if operations.Terminal(md.GetState()) {
@@ -102,9 +135,6 @@ func (w *Worker) deadLetter(ctx context.Context, commands jetstream.Stream, advi
 			return fmt.Errorf("fail operation %s: %w", id, err)
 		}
 	}
-	if err := commands.DeleteMsg(ctx, adv.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return fmt.Errorf("remove command %d: %w", adv.StreamSeq, err)
-	}
-	w.log.Warn("command dead-lettered", "operation_id", id, "deliveries", adv.Deliveries)
+	w.log.Warn("command dead-lettered", "operation_id", id, "deliveries", deliveries)
 	return nil
 }

@@ -56,6 +56,12 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		w.ack(ctx, msg, log)
 		return
 	}
+	if md, err := msg.Metadata(); err == nil {
+		if last := w.lastDelivery.Load(); last > 1 && md.NumDelivered >= last {
+			w.deadLetterDelivery(hctx, msg, md.Sequence.Stream, md.NumDelivered-1, log)
+			return
+		}
+	}
 	firstAttempt := rec.GetMetadata().GetAttempts() == 0
 	// prog carries what earlier attempts of this delivery achieved (the
 	// group a create made), so a retry goes on from there rather than

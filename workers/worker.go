@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -80,11 +81,14 @@ func (o *Options) setDefaults() {
 
 // Worker consumes every command partition.
 type Worker struct {
-	hbMu  sync.Mutex // guards opts.Heartbeat, fitted to the consumers
-	opts  Options
-	store *operations.Store
-	exec  *executor
-	log   *slog.Logger
+	// lastDelivery is the consumers' MaxDeliver: on that delivery a
+	// command is dead-lettered instead of attempted.
+	lastDelivery atomic.Uint64
+	hbMu         sync.Mutex // guards opts.Heartbeat, fitted to the consumers
+	opts         Options
+	store        *operations.Store
+	exec         *executor
+	log          *slog.Logger
 }
 
 // New binds a worker to the declared streams.
@@ -127,6 +131,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			return fmt.Errorf("bind consumer %s: %w", bus.ConsumerName(p), err)
 		}
 		w.fitHeartbeat(cons.CachedInfo().Config.AckWait)
+		if md := cons.CachedInfo().Config.MaxDeliver; md > 1 {
+			w.lastDelivery.Store(uint64(md))
+		}
 		cc, err := cons.Consume(func(msg jetstream.Msg) {
 			w.handle(work, msg)
 		}, jetstream.PullMaxMessages(1), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {

@@ -70,7 +70,9 @@ type Topology struct {
 	// AckWait is how long a worker may hold a command without a sign of
 	// life before it is redelivered. Workers heartbeat well inside it.
 	AckWait time.Duration
-	// MaxDeliver bounds redeliveries of one command (worker crashes).
+	// MaxDeliver bounds the deliveries of one command that may attempt it
+	// (a worker crashing on it each time); the next delivery dead-letters
+	// it.
 	MaxDeliver int
 	// DuplicateWindow is the command stream's de-duplication window.
 	DuplicateWindow time.Duration
@@ -149,7 +151,10 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 			FilterSubject: fmt.Sprintf("%s.%d.>", queueSubjectPrefix, p),
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       t.AckWait,
-			MaxDeliver:    t.MaxDeliver,
+			// MaxDeliver attempts, then one more delivery on which a
+			// worker dead-letters the command (the server's advisory
+			// after that is only a backstop: nobody may hear it).
+			MaxDeliver: t.MaxDeliver + 1,
 			// One command in flight per partition: the per-group order.
 			MaxAckPending: 1,
 			Replicas:      t.Replicas,
