@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/nats-io/nats.go"
@@ -104,20 +103,11 @@ func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutR
 func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command) (*longrunningpb.Operation, error) {
 	r := cmd.GetStartRollout()
 	change, _ := rollout.ExpandChange("change", r.GetChange()) // validated
-	targets := r.GetTargets()
-	located := make([]rollout.Located, len(targets))
-	errs := make([]error, len(targets))
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			loc := t.GetLocation()
-			res, err := rollout.Resolve(ctx, s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()), nil, t)
-			located[i], errs[i] = rollout.Located{Location: loc, Resolution: res}, err
-		}()
-	}
-	wg.Wait()
+	located, errs := rollout.ResolveAll(ctx, r.GetTargets(), func(ctx context.Context, t *palisadev1.RolloutTarget) (rollout.Located, error) {
+		loc := t.GetLocation()
+		res, err := rollout.Resolve(ctx, s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()), nil, t)
+		return rollout.Located{Location: loc, Resolution: res}, err
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, s.reader.ec2Status(ctx, err)

@@ -39,17 +39,7 @@ func (d *driver) resolve(ctx context.Context) error {
 		return d.finish(ctx, palisadev1.RolloutState_ROLLOUT_STATE_FAILED, "invalid change: "+v.Error())
 	}
 	targets := d.req.GetTargets()
-	located := make([]rollout.Located, len(targets))
-	errs := make([]error, len(targets))
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			located[i], errs[i] = d.resolveTarget(ctx, t)
-		}()
-	}
-	wg.Wait()
+	located, errs := rollout.ResolveAll(ctx, targets, d.resolveTarget)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -62,21 +62,18 @@ func declareRollouts(ctx context.Context, js jetstream.JetStream, t Topology) er
 	if err != nil {
 		return err
 	}
-	if err := retryStreamNotFound(ctx, func() error {
-		_, err := rollouts.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-			Durable:     RolloutConsumer,
-			Description: "Workers driving rollouts",
-			AckPolicy:   jetstream.AckExplicitPolicy,
-			AckWait:     t.AckWait,
-			// A rollout outlives any number of worker restarts; its state is
-			// in the bucket, so every delivery carries on where it was.
-			MaxDeliver:    -1,
-			MaxAckPending: maxRolloutsInProgress,
-			Replicas:      t.Replicas,
-		})
-		return err
+	if err := declareConsumer(ctx, rollouts, jetstream.ConsumerConfig{
+		Durable:     RolloutConsumer,
+		Description: "Workers driving rollouts",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		AckWait:     t.AckWait,
+		// A rollout outlives any number of worker restarts; its state is
+		// in the bucket, so every delivery carries on where it was.
+		MaxDeliver:    -1,
+		MaxAckPending: maxRolloutsInProgress,
+		Replicas:      t.Replicas,
 	}); err != nil {
-		return fmt.Errorf("declare consumer %s: %w", RolloutConsumer, err)
+		return err
 	}
 	if err := declareBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      RolloutsBucket,

@@ -159,11 +159,8 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 			MaxAckPending: 1,
 			Replicas:      t.Replicas,
 		}
-		if err := retryStreamNotFound(ctx, func() error {
-			_, err := commands.CreateOrUpdateConsumer(ctx, cfg)
+		if err := declareConsumer(ctx, commands, cfg); err != nil {
 			return err
-		}); err != nil {
-			return fmt.Errorf("declare consumer %s: %w", cfg.Durable, err)
 		}
 	}
 	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
@@ -190,17 +187,14 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	if err != nil {
 		return err
 	}
-	if err := retryStreamNotFound(ctx, func() error {
-		_, err := advisories.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-			Durable:     AdvisoryConsumer,
-			Description: "Workers dead-lettering commands",
-			AckPolicy:   jetstream.AckExplicitPolicy,
-			AckWait:     t.AckWait,
-			Replicas:    t.Replicas,
-		})
-		return err
+	if err := declareConsumer(ctx, advisories, jetstream.ConsumerConfig{
+		Durable:     AdvisoryConsumer,
+		Description: "Workers dead-lettering commands",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		AckWait:     t.AckWait,
+		Replicas:    t.Replicas,
 	}); err != nil {
-		return fmt.Errorf("declare consumer %s: %w", AdvisoryConsumer, err)
+		return err
 	}
 	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
 		Name:        DeadLetterStream,
@@ -224,6 +218,18 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		return err
 	}
 	return declareRollouts(ctx, js, t)
+}
+
+// declareConsumer creates or updates a durable consumer of s, retrying
+// while a fresh cluster has not yet made the stream available.
+func declareConsumer(ctx context.Context, s jetstream.Stream, cfg jetstream.ConsumerConfig) error {
+	if err := retryStreamNotFound(ctx, func() error {
+		_, err := s.CreateOrUpdateConsumer(ctx, cfg)
+		return err
+	}); err != nil {
+		return fmt.Errorf("declare consumer %s: %w", cfg.Durable, err)
+	}
+	return nil
 }
 
 func createOrUpdateStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -109,4 +110,23 @@ func dedupe(ids []string) []string {
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ResolveAll resolves every target at once (accounts and regions in
+// parallel), each with resolve, and returns the results in target order
+// with, for each target that failed, its error at the same index.
+func ResolveAll(ctx context.Context, targets []*palisadev1.RolloutTarget,
+	resolve func(context.Context, *palisadev1.RolloutTarget) (Located, error)) ([]Located, []error) {
+	located := make([]Located, len(targets))
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			located[i], errs[i] = resolve(ctx, t)
+		}()
+	}
+	wg.Wait()
+	return located, errs
 }
