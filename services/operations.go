@@ -163,12 +163,9 @@ func (s *operationsServer) CancelOperation(ctx context.Context, r *longrunningpb
 		return nil, err
 	}
 	var refused palisadev1.OperationState
-	_, err = s.store.Transition(ctx, rec.GetId(), func(rec *palisadev1.OperationRecord) (string, error) {
+	latest, err := s.store.Transition(ctx, rec.GetId(), func(rec *palisadev1.OperationRecord) (string, error) {
 		md := rec.GetMetadata()
-		switch md.GetState() {
-		case palisadev1.OperationState_OPERATION_STATE_CANCELLED:
-			return "", operations.ErrNoChange
-		case palisadev1.OperationState_OPERATION_STATE_ACCEPTED:
+		if md.GetState() == palisadev1.OperationState_OPERATION_STATE_ACCEPTED {
 			md.State = palisadev1.OperationState_OPERATION_STATE_CANCELLED
 			rec.Error = status.New(codes.Canceled, "cancelled by "+CallerFrom(ctx)+" before it started").Proto()
 			return "cancelled by " + CallerFrom(ctx), nil
@@ -176,6 +173,14 @@ func (s *operationsServer) CancelOperation(ctx context.Context, r *longrunningpb
 		refused = md.GetState()
 		return "", errNotCancellable
 	})
+	if errors.Is(err, operations.ErrEnded) {
+		// Cancelling a cancelled operation again is a no-op.
+		if refused = latest.GetMetadata().GetState(); refused == palisadev1.OperationState_OPERATION_STATE_CANCELLED {
+			err = nil
+		} else {
+			err = errNotCancellable
+		}
+	}
 	switch {
 	case errors.Is(err, errNotCancellable):
 		st := status.New(codes.FailedPrecondition, fmt.Sprintf("operation %s is %s; only an operation that has not started can be cancelled", r.GetName(), refused))

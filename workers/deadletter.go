@@ -124,14 +124,11 @@ func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, del
 		reason := fmt.Sprintf("no worker finished the command in %d deliveries; it was moved to %s", deliveries, bus.DeadLetterSubject(id))
 		_, err := w.store.Transition(ctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
 			md := rec.GetMetadata()
-			if operations.Terminal(md.GetState()) {
-				return "", operations.ErrNoChange
-			}
 			md.State = palisadev1.OperationState_OPERATION_STATE_FAILED
 			rec.Error = status.New(codes.Aborted, reason).Proto()
 			return reason, nil
 		})
-		if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
+		if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
 			return fmt.Errorf("fail operation %s: %w", id, err)
 		}
 	}

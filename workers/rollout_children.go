@@ -175,9 +175,6 @@ func (d *driver) recordPlanFailures(ctx context.Context) error {
 			code = codes.NotFound
 		}
 		_, err = d.r.ops.Transition(ctx, c.GetOperationId(), func(rec *palisadev1.OperationRecord) (string, error) {
-			if operations.Terminal(rec.GetMetadata().GetState()) {
-				return "", operations.ErrNoChange
-			}
 			rec.Metadata.State = palisadev1.OperationState_OPERATION_STATE_FAILED
 			st := status.New(code, c.GetFailureMessage())
 			if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: c.GetFailureCode(), Domain: "palisade.dev"}); err == nil {
@@ -186,7 +183,7 @@ func (d *driver) recordPlanFailures(ctx context.Context) error {
 			rec.Error = st.Proto()
 			return c.GetFailureMessage(), nil
 		})
-		if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
+		if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
 			return err
 		}
 		d.addFailure(c, operations.Name(c.GetOperationId()))
@@ -267,7 +264,7 @@ func (d *driver) cancelChild(ctx context.Context, c *palisadev1.RolloutChild, re
 		rec.Error = status.New(codes.Canceled, "rollout stopped before this group started: "+reason).Proto()
 		return "rollout stopped: " + reason, nil
 	})
-	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
+	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
 		return err
 	}
 	d.note(c, rec.GetMetadata().GetState(), rec.GetError())

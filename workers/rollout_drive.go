@@ -387,7 +387,7 @@ func (d *driver) startOperation(ctx context.Context) error {
 		md.Attempts = 1
 		return "rollout started", nil
 	})
-	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
+	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
 		return err
 	}
 	return nil
@@ -398,9 +398,6 @@ func (d *driver) endOperation(ctx context.Context) error {
 	ro := proto.CloneOf(d.rec.GetRollout())
 	_, err := d.r.ops.Transition(ctx, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
 		md := rec.GetMetadata()
-		if operations.Terminal(md.GetState()) {
-			return "", operations.ErrNoChange
-		}
 		rec.Rollout = ro
 		switch ro.GetState() {
 		case palisadev1.RolloutState_ROLLOUT_STATE_SUCCEEDED:
@@ -415,7 +412,7 @@ func (d *driver) endOperation(ctx context.Context) error {
 		}
 		return ro.GetStateReason(), nil
 	})
-	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
+	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
 		return err
 	}
 	return nil

@@ -33,6 +33,11 @@ var ErrEventNotPublished = errors.New("operation event not published")
 // ErrNoChange is returned by a Transition func to leave the record as it is.
 var ErrNoChange = errors.New("no change")
 
+// ErrEnded: Transition found the operation already ended. An ended record
+// never changes again, whoever asks: a worker that lost its claim and
+// carries on must not turn a SUCCEEDED operation back into RUNNING.
+var ErrEnded = errors.New("operation already ended")
+
 // Store reads and writes operation records.
 type Store struct {
 	js  jetstream.JetStream
@@ -111,12 +116,16 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) err
 // record did not move meanwhile, retrying on conflicts. change sets the new
 // state and what goes with it and returns the event's reason; it returns
 // ErrNoChange to leave the record alone, or another error to abort. The new
-// event is appended to the history and published.
+// event is appended to the history and published. A record that has ended
+// is returned with ErrEnded and change is not called.
 func (s *Store) Transition(ctx context.Context, id string, change func(rec *palisadev1.OperationRecord) (reason string, err error)) (*palisadev1.OperationRecord, error) {
 	for {
 		rec, rev, err := s.Get(ctx, id)
 		if err != nil {
 			return nil, err
+		}
+		if Terminal(rec.GetMetadata().GetState()) {
+			return rec, ErrEnded
 		}
 		reason, err := change(rec)
 		if errors.Is(err, ErrNoChange) {

@@ -1,0 +1,138 @@
+package operations
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/natsembed"
+)
+
+func openStore(t *testing.T) *Store {
+	t.Helper()
+	ns, err := natsembed.Start(natsembed.Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := bus.Declare(ctx, js, bus.DefaultTopology(1)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newRecord(t *testing.T, s *Store, id string) {
+	t.Helper()
+	cmd := &palisadev1.Command{OperationId: id, AcceptTime: timestamppb.Now(),
+		Request: &palisadev1.Command_DeleteSecurityGroup{DeleteSecurityGroup: &palisadev1.DeleteSecurityGroupRequest{
+			Location: &palisadev1.Location{AccountId: "111122223333", Region: "us-east-1"}, GroupId: "sg-0123456789abcdef0"}}}
+	if err := s.Create(context.Background(), NewRecord(cmd)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setState(st palisadev1.OperationState) func(*palisadev1.OperationRecord) (string, error) {
+	return func(rec *palisadev1.OperationRecord) (string, error) {
+		rec.Metadata.State = st
+		return st.String(), nil
+	}
+}
+
+// TestEndedRecordsNeverChange: once an operation has ended, no
+// Transition changes it again, whatever its func would do. A worker that
+// lost its claim and carried on once turned a SUCCEEDED operation back
+// into RETRYING, and the operation then never ended.
+func TestEndedRecordsNeverChange(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	for _, end := range []palisadev1.OperationState{
+		palisadev1.OperationState_OPERATION_STATE_SUCCEEDED,
+		palisadev1.OperationState_OPERATION_STATE_FAILED,
+		palisadev1.OperationState_OPERATION_STATE_CANCELLED,
+	} {
+		id := "op-" + end.String()
+		newRecord(t, s, id)
+		if _, err := s.Transition(ctx, id, setState(palisadev1.OperationState_OPERATION_STATE_RUNNING)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Transition(ctx, id, setState(end)); err != nil {
+			t.Fatal(err)
+		}
+		_, rev, err := s.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		called := false
+		rec, err := s.Transition(ctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
+			called = true
+			return setState(palisadev1.OperationState_OPERATION_STATE_RETRYING)(rec)
+		})
+		if !errors.Is(err, ErrEnded) {
+			t.Errorf("%v: Transition answered %v, want ErrEnded", end, err)
+		}
+		if called {
+			t.Errorf("%v: the change func ran on an ended record", end)
+		}
+		if rec.GetMetadata().GetState() != end {
+			t.Errorf("%v: Transition returned a record in %v", end, rec.GetMetadata().GetState())
+		}
+		after, rev2, err := s.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rev2 != rev || after.GetMetadata().GetState() != end {
+			t.Errorf("%v: record moved to %v (revision %d → %d)", end, after.GetMetadata().GetState(), rev, rev2)
+		}
+	}
+}
+
+// TestTransitionErrors: a missing record, a func that declines and a func
+// that fails leave nothing written.
+func TestTransitionErrors(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	if _, err := s.Transition(ctx, "nobody", setState(palisadev1.OperationState_OPERATION_STATE_RUNNING)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing record: %v, want ErrNotFound", err)
+	}
+	newRecord(t, s, "op")
+	_, rev, err := s.Get(ctx, "op")
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	for name, f := range map[string]func(*palisadev1.OperationRecord) (string, error){
+		"no change": func(*palisadev1.OperationRecord) (string, error) { return "", ErrNoChange },
+		"abort":     func(*palisadev1.OperationRecord) (string, error) { return "", boom },
+	} {
+		_, err := s.Transition(ctx, "op", f)
+		if name == "abort" && !errors.Is(err, boom) {
+			t.Errorf("%s: %v, want the func's error", name, err)
+		}
+		if name == "no change" && err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if _, rev2, _ := s.Get(ctx, "op"); rev2 != rev {
+			t.Errorf("%s: record written (revision %d → %d)", name, rev, rev2)
+		}
+	}
+}
