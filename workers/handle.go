@@ -19,7 +19,8 @@ import (
 	"github.com/palisadehq/palisade/internal/operations"
 )
 
-var errEnded = errors.New("operation already ended")
+// errStale: a later delivery of the command holds the operation now.
+var errStale = errors.New("a later delivery holds the operation")
 
 // handle runs one delivery of a command to its end, or hands it back.
 //
@@ -27,6 +28,14 @@ var errEnded = errors.New("operation already ended")
 // an unacknowledged command (redelivered; the executors converge and the
 // attempt count carries on) or a terminal record (the redelivery only
 // re-announces the end and acks).
+//
+// A delivery may also outlive its claim: it waited in this process's
+// buffer, or NATS was away while it ran, and the server gave the command
+// to another worker. Such a holder must neither act nor ack (its ack
+// would end the newer delivery's claim), so handle checks the delivery is
+// current before it starts, keeps a renewed claim while it works, and
+// writes its delivery number into the record with every attempt: a
+// holder that finds a later number there stops.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	cmd := &palisadev1.Command{}
 	if err := proto.Unmarshal(msg.Data(), cmd); err != nil || cmd.GetOperationId() == "" {
@@ -36,17 +45,38 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	id := cmd.GetOperationId()
 	log := w.log.With("operation_id", id)
+	md, err := msg.Metadata()
+	if err != nil {
+		log.Error("delivery without metadata dropped", "error", err)
+		return // not a JetStream delivery: nothing to ack
+	}
+	delivery := md.NumDelivered
+	log = log.With("delivery", delivery)
+	log.Debug("command delivered", "stream_seq", md.Sequence.Stream)
 
-	// Keep the claim alive while working: a late ack after a redelivery
-	// would let two workers act on one group at once.
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go keepClaim(hctx, msg, w.heartbeatEvery(), cancel, log)
+	cl := newClaim(w.opts.JetStream.Conn(), msg, w.heartbeatEvery(), w.ackWait())
+	if err := cl.renew(); err != nil {
+		// NATS is away: nothing can be done or recorded, and a nak would
+		// not arrive either. The server redelivers after the ack wait.
+		log.Warn("claim not renewed; leaving the command to its redelivery", "error", err)
+		return
+	}
+	switch cur, err := w.current(hctx, md); {
+	case err != nil:
+		log.Warn("delivery not checked; leaving the command to its redelivery", "error", err)
+		return
+	case !cur:
+		log.Info("delivery outlived its claim in the buffer; a later one holds the command")
+		return
+	}
+	go cl.keep(hctx, cancel, log)
 
 	rec, err := w.ensureRecord(hctx, cmd)
 	if err != nil {
 		log.Warn("operation record unavailable; retrying later", "error", err)
-		_ = msg.NakWithDelay(time.Second)
+		w.giveBack(hctx, msg, cl, log, "record unavailable", err)
 		return
 	}
 	if operations.Terminal(rec.GetMetadata().GetState()) {
@@ -56,11 +86,13 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		w.ack(ctx, msg, log)
 		return
 	}
-	if md, err := msg.Metadata(); err == nil {
-		if last := w.lastDelivery.Load(); last > 1 && md.NumDelivered >= last {
-			w.deadLetterDelivery(hctx, msg, md.Sequence.Stream, md.NumDelivered-1, log)
-			return
-		}
+	if rec.GetDelivery() > delivery {
+		log.Info("a later delivery holds the operation; stopping")
+		return
+	}
+	if last := w.lastDelivery.Load(); last > 1 && delivery >= last {
+		w.deadLetterDelivery(hctx, msg, md.Sequence.Stream, delivery-1, log)
+		return
 	}
 	firstAttempt := rec.GetMetadata().GetAttempts() == 0
 	// prog carries what earlier attempts of this delivery achieved (the
@@ -73,34 +105,30 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	failures := 0
 	for {
 		rec, err = w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
-			md := rec.GetMetadata()
-			if operations.Terminal(md.GetState()) {
-				return "", errEnded // cancelled meanwhile
+			if rec.GetDelivery() > delivery {
+				return "", errStale
 			}
+			rec.Delivery = delivery
+			md := rec.GetMetadata()
 			md.State = palisadev1.OperationState_OPERATION_STATE_RUNNING
 			md.Attempts++
 			md.RetryReason = ""
 			return fmt.Sprintf("attempt %d", md.GetAttempts()), nil
 		})
-		switch {
-		case errors.Is(err, errEnded):
-			w.ack(ctx, msg, log)
-			return
-		case err != nil && !errors.Is(err, operations.ErrEventNotPublished):
-			w.giveBack(hctx, msg, log, "record not updated", err)
+		if w.stopAfterUpdate(ctx, hctx, msg, cl, log, err) {
 			return
 		}
 		res, runErr := w.exec.run(hctx, cmd, firstAttempt, &prog)
 		firstAttempt = false
 		if hctx.Err() != nil {
-			w.giveBack(hctx, msg, log, "stopped while working", hctx.Err())
+			w.giveBack(hctx, msg, cl, log, "stopped while working", hctx.Err())
 			return
 		}
 		if runErr == nil {
 			if w.opts.AfterApply != nil && !w.opts.AfterApply(id) {
 				return // abandoned, as by a crash: no record, no ack
 			}
-			w.finish(hctx, msg, log, id, res, nil)
+			w.finish(ctx, hctx, msg, cl, log, id, delivery, res, nil)
 			return
 		}
 		e := classify(runErr)
@@ -109,21 +137,24 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		wait, retry := w.decide(rec.GetMetadata(), e, failures)
 		if !retry {
-			w.finish(hctx, msg, log, id, nil, e)
+			w.finish(ctx, hctx, msg, cl, log, id, delivery, nil, e)
 			return
 		}
-		if _, err := w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
+		_, err := w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
+			if rec.GetDelivery() > delivery {
+				return "", errStale
+			}
 			md := rec.GetMetadata()
 			md.State = palisadev1.OperationState_OPERATION_STATE_RETRYING
 			md.RetryReason = e.Error()
 			return fmt.Sprintf("%s; retrying in %s", e.Error(), wait.Round(time.Millisecond)), nil
-		}); err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
-			w.giveBack(hctx, msg, log, "record not updated", err)
+		})
+		if w.stopAfterUpdate(ctx, hctx, msg, cl, log, err) {
 			return
 		}
 		select {
 		case <-hctx.Done():
-			w.giveBack(hctx, msg, log, "stopped while waiting to retry", hctx.Err())
+			w.giveBack(hctx, msg, cl, log, "stopped while waiting to retry", hctx.Err())
 			return
 		case <-time.After(wait):
 		}
@@ -154,13 +185,32 @@ func (w *Worker) decide(md *palisadev1.OperationMetadata, e *ec2Error, failures 
 	return 0, false
 }
 
+// stopAfterUpdate handles the outcome of a record update by handle: it
+// reports whether the delivery ends here (acked when the operation had
+// ended, left alone when a later delivery holds it, handed back when the
+// store failed).
+func (w *Worker) stopAfterUpdate(ctx, hctx context.Context, msg jetstream.Msg, cl *claim, log *slog.Logger, err error) bool {
+	switch {
+	case err == nil, errors.Is(err, operations.ErrEventNotPublished):
+		return false
+	case errors.Is(err, operations.ErrEnded):
+		// Cancelled meanwhile, or ended by a later delivery.
+		w.ack(ctx, msg, log)
+	case errors.Is(err, errStale):
+		log.Info("a later delivery holds the operation; stopping")
+	default:
+		w.giveBack(hctx, msg, cl, log, "record not updated", err)
+	}
+	return true
+}
+
 // finish records the end of the operation and acks the command.
-func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, log *slog.Logger, id string, res *palisadev1.OperationResult, failure *ec2Error) {
-	_, err := w.store.Transition(ctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
-		md := rec.GetMetadata()
-		if operations.Terminal(md.GetState()) {
-			return "", operations.ErrNoChange
+func (w *Worker) finish(ctx, hctx context.Context, msg jetstream.Msg, cl *claim, log *slog.Logger, id string, delivery uint64, res *palisadev1.OperationResult, failure *ec2Error) {
+	_, err := w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
+		if rec.GetDelivery() > delivery {
+			return "", errStale
 		}
+		md := rec.GetMetadata()
 		if failure != nil {
 			md.State = palisadev1.OperationState_OPERATION_STATE_FAILED
 			rec.Error = failureStatus(failure, md.GetAttempts())
@@ -174,8 +224,7 @@ func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, log *slog.Logger
 		rec.Result = res
 		return "", nil
 	})
-	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) {
-		w.giveBack(ctx, msg, log, "end not recorded", err)
+	if w.stopAfterUpdate(ctx, hctx, msg, cl, log, err) {
 		return
 	}
 	if failure != nil {
@@ -244,13 +293,21 @@ func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, log *slog.Logger) {
 	if err := msg.DoubleAck(actx); err != nil {
 		// The redelivery finds the record terminal and only acks.
 		log.Warn("ack not confirmed", "error", err)
+		return
 	}
+	log.Debug("command acknowledged")
 }
 
 // giveBack returns the command for redelivery: at once when this worker is
 // stopping, after a pause when the store is in trouble, so a NATS outage
-// does not turn into a busy loop.
-func (w *Worker) giveBack(ctx context.Context, msg jetstream.Msg, log *slog.Logger, why string, err error) {
+// does not turn into a busy loop. A holder whose claim may have lapsed
+// sends nothing: its nak could land on a later delivery, which the server
+// would then take back from a worker in the middle of it.
+func (w *Worker) giveBack(ctx context.Context, msg jetstream.Msg, cl *claim, log *slog.Logger, why string, err error) {
+	if !cl.valid() {
+		log.Info("command left to its redelivery", "why", why, "error", err)
+		return
+	}
 	log.Info("command handed back", "why", why, "error", err)
 	if ctx.Err() != nil {
 		_ = msg.Nak()

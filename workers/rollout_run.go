@@ -34,6 +34,8 @@ type Rollouts struct {
 	store *rollout.Store
 	exec  *executor
 	log   *slog.Logger
+	// ackWait is the rollout consumer's, read when Run binds it.
+	ackWait time.Duration
 }
 
 // NewRollouts binds a rollout driver to the declared streams and buckets.
@@ -65,6 +67,7 @@ func (r *Rollouts) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bind consumer %s: %w", bus.RolloutConsumer, err)
 	}
+	r.ackWait = cons.CachedInfo().Config.AckWait
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	slots := make(chan struct{}, maxDriven)
@@ -125,7 +128,16 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 	log := r.log.With("rollout", cmd.GetOperationId())
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go keepClaim(hctx, msg, r.opts.Heartbeat, cancel, log)
+	every := r.opts.Heartbeat
+	if r.ackWait > 0 {
+		every = min(every, max(r.ackWait/3, 10*time.Millisecond))
+	}
+	cl := newClaim(r.opts.JetStream.Conn(), msg, every, r.ackWait)
+	if err := cl.renew(); err != nil {
+		log.Warn("claim not renewed; leaving the rollout to its redelivery", "error", err)
+		return
+	}
+	go cl.keep(hctx, cancel, log)
 
 	d := newDriver(r, cmd, md.NumDelivered, log)
 	err = d.run(hctx)
@@ -138,6 +150,9 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 	case errors.Is(err, errClaimLost):
 		log.Info("rollout taken over by another delivery; stopping")
+	case !cl.valid():
+		// A nak now could land on a later delivery.
+		log.Warn("rollout left to its redelivery", "error", err)
 	case ctx.Err() != nil:
 		_ = msg.Nak() // stopping: the next process resumes it at once
 	default:

@@ -84,7 +84,8 @@ type Worker struct {
 	// lastDelivery is the consumers' MaxDeliver: on that delivery a
 	// command is dead-lettered instead of attempted.
 	lastDelivery atomic.Uint64
-	hbMu         sync.Mutex // guards opts.Heartbeat, fitted to the consumers
+	hbMu         sync.Mutex // guards opts.Heartbeat and ackWaitOf, fitted to the consumers
+	ackWaitOf    time.Duration
 	opts         Options
 	store        *operations.Store
 	exec         *executor
@@ -184,6 +185,7 @@ func (w *Worker) fitHeartbeat(ackWait time.Duration) {
 	}
 	w.hbMu.Lock()
 	defer w.hbMu.Unlock()
+	w.ackWaitOf = ackWait
 	if limit := ackWait / 3; w.opts.Heartbeat > limit {
 		w.opts.Heartbeat = max(limit, 10*time.Millisecond)
 	}
@@ -193,6 +195,25 @@ func (w *Worker) heartbeatEvery() time.Duration {
 	w.hbMu.Lock()
 	defer w.hbMu.Unlock()
 	return w.opts.Heartbeat
+}
+
+// ackWait is the consumers' AckWait.
+func (w *Worker) ackWait() time.Duration {
+	w.hbMu.Lock()
+	defer w.hbMu.Unlock()
+	return w.ackWaitOf
+}
+
+// current reports whether a delivery is still its consumer's latest. With
+// one command in flight per partition, any later delivery on the
+// partition (of this command or of the next) means the server gave this
+// one up: it waited in this process's buffer past its ack wait.
+func (w *Worker) current(ctx context.Context, md *jetstream.MsgMetadata) (bool, error) {
+	cons, err := w.opts.JetStream.Consumer(ctx, md.Stream, md.Consumer)
+	if err != nil {
+		return false, err
+	}
+	return cons.CachedInfo().Delivered.Consumer <= md.Sequence.Consumer, nil
 }
 
 // backoff is full-jitter exponential: random in [0, min(max, base·2^n)).

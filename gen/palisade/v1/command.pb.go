@@ -416,7 +416,12 @@ type OperationRecord struct {
 	// The command itself, so a reader needs nothing else.
 	Command *Command `protobuf:"bytes,7,opt,name=command,proto3" json:"command,omitempty"`
 	// A rollout's summary once it has ended (kind OPERATION_KIND_ROLLOUT).
-	Rollout       *Rollout `protobuf:"bytes,8,opt,name=rollout,proto3" json:"rollout,omitempty"`
+	Rollout *Rollout `protobuf:"bytes,8,opt,name=rollout,proto3" json:"rollout,omitempty"`
+	// The delivery of the command whose worker last started an attempt. A
+	// worker still holding an earlier delivery (its claim lapsed and the
+	// command went to another worker) finds a later one here and stops
+	// before its next step.
+	Delivery      uint64 `protobuf:"varint,9,opt,name=delivery,proto3" json:"delivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -505,6 +510,13 @@ func (x *OperationRecord) GetRollout() *Rollout {
 		return x.Rollout
 	}
 	return nil
+}
+
+func (x *OperationRecord) GetDelivery() uint64 {
+	if x != nil {
+		return x.Delivery
+	}
+	return 0
 }
 
 // RolloutRecord is a rollout's durable state in the rollouts bucket, keyed
@@ -951,7 +963,7 @@ const file_palisade_v1_command_proto_rawDesc = "" +
 	"\arollout\x18\x04 \x01(\tR\arollout\x12D\n" +
 	"\x10observed_ingress\x18\x05 \x03(\v2\x19.palisade.v1.IpPermissionR\x0fobservedIngress\x12B\n" +
 	"\x0fobserved_egress\x18\x06 \x03(\v2\x19.palisade.v1.IpPermissionR\x0eobservedEgress\x12\x1a\n" +
-	"\bobserved\x18\a \x01(\bR\bobserved\"\xf7\x02\n" +
+	"\bobserved\x18\a \x01(\bR\bobserved\"\x93\x03\n" +
 	"\x0fOperationRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12:\n" +
@@ -960,7 +972,8 @@ const file_palisade_v1_command_proto_rawDesc = "" +
 	"\x05error\x18\x05 \x01(\v2\x12.google.rpc.StatusR\x05error\x125\n" +
 	"\ahistory\x18\x06 \x03(\v2\x1b.palisade.v1.OperationEventR\ahistory\x12.\n" +
 	"\acommand\x18\a \x01(\v2\x14.palisade.v1.CommandR\acommand\x12.\n" +
-	"\arollout\x18\b \x01(\v2\x14.palisade.v1.RolloutR\arollout\"\xd3\x02\n" +
+	"\arollout\x18\b \x01(\v2\x14.palisade.v1.RolloutR\arollout\x12\x1a\n" +
+	"\bdelivery\x18\t \x01(\x04R\bdelivery\"\xd3\x02\n" +
 	"\rRolloutRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12.\n" +
