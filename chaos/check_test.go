@@ -57,6 +57,7 @@ func (v *verdict) figures() []figure {
 func (s *stack) check(groups []*plannedGroup, lost []*plannedOp) *verdict {
 	v := &verdict{ops: countOps(groups)}
 	for _, op := range lost {
+		s.explain(op)
 		v.add(&v.lost, "operation %s (%s #%d of %s) did not end", op.id, op.kind, op.seq, op.group.name)
 	}
 	for _, g := range groups {

@@ -16,19 +16,17 @@ import (
 // sped up by speed), and new groups and rules stay invisible to reads for
 // 2 s, all at once. Every operation still succeeds, exactly once and in
 // order; retries after faults stay bounded by --max-attempts (waits for
-// visibility by time); and the worker paces its
-// calls within the buckets' refill rates, so throttling stays the
-// exception (under 2% of calls).
-//
-// One worker process: the rate budget is per process until it is shared
-// across processes.
+// visibility by time); and three worker processes, spending from one rate
+// budget kept in JetStream, pace their calls together within the
+// buckets' refill rates, so throttling stays the exception (under 2% of
+// calls).
 func TestEC2Faults(t *testing.T) {
 	const speed = 2.0
 	// Each group's operations wait out the consistency delay one after
 	// another, so the short version has short groups.
 	groups, perGroup := size(6, 50), size(3, 10)
 	s := newStack(t, stackOptions{
-		workers: 1,
+		workers: 3,
 		ackWait: 5 * time.Second,
 		sim: ec2sim.Options{FaultRate: 0.2, Throttle: true, SpeedFactor: speed,
 			ConsistencyDelay: 2 * time.Second, Seed: 3},

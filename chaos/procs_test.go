@@ -26,7 +26,7 @@ type workerProc struct {
 
 // workerArgs are the flags every scenario's workers share; extra follow.
 func workerArgs(natsURL, ec2URL string, extra ...string) []string {
-	return append([]string{"worker", "--nats-url", natsURL, "--ec2-endpoint", ec2URL, "--log-level", "info"}, extra...)
+	return append([]string{"worker", "--nats-url", natsURL, "--ec2-endpoint", ec2URL, "--log-level", "debug"}, extra...)
 }
 
 // startWorkerProc starts a worker process and stops it (SIGKILL) when the
