@@ -66,10 +66,11 @@ func TestClusterNodeLoss(t *testing.T) {
 	wg.Wait() // the schedule runs to its end
 	close(stop)
 	wall := time.Since(start)
+	calls := s.ec2.callFigures()
 	v := s.check(load, lost)
-	report(t, "cluster", append(v.figures(), figure{"node_kills", len(kills)}, figure{"killed", strings.Join(kills, ",")},
+	report(t, "cluster", append(append(v.figures(), figure{"node_kills", len(kills)}, figure{"killed", strings.Join(kills, ",")},
 		figure{"nodes_down", down}, figure{"load_retries_on_unavailable", st.unavailable.Load()},
-		figure{"retried_ops", retried(load)}, figure{"wall", wall})...)
+		figure{"retried_ops", retried(load)}), append(calls, figure{"wall", wall})...)...)
 	if !v.ok() {
 		t.Errorf("invariants broken:\n  %s", strings.Join(v.problems, "\n  "))
 	}

@@ -246,6 +246,13 @@ func (e *endpoint) throttled() (throttled, total int64) {
 	return throttled, total
 }
 
+// callFigures are the EC2 calls made so far and how many were throttled,
+// for a scenario's line; taken before the checks, whose reads would count.
+func (e *endpoint) callFigures() []figure {
+	throttled, total := e.throttled()
+	return []figure{{"ec2_calls", total}, {"throttled", throttled}}
+}
+
 // killPoint says where a worker was when it was killed, from its calls:
 // inside an EC2 call, waiting to retry after a refused one, or after a
 // call EC2 answered (recording, acking, or between commands).

@@ -113,13 +113,14 @@ func TestNATSRestart(t *testing.T) {
 	}
 	load = append(load, probes...)
 	wall := time.Since(start)
+	calls := s.ec2.callFigures()
 	v := s.check(load, lost)
-	report(t, "nats-restart", append(v.figures(),
+	report(t, "nats-restart", append(append(v.figures(),
 		figure{"restarts", restarts}, figure{"nats_down", down},
 		figure{"probes_accepted", len(probes)}, figure{"probes_unavailable", refused},
 		figure{"slowest_unavailable", max(slowest, time.Duration(st.slowestRefusal.Load()))},
 		figure{"load_retries_on_unavailable", st.unavailable.Load()},
-		figure{"retried_ops", retried(load)}, figure{"wall", wall})...)
+		figure{"retried_ops", retried(load)}), append(calls, figure{"wall", wall})...)...)
 	if !v.ok() {
 		t.Errorf("invariants broken:\n  %s", strings.Join(v.problems, "\n  "))
 	}

@@ -100,11 +100,11 @@ func TestWorkerCrash(t *testing.T) {
 	lost := s.awaitAll(load, 5*time.Minute)
 	kills, points := k.finish()
 	wall := time.Since(start)
+	calls := s.ec2.callFigures()
 	v := s.check(load, lost)
-	throttled, calls := s.ec2.throttled()
-	report(t, "worker-crash", append(v.figures(),
+	report(t, "worker-crash", append(append(v.figures(),
 		figure{"kills", kills}, figure{"kills_in_call/after_call/retrying", points},
-		figure{"retried_ops", retried(load)}, figure{"ec2_calls", calls}, figure{"throttled", throttled}, figure{"wall", wall})...)
+		figure{"retried_ops", retried(load)}), append(calls, figure{"wall", wall})...)...)
 	if !v.ok() {
 		t.Errorf("invariants broken:\n  %s", strings.Join(v.problems, "\n  "))
 	}
