@@ -8,10 +8,14 @@ BIN     ?= $(CURDIR)/.bin
 BUF_VERSION            := v1.75.0
 PROTOC_GEN_GO_VERSION  := v1.36.12
 PROTOC_GEN_GRPC_VERSION := v1.6.2
+# The API as last published: `make breaking` fails on any change to
+# proto/ that would break a client built against it. Move it forward only
+# together with a release.
+API_BASE ?= d8d62ac8397f1d7cdae71ef10b072d0d338d9f9a
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test test-short chaos lint vet fmt-check buf-lint generate check-generated tools bench fuzz clean
+.PHONY: all build run test test-short chaos lint vet fmt-check buf-lint breaking generate check-generated tools bench fuzz clean
 
 all: build
 
@@ -45,6 +49,10 @@ buf-lint: tools
 	buf lint
 
 lint: fmt-check vet buf-lint
+
+## breaking: buf breaking (FILE rules) against the API at $(API_BASE).
+breaking: tools
+	./scripts/buf-breaking.sh $(API_BASE)
 
 tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
 
