@@ -22,6 +22,7 @@ type call struct {
 	dryRun    bool
 	w         *world
 	groupID   string // for the call log
+	sts       bool   // an STS request: STS's error shape
 }
 
 // ServeHTTP answers one EC2 Query request. The stages, in EC2's order:
@@ -67,6 +68,10 @@ func (s *Sim) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	if apiErr != nil {
 		outcome = apiErr.Code
+		if c.sts {
+			writeSTSError(rw, c.requestID, apiErr)
+			return
+		}
 		writeError(rw, c.requestID, apiErr)
 		return
 	}
@@ -86,6 +91,10 @@ func (s *Sim) dispatch(c *call, rw http.ResponseWriter, r *http.Request) (respon
 		return nil, err
 	}
 	c.n = c.p.root
+	if isSTS(c.n) {
+		c.sts = true
+		return s.sts(c)
+	}
 	name, ok := c.n.str("Action")
 	if !ok || name == "" {
 		return nil, clientErr(codeMissingAction, "The request must contain the parameter Action")
