@@ -56,8 +56,11 @@ type envOptions struct {
 	// maxDeliver overrides the command consumers' delivery limit.
 	maxDeliver int
 	sim        ec2sim.Options
-	workers    int
-	worker     workers.Options // template; JetStream, EC2 and Log are filled in
+	// assumeRole and externalID make every part assume a role per
+	// account, through the endpoint's STS.
+	assumeRole, externalID string
+	workers                int
+	worker                 workers.Options // template; JetStream, EC2 and Log are filled in
 }
 
 // newEnv starts everything and stops it when the test ends.
@@ -101,7 +104,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err := bus.Declare(ctx, js, e.topology); err != nil {
 		t.Fatal(err)
 	}
-	e.ec2, err = ec2client.New(ctx, ec2client.Options{Endpoint: hs.URL})
+	e.ec2, err = ec2client.New(ctx, ec2client.Options{Endpoint: hs.URL, AssumeRole: o.assumeRole, ExternalID: o.externalID})
 	if err != nil {
 		t.Fatal(err)
 	}

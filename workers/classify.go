@@ -34,17 +34,37 @@ func (c class) String() string {
 
 // ec2Error is a failed EC2 call with its classification.
 type ec2Error struct {
-	class   class
-	code    string // EC2's code, or "" for a transport failure
+	class class
+	// service answered with code: "EC2" (or ""), or "STS" when the call
+	// failed assuming the account's role.
+	service string
+	code    string // the service's code, or "" for a transport failure
 	message string
 	err     error
 }
 
 func (e *ec2Error) Error() string {
 	if e.code != "" {
-		return fmt.Sprintf("EC2 %s: %s", e.code, e.message)
+		service := e.service
+		if service == "" {
+			service = "EC2"
+		}
+		return fmt.Sprintf("%s %s: %s", service, e.code, e.message)
 	}
 	return e.message
+}
+
+// serviceOf names the service whose answer err carries: the innermost
+// operation in the chain, since a failed AssumeRole comes wrapped in the
+// EC2 call that needed its credentials.
+func serviceOf(err error) string {
+	service := "EC2"
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if op, ok := e.(*smithy.OperationError); ok && op.ServiceID != "" {
+			service = op.ServiceID
+		}
+	}
+	return service
 }
 
 func (e *ec2Error) Unwrap() error { return e.err }
@@ -76,7 +96,7 @@ func classify(err error) *ec2Error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		code := stripPrefix(apiErr.ErrorCode())
-		e := &ec2Error{class: terminal, code: code, message: apiErr.ErrorMessage(), err: err}
+		e := &ec2Error{class: terminal, service: serviceOf(err), code: code, message: apiErr.ErrorMessage(), err: err}
 		switch code {
 		case "RequestLimitExceeded", "Throttling", "ThrottlingException", "EC2ThrottledException":
 			e.class = throttled

@@ -246,7 +246,8 @@ func failureStatus(e *ec2Error, attempts int32) *spb.Status {
 		code = codes.NotFound
 	case e.code == "RulesPerSecurityGroupLimitExceeded" || e.code == "SecurityGroupLimitExceeded" || e.code == "TagLimitExceeded":
 		code = codes.ResourceExhausted
-	case e.code == "UnauthorizedOperation" || e.code == "AuthFailure" || e.code == "InvalidClientTokenId" || e.code == "OptInRequired" || e.code == "Blocked":
+	case e.code == "UnauthorizedOperation" || e.code == "AuthFailure" || e.code == "InvalidClientTokenId" || e.code == "OptInRequired" || e.code == "Blocked" ||
+		e.code == "AccessDenied" || e.code == "RegionDisabledException":
 		code = codes.PermissionDenied
 	case e.code == "InvalidParameterValue" || e.code == "InvalidParameter" || e.code == "MissingParameter" ||
 		e.code == "InvalidPermission.Malformed" || e.code == "InvalidGroupId.Malformed" || e.code == "InvalidParameterCombination":
@@ -257,8 +258,12 @@ func failureStatus(e *ec2Error, attempts int32) *spb.Status {
 	if reason == "" {
 		reason = "EC2_UNREACHABLE"
 	}
+	domain := "ec2.amazonaws.com"
+	if e.service == "STS" {
+		domain = "sts.amazonaws.com"
+	}
 	if d, err := st.WithDetails(&errdetails.ErrorInfo{
-		Reason: reason, Domain: "ec2.amazonaws.com",
+		Reason: reason, Domain: domain,
 		Metadata: map[string]string{"attempts": fmt.Sprint(attempts), "class": e.class.String()},
 	}); err == nil {
 		st = d

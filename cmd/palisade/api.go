@@ -15,10 +15,15 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 		natsURL    = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
 		ec2URL     = fs.String("ec2-endpoint", "", "EC2 endpoint for reads (\"\": real AWS through the standard credential chain)")
 		tf         topologyFlags
+		rf         roleFlags
 	)
 	tf.register(fs)
+	rf.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	nc, js, err := connect(ctx, *natsURL, "palisade-api", log, tf.topology())
@@ -26,7 +31,7 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 		return err
 	}
 	defer func() { _ = nc.Drain() }()
-	factory, err := ec2client.New(ctx, ec2client.Options{Endpoint: *ec2URL, MaxAttempts: 3})
+	factory, err := ec2client.New(ctx, rf.options(*ec2URL, 3))
 	if err != nil {
 		return err
 	}

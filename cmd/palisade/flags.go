@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/palisadehq/palisade/ec2sim"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/flagenv"
 	"github.com/palisadehq/palisade/workers"
 )
@@ -77,6 +79,37 @@ func (s *simFlags) options(stateFile string) ec2sim.Options {
 		Throttle: s.throttle, SpeedFactor: s.speed, FaultRate: s.faultRate, Latency: s.latency,
 		DropRate: s.dropRate, ConsistencyDelay: s.consistency, StateFile: stateFile,
 	}
+}
+
+// roleFlags choose how each account's EC2 calls are authorized.
+type roleFlags struct {
+	assumeRole string
+	externalID string
+}
+
+func (r *roleFlags) register(fs *commandFlags) {
+	fs.StringVar(&r.assumeRole, "assume-role", "", "ARN of the role to assume in each account, "+ec2client.AccountPlaceholder+
+		" standing for the account id, e.g. arn:aws:iam::"+ec2client.AccountPlaceholder+":role/palisade (\"\": every account uses the base credentials)")
+	fs.StringVar(&r.externalID, "assume-role-external-id", "", "external id passed with --assume-role, when the roles' trust policies require one")
+}
+
+// check names the flag at fault.
+func (r *roleFlags) check() error {
+	if r.assumeRole != "" {
+		if err := ec2client.CheckRoleTemplate(r.assumeRole); err != nil {
+			return fmt.Errorf("--assume-role: %w", err)
+		}
+	}
+	if r.externalID != "" && r.assumeRole == "" {
+		return errors.New("--assume-role-external-id needs --assume-role")
+	}
+	return nil
+}
+
+// options are the EC2 client options for endpoint ("" is AWS) and this
+// many SDK attempts.
+func (r *roleFlags) options(endpoint string, maxAttempts int) ec2client.Options {
+	return ec2client.Options{Endpoint: endpoint, MaxAttempts: maxAttempts, AssumeRole: r.assumeRole, ExternalID: r.externalID}
 }
 
 // topologyFlags shape the streams, consumers and buckets every part

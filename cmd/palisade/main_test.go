@@ -31,6 +31,9 @@ func TestRunUsage(t *testing.T) {
 		{"stray argument", []string{"ec2sim", "extra"}, nil, 1, `unexpected arguments ["extra"]`},
 		{"bad variable", []string{"ec2sim"}, map[string]string{"PALISADE_LOG_LEVEL": "loud"}, 1, "--log-level"},
 		{"bad variable type", []string{"worker"}, map[string]string{"PALISADE_MAX_ATTEMPTS": "many"}, 1, "PALISADE_MAX_ATTEMPTS"},
+		{"role without account", []string{"worker", "--assume-role", "arn:aws:iam::111122223333:role/palisade"}, nil, 1, "--assume-role: role ARN template"},
+		{"role not a role", []string{"api"}, map[string]string{"PALISADE_ASSUME_ROLE": "arn:aws:iam::{account}:user/bob"}, 1, "--assume-role: role ARN template"},
+		{"external id alone", []string{"serve", "--assume-role-external-id", "ext"}, nil, 1, "--assume-role-external-id needs --assume-role"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

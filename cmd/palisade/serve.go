@@ -28,11 +28,16 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		syncAlways = fs.Bool("nats-sync-always", true, "fsync every JetStream write before acknowledging it, so an accepted request survives a machine crash")
 		sf         simFlags
 		wf         workerFlags
+		rf         roleFlags
 	)
 	sf.register(fs)
 	wf.register(fs)
+	rf.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
@@ -62,11 +67,11 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		return err
 	}
 	defer func() { _ = nc.Drain() }()
-	factory, err := ec2client.New(ctx, ec2client.Options{Endpoint: endpoint})
+	factory, err := ec2client.New(ctx, rf.options(endpoint, 0))
 	if err != nil {
 		return err
 	}
-	readFactory, err := ec2client.New(ctx, ec2client.Options{Endpoint: endpoint, MaxAttempts: 3})
+	readFactory, err := ec2client.New(ctx, rf.options(endpoint, 3))
 	if err != nil {
 		return err
 	}

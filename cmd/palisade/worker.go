@@ -15,11 +15,16 @@ func runWorker(ctx context.Context, args []string, lookup func(string) (string, 
 		ec2URL  = fs.String("ec2-endpoint", "", "EC2 endpoint (\"\": real AWS through the standard credential chain)")
 		wf      workerFlags
 		tf      topologyFlags
+		rf      roleFlags
 	)
 	wf.register(fs)
 	tf.register(fs)
+	rf.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
+		return err
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	nc, js, err := connect(ctx, *natsURL, "palisade-worker", log, tf.topology())
@@ -27,7 +32,7 @@ func runWorker(ctx context.Context, args []string, lookup func(string) (string, 
 		return err
 	}
 	defer func() { _ = nc.Drain() }()
-	factory, err := ec2client.New(ctx, ec2client.Options{Endpoint: *ec2URL})
+	factory, err := ec2client.New(ctx, rf.options(*ec2URL, 0))
 	if err != nil {
 		return err
 	}
