@@ -22,6 +22,7 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/services"
 	"github.com/palisadehq/palisade/workers"
 )
@@ -59,8 +60,11 @@ type envOptions struct {
 	// assumeRole and externalID make every part assume a role per
 	// account, through the endpoint's STS.
 	assumeRole, externalID string
-	workers                int
-	worker                 workers.Options // template; JetStream, EC2 and Log are filled in
+	// apiRateFactor, when set, paces the API's reads in the shared rate
+	// budget at EC2's rates times this.
+	apiRateFactor float64
+	workers       int
+	worker        workers.Options // template; JetStream, EC2 and Log are filled in
 }
 
 // newEnv starts everything and stops it when the test ends.
@@ -110,7 +114,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := services.New(ctx, services.Deps{JetStream: js, EC2: e.ec2, Log: log})
+	var budget *ratebudget.Budget
+	if o.apiRateFactor > 0 {
+		if budget, err = ratebudget.NewShared(ctx, js, o.apiRateFactor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := services.New(ctx, services.Deps{JetStream: js, EC2: e.ec2, Budget: budget, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

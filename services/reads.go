@@ -3,8 +3,10 @@ package services
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -16,6 +18,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
 )
@@ -23,8 +26,43 @@ import (
 // reader answers the read calls straight from EC2, so they always show
 // what EC2 holds, not what Palisade believes.
 type reader struct {
-	ec2 *ec2client.Factory
-	log *slog.Logger
+	ec2    *ec2client.Factory
+	budget *ratebudget.Budget
+	log    *slog.Logger
+}
+
+// errNoBudget: the rate budget had no room for a read before the caller's
+// deadline.
+var errNoBudget = errors.New("EC2 rate budget exhausted")
+
+// maxBudgetWait bounds how long a read waits for room in the rate budget.
+const maxBudgetWait = 10 * time.Second
+
+// pace waits until the rate budget has room for one call of action, so the
+// API's reads and the workers' calls stay inside EC2's limits together. It
+// gives up in time to answer before the caller's deadline, and after
+// maxBudgetWait at most.
+func (r reader) pace(ctx context.Context, account, region, action string) error {
+	limit := time.Now().Add(maxBudgetWait)
+	if dl, ok := ctx.Deadline(); ok {
+		if answerBy := dl.Add(-time.Until(dl) / 10); answerBy.Before(limit) {
+			limit = answerBy
+		}
+	}
+	wctx, cancel := context.WithDeadline(ctx, limit)
+	defer cancel()
+	if err := r.budget.Wait(wctx, account, region, action); err != nil {
+		return fmt.Errorf("%w: %w", errNoBudget, err)
+	}
+	return nil
+}
+
+// describeGroups makes one paced DescribeSecurityGroups call.
+func (r reader) describeGroups(ctx context.Context, loc *palisadev1.Location, in *ec2.DescribeSecurityGroupsInput) (*ec2.DescribeSecurityGroupsOutput, error) {
+	if err := r.pace(ctx, loc.GetAccountId(), loc.GetRegion(), "DescribeSecurityGroups"); err != nil {
+		return nil, err
+	}
+	return r.ec2.Client(loc.GetAccountId(), loc.GetRegion()).DescribeSecurityGroups(ctx, in)
 }
 
 func (s *securityGroups) GetSecurityGroup(ctx context.Context, r *palisadev1.GetSecurityGroupRequest) (*palisadev1.SecurityGroup, error) {
@@ -34,8 +72,10 @@ func (s *securityGroups) GetSecurityGroup(ctx context.Context, r *palisadev1.Get
 		return nil, invalidArgument(v)
 	}
 	loc := r.GetLocation()
-	out, err := s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()).DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{
-		GroupIds: []string{r.GetGroupId()},
+	// A filter rather than GroupIds: a call with neither filter nor
+	// pagination spends EC2's smaller "unfiltered" throttle bucket.
+	out, err := s.reader.describeGroups(ctx, loc, &ec2.DescribeSecurityGroupsInput{
+		Filters: []types.Filter{{Name: aws.String("group-id"), Values: []string{r.GetGroupId()}}},
 	})
 	if err != nil {
 		return nil, s.reader.ec2Status(ctx, err)
@@ -87,7 +127,7 @@ func (s *securityGroups) ListSecurityGroups(ctx context.Context, r *palisadev1.L
 		in.NextToken = aws.String(r.GetPageToken())
 	}
 	loc := r.GetLocation()
-	out, err := s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()).DescribeSecurityGroups(ctx, in)
+	out, err := s.reader.describeGroups(ctx, loc, in)
 	if err != nil {
 		return nil, s.reader.ec2Status(ctx, err)
 	}
@@ -101,6 +141,9 @@ func (s *securityGroups) ListSecurityGroups(ctx context.Context, r *palisadev1.L
 // ec2Status maps an EC2 error on a read to a gRPC status the caller can act
 // on, keeping EC2's code in ErrorInfo.
 func (s *reader) ec2Status(ctx context.Context, err error) error {
+	if errors.Is(err, errNoBudget) {
+		return status.Error(codes.ResourceExhausted, "EC2's rate limit for this account and region has no room for the read before the deadline; retry later")
+	}
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) {
 		s.log.WarnContext(ctx, "EC2 read failed", "error", err)
@@ -110,7 +153,7 @@ func (s *reader) ec2Status(ctx context.Context, err error) error {
 	switch apiErr.ErrorCode() {
 	case "InvalidGroup.NotFound", "InvalidVpcID.NotFound":
 		code = codes.NotFound
-	case "UnauthorizedOperation", "AuthFailure", "InvalidClientTokenId", "OptInRequired", "Blocked":
+	case "UnauthorizedOperation", "AuthFailure", "InvalidClientTokenId", "OptInRequired", "Blocked", "AccessDenied":
 		code = codes.PermissionDenied
 	case "RequestLimitExceeded", "InternalError", "InternalFailure", "ServerInternal", "Unavailable", "ServiceUnavailable":
 		code = codes.Unavailable

@@ -105,7 +105,7 @@ func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command) (*longrunn
 	change, _ := rollout.ExpandChange("change", r.GetChange()) // validated
 	located, errs := rollout.ResolveAll(ctx, r.GetTargets(), func(ctx context.Context, t *palisadev1.RolloutTarget) (rollout.Located, error) {
 		loc := t.GetLocation()
-		res, err := rollout.Resolve(ctx, s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()), nil, t)
+		res, err := rollout.Resolve(ctx, s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()), s.reader.pace, t)
 		return rollout.Located{Location: loc, Resolution: res}, err
 	})
 	for _, err := range errs {

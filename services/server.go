@@ -21,6 +21,7 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/internal/rollout"
 )
 
@@ -28,8 +29,11 @@ import (
 type Deps struct {
 	JetStream jetstream.JetStream
 	EC2       *ec2client.Factory
-	Identify  Identify // nil: LocalIdentity
-	Log       *slog.Logger
+	// Budget paces the API's own EC2 reads (Get/List, validate-only
+	// rollouts) in the budget the workers spend from; nil: unpaced.
+	Budget   *ratebudget.Budget
+	Identify Identify // nil: LocalIdentity
+	Log      *slog.Logger
 }
 
 // Server is the gRPC front end with its health service.
@@ -62,7 +66,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	)
 	palisadev1.RegisterSecurityGroupServiceServer(gs, &securityGroups{
 		acceptor: acceptor{js: d.JetStream, link: link, store: store, commands: commands, log: d.Log, now: time.Now},
-		reader:   reader{ec2: d.EC2, log: d.Log},
+		reader:   reader{ec2: d.EC2, budget: d.Budget, log: d.Log},
 	})
 	rstore, err := rollout.OpenStore(ctx, d.JetStream)
 	if err != nil {
@@ -74,7 +78,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	palisadev1.RegisterRolloutServiceServer(gs, &rollouts{
 		acceptor: acceptor{js: d.JetStream, link: link, store: store, commands: commands, log: d.Log, now: time.Now},
-		reader:   reader{ec2: d.EC2, log: d.Log},
+		reader:   reader{ec2: d.EC2, budget: d.Budget, log: d.Log},
 		store:    rstore, stream: rstream,
 	})
 	ops := &operationsServer{store: store, log: d.Log}

@@ -12,6 +12,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
 )
@@ -26,7 +27,7 @@ const MarkerTagKey = "palisade:operation-id"
 // to the state the command asks for.
 type executor struct {
 	ec2         *ec2client.Factory
-	budget      *Budget
+	budget      *ratebudget.Budget
 	callTimeout time.Duration
 	// visibilityWindow bounds how long EC2 may take to show a change.
 	visibilityWindow time.Duration

@@ -19,6 +19,7 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/ratebudget"
 )
 
 // Options configure a worker.
@@ -26,7 +27,7 @@ type Options struct {
 	JetStream jetstream.JetStream
 	EC2       *ec2client.Factory
 	// Budget paces EC2 calls; nil means unpaced.
-	Budget *Budget
+	Budget *ratebudget.Budget
 	Log    *slog.Logger
 
 	// Heartbeat is how often a held command's ack deadline is extended

@@ -14,6 +14,7 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 		grpcListen = fs.String("grpc-listen", defaultGRPCListen, "gRPC API address")
 		natsURL    = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
 		ec2URL     = fs.String("ec2-endpoint", "", "EC2 endpoint for reads (\"\": real AWS through the standard credential chain)")
+		rateFactor = fs.Float64("ec2-rate-factor", 1, rateFactorUsage)
 		tf         topologyFlags
 		rf         roleFlags
 	)
@@ -35,5 +36,5 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	return serveAPI(ctx, *grpcListen, js, factory, log)
+	return serveAPI(ctx, *grpcListen, js, factory, *rateFactor, log)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/flagenv"
+	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/workers"
 )
 
@@ -134,6 +135,8 @@ func (t *topologyFlags) topology() bus.Topology {
 	return top
 }
 
+const rateFactorUsage = "pace EC2 calls at EC2's default refill rates times this, in a budget shared by every worker and API process (0: no pacing)"
+
 // workerFlags tune the workers.
 type workerFlags struct {
 	rateFactor    float64
@@ -143,7 +146,7 @@ type workerFlags struct {
 }
 
 func (w *workerFlags) register(fs *commandFlags) {
-	fs.Float64Var(&w.rateFactor, "ec2-rate-factor", 1, "pace EC2 calls at EC2's default refill rates times this, in a budget shared by every worker (0: no pacing)")
+	fs.Float64Var(&w.rateFactor, "ec2-rate-factor", 1, rateFactorUsage)
 	fs.DurationVar(&w.callTimeout, "ec2-call-timeout", 30*time.Second, "deadline of one EC2 call")
 	fs.IntVar(&w.maxAttempts, "max-attempts", 10, "attempts of an operation after transient EC2 errors")
 	fs.DurationVar(&w.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM, how long commands in hand may finish before they are handed back")
@@ -151,7 +154,7 @@ func (w *workerFlags) register(fs *commandFlags) {
 
 func (w *workerFlags) options() workers.Options {
 	return workers.Options{
-		Budget: workers.NewBudget(w.rateFactor), CallTimeout: w.callTimeout, MaxAttempts: w.maxAttempts,
+		Budget: ratebudget.New(w.rateFactor), CallTimeout: w.callTimeout, MaxAttempts: w.maxAttempts,
 		ShutdownGrace: w.shutdownGrace,
 	}
 }

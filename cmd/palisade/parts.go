@@ -13,6 +13,7 @@ import (
 
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/services"
 	"github.com/palisadehq/palisade/workers"
 )
@@ -54,8 +55,12 @@ func connect(ctx context.Context, url, name string, log *slog.Logger, top bus.To
 
 // serveAPI serves the gRPC front end on addr until ctx ends, then stops
 // accepting and drains in-flight calls for up to ten seconds.
-func serveAPI(ctx context.Context, addr string, js jetstream.JetStream, ec2 *ec2client.Factory, log *slog.Logger) error {
-	srv, err := services.New(ctx, services.Deps{JetStream: js, EC2: ec2, Log: log})
+func serveAPI(ctx context.Context, addr string, js jetstream.JetStream, ec2 *ec2client.Factory, rateFactor float64, log *slog.Logger) error {
+	budget, err := ratebudget.NewShared(ctx, js, rateFactor)
+	if err != nil {
+		return err
+	}
+	srv, err := services.New(ctx, services.Deps{JetStream: js, EC2: ec2, Budget: budget, Log: log})
 	if err != nil {
 		return err
 	}
@@ -83,11 +88,12 @@ func serveAPI(ctx context.Context, addr string, js jetstream.JetStream, ec2 *ec2
 }
 
 // runWorkers runs a worker (commands and rollouts) until ctx ends. Its
-// EC2 rate budget lives in JetStream, shared with every other worker.
+// EC2 rate budget lives in JetStream, shared with every other worker and
+// API process.
 func runWorkers(ctx context.Context, js jetstream.JetStream, ec2 *ec2client.Factory, wf workerFlags, log *slog.Logger) error {
 	o := wf.options()
 	o.JetStream, o.EC2, o.Log = js, ec2, log
-	budget, err := workers.NewSharedBudget(ctx, js, wf.rateFactor)
+	budget, err := ratebudget.NewShared(ctx, js, wf.rateFactor)
 	if err != nil {
 		return err
 	}

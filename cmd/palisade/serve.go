@@ -78,7 +78,9 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	log.Info("local EC2 endpoint listening", "addr", *ec2Listen, "state", filepath.Join(*dataDir, "ec2sim.json"))
 	err = firstErr(ctx,
 		func(ctx context.Context) error { return sim.ListenAndServe(ctx, *ec2Listen) },
-		func(ctx context.Context) error { return serveAPI(ctx, *grpcListen, js, readFactory, log) },
+		func(ctx context.Context) error {
+			return serveAPI(ctx, *grpcListen, js, readFactory, wf.rateFactor, log)
+		},
 		func(ctx context.Context) error { return runWorkers(ctx, js, factory, wf, log) },
 	)
 	log.Info("stopping", "error", err)

@@ -27,9 +27,9 @@ const (
 	// "<id>.plan.<delivery>.<n>" until it ends.
 	RolloutsBucket = "palisade_rollouts"
 
-	// BudgetBucket keeps the EC2 rate budget shared by every worker: one
-	// token bucket per account, region and EC2 throttle bucket, updated
-	// with compare-and-set.
+	// BudgetBucket keeps the EC2 rate budget shared by every worker and
+	// API process: one token bucket per account, region and EC2 throttle
+	// bucket, updated with compare-and-set.
 	BudgetBucket = "palisade_budget"
 )
 

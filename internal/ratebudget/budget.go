@@ -1,4 +1,7 @@
-package workers
+// Package ratebudget paces EC2 calls so that every Palisade process
+// together stays inside the rate limits EC2 keeps per account and region:
+// the workers' calls, and the API's reads, spend from one budget.
+package ratebudget
 
 import (
 	"context"
@@ -10,13 +13,13 @@ import (
 )
 
 // Budget paces EC2 calls per account, region and EC2 throttle bucket (one
-// per action, sized by its category: internal/ec2limits) so workers stay
+// per action, sized by its category: internal/ec2limits) so callers stay
 // inside EC2's rate limits instead of discovering them through
 // RequestLimitExceeded.
 //
-// NewSharedBudget keeps the buckets in JetStream, shared by every worker
-// process; NewBudget keeps them in this process only (one worker process,
-// or tests).
+// NewShared keeps the buckets in JetStream, shared by every process that
+// calls EC2; New keeps them in this process only (one process, or tests).
+// A nil *Budget does not pace.
 type Budget struct {
 	factor float64
 	shared *sharedBudget // nil: per process
@@ -25,9 +28,9 @@ type Budget struct {
 	limiters map[string]*rate.Limiter
 }
 
-// NewBudget paces this process alone at EC2's default rates multiplied by
+// New paces this process alone at EC2's default rates multiplied by
 // factor (the bucket sizes stay as EC2's). factor <= 0 means no pacing.
-func NewBudget(factor float64) *Budget {
+func New(factor float64) *Budget {
 	return &Budget{factor: factor, limiters: map[string]*rate.Limiter{}}
 }
 

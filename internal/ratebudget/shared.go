@@ -1,4 +1,4 @@
-package workers
+package ratebudget
 
 import (
 	"context"
@@ -27,7 +27,7 @@ const leaseTTL = 250 * time.Millisecond
 const maxLease = 16
 
 // sharedBudget is a token bucket per account, region and EC2 bucket, kept
-// in the budget bucket and updated with compare-and-set, so every worker
+// in the budget bucket and updated with compare-and-set, so every
 // process spends from the same budget EC2 keeps for the account. Each
 // process takes tokens only for callers already waiting, one
 // compare-and-set for all of them, and hands them out locally.
@@ -52,11 +52,11 @@ type pool struct {
 	leased  time.Time
 }
 
-// NewSharedBudget paces every worker process sharing js at EC2's default
-// rates multiplied by factor (bucket sizes stay EC2's). factor <= 0 means
+// NewShared paces every process sharing js at EC2's default rates
+// multiplied by factor (bucket sizes stay EC2's). factor <= 0 means
 // no pacing.
-func NewSharedBudget(ctx context.Context, js jetstream.JetStream, factor float64) (*Budget, error) {
-	b := NewBudget(factor)
+func NewShared(ctx context.Context, js jetstream.JetStream, factor float64) (*Budget, error) {
+	b := New(factor)
 	if factor <= 0 {
 		return b, nil
 	}

@@ -1,4 +1,4 @@
-package workers
+package ratebudget
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func sharedBudgets(t *testing.T, n int, factor float64) []*Budget {
 				t.Fatal(err)
 			}
 		}
-		b, err := NewSharedBudget(ctx, js, factor)
+		b, err := NewShared(ctx, js, factor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func TestSharedBudgetRefills(t *testing.T) {
 }
 
 func TestBudgetOff(t *testing.T) {
-	b := NewBudget(0)
+	b := New(0)
 	if err := b.Wait(context.Background(), "1", "r", "x"); err != nil {
 		t.Fatal(err)
 	}
