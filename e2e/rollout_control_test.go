@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -136,5 +138,52 @@ func TestRolloutFailureThreshold(t *testing.T) {
 	}
 	if n := len(e.childOps(name)); n != 3 {
 		t.Fatalf("%d child operations, want 3: the others were never queued", n)
+	}
+}
+
+// TestRolloutFailedGroupKeepsNoneOfTheChange: a change adds an inbound and
+// an outbound rule; the inbound one lands, the outbound one fails for good
+// (it names a group that does not exist). The group is reported FAILED
+// and holds none of the change: the inbound rule it added is removed
+// again, and the rule it had before is kept.
+func TestRolloutFailedGroupKeepsNoneOfTheChange(t *testing.T) {
+	wo := envWorker()
+	wo.VisibilityWindow = time.Nanosecond // InvalidGroup.NotFound is final at once
+	e := newEnv(t, envOptions{workers: 1, worker: wo})
+	e.startRollouts(envWorker())
+	ids := e.makeGroups(account, region, "half", 1, nil)
+	e.fill(account, region, ids[0], 1) // a rule the group had before: tcp 22 from 10.1.0.0/24
+	from := int32(5432)
+	name := e.startRollout(&palisadev1.StartRolloutRequest{
+		Change: &palisadev1.RuleChange{
+			AuthorizeIngress: []*palisadev1.IpPermission{tcp(443, 443, "10.70.0.0/16")},
+			AuthorizeEgress: []*palisadev1.IpPermission{{IpProtocol: "tcp", FromPort: &from, ToPort: &from,
+				UserIdGroupPairs: []*palisadev1.UserIdGroupPair{{GroupId: "sg-00000000000000dea"}}}},
+		},
+		Targets: []*palisadev1.RolloutTarget{{Location: loc, GroupIds: ids}},
+	})
+	ro := e.watchRollout(name, nil)
+	if ro.GetState() != palisadev1.RolloutState_ROLLOUT_STATE_FAILED || len(ro.GetFailures()) != 1 {
+		t.Fatalf("rollout ended %v with failures %v", ro.GetState(), ro.GetFailures())
+	}
+	f := ro.GetFailures()[0]
+	if f.GetCode() != "InvalidGroup.NotFound" || !strings.Contains(f.GetMessage(), "the rule it had added was removed again") {
+		t.Fatalf("failure = %v", f)
+	}
+	rules := e.ingress(account, region, ids[0])
+	if len(rules) != 1 || aws.ToString(rules[0].CidrIpv4) != "10.1.0.0/24" {
+		t.Fatalf("ingress after the failed change = %v, want only the rule the group had before", rules)
+	}
+	var added, revoked int
+	for _, c := range e.sim.CallLog() {
+		switch c.Action {
+		case "AuthorizeSecurityGroupIngress":
+			added++
+		case "RevokeSecurityGroupIngress":
+			revoked++
+		}
+	}
+	if added != 2 || revoked != 1 { // fill's, the change's; the undo
+		t.Fatalf("call log: %d ingress authorizes (want fill's and the change's), %d revokes (want the undo)", added, revoked)
 	}
 }

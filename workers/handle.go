@@ -137,7 +137,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		wait, retry := w.decide(rec.GetMetadata(), e, failures)
 		if !retry {
-			w.finish(ctx, hctx, msg, cl, log, id, delivery, nil, e)
+			w.finish(ctx, hctx, msg, cl, log, id, delivery, nil, w.exec.undoAdditions(hctx, cmd, e))
 			return
 		}
 		_, err := w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {

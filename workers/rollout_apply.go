@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -113,4 +114,70 @@ func (x *executor) revokePermissions(ctx context.Context, t target, groupID stri
 		return &ec2Error{class: transient, code: code, message: "a rule vanished since the group was read; reading again", err: err}
 	}
 	return err
+}
+
+// undoAdditions runs when a group's share of a rollout is about to fail
+// for good: it removes again the rules the change added to the group, so
+// a failed group is left as the rollout found it rather than half changed
+// (additions come first, so a failure in a later direction or in the
+// removals would otherwise leave them). The rules the change added are
+// its additions that the rollout's own read of the group did not show;
+// they are removed by id, as EC2 holds them now. failure is returned with
+// what was undone, or why not, added to its message.
+//
+// Without that read nothing is removed: a rule the group already had
+// must never go.
+func (x *executor) undoAdditions(ctx context.Context, cmd *palisadev1.Command, failure *ec2Error) *ec2Error {
+	r := cmd.GetApplyRuleChange()
+	if r == nil || failure.code == rollout.CodeQuota {
+		return failure // not a rollout's change, or refused before any change
+	}
+	change, v := rollout.ExpandChange("change", r.GetChange())
+	if len(v) > 0 {
+		return failure
+	}
+	amended := func(note string) *ec2Error {
+		e := *failure
+		e.message += "; " + note
+		return &e
+	}
+	if !r.GetObserved() {
+		return amended("rules it may have added were left in place: the rollout had not read the group's rules before")
+	}
+	var before [2][]rules.Rule
+	for i, perms := range [2][]*palisadev1.IpPermission{r.GetObservedIngress(), r.GetObservedEgress()} {
+		before[i] = rollout.Observed(rollout.Directions[i], perms)
+	}
+	added := change.For(before).Add
+	if len(added[0])+len(added[1]) == 0 {
+		return failure
+	}
+	t := x.target(cmd.GetOperationId(), r.GetLocation())
+	live, err := x.liveRules(ctx, t, r.GetGroupId())
+	if err != nil {
+		return amended("the rules it added could not be removed again: " + err.Error())
+	}
+	var now [2][]liveRule
+	for _, l := range live {
+		i := 0
+		if l.rule.Direction == rules.Egress {
+			i = 1
+		}
+		now[i] = append(now[i], l)
+	}
+	removed := 0
+	for i, dir := range rollout.Directions {
+		res, err := x.revokeRules(ctx, t, r.GetGroupId(), dir, added[i], now[i])
+		if err != nil {
+			return amended("the rules it added could not be removed again: " + err.Error())
+		}
+		removed += len(res.GetSecurityGroupRules())
+	}
+	switch removed {
+	case 0:
+		return failure
+	case 1:
+		return amended("the rule it had added was removed again")
+	}
+	return amended(fmt.Sprintf("the %d rules it had added were removed again", removed))
 }
