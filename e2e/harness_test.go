@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/services"
 	"github.com/palisadehq/palisade/workers"
@@ -83,21 +83,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(hs.Close)
 	e.simURL = hs.URL
 
-	ns, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Listen: "127.0.0.1:0", SyncAlways: o.syncAlways})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	e.ns = ns
-	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.ns = natstest.Server(t, natsembed.Options{SyncAlways: o.syncAlways})
+	js := natstest.Connect(t, e.ns, nats.MaxReconnects(-1))
 	e.js = js
 	e.topology = bus.DefaultTopology(1)
 	// Short enough that an abandoned delivery comes back within the test.

@@ -3,18 +3,15 @@ package workers
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
-	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 )
 
 // TestAdvisoryBackstop: when the delivery that should have dead-lettered a
@@ -23,24 +20,8 @@ import (
 // and removes it from the work queue; an advisory for a command already
 // gone changes nothing.
 func TestAdvisoryBackstop(t *testing.T) {
-	ns, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(t.TempDir(), "js")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown()
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Bus(t, bus.DefaultTopology(1))
 	ctx := context.Background()
-	if err := bus.Declare(ctx, js, bus.DefaultTopology(1)); err != nil {
-		t.Fatal(err)
-	}
 	w, err := New(ctx, Options{JetStream: js})
 	if err != nil {
 		t.Fatal(err)

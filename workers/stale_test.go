@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -26,7 +24,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
-	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 	"github.com/palisadehq/palisade/internal/operations"
 )
 
@@ -63,24 +61,9 @@ func newClaimEnv(t *testing.T, afterApply func(string) bool) *claimEnv {
 	}
 	hs := httptest.NewServer(http.Handler(e.sim))
 	t.Cleanup(hs.Close)
-	e.ns, err = natsembed.Start(natsembed.Options{StoreDir: filepath.Join(t.TempDir(), "js")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.ns.Shutdown)
-	nc, err := nats.Connect("", nats.InProcessServer(e.ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if e.js, err = jetstream.New(nc); err != nil {
-		t.Fatal(err)
-	}
 	top := bus.DefaultTopology(1)
 	top.AckWait = staleAckWait
-	if err := bus.Declare(ctx, e.js, top); err != nil {
-		t.Fatal(err)
-	}
+	e.ns, e.js = natstest.Bus(t, top)
 	if e.ec2, err = ec2client.New(ctx, ec2client.Options{Endpoint: hs.URL}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,18 +8,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/palisadehq/palisade/ec2sim"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 	"github.com/palisadehq/palisade/services"
 	"github.com/palisadehq/palisade/workers"
 )
@@ -44,20 +41,7 @@ func newStackWith(t *testing.T, withWorker bool) *stack {
 	hs := httptest.NewServer(http.Handler(sim))
 	t.Cleanup(hs.Close)
 
-	ns, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.Connect(t, natstest.Server(t, natsembed.Options{}))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := bus.Declare(ctx, js, bus.DefaultTopology(1)); err != nil {

@@ -16,19 +16,26 @@ import (
 	"github.com/palisadehq/palisade/ec2sim"
 )
 
-// TestAssumeRolePerAccount: with a role template, each account's calls run
-// on the role assumed in that account (the local endpoint answers STS and
-// acts as the account the credentials name), one AssumeRole per account
-// whatever the number of regions, and the accounts see only their own
-// groups.
-func TestAssumeRolePerAccount(t *testing.T) {
+// startSim serves the local EC2 endpoint (which answers STS too).
+func startSim(t *testing.T) (*ec2sim.Sim, string) {
+	t.Helper()
 	sim, err := ec2sim.New(ec2sim.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(http.Handler(sim))
 	t.Cleanup(srv.Close)
-	f, err := New(context.Background(), Options{Endpoint: srv.URL,
+	return sim, srv.URL
+}
+
+// TestAssumeRolePerAccount: with a role template, each account's calls run
+// on the role assumed in that account (the local endpoint answers STS and
+// acts as the account the credentials name), one AssumeRole per account
+// whatever the number of regions, and the accounts see only their own
+// groups.
+func TestAssumeRolePerAccount(t *testing.T) {
+	sim, url := startSim(t)
+	f, err := New(context.Background(), Options{Endpoint: url,
 		AssumeRole: "arn:aws:iam::{account}:role/ops/palisade", ExternalID: "palisade-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -75,13 +82,8 @@ func TestAssumeRolePerAccount(t *testing.T) {
 // id too short) fails the EC2 call with STS's error code, and the call
 // never reaches EC2.
 func TestAssumeRoleRefused(t *testing.T) {
-	sim, err := ec2sim.New(ec2sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.Handler(sim))
-	t.Cleanup(srv.Close)
-	f, err := New(context.Background(), Options{Endpoint: srv.URL, AssumeRole: "arn:aws:iam::{account}:role/palisade", ExternalID: "x"})
+	sim, url := startSim(t)
+	f, err := New(context.Background(), Options{Endpoint: url, AssumeRole: "arn:aws:iam::{account}:role/palisade", ExternalID: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,36 +5,17 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
-	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 )
 
 func openStore(t *testing.T) *Store {
 	t.Helper()
-	ns, err := natsembed.Start(natsembed.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := bus.Declare(ctx, js, bus.DefaultTopology(1)); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, js)
+	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	s, err := Open(context.Background(), js)
 	if err != nil {
 		t.Fatal(err)
 	}

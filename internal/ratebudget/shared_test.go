@@ -2,44 +2,23 @@ package ratebudget
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/palisadehq/palisade/internal/bus"
-	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 )
 
 func sharedBudgets(t *testing.T, n int, factor float64) []*Budget {
 	t.Helper()
-	ns, err := natsembed.Start(natsembed.Options{StoreDir: filepath.Join(t.TempDir(), "js"), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	srv, _ := natstest.Bus(t, bus.DefaultTopology(1))
 	ctx := context.Background()
 	var out []*Budget
 	for i := 0; i < n; i++ {
-		nc, err := nats.Connect(ns.ClientURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			if err := bus.Declare(ctx, js, bus.DefaultTopology(1)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		b, err := NewShared(ctx, js, factor)
+		// One connection each, as separate processes have.
+		b, err := NewShared(ctx, natstest.Connect(t, srv), factor)
 		if err != nil {
 			t.Fatal(err)
 		}
