@@ -22,6 +22,15 @@ import (
 // errStale: a later delivery of the command holds the operation now.
 var errStale = errors.New("a later delivery holds the operation")
 
+// fenced returns errStale when a delivery later than this one has started
+// an attempt of the operation.
+func fenced(rec *palisadev1.OperationRecord, delivery uint64) error {
+	if rec.GetDelivery() > delivery {
+		return errStale
+	}
+	return nil
+}
+
 // handle runs one delivery of a command to its end, or hands it back.
 //
 // The record is updated before the ack, so a crash anywhere leaves either
@@ -86,7 +95,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		w.ack(ctx, msg, log)
 		return
 	}
-	if rec.GetDelivery() > delivery {
+	if fenced(rec, delivery) != nil {
 		log.Info("a later delivery holds the operation; stopping")
 		return
 	}
@@ -105,8 +114,8 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	failures := 0
 	for {
 		rec, err = w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
-			if rec.GetDelivery() > delivery {
-				return "", errStale
+			if err := fenced(rec, delivery); err != nil {
+				return "", err
 			}
 			rec.Delivery = delivery
 			md := rec.GetMetadata()
@@ -141,8 +150,8 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 			return
 		}
 		_, err := w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
-			if rec.GetDelivery() > delivery {
-				return "", errStale
+			if err := fenced(rec, delivery); err != nil {
+				return "", err
 			}
 			md := rec.GetMetadata()
 			md.State = palisadev1.OperationState_OPERATION_STATE_RETRYING
@@ -207,8 +216,8 @@ func (w *Worker) stopAfterUpdate(ctx, hctx context.Context, msg jetstream.Msg, c
 // finish records the end of the operation and acks the command.
 func (w *Worker) finish(ctx, hctx context.Context, msg jetstream.Msg, cl *claim, log *slog.Logger, id string, delivery uint64, res *palisadev1.OperationResult, failure *ec2Error) {
 	_, err := w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
-		if rec.GetDelivery() > delivery {
-			return "", errStale
+		if err := fenced(rec, delivery); err != nil {
+			return "", err
 		}
 		md := rec.GetMetadata()
 		if failure != nil {
