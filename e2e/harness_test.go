@@ -137,6 +137,17 @@ func newEnv(t testing.TB, o envOptions) *env {
 // stops it and waits until it has.
 func (e *env) startWorker(o workers.Options) func() {
 	e.t.Helper()
+	w, err := workers.New(e.ctx, e.workerOptions(o))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.runPart("worker", w.Run)
+}
+
+// workerOptions fills in what the env provides and the test defaults: a
+// quick heartbeat and backoff, a short shutdown grace, warnings logged
+// with the test.
+func (e *env) workerOptions(o workers.Options) workers.Options {
 	o.JetStream, o.EC2 = e.js, e.ec2
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -153,20 +164,22 @@ func (e *env) startWorker(o workers.Options) func() {
 	if o.ShutdownGrace == 0 {
 		o.ShutdownGrace = 2 * time.Second
 	}
-	w, err := workers.New(e.ctx, o)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	return o
+}
+
+// runPart runs one part until the test ends and returns a function that
+// stops it and waits until it has. Cleanups run last-registered first:
+// parts stop before NATS does.
+func (e *env) runPart(name string, run func(context.Context) error) func() {
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := w.Run(ctx); err != nil {
-			e.t.Errorf("worker: %v", err)
+		if err := run(ctx); err != nil {
+			e.t.Errorf("%s: %v", name, err)
 		}
 	}()
 	stop := func() { cancel(); <-done }
-	// Cleanups run last-registered first: workers stop before NATS does.
 	e.t.Cleanup(stop)
 	return stop
 }

@@ -20,28 +20,11 @@ import (
 // function that stops it and waits until it has.
 func (e *env) startRollouts(o workers.Options) func() {
 	e.t.Helper()
-	o.JetStream, o.EC2 = e.js, e.ec2
-	if o.Heartbeat == 0 {
-		o.Heartbeat = 500 * time.Millisecond
-	}
-	if o.BackoffBase == 0 {
-		o.BackoffBase, o.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
-	}
-	r, err := workers.NewRollouts(e.ctx, o)
+	r, err := workers.NewRollouts(e.ctx, e.workerOptions(o))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(e.ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := r.Run(ctx); err != nil {
-			e.t.Errorf("rollouts: %v", err)
-		}
-	}()
-	stop := func() { cancel(); <-done }
-	e.t.Cleanup(stop)
-	return stop
+	return e.runPart("rollouts", r.Run)
 }
 
 func (e *env) rollouts() palisadev1.RolloutServiceClient {

@@ -24,9 +24,6 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	if err := rf.check(); err != nil {
-		return err
-	}
 	nc, js, err := connect(ctx, *natsURL, "palisade-api", log, tf.topology())
 	if err != nil {
 		return err

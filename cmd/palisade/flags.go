@@ -30,6 +30,8 @@ const (
 type commandFlags struct {
 	*flag.FlagSet
 	logLevel string
+	// checks run after parsing, for what one flag alone cannot say.
+	checks []func() error
 }
 
 func newFlags(name string, stderr io.Writer) *commandFlags {
@@ -48,6 +50,11 @@ func (c *commandFlags) parse(args []string, lookup func(string) (string, bool), 
 	}
 	if c.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", c.Args())
+	}
+	for _, check := range c.checks {
+		if err := check(); err != nil {
+			return nil, err
+		}
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -92,6 +99,7 @@ func (r *roleFlags) register(fs *commandFlags) {
 	fs.StringVar(&r.assumeRole, "assume-role", "", "ARN of the role to assume in each account, "+ec2client.AccountPlaceholder+
 		" standing for the account id, e.g. arn:aws:iam::"+ec2client.AccountPlaceholder+":role/palisade (\"\": every account uses the base credentials)")
 	fs.StringVar(&r.externalID, "assume-role-external-id", "", "external id passed with --assume-role, when the roles' trust policies require one")
+	fs.checks = append(fs.checks, r.check)
 }
 
 // check names the flag at fault.

@@ -37,9 +37,6 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	if err != nil {
 		return err
 	}
-	if err := rf.check(); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return fmt.Errorf("--data-dir: %w", err)
 	}

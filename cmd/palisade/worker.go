@@ -24,9 +24,6 @@ func runWorker(ctx context.Context, args []string, lookup func(string) (string, 
 	if err != nil {
 		return err
 	}
-	if err := rf.check(); err != nil {
-		return err
-	}
 	nc, js, err := connect(ctx, *natsURL, "palisade-worker", log, tf.topology())
 	if err != nil {
 		return err
