@@ -1,8 +1,15 @@
 # Palisade. `make run` starts everything on the embedded default and walks
-# through the seed lab; `make test` runs every test.
+# through the seed lab; `make test` runs every test; `make help` lists the
+# targets.
+
+# Every recipe runs under bash with strict flags: a failing command, an
+# unset variable or a failing stage of a pipe fails the target.
+SHELL       := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
 
 GO      ?= go
-# Code-generation tools (buf, protoc-gen-go, protoc-gen-go-grpc) live here,
+# Tools (buf, protoc-gen-go, protoc-gen-go-grpc) live here,
 # never on the path of `make run` or `make test`.
 BIN     ?= $(CURDIR)/.bin
 BUF_VERSION            := v1.75.0
@@ -12,13 +19,27 @@ PROTOC_GEN_GRPC_VERSION := v1.6.2
 # proto/ that would break a client built against it. Move it forward only
 # together with a release.
 API_BASE ?= d8d62ac8397f1d7cdae71ef10b072d0d338d9f9a
+# How long `make fuzz` spends on each fuzz target.
+FUZZTIME ?= 20s
+
+GEN_TOOLS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test test-short chaos lint vet fmt-check buf-lint breaking generate check-generated tools bench fuzz clean
+.PHONY: all help build run test test-short test-race chaos fuzz bench \
+	lint fmt-check vet buf-lint breaking \
+	generate check-generated tools clean
 
 all: build
 
+## help: this list.
+help:
+	@echo "make [target]   (no target: build)"
+	@awk '/^## [A-Za-z0-9_.-]+: / { sub(/^## /, ""); name = $$0; sub(/:.*/, "", name); \
+		sub(/^[^:]*: /, ""); printf "  %-16s %s\n", name, $$0; next } \
+		/^## / { sub(/^## /, ""); printf "  %-16s %s\n", "", $$0 }' $(MAKEFILE_LIST)
+
+## build: bin/palisade and bin/palisadectl.
 build:
 	$(GO) build -o bin/ ./cmd/...
 
@@ -30,31 +51,53 @@ run: build
 test:
 	$(GO) test -count=1 -timeout 15m ./...
 
+## test-short: the quick tests only (go test -short skips the long ones).
+test-short:
+	$(GO) test -short -count=1 ./...
+
+## test-race: every test under the race detector (slow: tens of minutes on 2 cores).
+test-race:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
 ## chaos: every fault scenario at full size, one line of figures each; fails if an invariant broke.
 ## The whole log stays in .chaos.log.
 chaos:
-	@$(GO) test -count=1 -v -run . -timeout 30m ./chaos/ -chaos.full > .chaos.log 2>&1; rc=$$?; \
-	grep -E '^chaos |^(--- )?FAIL' .chaos.log; \
+	@rc=0; $(GO) test -count=1 -v -run . -timeout 30m ./chaos/ -chaos.full > .chaos.log 2>&1 || rc=$$?; \
+	grep -E '^chaos |^(--- )?FAIL' .chaos.log || true; \
 	if [ $$rc -ne 0 ]; then echo "chaos: FAILED (see .chaos.log)"; fi; exit $$rc
 
-vet:
-	$(GO) vet ./...
+## fuzz: each fuzz target for FUZZTIME (default 20s; make fuzz FUZZTIME=5m); scripts/fuzz.sh -l lists them.
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
+## bench: benchmarks with the figures quoted in the README (about 15 minutes:
+## the comparison with the AWS CLI and SDK loops waits on EC2's rate limits).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 60m ./ec2sim/ ./e2e/
+
+## lint: fmt-check, vet and buf-lint.
+lint: fmt-check vet buf-lint
+
+## fmt-check: fail when a Go file outside gen/ needs gofmt.
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-buf-lint: tools
+## vet: go vet.
+vet:
+	$(GO) vet ./...
+
+## buf-lint: buf lint over proto/.
+buf-lint: $(BIN)/buf
 	./scripts/fetch-googleapis.sh
 	buf lint
 
-lint: fmt-check vet buf-lint
-
-## breaking: buf breaking (FILE rules) against the API at $(API_BASE).
-breaking: tools
+## breaking: buf breaking (FILE rules) against the API as last published (API_BASE).
+breaking: $(BIN)/buf
 	./scripts/buf-breaking.sh $(API_BASE)
 
-tools: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
+## tools: install buf and the protoc plugins into BIN (default .bin).
+tools: $(GEN_TOOLS)
 
 $(BIN)/buf:
 	GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
@@ -64,7 +107,7 @@ $(BIN)/protoc-gen-go-grpc:
 	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GRPC_VERSION)
 
 ## generate: regenerate gen/ from proto/ (fetches the googleapis protos first).
-generate: tools
+generate: $(GEN_TOOLS)
 	./scripts/fetch-googleapis.sh
 	rm -rf gen
 	buf generate
@@ -74,10 +117,6 @@ check-generated: generate
 	@git diff --exit-code --stat -- gen || (echo "gen/ is stale: run make generate and commit"; exit 1)
 	@test -z "$$(git status --porcelain -- gen)" || (echo "gen/ has untracked files: run make generate and commit"; git status --porcelain -- gen; exit 1)
 
-## bench: benchmarks with the figures quoted in the README (about 15 minutes:
-## the comparison with the AWS CLI and SDK loops waits on EC2's rate limits).
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 60m ./ec2sim/ ./e2e/
-
+## clean: remove bin/.
 clean:
 	rm -rf bin
