@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/services"
 )
@@ -313,7 +314,7 @@ func countOps(groups []*plannedGroup) int {
 // newRequest returns a fresh request_id and the operation id it gets.
 func newRequest() (requestID, operationID string) {
 	requestID = uuid.NewString()
-	return requestID, services.OperationID(services.LocalCaller, requestID)
+	return requestID, command.OperationID(services.LocalCaller, requestID)
 }
 
 // submitAndWait submits op (a fresh request) and waits for its end.

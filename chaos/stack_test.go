@@ -87,7 +87,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if err := bus.Declare(dctx, js, s.topology); err != nil {
 		t.Fatal(err)
 	}
-	store, err := operations.Open(ctx, js)
+	store, err := operations.Open(ctx, js, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/services"
 )
 
@@ -87,7 +88,7 @@ func TestCommandStoredButRecordNotWritten(t *testing.T) {
 	req := &palisadev1.CreateSecurityGroupRequest{
 		RequestId: uuid.NewString(), Location: loc, GroupName: "orphan", Description: "stored without a record",
 	}
-	id := services.OperationID(services.LocalCaller, req.GetRequestId())
+	id := command.OperationID(services.LocalCaller, req.GetRequestId())
 	hash := requestHashOf(t, req)
 	cmd := &palisadev1.Command{
 		OperationId: id, Caller: services.LocalCaller, RequestId: req.GetRequestId(), RequestHash: hash,
@@ -117,7 +118,7 @@ func TestCommandStoredButRecordNotWritten(t *testing.T) {
 // requestHashOf fingerprints a request the way the API does.
 func requestHashOf(t *testing.T, req *palisadev1.CreateSecurityGroupRequest) []byte {
 	t.Helper()
-	h, err := services.RequestHash(req)
+	h, err := command.RequestHash(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/services"
 	"github.com/palisadehq/palisade/workers"
@@ -21,7 +22,7 @@ import (
 func TestPoisonCommandIsDeadLettered(t *testing.T) {
 	e := newEnv(t, envOptions{maxDeliver: 2})
 	const poisonRequest = "7b0e8c52-31f4-4a0e-9d7e-2f1c5b9a8e11"
-	poison := services.OperationID(services.LocalCaller, poisonRequest)
+	poison := command.OperationID(services.LocalCaller, poisonRequest)
 	e.startWorker(workers.Options{AfterApply: func(id string) bool { return id != poison }})
 
 	op, err := e.sg.CreateSecurityGroup(e.ctx, &palisadev1.CreateSecurityGroupRequest{Location: loc, GroupName: "poison", Description: "poison"})

@@ -150,7 +150,7 @@ func TestFinishedCommandReplayed(t *testing.T) {
 	}
 	e.succeeded(op)
 	id, _ := operations.IDFromName(op.GetName())
-	store, err := operations.Open(e.ctx, e.js)
+	store, err := operations.Open(e.ctx, e.js, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/rollout"
 )
 
@@ -109,7 +110,7 @@ func TestRolloutLargePlan(t *testing.T) {
 		if authorized[g] != 1 {
 			t.Fatalf("group %s authorized %d times", g, authorized[g])
 		}
-		child, err := ops.Get(e.ctx, rollout.ChildID(id, account, region, g))
+		child, err := ops.Get(e.ctx, command.ChildID(id, account, region, g))
 		if err != nil {
 			t.Fatalf("child of %s: %v", g, err)
 		}

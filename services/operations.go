@@ -190,7 +190,7 @@ func (s *operationsServer) CancelOperation(ctx context.Context, r *longrunningpb
 			st = d
 		}
 		return nil, st.Err()
-	case err != nil && !errors.Is(err, operations.ErrEventNotPublished):
+	case err != nil:
 		s.log.WarnContext(ctx, "cancel failed", "name", r.GetName(), "error", err)
 		return nil, status.Error(codes.Unavailable, "the operation store is unavailable; retry")
 	}

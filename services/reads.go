@@ -18,6 +18,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/ec2errors"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
@@ -144,24 +145,15 @@ func (s *reader) ec2Status(ctx context.Context, err error) error {
 	if errors.Is(err, errNoBudget) {
 		return status.Error(codes.ResourceExhausted, "EC2's rate limit for this account and region has no room for the read before the deadline; retry later")
 	}
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
+	code := ec2errors.Code(err)
+	if code == "" {
 		s.log.WarnContext(ctx, "EC2 read failed", "error", err)
 		return status.Error(codes.Unavailable, "EC2 could not be reached; retry later")
 	}
-	code := codes.FailedPrecondition
-	switch apiErr.ErrorCode() {
-	case "InvalidGroup.NotFound", "InvalidVpcID.NotFound":
-		code = codes.NotFound
-	case "UnauthorizedOperation", "AuthFailure", "InvalidClientTokenId", "OptInRequired", "Blocked", "AccessDenied":
-		code = codes.PermissionDenied
-	case "RequestLimitExceeded", "InternalError", "InternalFailure", "ServerInternal", "Unavailable", "ServiceUnavailable":
-		code = codes.Unavailable
-	case "InvalidParameterValue", "InvalidGroupId.Malformed", "InvalidFilter", "InvalidNextToken", "InvalidPaginationToken":
-		code = codes.InvalidArgument
-	}
-	st := status.New(code, "EC2: "+apiErr.ErrorCode()+": "+apiErr.ErrorMessage())
-	if d, e := st.WithDetails(&errdetails.ErrorInfo{Reason: apiErr.ErrorCode(), Domain: "ec2.amazonaws.com"}); e == nil {
+	var apiErr smithy.APIError
+	errors.As(err, &apiErr)
+	st := status.New(ec2errors.Of(code).GRPC, "EC2: "+code+": "+apiErr.ErrorMessage())
+	if d, e := st.WithDetails(&errdetails.ErrorInfo{Reason: code, Domain: ec2errors.EC2Domain}); e == nil {
 		st = d
 	}
 	return st.Err()

@@ -7,18 +7,15 @@ import (
 	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
-	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 	"github.com/palisadehq/palisade/internal/rules"
@@ -32,69 +29,30 @@ type rollouts struct {
 	palisadev1.UnimplementedRolloutServiceServer
 	acceptor
 	reader
-	store  *rollout.Store
-	stream jetstream.Stream
+	store *rollout.Store
 }
 
 func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutRequest) (*longrunningpb.Operation, error) {
 	if v := validateStartRollout(r); len(v) > 0 {
 		return nil, invalidArgument(v)
 	}
-	caller := CallerFrom(ctx)
-	hash, err := RequestHash(r)
+	cmd, err := s.command(ctx, r, r.GetRequestId(), func(c *palisadev1.Command) {
+		c.Request = &palisadev1.Command_StartRollout{StartRollout: r}
+	})
 	if err != nil {
-		return nil, status.Errorf(codes.Internal, "fingerprint request: %v", err)
-	}
-	cmd := &palisadev1.Command{
-		Caller: caller, RequestId: r.GetRequestId(), RequestHash: hash, AcceptTime: timestamppb.New(s.now()),
-		Request: &palisadev1.Command_StartRollout{StartRollout: r},
+		return nil, err
 	}
 	if r.GetValidateOnly() {
 		return s.plan(ctx, cmd)
 	}
-	cmd.OperationId = OperationID(caller, r.GetRequestId())
-	id := cmd.GetOperationId()
-	if r.GetRequestId() != "" {
-		if op, err := s.existing(ctx, cmd); op != nil || err != nil {
-			return op, err
+	// Once the command is stored, the rollout's record goes before the
+	// operation's, so a caller who hears of the rollout finds it; the
+	// driver writes it itself if this process stops first.
+	return s.submit(ctx, cmd, func(ctx context.Context) {
+		if _, err := s.store.Create(ctx, rollout.NewRecord(cmd)); err != nil && !errors.Is(err, rollout.ErrExists) {
+			s.acceptor.log.WarnContext(ctx, "accepted, rollout record not written", "rollout_id", cmd.GetOperationId(), "error", err)
 		}
-	}
-	body, err := proto.Marshal(cmd)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "encode command: %v", err)
-	}
-	if st := s.js.Conn().Status(); st != nats.CONNECTED {
-		return nil, unavailable("the rollout queue is unavailable (NATS "+st.String()+")", nil)
-	}
-	ack, err := s.js.Publish(ctx, bus.RolloutSubject(id), body, jetstream.WithMsgID(id), jetstream.WithExpectStream(bus.RolloutStream))
-	if err != nil {
-		s.acceptor.log.WarnContext(ctx, "rollout not stored", "rollout", id, "error", err)
-		return nil, unavailable("the rollout queue is unavailable", err)
-	}
-	if ack.Duplicate {
-		if stored, err := s.stream.GetMsg(ctx, ack.Sequence); err == nil {
-			prev := &palisadev1.Command{}
-			if proto.Unmarshal(stored.Data, prev) == nil && string(prev.GetRequestHash()) != string(hash) {
-				return nil, requestIDReused(r.GetRequestId(), operations.Name(id))
-			}
-		}
-	}
-	// Accepted. The records follow; the driver writes them itself if
-	// this process stops first.
-	if _, err := s.store.Create(ctx, rollout.NewRecord(cmd)); err != nil && !errors.Is(err, rollout.ErrExists) {
-		s.acceptor.log.WarnContext(ctx, "accepted, rollout record not written", "rollout", id, "error", err)
-	}
-	rec := operations.NewRecord(cmd)
-	switch err := s.acceptor.store.Create(ctx, rec); {
-	case errors.Is(err, operations.ErrExists):
-		if op, err := s.existing(ctx, cmd); op != nil || err != nil {
-			return op, err
-		}
-		return nil, status.Errorf(codes.Internal, "operation %s vanished while being accepted", id)
-	case err != nil && !errors.Is(err, operations.ErrEventNotPublished):
-		s.acceptor.log.WarnContext(ctx, "accepted, record not written", "rollout", id, "error", err)
-	}
-	return toOperation(rec)
+	})
 }
 
 // plan answers validate_only: it reads the targets from EC2 and returns,

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
-	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/ratebudget"
@@ -51,35 +51,31 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	store, err := operations.Open(ctx, d.JetStream)
+	store, err := operations.Open(ctx, d.JetStream, d.Log)
 	if err != nil {
 		return nil, err
 	}
-	commands, err := d.JetStream.Stream(ctx, bus.CommandStream)
+	submitter, err := command.NewSubmitter(ctx, d.JetStream, store, d.Log)
 	if err != nil {
-		return nil, fmt.Errorf("open stream %s: %w", bus.CommandStream, err)
+		return nil, err
 	}
-	link := watchLink(ctx, d.JetStream.Conn())
+	accept := acceptor{submitter: submitter, log: d.Log, now: time.Now}
 	gs := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(identityUnary(d.Identify)),
 		grpc.ChainStreamInterceptor(identityStream(d.Identify)),
 	)
 	palisadev1.RegisterSecurityGroupServiceServer(gs, &securityGroups{
-		acceptor: acceptor{js: d.JetStream, link: link, store: store, commands: commands, log: d.Log, now: time.Now},
+		acceptor: accept,
 		reader:   reader{ec2: d.EC2, budget: d.Budget, log: d.Log},
 	})
 	rstore, err := rollout.OpenStore(ctx, d.JetStream)
 	if err != nil {
 		return nil, err
 	}
-	rstream, err := d.JetStream.Stream(ctx, bus.RolloutStream)
-	if err != nil {
-		return nil, fmt.Errorf("open stream %s: %w", bus.RolloutStream, err)
-	}
 	palisadev1.RegisterRolloutServiceServer(gs, &rollouts{
-		acceptor: acceptor{js: d.JetStream, link: link, store: store, commands: commands, log: d.Log, now: time.Now},
+		acceptor: accept,
 		reader:   reader{ec2: d.EC2, budget: d.Budget, log: d.Log},
-		store:    rstore, stream: rstream,
+		store:    rstore,
 	})
 	ops := &operationsServer{store: store, log: d.Log}
 	longrunningpb.RegisterOperationsServer(gs, ops)

@@ -5,11 +5,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/rules"
 )
-
-// errorDomain names Palisade in google.rpc.ErrorInfo (AIP-193).
-const errorDomain = "palisade.dev"
 
 // invalidArgument turns violations into INVALID_ARGUMENT with a
 // google.rpc.BadRequest naming every bad field by its path.
@@ -22,7 +20,7 @@ func invalidArgument(v rules.Violations) error {
 	}
 	msg := "invalid request: " + v.Error()
 	st := status.New(codes.InvalidArgument, msg)
-	if withDetails, err := st.WithDetails(br, &errdetails.ErrorInfo{Reason: "INVALID_REQUEST", Domain: errorDomain}); err == nil {
+	if withDetails, err := st.WithDetails(br, &errdetails.ErrorInfo{Reason: "INVALID_REQUEST", Domain: command.ErrorDomain}); err == nil {
 		st = withDetails
 	}
 	return st.Err()
@@ -36,7 +34,7 @@ func requestIDReused(requestID, operation string) error {
 		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
 			Type: "REQUEST_ID_REUSED", Subject: "request_id", Description: "the request differs from the one first sent under this request_id",
 		}}},
-		&errdetails.ErrorInfo{Reason: "REQUEST_ID_REUSED", Domain: errorDomain, Metadata: map[string]string{"operation": operation}},
+		&errdetails.ErrorInfo{Reason: "REQUEST_ID_REUSED", Domain: command.ErrorDomain, Metadata: map[string]string{"operation": operation}},
 	); err == nil {
 		st = withDetails
 	}
@@ -47,7 +45,7 @@ func requestIDReused(requestID, operation string) error {
 // retry with the same request_id.
 func unavailable(what string, err error) error {
 	st := status.New(codes.Unavailable, what+": the request was not accepted; retry with the same request_id")
-	if withDetails, e := st.WithDetails(&errdetails.ErrorInfo{Reason: "QUEUE_UNAVAILABLE", Domain: errorDomain}); e == nil {
+	if withDetails, e := st.WithDetails(&errdetails.ErrorInfo{Reason: "QUEUE_UNAVAILABLE", Domain: command.ErrorDomain}); e == nil {
 		st = withDetails
 	}
 	_ = err // logged by the caller; internals are not sent to clients

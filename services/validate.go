@@ -5,14 +5,10 @@ import (
 	"regexp"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
 )
-
-// MarkerTagKey tags every group Palisade creates with the id of the
-// operation that created it, so a redelivered create adopts its own group
-// instead of making a second one. Callers may not set it.
-const MarkerTagKey = "palisade:operation-id"
 
 // uuidPattern is the textual form AIP-155 asks request ids to take.
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -34,8 +30,8 @@ func validateLocation(loc *palisadev1.Location) rules.Violations {
 
 func validateTags(tags map[string]string) rules.Violations {
 	v := rules.ValidateTags("tags", tags)
-	if _, ok := tags[MarkerTagKey]; ok {
-		v = append(v, rules.Violation{Field: "tags", Description: fmt.Sprintf("tag key %q is reserved: Palisade sets it to the id of the operation that created the group", MarkerTagKey)})
+	if _, ok := tags[command.MarkerTagKey]; ok {
+		v = append(v, rules.Violation{Field: "tags", Description: fmt.Sprintf("tag key %q is reserved: Palisade sets it to the id of the operation that created the group", command.MarkerTagKey)})
 	}
 	return v
 }

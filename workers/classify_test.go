@@ -11,6 +11,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/palisadehq/palisade/internal/ec2errors"
 )
 
 // apiError builds an error shaped as aws-sdk-go-v2 returns EC2 errors: a
@@ -26,23 +28,23 @@ func TestClassify(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want class
+		want ec2errors.Class
 	}{
-		{"throttled", apiError("RequestLimitExceeded", 503), throttled},
-		{"internal error", apiError("InternalError", 500), transient},
-		{"unavailable", apiError("Unavailable", 503), transient},
-		{"unknown 5xx", apiError("SomethingNew", 502), transient},
-		{"not yet visible", apiError("InvalidGroup.NotFound", 400), notVisible},
-		{"in use", apiError("DependencyViolation", 400), dependency},
-		{"console prefix stripped", apiError("Client.DependencyViolation", 400), dependency},
-		{"duplicate name", apiError("InvalidGroup.Duplicate", 400), terminal},
-		{"quota", apiError("RulesPerSecurityGroupLimitExceeded", 400), terminal},
-		{"default group", apiError("CannotDelete", 400), terminal},
-		{"denied", apiError("UnauthorizedOperation", 403), terminal},
-		{"bad parameter", apiError("InvalidParameterValue", 400), terminal},
-		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, transient},
-		{"call timed out", fmt.Errorf("call: %w", context.DeadlineExceeded), transient},
-		{"cancelled", context.Canceled, terminal},
+		{"throttled", apiError("RequestLimitExceeded", 503), ec2errors.Throttled},
+		{"internal error", apiError("InternalError", 500), ec2errors.Transient},
+		{"unavailable", apiError("Unavailable", 503), ec2errors.Transient},
+		{"unknown 5xx", apiError("SomethingNew", 502), ec2errors.Transient},
+		{"not yet visible", apiError("InvalidGroup.NotFound", 400), ec2errors.NotVisible},
+		{"in use", apiError("DependencyViolation", 400), ec2errors.Dependency},
+		{"console prefix stripped", apiError("Client.DependencyViolation", 400), ec2errors.Dependency},
+		{"duplicate name", apiError("InvalidGroup.Duplicate", 400), ec2errors.Terminal},
+		{"quota", apiError("RulesPerSecurityGroupLimitExceeded", 400), ec2errors.Terminal},
+		{"default group", apiError("CannotDelete", 400), ec2errors.Terminal},
+		{"denied", apiError("UnauthorizedOperation", 403), ec2errors.Terminal},
+		{"bad parameter", apiError("InvalidParameterValue", 400), ec2errors.Terminal},
+		{"connection refused", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, ec2errors.Transient},
+		{"call timed out", fmt.Errorf("call: %w", context.DeadlineExceeded), ec2errors.Transient},
+		{"cancelled", context.Canceled, ec2errors.Terminal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +60,7 @@ func TestClassify(t *testing.T) {
 	if c := classify(apiError("Client.CannotDelete", 400)); c.code != "CannotDelete" {
 		t.Fatalf("code %q, want the prefix stripped", c.code)
 	}
-	done := &ec2Error{class: transient, message: "x"}
+	done := &ec2Error{class: ec2errors.Transient, message: "x"}
 	if classify(fmt.Errorf("wrapped: %w", done)) != done {
 		t.Fatal("an already classified error must keep its class")
 	}

@@ -17,6 +17,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/operations"
 )
 
@@ -118,7 +119,7 @@ func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, del
 		return fmt.Errorf("publish dead letter: %w", err)
 	}
 	if cmd.GetOperationId() != "" {
-		if _, err := w.ensureRecord(ctx, cmd); err != nil {
+		if _, err := command.EnsureRecord(ctx, w.store, cmd); err != nil {
 			return err
 		}
 		reason := fmt.Sprintf("no worker finished the command in %d deliveries; it was moved to %s", deliveries, bus.DeadLetterSubject(id))
@@ -128,7 +129,7 @@ func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, del
 			rec.Error = status.New(codes.Aborted, reason).Proto()
 			return reason, nil
 		})
-		if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
+		if err != nil && !errors.Is(err, operations.ErrEnded) {
 			return fmt.Errorf("fail operation %s: %w", id, err)
 		}
 	}

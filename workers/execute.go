@@ -3,7 +3,6 @@ package workers
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,16 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/ec2errors"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
 )
-
-// MarkerTagKey tags a group with the id of the operation that created it,
-// so a redelivered create recognises its own group (EC2's security-group
-// calls take no client token).
-const MarkerTagKey = "palisade:operation-id"
 
 // executor applies one command to EC2, idempotently: every kind reads what
 // EC2 holds where a repeat could differ from a first delivery and converges
@@ -92,14 +88,14 @@ func (x *executor) run(ctx context.Context, cmd *palisadev1.Command, firstAttemp
 	case *palisadev1.Command_ApplyRuleChange:
 		return x.applyChange(ctx, cmd.GetOperationId(), r.ApplyRuleChange, firstAttempt)
 	}
-	return nil, &ec2Error{class: terminal, message: "command carries no request"}
+	return nil, &ec2Error{class: ec2errors.Terminal, message: "command carries no request"}
 }
 
 // create makes the group tagged with the operation id, or adopts the group
 // an earlier delivery of the same operation made, then adds its first rules.
 func (x *executor) create(ctx context.Context, opID string, r *palisadev1.CreateSecurityGroupRequest, prog *progress) (*palisadev1.OperationResult, error) {
 	t := x.target(opID, r.GetLocation())
-	tags := []types.Tag{{Key: aws.String(MarkerTagKey), Value: aws.String(opID)}}
+	tags := []types.Tag{{Key: aws.String(command.MarkerTagKey), Value: aws.String(opID)}}
 	for k, v := range r.GetTags() {
 		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
@@ -126,7 +122,7 @@ func (x *executor) create(ctx context.Context, opID string, r *palisadev1.Create
 		// An earlier attempt made it; EC2 may not show it yet.
 	case err == nil:
 		groupID = aws.ToString(out.GroupId)
-	case errorCode(err) == "InvalidGroup.Duplicate":
+	case ec2errors.Code(err) == "InvalidGroup.Duplicate":
 		// Ours from an earlier attempt or delivery, or someone else's name:
 		// then EC2's answer is the operation's answer.
 		own, ferr := x.findOwnGroup(ctx, t, r)
@@ -201,11 +197,11 @@ func (x *executor) findOwnGroup(ctx context.Context, t target, r *palisadev1.Cre
 			return "", err
 		}
 		for _, g := range page.SecurityGroups {
-			if !strings.EqualFold(strings.TrimRight(aws.ToString(g.GroupName), " "), strings.TrimRight(r.GetGroupName(), " ")) {
+			if command.GroupNameKey(aws.ToString(g.GroupName)) != command.GroupNameKey(r.GetGroupName()) {
 				continue
 			}
 			for _, tag := range g.Tags {
-				if aws.ToString(tag.Key) == MarkerTagKey && aws.ToString(tag.Value) == t.opID {
+				if aws.ToString(tag.Key) == command.MarkerTagKey && aws.ToString(tag.Value) == t.opID {
 					return aws.ToString(g.GroupId), nil
 				}
 			}
@@ -216,7 +212,7 @@ func (x *executor) findOwnGroup(ctx context.Context, t target, r *palisadev1.Cre
 		}
 		in.NextToken = page.NextToken
 	}
-	return "", &ec2Error{class: notVisible, code: "InvalidGroup.Duplicate",
+	return "", &ec2Error{class: ec2errors.NotVisible, code: "InvalidGroup.Duplicate",
 		message: fmt.Sprintf("the name %q is taken by a group EC2 does not show yet; looking again", r.GetGroupName())}
 }
 
@@ -274,7 +270,7 @@ func (x *executor) liveRules(ctx context.Context, t target, groupID string) ([]l
 func (x *executor) authorize(ctx context.Context, t target, groupID string, dir rules.Direction, perms []*palisadev1.IpPermission, firstAttempt bool) (*palisadev1.OperationResult, error) {
 	desired, v := rules.Expand("ip_permissions", dir, ruleconv.Permissions(perms))
 	if len(v) > 0 {
-		return nil, &ec2Error{class: terminal, message: "invalid permissions: " + v.Error()}
+		return nil, &ec2Error{class: ec2errors.Terminal, message: "invalid permissions: " + v.Error()}
 	}
 	var live []liveRule
 	if !firstAttempt {
@@ -292,10 +288,10 @@ func (x *executor) authorize(ctx context.Context, t target, groupID string, dir 
 			break
 		}
 		_, err := x.authorizeRules(ctx, t, groupID, dir, missing)
-		if errorCode(err) == "InvalidPermission.Duplicate" {
+		if ec2errors.Code(err) == "InvalidPermission.Duplicate" {
 			if round >= 3 {
 				// EC2 holds them but its reads do not show them yet.
-				return nil, &ec2Error{class: notVisible, code: "InvalidPermission.Duplicate",
+				return nil, &ec2Error{class: ec2errors.NotVisible, code: "InvalidPermission.Duplicate",
 					message: "EC2 holds the rules but does not show them yet; looking again", err: err}
 			}
 			if live, err = x.liveRules(ctx, t, groupID); err != nil {
@@ -341,7 +337,7 @@ func (x *executor) awaitVisible(ctx context.Context, t target, groupID string, r
 			return live, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, &ec2Error{class: notVisible, code: "InvalidPermission.NotFound",
+			return nil, &ec2Error{class: ec2errors.NotVisible, code: "InvalidPermission.NotFound",
 				message: fmt.Sprintf("EC2 does not show the added rules after %s", window)}
 		}
 		select {
@@ -395,7 +391,7 @@ func (x *executor) revoke(ctx context.Context, t target, groupID string, dir rul
 		for _, l := range live {
 			if want[l.id] {
 				if l.rule.Direction != dir {
-					return nil, &ec2Error{class: terminal, code: "InvalidSecurityGroupRuleId.NotFound",
+					return nil, &ec2Error{class: ec2errors.Terminal, code: "InvalidSecurityGroupRuleId.NotFound",
 						message: fmt.Sprintf("rule %s of %s is an %s rule", l.id, groupID, l.rule.Direction)}
 				}
 				named = append(named, l.rule)
@@ -404,7 +400,7 @@ func (x *executor) revoke(ctx context.Context, t target, groupID string, dir rul
 	} else {
 		var v rules.Violations
 		if named, v = rules.Expand("ip_permissions", dir, ruleconv.Permissions(perms)); len(v) > 0 {
-			return nil, &ec2Error{class: terminal, message: "invalid permissions: " + v.Error()}
+			return nil, &ec2Error{class: ec2errors.Terminal, message: "invalid permissions: " + v.Error()}
 		}
 	}
 	return x.revokeRules(ctx, t, groupID, dir, named, live)
@@ -431,10 +427,10 @@ func (x *executor) revokeRules(ctx context.Context, t target, groupID string, di
 			return t.client.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(groupID), SecurityGroupRuleIds: ids})
 		})
 	}
-	switch errorCode(err) {
+	switch ec2errors.Code(err) {
 	case "InvalidPermission.NotFound", "InvalidSecurityGroupRuleId.NotFound":
 		// Someone removed one meanwhile: retry from a fresh read.
-		return nil, &ec2Error{class: transient, code: errorCode(err), message: "a rule vanished during the revoke; reading again", err: err}
+		return nil, &ec2Error{class: ec2errors.Transient, code: ec2errors.Code(err), message: "a rule vanished during the revoke; reading again", err: err}
 	}
 	if err != nil {
 		return nil, err
@@ -447,7 +443,7 @@ func (x *executor) delete(ctx context.Context, t target, groupID string) (*palis
 	_, err := call(ctx, x, t, "DeleteSecurityGroup", func(ctx context.Context) (*ec2.DeleteSecurityGroupOutput, error) {
 		return t.client.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(groupID)})
 	})
-	if err != nil && errorCode(err) != "InvalidGroup.NotFound" {
+	if err != nil && ec2errors.Code(err) != "InvalidGroup.NotFound" {
 		return nil, err
 	}
 	return &palisadev1.OperationResult{GroupId: groupID}, nil

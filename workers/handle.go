@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,9 +14,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/command"
+	"github.com/palisadehq/palisade/internal/ec2errors"
 	"github.com/palisadehq/palisade/internal/operations"
 )
 
@@ -29,6 +31,23 @@ func fenced(rec *palisadev1.OperationRecord, delivery uint64) error {
 		return errStale
 	}
 	return nil
+}
+
+// delivery is one delivery of a command to this worker and what handling
+// it needs at every step: the command, its delivery number (which fences
+// an older holder), the claim kept on it, and the logger that names it.
+type delivery struct {
+	w     *Worker
+	msg   jetstream.Msg
+	cmd   *palisadev1.Command
+	id    string // the operation id
+	num   uint64 // JetStream's delivery count
+	seq   uint64 // the command's stream sequence
+	claim *claim
+	log   *slog.Logger
+	// ctx ends when the worker is told to stop for good; work ends with
+	// it and also when the claim lapses or the delivery is done.
+	ctx, work context.Context
 }
 
 // handle runs one delivery of a command to its end, or hands it back.
@@ -46,64 +65,93 @@ func fenced(rec *palisadev1.OperationRecord, delivery uint64) error {
 // writes its delivery number into the record with every attempt: a
 // holder that finds a later number there stops.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
-	cmd := &palisadev1.Command{}
-	if err := proto.Unmarshal(msg.Data(), cmd); err != nil || cmd.GetOperationId() == "" {
-		w.log.Error("undecodable command dropped", "subject", msg.Subject(), "error", err)
-		_ = msg.TermWithReason("undecodable command")
+	d, ok := w.receive(ctx, msg)
+	if !ok {
 		return
 	}
-	id := cmd.GetOperationId()
-	log := w.log.With("operation_id", id)
-	md, err := msg.Metadata()
-	if err != nil {
-		log.Error("delivery without metadata dropped", "error", err)
-		return // not a JetStream delivery: nothing to ack
-	}
-	delivery := md.NumDelivered
-	log = log.With("delivery", delivery)
-	log.Debug("command delivered", "stream_seq", md.Sequence.Stream)
-
-	hctx, cancel := context.WithCancel(ctx)
+	work, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cl := newClaim(w.opts.JetStream.Conn(), msg, w.heartbeatEvery(), w.ackWait())
-	if err := cl.renew(); err != nil {
-		// NATS is away: nothing can be done or recorded, and a nak would
-		// not arrive either. The server redelivers after the ack wait.
-		log.Warn("claim not renewed; leaving the command to its redelivery", "error", err)
+	d.work = work
+	if !d.hold(cancel) {
 		return
 	}
-	switch cur, err := w.current(hctx, md); {
-	case err != nil:
-		log.Warn("delivery not checked; leaving the command to its redelivery", "error", err)
-		return
-	case !cur:
-		log.Info("delivery outlived its claim in the buffer; a later one holds the command")
-		return
-	}
-	go cl.keep(hctx, cancel, log)
-
-	rec, err := w.ensureRecord(hctx, cmd)
+	rec, err := command.EnsureRecord(work, d.w.store, d.cmd)
 	if err != nil {
-		log.Warn("operation record unavailable; retrying later", "error", err)
-		w.giveBack(hctx, msg, cl, log, "record unavailable", err)
+		d.giveBack("record unavailable", err)
 		return
 	}
-	if operations.Terminal(rec.GetMetadata().GetState()) {
+	last := w.lastDelivery.Load()
+	switch {
+	case operations.Terminal(rec.GetMetadata().GetState()):
 		// Finished by an earlier delivery whose ack was lost: say so again
 		// (the event's id makes that a no-op if it was heard) and ack.
-		_ = w.store.PublishLast(hctx, rec)
-		w.ack(ctx, msg, log)
-		return
+		_ = w.store.PublishLast(work, rec)
+		d.ack()
+	case fenced(rec, d.num) != nil:
+		d.log.InfoContext(work, "a later delivery holds the operation; stopping")
+	case last > 1 && d.num >= last:
+		w.deadLetterDelivery(work, msg, d.seq, d.num-1, d.log)
+	default:
+		d.attempt(rec.GetMetadata().GetAttempts() == 0)
 	}
-	if fenced(rec, delivery) != nil {
-		log.Info("a later delivery holds the operation; stopping")
-		return
+}
+
+// receive decodes a delivery; one that cannot be handled is dropped.
+func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) (*delivery, bool) {
+	cmd := &palisadev1.Command{}
+	if err := proto.Unmarshal(msg.Data(), cmd); err != nil || cmd.GetOperationId() == "" {
+		w.log.ErrorContext(ctx, "undecodable command dropped", "subject", msg.Subject(), "error", err)
+		_ = msg.TermWithReason("undecodable command")
+		return nil, false
 	}
-	if last := w.lastDelivery.Load(); last > 1 && delivery >= last {
-		w.deadLetterDelivery(hctx, msg, md.Sequence.Stream, delivery-1, log)
-		return
+	_, loc, group := command.Describe(cmd)
+	log := w.log.With("operation_id", cmd.GetOperationId(), "account_id", loc.GetAccountId(), "region", loc.GetRegion())
+	if group != "" {
+		log = log.With("group_id", group)
 	}
-	firstAttempt := rec.GetMetadata().GetAttempts() == 0
+	if r := command.RolloutOf(cmd); r != "" {
+		log = log.With("rollout_id", strings.TrimPrefix(r, operations.RolloutNamePrefix))
+	}
+	md, err := msg.Metadata()
+	if err != nil {
+		log.ErrorContext(ctx, "delivery without metadata dropped", "error", err)
+		return nil, false // not a JetStream delivery: nothing to ack
+	}
+	log = log.With("delivery", md.NumDelivered)
+	log.DebugContext(ctx, "command delivered", "stream_seq", md.Sequence.Stream)
+	return &delivery{
+		w: w, msg: msg, cmd: cmd, id: cmd.GetOperationId(), num: md.NumDelivered, seq: md.Sequence.Stream,
+		claim: newClaim(w.opts.JetStream.Conn(), msg, w.heartbeatEvery(), w.ackWait()),
+		log:   log, ctx: ctx,
+	}, true
+}
+
+// hold renews the claim, makes sure no later delivery exists, and keeps
+// the claim renewed until the work ends; stop ends the work if the claim
+// lapses. It reports whether the delivery may go on.
+func (d *delivery) hold(stop context.CancelFunc) bool {
+	if err := d.claim.renew(); err != nil {
+		// NATS is away: nothing can be done or recorded, and a nak would
+		// not arrive either. The server redelivers after the ack wait.
+		d.log.WarnContext(d.work, "claim not renewed; leaving the command to its redelivery", "error", err)
+		return false
+	}
+	md, _ := d.msg.Metadata()
+	switch cur, err := d.w.current(d.work, md); {
+	case err != nil:
+		d.log.WarnContext(d.work, "delivery not checked; leaving the command to its redelivery", "error", err)
+		return false
+	case !cur:
+		d.log.InfoContext(d.work, "delivery outlived its claim in the buffer; a later one holds the command")
+		return false
+	}
+	go d.claim.keep(d.work, stop, d.log)
+	return true
+}
+
+// attempt runs the command until it ends or the delivery stops.
+// firstAttempt is true when no delivery has attempted it before.
+func (d *delivery) attempt(firstAttempt bool) {
 	// prog carries what earlier attempts of this delivery achieved (the
 	// group a create made), so a retry goes on from there rather than
 	// repeating calls whose effect EC2 may not show yet.
@@ -113,57 +161,48 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	// eventual consistency have their own, time-based bound.
 	failures := 0
 	for {
-		rec, err = w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
-			if err := fenced(rec, delivery); err != nil {
-				return "", err
-			}
-			rec.Delivery = delivery
-			md := rec.GetMetadata()
+		rec, err := d.transition(func(md *palisadev1.OperationMetadata) string {
 			md.State = palisadev1.OperationState_OPERATION_STATE_RUNNING
 			md.Attempts++
 			md.RetryReason = ""
-			return fmt.Sprintf("attempt %d", md.GetAttempts()), nil
+			return fmt.Sprintf("attempt %d", md.GetAttempts())
 		})
-		if w.stopAfterUpdate(ctx, hctx, msg, cl, log, err) {
+		if d.stopAfterUpdate(err) {
 			return
 		}
-		res, runErr := w.exec.run(hctx, cmd, firstAttempt, &prog)
+		res, runErr := d.w.exec.run(d.work, d.cmd, firstAttempt, &prog)
 		firstAttempt = false
-		if hctx.Err() != nil {
-			w.giveBack(hctx, msg, cl, log, "stopped while working", hctx.Err())
+		if d.work.Err() != nil {
+			d.giveBack("stopped while working", d.work.Err())
 			return
 		}
 		if runErr == nil {
-			if w.opts.AfterApply != nil && !w.opts.AfterApply(id) {
+			if d.w.opts.AfterApply != nil && !d.w.opts.AfterApply(d.id) {
 				return // abandoned, as by a crash: no record, no ack
 			}
-			w.finish(ctx, hctx, msg, cl, log, id, delivery, res, nil)
+			d.finish(res, nil)
 			return
 		}
 		e := classify(runErr)
-		if e.class == transient || e.class == throttled {
+		if e.class == ec2errors.Transient || e.class == ec2errors.Throttled {
 			failures++
 		}
-		wait, retry := w.decide(rec.GetMetadata(), e, failures)
+		wait, retry := d.w.decide(rec.GetMetadata(), e, failures)
 		if !retry {
-			w.finish(ctx, hctx, msg, cl, log, id, delivery, nil, w.exec.undoAdditions(hctx, cmd, e))
+			d.finish(nil, d.w.exec.undoAdditions(d.work, d.cmd, e))
 			return
 		}
-		_, err := w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
-			if err := fenced(rec, delivery); err != nil {
-				return "", err
-			}
-			md := rec.GetMetadata()
+		_, err = d.transition(func(md *palisadev1.OperationMetadata) string {
 			md.State = palisadev1.OperationState_OPERATION_STATE_RETRYING
 			md.RetryReason = e.Error()
-			return fmt.Sprintf("%s; retrying in %s", e.Error(), wait.Round(time.Millisecond)), nil
+			return fmt.Sprintf("%s; retrying in %s", e.Error(), wait.Round(time.Millisecond))
 		})
-		if w.stopAfterUpdate(ctx, hctx, msg, cl, log, err) {
+		if d.stopAfterUpdate(err) {
 			return
 		}
 		select {
-		case <-hctx.Done():
-			w.giveBack(hctx, msg, cl, log, "stopped while waiting to retry", hctx.Err())
+		case <-d.work.Done():
+			d.giveBack("stopped while waiting to retry", d.work.Err())
 			return
 		case <-time.After(wait):
 		}
@@ -181,42 +220,56 @@ func (w *Worker) decide(md *palisadev1.OperationMetadata, e *ec2Error, failures 
 	attempts := int(md.GetAttempts())
 	elapsed := time.Since(md.GetStartTime().AsTime())
 	switch e.class {
-	case transient:
+	case ec2errors.Transient:
 		return w.backoff(failures, w.opts.BackoffBase), failures < w.opts.MaxAttempts
-	case throttled:
+	case ec2errors.Throttled:
 		// The budget should have prevented this; back off harder.
 		return w.backoff(failures, 2*w.opts.BackoffBase), failures < w.opts.MaxAttempts
-	case notVisible:
+	case ec2errors.NotVisible:
 		return w.backoff(attempts, w.opts.BackoffBase), elapsed < w.opts.VisibilityWindow
-	case dependency:
+	case ec2errors.Dependency:
 		return w.backoff(attempts, 2*w.opts.BackoffBase), elapsed < w.opts.DependencyWindow
 	}
 	return 0, false
 }
 
-// stopAfterUpdate handles the outcome of a record update by handle: it
-// reports whether the delivery ends here (acked when the operation had
-// ended, left alone when a later delivery holds it, handed back when the
-// store failed).
-func (w *Worker) stopAfterUpdate(ctx, hctx context.Context, msg jetstream.Msg, cl *claim, log *slog.Logger, err error) bool {
+// transition changes the operation's record on behalf of this delivery,
+// unless a later delivery holds it (errStale). change returns the event's
+// reason.
+func (d *delivery) transition(change func(*palisadev1.OperationMetadata) string) (*palisadev1.OperationRecord, error) {
+	return d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
+		if err := fenced(rec, d.num); err != nil {
+			return "", err
+		}
+		rec.Delivery = d.num
+		return change(rec.GetMetadata()), nil
+	})
+}
+
+// stopAfterUpdate handles the outcome of a record update: it reports
+// whether the delivery ends here (acked when the operation had ended, left
+// alone when a later delivery holds it, handed back when the store
+// failed).
+func (d *delivery) stopAfterUpdate(err error) bool {
 	switch {
-	case err == nil, errors.Is(err, operations.ErrEventNotPublished):
+	case err == nil:
 		return false
 	case errors.Is(err, operations.ErrEnded):
 		// Cancelled meanwhile, or ended by a later delivery.
-		w.ack(ctx, msg, log)
+		d.ack()
 	case errors.Is(err, errStale):
-		log.Info("a later delivery holds the operation; stopping")
+		d.log.InfoContext(d.work, "a later delivery holds the operation; stopping")
 	default:
-		w.giveBack(hctx, msg, cl, log, "record not updated", err)
+		d.giveBack("record not updated", err)
 	}
 	return true
 }
 
-// finish records the end of the operation and acks the command.
-func (w *Worker) finish(ctx, hctx context.Context, msg jetstream.Msg, cl *claim, log *slog.Logger, id string, delivery uint64, res *palisadev1.OperationResult, failure *ec2Error) {
-	_, err := w.store.Transition(hctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
-		if err := fenced(rec, delivery); err != nil {
+// finish records the end of the operation, with its result or its
+// failure, and acks the command.
+func (d *delivery) finish(res *palisadev1.OperationResult, failure *ec2Error) {
+	_, err := d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
+		if err := fenced(rec, d.num); err != nil {
 			return "", err
 		}
 		md := rec.GetMetadata()
@@ -233,43 +286,30 @@ func (w *Worker) finish(ctx, hctx context.Context, msg jetstream.Msg, cl *claim,
 		rec.Result = res
 		return "", nil
 	})
-	if w.stopAfterUpdate(ctx, hctx, msg, cl, log, err) {
+	if d.stopAfterUpdate(err) {
 		return
 	}
 	if failure != nil {
-		log.Info("operation failed", "code", failure.code, "error", failure.Error())
+		d.log.InfoContext(d.work, "operation failed", "code", failure.code, "error", failure.Error())
 	}
-	w.ack(ctx, msg, log)
+	d.ack()
 }
 
 // failureStatus turns a final EC2 failure into the operation's error,
 // keeping EC2's code in ErrorInfo so callers can match it.
 func failureStatus(e *ec2Error, attempts int32) *spb.Status {
-	code := codes.FailedPrecondition
-	switch {
-	case e.class != terminal:
+	code := ec2errors.Of(e.code).GRPC
+	if e.class != ec2errors.Terminal {
 		code = codes.Unavailable // retries exhausted
-	case e.code == "InvalidGroup.Duplicate" || e.code == "InvalidPermission.Duplicate":
-		code = codes.AlreadyExists
-	case e.code == "InvalidGroup.NotFound" || e.code == "InvalidVpcID.NotFound" || e.code == "InvalidSecurityGroupRuleId.NotFound":
-		code = codes.NotFound
-	case e.code == "RulesPerSecurityGroupLimitExceeded" || e.code == "SecurityGroupLimitExceeded" || e.code == "TagLimitExceeded":
-		code = codes.ResourceExhausted
-	case e.code == "UnauthorizedOperation" || e.code == "AuthFailure" || e.code == "InvalidClientTokenId" || e.code == "OptInRequired" || e.code == "Blocked" ||
-		e.code == "AccessDenied" || e.code == "RegionDisabledException":
-		code = codes.PermissionDenied
-	case e.code == "InvalidParameterValue" || e.code == "InvalidParameter" || e.code == "MissingParameter" ||
-		e.code == "InvalidPermission.Malformed" || e.code == "InvalidGroupId.Malformed" || e.code == "InvalidParameterCombination":
-		code = codes.InvalidArgument
 	}
 	st := status.New(code, e.Error())
 	reason := e.code
 	if reason == "" {
 		reason = "EC2_UNREACHABLE"
 	}
-	domain := "ec2.amazonaws.com"
+	domain := ec2errors.EC2Domain
 	if e.service == "STS" {
-		domain = "sts.amazonaws.com"
+		domain = ec2errors.STSDomain
 	}
 	if d, err := st.WithDetails(&errdetails.ErrorInfo{
 		Reason: reason, Domain: domain,
@@ -280,36 +320,17 @@ func failureStatus(e *ec2Error, attempts int32) *spb.Status {
 	return st.Proto()
 }
 
-// ensureRecord loads the operation, creating it from the command when the
-// API died between storing the command and writing the record.
-func (w *Worker) ensureRecord(ctx context.Context, cmd *palisadev1.Command) (*palisadev1.OperationRecord, error) {
-	rec, _, err := w.store.Get(ctx, cmd.GetOperationId())
-	if !errors.Is(err, operations.ErrNotFound) {
-		return rec, err
-	}
-	rec = operations.NewRecord(cmd)
-	if rec.GetMetadata().GetCreateTime() == nil {
-		rec.Metadata.CreateTime = timestamppb.Now()
-	}
-	switch err := w.store.Create(ctx, rec); {
-	case errors.Is(err, operations.ErrExists):
-		rec, _, err = w.store.Get(ctx, cmd.GetOperationId())
-		return rec, err
-	case err != nil && !errors.Is(err, operations.ErrEventNotPublished):
-		return nil, err
-	}
-	return rec, nil
-}
-
-func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, log *slog.Logger) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+// ack acknowledges the command, under a bound of its own: the work may
+// have ended, and the ack must still go out.
+func (d *delivery) ack() {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 5*time.Second)
 	defer cancel()
-	if err := msg.DoubleAck(actx); err != nil {
+	if err := d.msg.DoubleAck(actx); err != nil {
 		// The redelivery finds the record terminal and only acks.
-		log.Warn("ack not confirmed", "error", err)
+		d.log.WarnContext(actx, "ack not confirmed", "error", err)
 		return
 	}
-	log.Debug("command acknowledged")
+	d.log.DebugContext(actx, "command acknowledged")
 }
 
 // giveBack returns the command for redelivery: at once when this worker is
@@ -317,15 +338,15 @@ func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, log *slog.Logger) {
 // does not turn into a busy loop. A holder whose claim may have lapsed
 // sends nothing: its nak could land on a later delivery, which the server
 // would then take back from a worker in the middle of it.
-func (w *Worker) giveBack(ctx context.Context, msg jetstream.Msg, cl *claim, log *slog.Logger, why string, err error) {
-	if !cl.valid() {
-		log.Info("command left to its redelivery", "why", why, "error", err)
+func (d *delivery) giveBack(why string, err error) {
+	if !d.claim.valid() {
+		d.log.InfoContext(d.ctx, "command left to its redelivery", "why", why, "error", err)
 		return
 	}
-	log.Info("command handed back", "why", why, "error", err)
-	if ctx.Err() != nil {
-		_ = msg.Nak()
+	d.log.InfoContext(d.ctx, "command handed back", "why", why, "error", err)
+	if d.work.Err() != nil {
+		_ = d.msg.Nak()
 		return
 	}
-	_ = msg.NakWithDelay(time.Second)
+	_ = d.msg.NakWithDelay(time.Second)
 }

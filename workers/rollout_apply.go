@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/ec2errors"
 	"github.com/palisadehq/palisade/internal/rollout"
 	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
@@ -29,7 +30,7 @@ func (x *executor) applyChange(ctx context.Context, opID string, r *palisadev1.A
 	groupID := r.GetGroupId()
 	change, v := rollout.ExpandChange("change", r.GetChange())
 	if len(v) > 0 {
-		return nil, &ec2Error{class: terminal, message: "invalid change: " + v.Error()}
+		return nil, &ec2Error{class: ec2errors.Terminal, message: "invalid change: " + v.Error()}
 	}
 	var current [2][]liveRule
 	fromSnapshot := firstAttempt && r.GetObserved()
@@ -54,7 +55,7 @@ func (x *executor) applyChange(ctx context.Context, opID string, r *palisadev1.A
 	}
 	gc := change.For([2][]rules.Rule{rulesOf(current[0]), rulesOf(current[1])})
 	if gc.Quota != nil {
-		return nil, &ec2Error{class: terminal, code: rollout.CodeQuota,
+		return nil, &ec2Error{class: ec2errors.Terminal, code: rollout.CodeQuota,
 			message: "checked before any change, nothing was changed: " + gc.Quota.Error()}
 	}
 	res := &palisadev1.OperationResult{GroupId: groupID}
@@ -63,10 +64,10 @@ func (x *executor) applyChange(ctx context.Context, opID string, r *palisadev1.A
 			continue
 		}
 		created, err := x.authorizeRules(ctx, t, groupID, dir, gc.Add[i])
-		if code := errorCode(err); code == "InvalidPermission.Duplicate" {
+		if code := ec2errors.Code(err); code == "InvalidPermission.Duplicate" {
 			// Someone added one of them since the rules were read: the next
 			// attempt reads them again and adds the rest.
-			return nil, &ec2Error{class: transient, code: code, message: "a rule appeared since the group was read; reading again", err: err}
+			return nil, &ec2Error{class: ec2errors.Transient, code: code, message: "a rule appeared since the group was read; reading again", err: err}
 		}
 		if err != nil {
 			return nil, err
@@ -110,8 +111,8 @@ func (x *executor) revokePermissions(ctx context.Context, t target, groupID stri
 			return t.client.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(groupID), IpPermissions: toEC2(rs)})
 		})
 	}
-	if code := errorCode(err); code == "InvalidPermission.NotFound" {
-		return &ec2Error{class: transient, code: code, message: "a rule vanished since the group was read; reading again", err: err}
+	if code := ec2errors.Code(err); code == "InvalidPermission.NotFound" {
+		return &ec2Error{class: ec2errors.Transient, code: code, message: "a rule vanished since the group was read; reading again", err: err}
 	}
 	return err
 }

@@ -2,7 +2,6 @@ package workers
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
@@ -19,7 +17,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
-	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/command"
+	"github.com/palisadehq/palisade/internal/ec2errors"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 )
@@ -107,7 +106,7 @@ func (d *driver) resolveTarget(ctx context.Context, t *palisadev1.RolloutTarget)
 			return rollout.Located{Location: loc, Resolution: res}, nil
 		}
 		e := classify(err)
-		if e.class == terminal || attempt >= d.r.opts.MaxAttempts || ctx.Err() != nil {
+		if e.class == ec2errors.Terminal || attempt >= d.r.opts.MaxAttempts || ctx.Err() != nil {
 			return rollout.Located{}, e
 		}
 		sleepCtx(ctx, backoff(attempt, d.r.opts.BackoffBase, d.r.opts.BackoffMax))
@@ -138,14 +137,14 @@ func (d *driver) childCommand(c *palisadev1.RolloutChild) (*palisadev1.Command, 
 	default:
 		// Its rules are lost: the child reads the group on its first attempt.
 	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(apply)
+	h, err := command.RequestHash(apply)
 	if err != nil {
 		return nil, err
 	}
 	return &palisadev1.Command{
 		OperationId: c.GetOperationId(),
 		Caller:      d.cmd.GetCaller(),
-		RequestHash: hash(b),
+		RequestHash: h,
 		AcceptTime:  timestamppb.Now(),
 		Request:     &palisadev1.Command_ApplyRuleChange{ApplyRuleChange: apply},
 	}, nil
@@ -163,8 +162,7 @@ func (d *driver) recordPlanFailures(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		rec := operations.NewRecord(cmd)
-		if err := d.r.ops.Create(ctx, rec); err != nil && !errors.Is(err, operations.ErrExists) && !errors.Is(err, operations.ErrEventNotPublished) {
+		if _, err := command.EnsureRecord(ctx, d.r.ops, cmd); err != nil {
 			return err
 		}
 		code := codes.FailedPrecondition
@@ -177,13 +175,13 @@ func (d *driver) recordPlanFailures(ctx context.Context) error {
 		_, err = d.r.ops.Transition(ctx, c.GetOperationId(), func(rec *palisadev1.OperationRecord) (string, error) {
 			rec.Metadata.State = palisadev1.OperationState_OPERATION_STATE_FAILED
 			st := status.New(code, c.GetFailureMessage())
-			if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: c.GetFailureCode(), Domain: "palisade.dev"}); err == nil {
+			if withInfo, err := st.WithDetails(&errdetails.ErrorInfo{Reason: c.GetFailureCode(), Domain: command.ErrorDomain}); err == nil {
 				st = withInfo
 			}
 			rec.Error = st.Proto()
 			return c.GetFailureMessage(), nil
 		})
-		if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
+		if err != nil && !errors.Is(err, operations.ErrEnded) {
 			return err
 		}
 		d.addFailure(c, operations.Name(c.GetOperationId()))
@@ -192,8 +190,9 @@ func (d *driver) recordPlanFailures(ctx context.Context) error {
 }
 
 // start queues children: the command on the group's own subject (message
-// id = the child's id), then its record. A child whose record exists was
-// queued by an earlier delivery that died before noting it; it is adopted.
+// id = the child's id), then its record, as every command is submitted. A
+// child whose record exists was queued by an earlier delivery that died
+// before noting it; it is adopted.
 func (d *driver) start(ctx context.Context, next []*palisadev1.RolloutChild) error {
 	if len(next) == 0 {
 		return nil
@@ -223,34 +222,11 @@ func (d *driver) start(ctx context.Context, next []*palisadev1.RolloutChild) err
 }
 
 func (d *driver) startChild(ctx context.Context, c *palisadev1.RolloutChild) (*palisadev1.OperationRecord, error) {
-	if rec, _, err := d.r.ops.Get(ctx, c.GetOperationId()); err == nil {
-		return rec, nil
-	} else if !errors.Is(err, operations.ErrNotFound) {
-		return nil, err
-	}
 	cmd, err := d.childCommand(c)
 	if err != nil {
 		return nil, err
 	}
-	body, err := proto.Marshal(cmd)
-	if err != nil {
-		return nil, err
-	}
-	loc := c.GetLocation()
-	if _, err := d.r.opts.JetStream.Publish(ctx, bus.CommandSubject(loc.GetAccountId(), loc.GetRegion(), c.GetGroupId()), body,
-		jetstream.WithMsgID(c.GetOperationId()), jetstream.WithExpectStream(bus.CommandStream)); err != nil {
-		return nil, fmt.Errorf("queue child %s: %w", c.GetOperationId(), err)
-	}
-	rec := operations.NewRecord(cmd)
-	switch err := d.r.ops.Create(ctx, rec); {
-	case errors.Is(err, operations.ErrExists):
-		// A worker met the command first and wrote the record itself.
-		rec, _, err = d.r.ops.Get(ctx, c.GetOperationId())
-		return rec, err
-	case err != nil && !errors.Is(err, operations.ErrEventNotPublished):
-		return nil, err
-	}
-	return rec, nil
+	return d.r.submitter.Submit(ctx, cmd, nil)
 }
 
 // cancelChild cancels a queued child unless a worker has started it.
@@ -264,7 +240,7 @@ func (d *driver) cancelChild(ctx context.Context, c *palisadev1.RolloutChild, re
 		rec.Error = status.New(codes.Canceled, "rollout stopped before this group started: "+reason).Proto()
 		return "rollout stopped: " + reason, nil
 	})
-	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
+	if err != nil && !errors.Is(err, operations.ErrEnded) {
 		return err
 	}
 	d.note(c, rec.GetMetadata().GetState(), rec.GetError())
@@ -345,11 +321,6 @@ func reasonOf(st *spb.Status) string {
 		}
 	}
 	return codes.Code(st.GetCode()).String()
-}
-
-func hash(b []byte) []byte {
-	sum := sha256.Sum256(b)
-	return sum[:]
 }
 
 // backoff is full-jitter exponential: random in [0, min(max, base·2^n)).

@@ -15,6 +15,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 )
@@ -341,15 +342,7 @@ func (d *driver) write(ctx context.Context) error {
 // load reads the record, creating it (and the rollout's operation record)
 // from the command when the API stopped before writing them.
 func (d *driver) load(ctx context.Context) error {
-	if _, _, err := d.r.ops.Get(ctx, d.id); errors.Is(err, operations.ErrNotFound) {
-		rec := operations.NewRecord(d.cmd)
-		if rec.GetMetadata().GetCreateTime() == nil {
-			rec.Metadata.CreateTime = timestamppb.Now()
-		}
-		if err := d.r.ops.Create(ctx, rec); err != nil && !errors.Is(err, operations.ErrExists) && !errors.Is(err, operations.ErrEventNotPublished) {
-			return err
-		}
-	} else if err != nil {
+	if _, err := command.EnsureRecord(ctx, d.r.ops, d.cmd); err != nil {
 		return err
 	}
 	for {
@@ -387,7 +380,7 @@ func (d *driver) startOperation(ctx context.Context) error {
 		md.Attempts = 1
 		return "rollout started", nil
 	})
-	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
+	if err != nil && !errors.Is(err, operations.ErrEnded) {
 		return err
 	}
 	return nil
@@ -412,7 +405,7 @@ func (d *driver) endOperation(ctx context.Context) error {
 		}
 		return ro.GetStateReason(), nil
 	})
-	if err != nil && !errors.Is(err, operations.ErrEventNotPublished) && !errors.Is(err, operations.ErrEnded) {
+	if err != nil && !errors.Is(err, operations.ErrEnded) {
 		return err
 	}
 	return nil

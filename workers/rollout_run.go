@@ -13,6 +13,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 )
@@ -32,8 +33,10 @@ type Rollouts struct {
 	opts  Options
 	ops   *operations.Store
 	store *rollout.Store
-	exec  *executor
-	log   *slog.Logger
+	// submitter stores children's commands as the API stores a request's.
+	submitter *command.Submitter
+	exec      *executor
+	log       *slog.Logger
 	// ackWait is the rollout consumer's, read when Run binds it.
 	ackWait time.Duration
 }
@@ -43,7 +46,7 @@ type Rollouts struct {
 // Log, Heartbeat, MaxAttempts, backoff).
 func NewRollouts(ctx context.Context, o Options) (*Rollouts, error) {
 	o.setDefaults()
-	ops, err := operations.Open(ctx, o.JetStream)
+	ops, err := operations.Open(ctx, o.JetStream, o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -51,8 +54,12 @@ func NewRollouts(ctx context.Context, o Options) (*Rollouts, error) {
 	if err != nil {
 		return nil, err
 	}
+	submitter, err := command.NewSubmitter(ctx, o.JetStream, ops, o.Log)
+	if err != nil {
+		return nil, err
+	}
 	return &Rollouts{
-		opts: o, ops: ops, store: store, log: o.Log,
+		opts: o, ops: ops, store: store, submitter: submitter, log: o.Log,
 		exec: &executor{ec2: o.EC2, budget: o.Budget, callTimeout: o.CallTimeout},
 	}, nil
 }

@@ -23,9 +23,9 @@ import (
 	"github.com/palisadehq/palisade/ec2sim"
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/natsembed/natstest"
-	"github.com/palisadehq/palisade/internal/operations"
 )
 
 const (
@@ -99,7 +99,7 @@ func (e *claimEnv) submit() (string, jetstream.Consumer) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.w.store.Create(e.ctx, operations.NewRecord(cmd)); err != nil {
+	if err := e.w.store.Create(e.ctx, command.NewRecord(cmd)); err != nil {
 		e.t.Fatal(err)
 	}
 	stream, err := e.js.Stream(e.ctx, bus.CommandStream)
@@ -170,7 +170,7 @@ func (e *claimEnv) rules() int {
 	return n
 }
 
-func delivery(t *testing.T, m jetstream.Msg) uint64 {
+func deliveryNum(t *testing.T, m jetstream.Msg) uint64 {
 	t.Helper()
 	md, err := m.Metadata()
 	if err != nil {
@@ -189,8 +189,8 @@ func TestBufferedDeliveryPastItsClaimDoesNothing(t *testing.T) {
 	id, cons := e.submit()
 	first := e.fetch(cons, time.Second)
 	second := e.fetch(cons, 3*staleAckWait) // the first's ack wait ran out
-	if delivery(t, first) != 1 || delivery(t, second) != 2 {
-		t.Fatalf("deliveries %d and %d, want 1 and 2", delivery(t, first), delivery(t, second))
+	if deliveryNum(t, first) != 1 || deliveryNum(t, second) != 2 {
+		t.Fatalf("deliveries %d and %d, want 1 and 2", deliveryNum(t, first), deliveryNum(t, second))
 	}
 	_, rev := e.record(id)
 	e.sim.ResetCounters()
@@ -302,7 +302,7 @@ func TestClaimHoldsWhileRenewedAndLapsesWithoutNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	for m := range batch.Messages() {
-		t.Fatalf("redelivered (delivery %d) while the claim was renewed", delivery(t, m))
+		t.Fatalf("redelivered (delivery %d) while the claim was renewed", deliveryNum(t, m))
 	}
 	if !cl.valid() || ctx.Err() != nil {
 		t.Fatal("claim given up while NATS answered")

@@ -96,7 +96,7 @@ type Worker struct {
 // New binds a worker to the declared streams.
 func New(ctx context.Context, o Options) (*Worker, error) {
 	o.setDefaults()
-	store, err := operations.Open(ctx, o.JetStream)
+	store, err := operations.Open(ctx, o.JetStream, o.Log)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/palisadehq/palisade/internal/ec2errors"
+
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 )
 
@@ -58,7 +60,7 @@ func TestReport(t *testing.T) {
 }
 
 func TestFailureText(t *testing.T) {
-	info, _ := anypb.New(&errdetails.ErrorInfo{Reason: "InvalidGroup.Duplicate", Domain: ec2Domain})
+	info, _ := anypb.New(&errdetails.ErrorInfo{Reason: "InvalidGroup.Duplicate", Domain: ec2errors.EC2Domain})
 	other, _ := anypb.New(&errdetails.ErrorInfo{Reason: "QUEUE_UNAVAILABLE", Domain: "palisade.dev"})
 	cases := []struct {
 		st   *spb.Status

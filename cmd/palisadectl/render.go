@@ -12,10 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/ec2errors"
 )
-
-// ec2Domain marks an ErrorInfo whose reason is EC2's own error code.
-const ec2Domain = "ec2.amazonaws.com"
 
 func stateName(s palisadev1.OperationState) string {
 	return strings.TrimPrefix(s.String(), "OPERATION_STATE_")
@@ -58,7 +56,7 @@ func failureText(st *spb.Status) string {
 		info := &errdetails.ErrorInfo{}
 		if d.MessageIs(info) && d.UnmarshalTo(info) == nil && info.GetReason() != "" {
 			code = info.GetReason()
-			if info.GetDomain() == ec2Domain {
+			if info.GetDomain() == ec2errors.EC2Domain {
 				break
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,11 +27,6 @@ var ErrNotFound = errors.New("operation not found")
 // ErrExists: an operation with that id already exists.
 var ErrExists = errors.New("operation already exists")
 
-// ErrEventNotPublished: the record was stored but its event could not be
-// published. The change happened; watchers still see it because they
-// re-read the record's history.
-var ErrEventNotPublished = errors.New("operation event not published")
-
 // ErrNoChange is returned by a Transition func to leave the record as it is.
 var ErrNoChange = errors.New("no change")
 
@@ -42,16 +39,24 @@ var ErrEnded = errors.New("operation already ended")
 type Store struct {
 	js  jetstream.JetStream
 	kv  jetstream.KeyValue
+	log *slog.Logger
 	now func() time.Time
+	// unannounced counts changes stored whose event could not be
+	// published.
+	unannounced atomic.Uint64
 }
 
-// Open binds to the operations bucket, which bus.Declare has created.
-func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
+// Open binds to the operations bucket, which bus.Declare has created. log
+// (nil: slog.Default) hears of events that could not be published.
+func Open(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (*Store, error) {
 	kv, err := js.KeyValue(ctx, bus.OperationsBucket)
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", bus.OperationsBucket, err)
 	}
-	return &Store{js: js, kv: kv, now: time.Now}, nil
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Store{js: js, kv: kv, log: log, now: time.Now}, nil
 }
 
 // Get returns the record and its revision.
@@ -70,34 +75,22 @@ func (s *Store) Get(ctx context.Context, id string) (*palisadev1.OperationRecord
 	return rec, e.Revision(), nil
 }
 
-// NewRecord builds the ACCEPTED record of a command.
-func NewRecord(cmd *palisadev1.Command) *palisadev1.OperationRecord {
-	kind, loc, group := Describe(cmd)
-	md := &palisadev1.OperationMetadata{
-		State:      palisadev1.OperationState_OPERATION_STATE_ACCEPTED,
-		Kind:       kind,
-		AccountId:  loc.GetAccountId(),
-		Region:     loc.GetRegion(),
-		GroupId:    group,
-		Caller:     cmd.GetCaller(),
-		RequestId:  cmd.GetRequestId(),
-		CreateTime: cmd.GetAcceptTime(),
-		UpdateTime: cmd.GetAcceptTime(),
-		Rollout:    RolloutOf(cmd),
-	}
+// NewRecord builds a new record with its first event. The command
+// package fills in the metadata from what the command is.
+func NewRecord(id string, requestHash []byte, cmd *palisadev1.Command, md *palisadev1.OperationMetadata) *palisadev1.OperationRecord {
 	rec := &palisadev1.OperationRecord{
-		Id:          cmd.GetOperationId(),
-		RequestHash: cmd.GetRequestHash(),
+		Id:          id,
+		RequestHash: requestHash,
 		Metadata:    md,
 		Command:     cmd,
 	}
-	rec.History = append(rec.History, eventOf(rec, cmd.GetAcceptTime(), ""))
+	rec.History = append(rec.History, eventOf(rec, md.GetCreateTime(), ""))
 	return rec
 }
 
-// Create stores a new record and publishes its first event. ErrExists when
-// the id is taken (by a retried request, or by a worker that met the command
-// first).
+// Create stores a new record and announces its first event (see announce).
+// ErrExists when the id is taken (by a retried request, or by a worker that
+// met the command first).
 func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) error {
 	b, err := proto.Marshal(rec)
 	if err != nil {
@@ -109,14 +102,15 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) err
 		}
 		return fmt.Errorf("create operation %s: %w", rec.GetId(), err)
 	}
-	return s.PublishLast(ctx, rec)
+	s.announce(ctx, rec)
+	return nil
 }
 
 // Transition applies change to the latest record and stores it if the
 // record did not move meanwhile, retrying on conflicts. change sets the new
 // state and what goes with it and returns the event's reason; it returns
 // ErrNoChange to leave the record alone, or another error to abort. The new
-// event is appended to the history and published. A record that has ended
+// event is appended to the history and announced (see announce). A record that has ended
 // is returned with ErrEnded and change is not called.
 func (s *Store) Transition(ctx context.Context, id string, change func(rec *palisadev1.OperationRecord) (reason string, err error)) (*palisadev1.OperationRecord, error) {
 	for {
@@ -159,7 +153,8 @@ func (s *Store) Transition(ctx context.Context, id string, change func(rec *pali
 			}
 			return nil, fmt.Errorf("update operation %s: %w", id, err)
 		}
-		return rec, s.PublishLast(ctx, rec)
+		s.announce(ctx, rec)
+		return rec, nil
 	}
 }
 
@@ -167,6 +162,21 @@ func isWrongLastSequence(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
+
+// announce publishes the record's latest event once the record is stored.
+// A change that is stored has happened, whether or not its event went out:
+// the history in the record is the truth, watchers re-read it, and the
+// event's id lets a later PublishLast fill the gap. So a failed publish is
+// not the writer's error; it is logged and counted (Unannounced).
+func (s *Store) announce(ctx context.Context, rec *palisadev1.OperationRecord) {
+	if err := s.PublishLast(ctx, rec); err != nil {
+		s.unannounced.Add(1)
+		s.log.WarnContext(ctx, "operation event not published; the record holds it", "operation_id", rec.GetId(), "error", err)
+	}
+}
+
+// Unannounced is how many stored changes this store could not announce.
+func (s *Store) Unannounced() uint64 { return s.unannounced.Load() }
 
 // PublishLast publishes the record's latest event. The message id makes a
 // repeat (a redelivered command re-announcing its end) a no-op.
@@ -183,7 +193,7 @@ func (s *Store) PublishLast(ctx context.Context, rec *palisadev1.OperationRecord
 	_, err = s.js.Publish(ctx, bus.EventSubject(rec.GetId()), b,
 		jetstream.WithMsgID(fmt.Sprintf("%s.%d", rec.GetId(), ev.GetSequence())))
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrEventNotPublished, rec.GetId(), err)
+		return fmt.Errorf("publish event of operation %s: %w", rec.GetId(), err)
 	}
 	return nil
 }
@@ -217,41 +227,4 @@ func Terminal(st palisadev1.OperationState) bool {
 		return true
 	}
 	return false
-}
-
-// RolloutOf names the rollout a command is ("rollouts/<id>") or belongs
-// to, or returns "".
-func RolloutOf(cmd *palisadev1.Command) string {
-	switch r := cmd.GetRequest().(type) {
-	case *palisadev1.Command_StartRollout:
-		return RolloutNamePrefix + cmd.GetOperationId()
-	case *palisadev1.Command_ApplyRuleChange:
-		return r.ApplyRuleChange.GetRollout()
-	}
-	return ""
-}
-
-// Describe returns a command's kind, location and the group it touches
-// ("" for a create).
-func Describe(cmd *palisadev1.Command) (palisadev1.OperationKind, *palisadev1.Location, string) {
-	switch r := cmd.GetRequest().(type) {
-	case *palisadev1.Command_CreateSecurityGroup:
-		return palisadev1.OperationKind_OPERATION_KIND_CREATE_SECURITY_GROUP, r.CreateSecurityGroup.GetLocation(), ""
-	case *palisadev1.Command_AuthorizeIngress:
-		return palisadev1.OperationKind_OPERATION_KIND_AUTHORIZE_INGRESS, r.AuthorizeIngress.GetLocation(), r.AuthorizeIngress.GetGroupId()
-	case *palisadev1.Command_AuthorizeEgress:
-		return palisadev1.OperationKind_OPERATION_KIND_AUTHORIZE_EGRESS, r.AuthorizeEgress.GetLocation(), r.AuthorizeEgress.GetGroupId()
-	case *palisadev1.Command_RevokeIngress:
-		return palisadev1.OperationKind_OPERATION_KIND_REVOKE_INGRESS, r.RevokeIngress.GetLocation(), r.RevokeIngress.GetGroupId()
-	case *palisadev1.Command_RevokeEgress:
-		return palisadev1.OperationKind_OPERATION_KIND_REVOKE_EGRESS, r.RevokeEgress.GetLocation(), r.RevokeEgress.GetGroupId()
-	case *palisadev1.Command_DeleteSecurityGroup:
-		return palisadev1.OperationKind_OPERATION_KIND_DELETE_SECURITY_GROUP, r.DeleteSecurityGroup.GetLocation(), r.DeleteSecurityGroup.GetGroupId()
-	case *palisadev1.Command_StartRollout:
-		// Many accounts and regions: the rollout's own record says which.
-		return palisadev1.OperationKind_OPERATION_KIND_ROLLOUT, nil, ""
-	case *palisadev1.Command_ApplyRuleChange:
-		return palisadev1.OperationKind_OPERATION_KIND_APPLY_RULE_CHANGE, r.ApplyRuleChange.GetLocation(), r.ApplyRuleChange.GetGroupId()
-	}
-	return palisadev1.OperationKind_OPERATION_KIND_UNSPECIFIED, nil, ""
 }

@@ -15,7 +15,7 @@ import (
 func openStore(t *testing.T) *Store {
 	t.Helper()
 	_, js := natstest.Bus(t, bus.DefaultTopology(1))
-	s, err := Open(context.Background(), js)
+	s, err := Open(context.Background(), js, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,10 +24,12 @@ func openStore(t *testing.T) *Store {
 
 func newRecord(t *testing.T, s *Store, id string) {
 	t.Helper()
-	cmd := &palisadev1.Command{OperationId: id, AcceptTime: timestamppb.Now(),
-		Request: &palisadev1.Command_DeleteSecurityGroup{DeleteSecurityGroup: &palisadev1.DeleteSecurityGroupRequest{
-			Location: &palisadev1.Location{AccountId: "111122223333", Region: "us-east-1"}, GroupId: "sg-0123456789abcdef0"}}}
-	if err := s.Create(context.Background(), NewRecord(cmd)); err != nil {
+	now := timestamppb.Now()
+	rec := NewRecord(id, nil, nil, &palisadev1.OperationMetadata{
+		State: palisadev1.OperationState_OPERATION_STATE_ACCEPTED, CreateTime: now, UpdateTime: now,
+		AccountId: "111122223333", Region: "us-east-1", GroupId: "sg-0123456789abcdef0",
+	})
+	if err := s.Create(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -115,5 +117,44 @@ func TestTransitionErrors(t *testing.T) {
 		if _, rev2, _ := s.Get(ctx, "op"); rev2 != rev {
 			t.Errorf("%s: record written (revision %d → %d)", name, rev, rev2)
 		}
+	}
+}
+
+// TestStoredChangeWithoutEventIsNoError: with no events stream to take
+// the event, Create and Transition still store the change and answer
+// success, since the change happened and the record's history holds it;
+// the store counts what it could not announce, and PublishLast fills the
+// gap once the stream is back.
+func TestStoredChangeWithoutEventIsNoError(t *testing.T) {
+	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	ctx := context.Background()
+	s, err := Open(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := js.Stream(ctx, bus.EventStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := events.CachedInfo().Config
+	if err := js.DeleteStream(ctx, bus.EventStream); err != nil {
+		t.Fatal(err)
+	}
+	newRecord(t, s, "quiet")
+	rec, err := s.Transition(ctx, "quiet", setState(palisadev1.OperationState_OPERATION_STATE_RUNNING))
+	if err != nil {
+		t.Fatalf("Transition with no events stream: %v, want success", err)
+	}
+	if got, _, err := s.Get(ctx, "quiet"); err != nil || got.GetMetadata().GetState() != palisadev1.OperationState_OPERATION_STATE_RUNNING || len(got.GetHistory()) != 2 {
+		t.Fatalf("stored record: %v, %v; want RUNNING with two events in its history", got.GetMetadata().GetState(), err)
+	}
+	if n := s.Unannounced(); n != 2 {
+		t.Errorf("Unannounced = %d, want 2 (the create and the transition)", n)
+	}
+	if _, err := js.CreateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PublishLast(ctx, rec); err != nil {
+		t.Errorf("PublishLast once the stream is back: %v", err)
 	}
 }

@@ -1,8 +1,6 @@
 package rollout
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"sort"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -12,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2limits"
 	"github.com/palisadehq/palisade/internal/rules"
 )
@@ -22,14 +21,6 @@ const (
 	CodeQuota    = "RulesPerSecurityGroupLimitExceeded"
 	CodeNotFound = "InvalidGroup.NotFound"
 )
-
-// ChildID is the operation id of a rollout's child for one group. It is
-// derived, not random, so a driver that restarts re-publishes a child under
-// the same id and JetStream (and the operation record) de-duplicate it.
-func ChildID(rolloutID, account, region, groupID string) string {
-	sum := sha256.Sum256([]byte(rolloutID + "\x00" + account + "\x00" + region + "\x00" + groupID))
-	return hex.EncodeToString(sum[:16])
-}
 
 // Located is what one target resolved to, with its location.
 type Located struct {
@@ -92,7 +83,7 @@ func Plan(rolloutID string, c Change, targets []Located, canary int, detail bool
 		for _, id := range ids {
 			child := &palisadev1.RolloutChild{
 				Location: l.loc, GroupId: id,
-				OperationId: ChildID(rolloutID, l.loc.GetAccountId(), l.loc.GetRegion(), id),
+				OperationId: command.ChildID(rolloutID, l.loc.GetAccountId(), l.loc.GetRegion(), id),
 			}
 			gp := &palisadev1.GroupPlan{GroupId: id}
 			g, found := l.groups[id]
@@ -181,7 +172,7 @@ func order(lanes [][]*palisadev1.RolloutChild, canary int) []*palisadev1.Rollout
 
 func failure(code codes.Code, reason, msg string) *spb.Status {
 	st := status.New(code, reason+": "+msg)
-	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "palisade.dev"}); err == nil {
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: command.ErrorDomain}); err == nil {
 		st = d
 	}
 	return st.Proto()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/rules"
 )
 
@@ -161,7 +162,7 @@ func TestPlanOrdersCanaryAcrossLanesAndSkipsFailingGroups(t *testing.T) {
 	if want := []string{children[2].GetOperationId(), children[3].GetOperationId(), children[4].GetOperationId()}; fmt.Sprint(readOrder) != fmt.Sprint(want) {
 		t.Fatalf("rules read for %v, want %v", readOrder, want)
 	}
-	if ChildID("r1", "111122223333", "us-east-1", "sg-a1") != children[1].GetOperationId() || ChildID("r2", "111122223333", "us-east-1", "sg-a1") == children[1].GetOperationId() {
+	if command.ChildID("r1", "111122223333", "us-east-1", "sg-a1") != children[1].GetOperationId() || command.ChildID("r2", "111122223333", "us-east-1", "sg-a1") == children[1].GetOperationId() {
 		t.Fatal("child ids are not derived from the rollout and the group")
 	}
 }

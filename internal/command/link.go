@@ -1,4 +1,4 @@
-package services
+package command
 
 import (
 	"context"

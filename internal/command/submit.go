@@ -1,0 +1,225 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/operations"
+)
+
+// StoreTimeout bounds the NATS round trips of one Submit. JetStream stores
+// a command in milliseconds, with an fsync per write in tens.
+const StoreTimeout = 5 * time.Second
+
+// UnavailableError: the command could not be stored, or it was stored and
+// its operation could not be shown. Either way the same request is safe to
+// repeat: under the same operation id it lands on the same operation.
+type UnavailableError struct {
+	What string // what was unavailable, for the caller
+	Err  error  // the cause, for the log; nil when there is none
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Err == nil {
+		return e.What
+	}
+	return e.What + ": " + e.Err.Error()
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// ReusedError: the request_id was used before for a different request.
+type ReusedError struct {
+	RequestID string
+	Operation string // the resource name of the operation it was used for
+}
+
+func (e *ReusedError) Error() string {
+	return fmt.Sprintf("request_id %s was already used for a different request (%s)", e.RequestID, e.Operation)
+}
+
+// Submitter stores commands and their operation records.
+//
+// Order of writes, and why every crash point is safe:
+//  1. look the operation up: a retried request returns what exists;
+//  2. publish the command (message id = operation id) and wait for
+//     JetStream's ack: from here on the request is accepted;
+//  3. create the record: if this never happens, the worker creates it from
+//     the command before acting (EnsureRecord), so no operation is left
+//     without a record, and a record never exists without its command.
+type Submitter struct {
+	js      jetstream.JetStream
+	records *operations.Store
+	link    *link
+	log     *slog.Logger
+	streams map[string]jetstream.Stream
+}
+
+// NewSubmitter binds to the command and rollout streams, which bus.Declare
+// has created, and follows the NATS connection until ctx ends.
+func NewSubmitter(ctx context.Context, js jetstream.JetStream, records *operations.Store, log *slog.Logger) (*Submitter, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Submitter{js: js, records: records, log: log, streams: map[string]jetstream.Stream{}}
+	for _, name := range []string{bus.CommandStream, bus.RolloutStream} {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("open stream %s: %w", name, err)
+		}
+		s.streams[name] = st
+	}
+	s.link = watchLink(ctx, js.Conn())
+	return s, nil
+}
+
+// Submit stores cmd, whose OperationId, Caller, RequestHash and request are
+// set, and returns its operation record: the one already stored when the
+// same request was submitted before. afterStore, when given, runs once the
+// command is stored and before its record is written (a rollout's own
+// record goes there, so it exists when the caller hears of the rollout).
+//
+// Errors: *UnavailableError (safe to repeat), *ReusedError, or an error
+// encoding the command. A record that could not be written after the
+// command was stored is no error: the command is accepted, and the worker
+// writes the record when it meets it.
+func (s *Submitter) Submit(ctx context.Context, cmd *palisadev1.Command, afterStore func(context.Context)) (*palisadev1.OperationRecord, error) {
+	stream, subject := Destination(cmd)
+	queue := "the command queue"
+	if stream == bus.RolloutStream {
+		queue = "the rollout queue"
+	}
+	// While the connection is down every request to NATS would wait in the
+	// reconnect buffer until its timeout: the lookup below as much as the
+	// publish. Say so at once instead.
+	if err := s.connected(queue); err != nil {
+		return nil, err
+	}
+	// Bound the writes by StoreTimeout, not by the caller's deadline: a
+	// request whose answer was lost (the server went down after receiving
+	// it) otherwise waits out the caller's whole deadline, and the caller
+	// gets DEADLINE_EXCEEDED instead of an UNAVAILABLE it can retry on.
+	// And end them the moment the connection drops.
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
+	s.link.bind(ctx, cancel)
+
+	if mayExist(cmd) {
+		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
+			return rec, err
+		}
+	}
+	body, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("encode command %s: %w", cmd.GetOperationId(), err)
+	}
+	if err := s.connected(queue); err != nil {
+		return nil, err
+	}
+	ack, err := s.js.Publish(ctx, subject, body, jetstream.WithMsgID(cmd.GetOperationId()), jetstream.WithExpectStream(stream))
+	if err != nil {
+		s.log.WarnContext(ctx, "command not stored", "operation_id", cmd.GetOperationId(), "error", err)
+		return nil, &UnavailableError{What: queue + " is unavailable", Err: err}
+	}
+	if ack.Duplicate {
+		// Stored before, possibly by a replica that died before writing
+		// the record: make sure it is this request.
+		if err := s.sameAsStored(ctx, stream, ack.Sequence, cmd); err != nil {
+			return nil, err
+		}
+	}
+	if afterStore != nil {
+		afterStore(ctx)
+	}
+	rec := NewRecord(cmd)
+	switch err := s.records.Create(ctx, rec); {
+	case errors.Is(err, operations.ErrExists):
+		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
+			return rec, err
+		}
+		// The store said the record exists and then could not show it
+		// (a leader change in between). The command is stored, so the
+		// request is safe to repeat: the same id lands on it.
+		s.log.WarnContext(ctx, "operation record not readable right after it was written", "operation_id", cmd.GetOperationId())
+		return nil, &UnavailableError{What: "the operation store did not show the operation just written"}
+	case err != nil:
+		s.log.WarnContext(ctx, "accepted, record not written", "operation_id", cmd.GetOperationId(), "error", err)
+	}
+	return rec, nil
+}
+
+// mayExist says whether cmd's operation id can have been used before: one
+// derived from a request_id or from a rollout and its group can, a fresh
+// random one (no request_id) cannot, and its lookup is skipped.
+func mayExist(cmd *palisadev1.Command) bool {
+	return cmd.GetRequestId() != "" || cmd.GetApplyRuleChange() != nil
+}
+
+func (s *Submitter) connected(queue string) error {
+	if st := s.js.Conn().Status(); st != nats.CONNECTED {
+		return &UnavailableError{What: queue + " is unavailable (NATS " + st.String() + ")"}
+	}
+	return nil
+}
+
+// existing returns the operation already recorded under cmd's id, or nil.
+// Under a request_id it must be the same request; a rollout's child is
+// its group's whatever rules the command carries.
+func (s *Submitter) existing(ctx context.Context, cmd *palisadev1.Command) (*palisadev1.OperationRecord, error) {
+	rec, _, err := s.records.Get(ctx, cmd.GetOperationId())
+	switch {
+	case errors.Is(err, operations.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		s.log.WarnContext(ctx, "operation lookup failed", "operation_id", cmd.GetOperationId(), "error", err)
+		return nil, &UnavailableError{What: "the operation store is unavailable", Err: err}
+	case cmd.GetRequestId() != "" && string(rec.GetRequestHash()) != string(cmd.GetRequestHash()):
+		return nil, &ReusedError{RequestID: cmd.GetRequestId(), Operation: operations.Name(rec.GetId())}
+	}
+	return rec, nil
+}
+
+// sameAsStored checks that the command JetStream holds under cmd's id
+// (at seq in stream) is the same request.
+func (s *Submitter) sameAsStored(ctx context.Context, stream string, seq uint64, cmd *palisadev1.Command) error {
+	if cmd.GetRequestId() == "" {
+		return nil
+	}
+	stored, err := s.streams[stream].GetMsg(ctx, seq)
+	if err != nil {
+		return nil // the record check that follows still catches a different request
+	}
+	prev := &palisadev1.Command{}
+	if proto.Unmarshal(stored.Data, prev) == nil && string(prev.GetRequestHash()) != string(cmd.GetRequestHash()) {
+		return &ReusedError{RequestID: cmd.GetRequestId(), Operation: operations.Name(cmd.GetOperationId())}
+	}
+	return nil
+}
+
+// EnsureRecord returns cmd's operation record, creating it from the
+// command when whoever stored the command stopped before writing it (a
+// worker meeting it, the dead-letter path, a rollout driver taking over).
+func EnsureRecord(ctx context.Context, records *operations.Store, cmd *palisadev1.Command) (*palisadev1.OperationRecord, error) {
+	rec, _, err := records.Get(ctx, cmd.GetOperationId())
+	if !errors.Is(err, operations.ErrNotFound) {
+		return rec, err
+	}
+	rec = recordOrNow(cmd)
+	switch err := records.Create(ctx, rec); {
+	case errors.Is(err, operations.ErrExists):
+		rec, _, err = records.Get(ctx, cmd.GetOperationId())
+		return rec, err
+	case err != nil:
+		return nil, err
+	}
+	return rec, nil
+}
