@@ -15,6 +15,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/command"
+	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rules"
 )
@@ -42,6 +43,9 @@ func (a *acceptor) accept(ctx context.Context, req proto.Message, requestID stri
 	if validateOnly {
 		return validatedOperation(cmd)
 	}
+	_, loc, group := command.Describe(cmd)
+	ctx = logging.With(ctx, logging.RequestID, requestID,
+		logging.AccountID, loc.GetAccountId(), logging.Region, loc.GetRegion(), logging.GroupID, group)
 	return a.submit(ctx, cmd, nil)
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
+
+	"github.com/palisadehq/palisade/internal/logging"
 )
 
 // LocalCaller is the identity of every caller on the insecure local default.
@@ -25,13 +27,19 @@ func CallerFrom(ctx context.Context) string {
 	return c
 }
 
+// withCaller puts the caller's identity in ctx, for the handlers and for
+// every line logged under ctx.
+func withCaller(ctx context.Context, caller string) context.Context {
+	return logging.With(context.WithValue(ctx, callerKey{}, caller), logging.Caller, caller)
+}
+
 func identityUnary(id Identify) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 		caller, err := id(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return next(context.WithValue(ctx, callerKey{}, caller), req)
+		return next(withCaller(ctx, caller), req)
 	}
 }
 
@@ -41,7 +49,7 @@ func identityStream(id Identify) grpc.StreamServerInterceptor {
 		if err != nil {
 			return err
 		}
-		return next(srv, &identifiedStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), callerKey{}, caller)})
+		return next(srv, &identifiedStream{ServerStream: ss, ctx: withCaller(ss.Context(), caller)})
 	}
 }
 

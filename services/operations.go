@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rules"
 )
@@ -45,7 +46,7 @@ func (s *operationsServer) lookup(ctx context.Context, name string) (*palisadev1
 		return nil, status.Errorf(codes.NotFound, "operation %s not found", name)
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "operation lookup failed", "name", name, "error", err)
+		s.log.WarnContext(ctx, "operation lookup failed", logging.OperationID, id, "error", err)
 		return nil, status.Error(codes.Unavailable, "the operation store is unavailable; retry")
 	}
 	return rec, nil
@@ -191,7 +192,7 @@ func (s *operationsServer) CancelOperation(ctx context.Context, r *longrunningpb
 		}
 		return nil, st.Err()
 	case err != nil:
-		s.log.WarnContext(ctx, "cancel failed", "name", r.GetName(), "error", err)
+		s.log.WarnContext(ctx, "cancel failed", logging.OperationID, strings.TrimPrefix(r.GetName(), operations.NamePrefix), "error", err)
 		return nil, status.Error(codes.Unavailable, "the operation store is unavailable; retry")
 	}
 	return &emptypb.Empty{}, nil
@@ -217,7 +218,7 @@ func (s *operationsServer) WaitOperation(ctx context.Context, r *longrunningpb.W
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		s.log.WarnContext(ctx, "wait failed", "name", r.GetName(), "error", err)
+		s.log.WarnContext(ctx, "wait failed", logging.OperationID, strings.TrimPrefix(r.GetName(), operations.NamePrefix), "error", err)
 	}
 	return s.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: r.GetName()})
 }
@@ -237,7 +238,7 @@ func (s *operationsServer) WatchOperation(r *palisadev1.WatchOperationRequest, s
 		return status.FromContextError(ctx.Err()).Err()
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "watch failed", "name", r.GetName(), "error", err)
+		s.log.WarnContext(ctx, "watch failed", logging.OperationID, strings.TrimPrefix(r.GetName(), operations.NamePrefix), "error", err)
 		return status.Error(codes.Unavailable, "the event stream is unavailable; watch again to resume")
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 	"github.com/palisadehq/palisade/internal/rules"
@@ -45,12 +46,13 @@ func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutR
 	if r.GetValidateOnly() {
 		return s.plan(ctx, cmd)
 	}
+	ctx = logging.With(ctx, logging.RequestID, r.GetRequestId())
 	// Once the command is stored, the rollout's record goes before the
 	// operation's, so a caller who hears of the rollout finds it; the
 	// driver writes it itself if this process stops first.
 	return s.submit(ctx, cmd, func(ctx context.Context) {
 		if _, err := s.store.Create(ctx, rollout.NewRecord(cmd)); err != nil && !errors.Is(err, rollout.ErrExists) {
-			s.acceptor.log.WarnContext(ctx, "accepted, rollout record not written", "rollout_id", cmd.GetOperationId(), "error", err)
+			s.acceptor.log.WarnContext(ctx, "accepted, rollout record not written", logging.RolloutID, cmd.GetOperationId(), "error", err)
 		}
 	})
 }
@@ -108,7 +110,7 @@ func (s *rollouts) lookup(ctx context.Context, name string) (*palisadev1.Rollout
 		return nil, status.Errorf(codes.NotFound, "rollout %s not found", name)
 	}
 	if err != nil {
-		s.acceptor.log.WarnContext(ctx, "rollout lookup failed", "name", name, "error", err)
+		s.acceptor.log.WarnContext(ctx, "rollout lookup failed", logging.RolloutID, id, "error", err)
 		return nil, status.Error(codes.Unavailable, "the rollout store is unavailable; retry")
 	}
 	return rec, nil
@@ -214,7 +216,7 @@ func (s *rollouts) control(ctx context.Context, name string, action palisadev1.R
 	}
 	got, err := s.store.SetControl(ctx, rec.GetId(), &palisadev1.RolloutControl{Action: action, Caller: CallerFrom(ctx), Time: timestamppb.New(s.now())})
 	if err != nil {
-		s.acceptor.log.WarnContext(ctx, "rollout control failed", "name", name, "error", err)
+		s.acceptor.log.WarnContext(ctx, "rollout control failed", logging.RolloutID, rec.GetId(), "error", err)
 		return nil, status.Error(codes.Unavailable, "the rollout store is unavailable; retry")
 	}
 	if got.GetAction() != action {

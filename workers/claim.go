@@ -92,7 +92,7 @@ func (c *claim) keep(ctx context.Context, stop context.CancelFunc, log *slog.Log
 		c.mu.Lock()
 		c.lapsed = true
 		c.mu.Unlock()
-		log.Warn("claim not renewed in time; stopping", "subject", c.msg.Subject(), "error", err)
+		log.WarnContext(ctx, "claim not renewed in time; stopping", "subject", c.msg.Subject(), "error", err)
 		stop()
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/command"
+	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 )
 
@@ -52,7 +53,7 @@ func (w *Worker) runDeadLetters(ctx context.Context) (jetstream.ConsumeContext, 
 	}
 	return cons.Consume(func(msg jetstream.Msg) {
 		if err := w.deadLetter(ctx, commands, msg.Data()); err != nil {
-			w.log.Warn("dead-lettering failed; will retry", "error", err)
+			w.log.WarnContext(ctx, "dead-lettering failed; will retry", "error", err)
 			_ = msg.NakWithDelay(time.Second)
 			return
 		}
@@ -63,7 +64,7 @@ func (w *Worker) runDeadLetters(ctx context.Context) (jetstream.ConsumeContext, 
 func (w *Worker) deadLetter(ctx context.Context, commands jetstream.Stream, advisory []byte) error {
 	var adv maxDeliveries
 	if err := json.Unmarshal(advisory, &adv); err != nil || adv.StreamSeq == 0 {
-		w.log.Error("unreadable advisory dropped", "error", err)
+		w.log.ErrorContext(ctx, "unreadable advisory dropped", "error", err)
 		return nil
 	}
 	raw, err := commands.GetMsg(ctx, adv.StreamSeq)
@@ -94,11 +95,11 @@ func (w *Worker) deadLetterDelivery(ctx context.Context, msg jetstream.Msg, seq,
 	if err := w.bury(ctx, msg.Data(), msg.Subject(), seq, attempts); err != nil {
 		// The server's advisory, once this delivery times out, is the
 		// next chance.
-		log.Warn("dead-lettering failed", "error", err)
+		log.WarnContext(ctx, "dead-lettering failed", "error", err)
 		return
 	}
 	if err := msg.Term(); err != nil {
-		log.Warn("dead-lettered command not removed", "error", err)
+		log.WarnContext(ctx, "dead-lettered command not removed", "error", err)
 	}
 }
 
@@ -133,6 +134,6 @@ func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, del
 			return fmt.Errorf("fail operation %s: %w", id, err)
 		}
 	}
-	w.log.Warn("command dead-lettered", "operation_id", id, "deliveries", deliveries)
+	w.log.WarnContext(ctx, "command dead-lettered", logging.OperationID, id, "deliveries", deliveries)
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2errors"
+	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 )
 
@@ -105,12 +106,16 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) (*delivery, boo
 		return nil, false
 	}
 	_, loc, group := command.Describe(cmd)
-	log := w.log.With("operation_id", cmd.GetOperationId(), "account_id", loc.GetAccountId(), "region", loc.GetRegion())
+	log := w.log.With(logging.OperationID, cmd.GetOperationId(), logging.Caller, cmd.GetCaller(),
+		logging.AccountID, loc.GetAccountId(), logging.Region, loc.GetRegion())
+	if id := cmd.GetRequestId(); id != "" {
+		log = log.With(logging.RequestID, id)
+	}
 	if group != "" {
-		log = log.With("group_id", group)
+		log = log.With(logging.GroupID, group)
 	}
 	if r := command.RolloutOf(cmd); r != "" {
-		log = log.With("rollout_id", strings.TrimPrefix(r, operations.RolloutNamePrefix))
+		log = log.With(logging.RolloutID, strings.TrimPrefix(r, operations.RolloutNamePrefix))
 	}
 	md, err := msg.Metadata()
 	if err != nil {

@@ -83,7 +83,7 @@ func (d *driver) loadPlan(ctx context.Context) error {
 		if errors.Is(err, rollout.ErrNotFound) {
 			// Not fatal: the first attempt of these groups' children reads
 			// the group itself, as every later attempt does.
-			d.log.Warn("rollout plan part missing; its groups will be read again", "part", n)
+			d.log.WarnContext(ctx, "rollout plan part missing; its groups will be read again", "part", n)
 			continue
 		}
 		if err != nil {

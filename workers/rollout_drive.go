@@ -213,7 +213,7 @@ func (d *driver) step(ctx context.Context) (bool, error) {
 // are cancelled, running ones finish first.
 func (d *driver) stop(ctx context.Context, final palisadev1.RolloutState, reason string) (bool, error) {
 	if d.rec.GetRollout().GetState() != palisadev1.RolloutState_ROLLOUT_STATE_STOPPING {
-		d.log.Info("rollout stopping", "reason", reason)
+		d.log.InfoContext(ctx, "rollout stopping", "reason", reason)
 	}
 	d.setState(palisadev1.RolloutState_ROLLOUT_STATE_STOPPING, reason)
 	d.rec.Rollout.StateReason = reason
@@ -286,7 +286,7 @@ func (d *driver) finish(ctx context.Context, final palisadev1.RolloutState, reas
 	if err := d.maybeWrite(ctx, true); err != nil {
 		return err
 	}
-	d.log.Info("rollout ended", "state", final, "reason", reason)
+	d.log.InfoContext(ctx, "rollout ended", "state", final, "reason", reason)
 	return d.ended(ctx)
 }
 
@@ -298,7 +298,7 @@ func (d *driver) ended(ctx context.Context) error {
 	}
 	// Left behind, they only take space until the bucket's TTL.
 	if err := d.r.store.DropPlan(ctx, d.id); err != nil && ctx.Err() == nil {
-		d.log.Warn("rollout plan not dropped", "error", err)
+		d.log.WarnContext(ctx, "rollout plan not dropped", "error", err)
 	}
 	return nil
 }

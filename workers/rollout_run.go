@@ -14,6 +14,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/command"
+	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 )
@@ -94,7 +95,7 @@ func (r *Rollouts) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			r.log.Debug("fetch rollout", "error", err)
+			r.log.DebugContext(ctx, "fetch rollout", "error", err)
 			sleepCtx(ctx, time.Second)
 			continue
 		}
@@ -123,7 +124,7 @@ var errClaimLost = errors.New("rollout claimed by a later delivery")
 func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 	cmd := &palisadev1.Command{}
 	if err := proto.Unmarshal(msg.Data(), cmd); err != nil || cmd.GetStartRollout() == nil || cmd.GetOperationId() == "" {
-		r.log.Error("undecodable rollout dropped", "subject", msg.Subject(), "error", err)
+		r.log.ErrorContext(ctx, "undecodable rollout dropped", "subject", msg.Subject(), "error", err)
 		_ = msg.TermWithReason("undecodable rollout")
 		return
 	}
@@ -132,7 +133,7 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.NakWithDelay(time.Second)
 		return
 	}
-	log := r.log.With("rollout", cmd.GetOperationId())
+	log := r.log.With(logging.RolloutID, cmd.GetOperationId(), logging.Caller, cmd.GetCaller(), logging.RequestID, cmd.GetRequestId())
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	every := r.opts.Heartbeat
@@ -141,7 +142,7 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	cl := newClaim(r.opts.JetStream.Conn(), msg, every, r.ackWait)
 	if err := cl.renew(); err != nil {
-		log.Warn("claim not renewed; leaving the rollout to its redelivery", "error", err)
+		log.WarnContext(ctx, "claim not renewed; leaving the rollout to its redelivery", "error", err)
 		return
 	}
 	go cl.keep(hctx, cancel, log)
@@ -153,17 +154,17 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := msg.DoubleAck(actx); err != nil {
-			log.Warn("rollout ack not confirmed", "error", err) // the redelivery finds it ended
+			log.WarnContext(ctx, "rollout ack not confirmed", "error", err) // the redelivery finds it ended
 		}
 	case errors.Is(err, errClaimLost):
-		log.Info("rollout taken over by another delivery; stopping")
+		log.InfoContext(ctx, "rollout taken over by another delivery; stopping")
 	case !cl.valid():
 		// A nak now could land on a later delivery.
-		log.Warn("rollout left to its redelivery", "error", err)
+		log.WarnContext(ctx, "rollout left to its redelivery", "error", err)
 	case ctx.Err() != nil:
 		_ = msg.Nak() // stopping: the next process resumes it at once
 	default:
-		log.Warn("rollout handed back", "error", err)
+		log.WarnContext(ctx, "rollout handed back", "error", err)
 		_ = msg.NakWithDelay(time.Second)
 	}
 }

@@ -140,7 +140,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.handle(work, msg)
 		}, jetstream.PullMaxMessages(1), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				w.log.Debug("consume", "error", err)
+				w.log.DebugContext(ctx, "consume", "error", err)
 			}
 		}))
 		if err != nil {

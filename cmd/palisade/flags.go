@@ -12,6 +12,7 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/flagenv"
+	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/workers"
 )
@@ -29,7 +30,8 @@ const (
 // has.
 type commandFlags struct {
 	*flag.FlagSet
-	logLevel string
+	logLevel  string
+	logFormat string
 	// checks run after parsing, for what one flag alone cannot say.
 	checks []func() error
 }
@@ -39,6 +41,7 @@ func newFlags(name string, stderr io.Writer) *commandFlags {
 	fs.SetOutput(stderr)
 	c := &commandFlags{FlagSet: fs}
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", logging.FormatText, "text (key=value) or json (one object a line)")
 	return c
 }
 
@@ -60,7 +63,11 @@ func (c *commandFlags) parse(args []string, lookup func(string) (string, bool), 
 	if err := lv.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: %w", c.logLevel, err)
 	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), nil
+	log, err := logging.New(stderr, c.logFormat, lv)
+	if err != nil {
+		return nil, fmt.Errorf("--log-format: %w", err)
+	}
+	return log, nil
 }
 
 // simFlags are the local EC2 endpoint's knobs, all off by default.

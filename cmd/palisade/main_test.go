@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,7 @@ func TestRunUsage(t *testing.T) {
 		{"unknown flag", []string{"api", "--bogus"}, nil, 1, "flag provided but not defined"},
 		{"stray argument", []string{"ec2sim", "extra"}, nil, 1, `unexpected arguments ["extra"]`},
 		{"bad variable", []string{"ec2sim"}, map[string]string{"PALISADE_LOG_LEVEL": "loud"}, 1, "--log-level"},
+		{"bad log format", []string{"ec2sim", "--log-format", "yaml"}, nil, 1, `--log-format: log format "yaml"`},
 		{"bad variable type", []string{"worker"}, map[string]string{"PALISADE_MAX_ATTEMPTS": "many"}, 1, "PALISADE_MAX_ATTEMPTS"},
 		{"role without account", []string{"worker", "--assume-role", "arn:aws:iam::111122223333:role/palisade"}, nil, 1, "--assume-role: role ARN template"},
 		{"role not a role", []string{"api"}, map[string]string{"PALISADE_ASSUME_ROLE": "arn:aws:iam::{account}:user/bob"}, 1, "--assume-role: role ARN template"},
@@ -46,6 +48,23 @@ func TestRunUsage(t *testing.T) {
 				t.Fatalf("output lacks %q:\n%s", tc.say, out.String())
 			}
 		})
+	}
+}
+
+// TestLogFormatJSON: --log-format json writes one JSON object a line,
+// with the message under msg.
+func TestLogFormatJSON(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // log the start, then stop at once
+	var out bytes.Buffer
+	run(ctx, []string{"ec2sim", "--ec2-listen", freeAddrs(t, 1)[0], "--log-format", "json"}, noEnv, &out)
+	first, _, _ := strings.Cut(out.String(), "\n")
+	var line map[string]any
+	if err := json.Unmarshal([]byte(first), &line); err != nil {
+		t.Fatalf("first line is not JSON: %v\n%s", err, out.String())
+	}
+	if line["msg"] != "local EC2 endpoint listening" || line["level"] != "INFO" {
+		t.Errorf("first line %v", line)
 	}
 }
 
