@@ -9,12 +9,13 @@ SHELL       := bash
 .DELETE_ON_ERROR:
 
 GO      ?= go
-# Tools (buf, protoc-gen-go, protoc-gen-go-grpc) live here,
+# Tools (buf, protoc-gen-go, protoc-gen-go-grpc, golangci-lint) live here,
 # never on the path of `make run` or `make test`.
 BIN     ?= $(CURDIR)/.bin
 BUF_VERSION            := v1.75.0
 PROTOC_GEN_GO_VERSION  := v1.36.12
 PROTOC_GEN_GRPC_VERSION := v1.6.2
+GOLANGCI_LINT_VERSION  := v2.15.0
 # The API as last published: `make breaking` fails on any change to
 # proto/ that would break a client built against it. Move it forward only
 # together with a release.
@@ -27,7 +28,7 @@ GEN_TOOLS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
 export PATH := $(BIN):$(PATH)
 
 .PHONY: all help build run test test-short test-race chaos fuzz bench \
-	lint fmt-check vet buf-lint breaking \
+	lint fmt-check vet golangci-lint buf-lint breaking \
 	generate check-generated tools clean
 
 all: build
@@ -75,8 +76,8 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 60m ./ec2sim/ ./e2e/
 
-## lint: fmt-check, vet and buf-lint.
-lint: fmt-check vet buf-lint
+## lint: fmt-check, vet, golangci-lint and buf-lint.
+lint: fmt-check vet golangci-lint buf-lint
 
 ## fmt-check: fail when a Go file outside gen/ needs gofmt.
 fmt-check:
@@ -87,6 +88,10 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+## golangci-lint: the linters in .golangci.yml, import aliases and layering included.
+golangci-lint: $(BIN)/golangci-lint
+	$(BIN)/golangci-lint run ./...
+
 ## buf-lint: buf lint over proto/.
 buf-lint: $(BIN)/buf
 	./scripts/fetch-googleapis.sh
@@ -96,8 +101,8 @@ buf-lint: $(BIN)/buf
 breaking: $(BIN)/buf
 	./scripts/buf-breaking.sh $(API_BASE)
 
-## tools: install buf and the protoc plugins into BIN (default .bin).
-tools: $(GEN_TOOLS)
+## tools: install buf, the protoc plugins and golangci-lint into BIN (default .bin).
+tools: $(GEN_TOOLS) $(BIN)/golangci-lint
 
 $(BIN)/buf:
 	GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
@@ -105,6 +110,8 @@ $(BIN)/protoc-gen-go:
 	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 $(BIN)/protoc-gen-go-grpc:
 	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GRPC_VERSION)
+$(BIN)/golangci-lint:
+	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 ## generate: regenerate gen/ from proto/ (fetches the googleapis protos first).
 generate: $(GEN_TOOLS)
