@@ -1,6 +1,7 @@
 package shorthand
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,7 +151,7 @@ func (c converter) integer(n *node, path string) (int, error) {
 	}
 	v, err := strconv.ParseInt(text, 10, 32)
 	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+		if errors.Is(err, strconv.ErrRange) {
 			return 0, c.errorf(ErrType, n.pos, path, "%s is out of range for an integer", strconv.Quote(n.text))
 		}
 		return 0, c.errorf(ErrType, n.pos, path, "%s is not an integer", strconv.Quote(n.text))

@@ -1,6 +1,7 @@
 package shorthand
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -84,7 +85,8 @@ func (ps Parser) ParseIPPermissions(args []string) ([]map[string]any, error) {
 	for i, arg := range args {
 		perms, err := ps.parseArg(arg, len(out))
 		if err != nil {
-			if e, ok := err.(*Error); ok {
+			var e *Error
+			if errors.As(err, &e) {
 				e.Arg = i + 1
 			}
 			return nil, err
@@ -111,7 +113,8 @@ func (ps Parser) parseArg(arg string, first int) ([]map[string]any, error) {
 		src, file = text, name
 	}
 	out, err := ps.parsePermissions(src, first)
-	if e, ok := err.(*Error); ok && file != "" {
+	var e *Error
+	if file != "" && errors.As(err, &e) {
 		e.File = file
 	}
 	return out, err
