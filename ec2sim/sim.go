@@ -199,13 +199,16 @@ func (s *Sim) ListenAndServe(ctx context.Context, addr string) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	if shutdownErr != nil {
 		_ = srv.Close()
-		<-errc
-		return fmt.Errorf("ec2sim: shutdown: %w", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("ec2sim: serve: %w", err)
+	serveErr := <-errc
+	if shutdownErr != nil {
+		return fmt.Errorf("ec2sim: shutdown: %w", shutdownErr)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("ec2sim: serve: %w", serveErr)
 	}
 	return nil
 }
