@@ -62,7 +62,7 @@ func readFilters(v string) ([]filter, error) {
 			case "Name":
 				s, ok := x.(string)
 				if !ok {
-					return nil, fmt.Errorf("Name: expected a string")
+					return nil, fmt.Errorf("%s: expected a string, found %T", k, x)
 				}
 				f.name = s
 			case "Values":
@@ -73,7 +73,7 @@ func readFilters(v string) ([]filter, error) {
 				for _, it := range items {
 					s, ok := it.(string)
 					if !ok {
-						return nil, fmt.Errorf("Values: expected strings")
+						return nil, fmt.Errorf("%s: expected strings, found %T", k, it)
 					}
 					f.values = append(f.values, s)
 				}
