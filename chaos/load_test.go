@@ -268,7 +268,10 @@ func (s *stack) awaitEnd(id string, limit time.Duration) (*palisadev1.OperationR
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return nil, fmt.Errorf("operation %s not ended after %v (last %v, %v)", id, limit, last.GetMetadata().GetState(), lastErr)
+	if lastErr != nil {
+		return nil, fmt.Errorf("operation %s not ended after %v (last %v, then %w)", id, limit, last.GetMetadata().GetState(), lastErr)
+	}
+	return nil, fmt.Errorf("operation %s not ended after %v (last %v)", id, limit, last.GetMetadata().GetState())
 }
 
 // awaitAll waits for every accepted operation to end and keeps its

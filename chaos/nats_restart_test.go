@@ -149,5 +149,5 @@ func TestUnavailableAtOnceWithRequestID(t *testing.T) {
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("with NATS down: %v after %v, want UNAVAILABLE", err, took)
 	}
-	t.Log(fmt.Sprintf("UNAVAILABLE in %v", took))
+	t.Logf("UNAVAILABLE in %v", took)
 }

@@ -98,8 +98,3 @@ func (w *workerProc) exitCode() int {
 	defer w.mu.Unlock()
 	return w.cmd.ProcessState.ExitCode()
 }
-
-// logFile of the current generation.
-func (w *workerProc) logFile() string {
-	return filepath.Join(w.logs, w.current()+".log")
-}

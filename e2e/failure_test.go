@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"io"
 	"testing"
 
@@ -148,7 +149,7 @@ func TestWatchAndCancel(t *testing.T) {
 	states := []palisadev1.OperationState{first.GetEvent().GetState()}
 	for {
 		resp, err := stream.Recv()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -46,7 +46,7 @@ func palisadeBinary(b *testing.B) string {
 		binPath = filepath.Join(dir, "palisade")
 		out, err := exec.Command("go", "build", "-o", binPath, "github.com/palisadehq/palisade/cmd/palisade").CombinedOutput()
 		if err != nil {
-			binErr = fmt.Errorf("build palisade: %v\n%s", err, out)
+			binErr = fmt.Errorf("build palisade: %w\n%s", err, out)
 		}
 	})
 	if binErr != nil {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"testing"
@@ -101,7 +102,7 @@ func (e *env) watchRollout(name string, stop func(*palisadev1.Rollout) bool) *pa
 		var last *palisadev1.Rollout
 		for {
 			resp, err := stream.Recv()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return last
 			}
 			if err != nil {

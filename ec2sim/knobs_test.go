@@ -390,13 +390,12 @@ func TestConcurrentCalls(t *testing.T) {
 	errs := make(chan error, 64)
 	for w := range 8 {
 		wg.Go(func() {
-			own := ""
 			out, err := e.ec2.CreateSecurityGroup(ctx(t), &ec2.CreateSecurityGroupInput{GroupName: aws.String(fmt.Sprintf("w%d", w)), Description: aws.String("d")})
 			if err != nil {
 				errs <- err
 				return
 			}
-			own = aws.ToString(out.GroupId)
+			own := aws.ToString(out.GroupId)
 			for i := range 7 { // 8 × 7 = 56 rules on the shared group, under the quota
 				for _, g := range []string{own, shared} {
 					if _, err := e.authorize(g, tcp(int32(w*100+i), int32(w*100+i), "10.0.0.0/8")); err != nil {

@@ -202,9 +202,9 @@ func startMoto(t *testing.T) string {
 		t.Fatalf("start moto_server: %v", err)
 	}
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	go func() { _ = cmd.Wait(); close(exited) }() // killed: Wait reports the signal
 	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the group may be gone already
 		<-exited
 	})
 

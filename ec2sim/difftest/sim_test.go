@@ -22,7 +22,7 @@ func startSim(t *testing.T) string {
 		t.Fatalf("listen: %v", err)
 	}
 	srv := &http.Server{Handler: sim}
-	go srv.Serve(l)
+	go func() { _ = srv.Serve(l) }() // ErrServerClosed once the test ends
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + l.Addr().String()
 }
