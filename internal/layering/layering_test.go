@@ -43,7 +43,10 @@ func under(path, dir string) bool { return path == dir || strings.HasPrefix(path
 
 // TestImportsPointInward: cmd → services/workers → internal → gen;
 // services and workers never import each other; the local EC2 endpoint
-// shares no code with what it is the oracle for; the rule model is pure.
+// shares no code with what it is the oracle for; the rule model is pure;
+// only test files import palisadetest (a Go list's Imports are those of
+// non-test files), and its lower half, infratest, imports neither
+// services nor workers, so package workers' own tests can use it.
 func TestImportsPointInward(t *testing.T) {
 	forbidden := []struct {
 		from, to, why string
@@ -63,6 +66,9 @@ func TestImportsPointInward(t *testing.T) {
 		{"ec2sim", "workers", "the endpoint keeps its own model of EC2"},
 		{"ec2sim", "gen", "the endpoint keeps its own model of EC2"},
 		{"gen", "internal", "generated code depends on nothing of ours"},
+		{"palisadetest/infratest", "services", "the lower half starts no Palisade part"},
+		{"palisadetest/infratest", "workers", "package workers' own tests use the lower half: an import cycle"},
+		{"palisadetest", "cmd", "mains are leaves"},
 	}
 	pkgs := packages(t)
 	if len(pkgs) < 10 {
@@ -79,6 +85,9 @@ func TestImportsPointInward(t *testing.T) {
 				if under(from, f.from) && under(to, f.to) {
 					t.Errorf("%s imports %s: %s", from, to, f.why)
 				}
+			}
+			if under(to, "palisadetest") && !under(from, "palisadetest") {
+				t.Errorf("%s imports %s: only tests start a test stack", from, to)
 			}
 		}
 		if under(from, "internal/rules") {

@@ -1,0 +1,216 @@
+// Package palisadetest starts a whole Palisade for tests, as
+// net/http/httptest starts an HTTP server: real NATS with JetStream, the
+// local EC2 endpoint over real HTTP, the gRPC API from services.New on a
+// free loopback port with a client connection to it, and any number of
+// workers and rollout drivers from workers.New and workers.NewRollouts,
+// all in the test process and all stopped when the test ends.
+//
+//	s := palisadetest.Start(t, palisadetest.Options{Workers: 1, Rollouts: 1})
+//	op, err := s.SecurityGroups.CreateSecurityGroup(ctx, req)
+//
+// The lower half (NATS, the endpoint, the EC2 factory and the declared
+// topology) is package infratest, which imports neither services nor
+// workers so that package workers' own tests can use it too; a Stack
+// embeds its Env. Only tests import either package: they start real
+// parts, with test timings, and nothing in production depends on them.
+package palisadetest
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/ratebudget"
+	"github.com/palisadehq/palisade/palisadetest/infratest"
+	"github.com/palisadehq/palisade/services"
+	"github.com/palisadehq/palisade/workers"
+)
+
+// Options says what to start. The zero value is NATS, the endpoint and
+// the API, with no worker: operations are accepted and stay ACCEPTED.
+type Options struct {
+	// Infra configures NATS, the topology and the EC2 endpoint.
+	Infra infratest.Options
+	// APIRateFactor, when set, paces the API's EC2 reads in the rate
+	// budget shared with the workers, at EC2's rates times this.
+	APIRateFactor float64
+	// Workers and Rollouts are how many workers and rollout drivers to
+	// start at once, each with the options Worker.
+	Workers, Rollouts int
+	// Worker is the template of every worker and rollout driver Start
+	// starts; WorkerOptions fills in the rest.
+	Worker workers.Options
+	// Log receives the logs of the API and of every part; by default
+	// warnings and errors are logged with the test.
+	Log *slog.Logger
+}
+
+// Stack is a running Palisade.
+type Stack struct {
+	*infratest.Env
+
+	// APIConn is the API's own NATS connection, which reconnects for
+	// ever as `palisade api`'s does.
+	APIConn *nats.Conn
+	// Addr is the API's host:port; Conn a client connection to it.
+	Addr string
+	Conn *grpc.ClientConn
+	// The API's services, on Conn.
+	SecurityGroups palisadev1.SecurityGroupServiceClient
+	Operations     longrunningpb.OperationsClient
+	Events         palisadev1.OperationEventServiceClient
+	Rollouts       palisadev1.RolloutServiceClient
+
+	t   testing.TB
+	log *slog.Logger
+	api *services.Server
+}
+
+// Start starts everything o asks for and stops it when the test ends:
+// workers and rollout drivers first, then the API, then NATS and the
+// endpoint.
+func Start(t testing.TB, o Options) *Stack {
+	t.Helper()
+	s := &Stack{Env: infratest.Start(t, o.Infra), t: t, log: o.Log}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx := s.Context()
+
+	nc, js := s.Connect("palisade-api")
+	s.APIConn = nc
+	var budget *ratebudget.Budget
+	if o.APIRateFactor > 0 {
+		var err error
+		if budget, err = ratebudget.NewShared(ctx, js, o.APIRateFactor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api, err := services.New(ctx, services.Deps{JetStream: js, EC2: s.EC2, Budget: budget, Log: s.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = api.Serve(ln) }()
+	t.Cleanup(api.Stop)
+	s.api = api
+	s.Addr = ln.Addr().String()
+	s.Conn, err = grpc.NewClient(s.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Conn.Close() })
+	s.SecurityGroups = palisadev1.NewSecurityGroupServiceClient(s.Conn)
+	s.Operations = longrunningpb.NewOperationsClient(s.Conn)
+	s.Events = palisadev1.NewOperationEventServiceClient(s.Conn)
+	s.Rollouts = palisadev1.NewRolloutServiceClient(s.Conn)
+
+	for range o.Workers {
+		s.StartWorker(o.Worker)
+	}
+	for range o.Rollouts {
+		s.StartRollouts(o.Worker)
+	}
+	return s
+}
+
+// StopAPI stops the gRPC server gracefully: it takes no new calls and
+// returns once the calls in progress have been answered.
+func (s *Stack) StopAPI() { s.api.GracefulStop() }
+
+// StartWorker starts a worker with options o (see WorkerOptions) and
+// returns a function that stops it and waits until it has. Whatever is
+// still running when the test ends is stopped then.
+func (s *Stack) StartWorker(o workers.Options) (stop func()) {
+	s.t.Helper()
+	w, err := workers.New(s.Context(), s.WorkerOptions(o))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.run("worker", w.Run)
+}
+
+// StartRollouts starts a rollout driver with options o (see
+// WorkerOptions) and returns a function that stops it and waits until it
+// has.
+func (s *Stack) StartRollouts(o workers.Options) (stop func()) {
+	s.t.Helper()
+	r, err := workers.NewRollouts(s.Context(), s.WorkerOptions(o))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.run("rollouts", r.Run)
+}
+
+// WorkerOptions fills in what the stack provides (JetStream, EC2, Log)
+// and, where o leaves them zero, test timings: a quick heartbeat and
+// backoff and a short shutdown grace.
+func (s *Stack) WorkerOptions(o workers.Options) workers.Options {
+	o.JetStream, o.EC2 = s.JetStream, s.EC2
+	if o.Log == nil {
+		o.Log = s.log
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = 500 * time.Millisecond
+	}
+	if o.BackoffBase == 0 {
+		o.BackoffBase = 20 * time.Millisecond
+	}
+	if o.BackoffMax == 0 {
+		o.BackoffMax = 200 * time.Millisecond
+	}
+	if o.ShutdownGrace == 0 {
+		o.ShutdownGrace = 2 * time.Second
+	}
+	return o
+}
+
+// stopWithin bounds how long a part may take to stop once told to
+// (ShutdownGrace plus one EC2 call, with room to spare); a part that
+// takes longer is reported, and still waited for.
+const stopWithin = 10 * time.Second
+
+// run runs one part until it is stopped or the test ends and returns a
+// function that stops it and waits until it has. Cleanups run
+// last-registered first: parts stop before the API, NATS and the
+// endpoint they use.
+func (s *Stack) run(name string, run func(context.Context) error) func() {
+	ctx, cancel := context.WithCancel(s.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := run(ctx); err != nil {
+			s.t.Errorf("%s: %v", name, err)
+		}
+	}()
+	stop := func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(stopWithin):
+			s.t.Errorf("the %s did not stop within %v", name, stopWithin)
+			<-done
+		}
+	}
+	s.t.Cleanup(stop)
+	return stop
+}
+
+// testWriter logs each record with the test.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
