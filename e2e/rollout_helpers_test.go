@@ -14,23 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
-	"github.com/palisadehq/palisade/workers"
 )
 
-// startRollouts starts a rollout driver with options o and returns a
-// function that stops it and waits until it has.
-func (e *env) startRollouts(o workers.Options) func() {
-	e.t.Helper()
-	r, err := workers.NewRollouts(e.ctx, e.workerOptions(o))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return e.runPart("rollouts", r.Run)
-}
-
-func (e *env) rollouts() palisadev1.RolloutServiceClient {
-	return palisadev1.NewRolloutServiceClient(e.conn)
-}
+func (e *env) rollouts() palisadev1.RolloutServiceClient { return e.stack.Rollouts }
 
 // makeGroups creates n groups straight on the EC2 endpoint (not through
 // Palisade: they are the estate a rollout finds), tagged with tags.
