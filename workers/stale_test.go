@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +23,7 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2client"
-	"github.com/palisadehq/palisade/internal/natsembed/natstest"
+	"github.com/palisadehq/palisade/palisadetest/infratest"
 )
 
 const (
@@ -35,8 +33,9 @@ const (
 )
 
 // claimEnv is a real NATS with the command stream declared (ack wait one
-// second), the EC2 endpoint over HTTP with one group in it, and a worker
-// bound to both whose handle the tests call with deliveries they fetched
+// second) and the EC2 endpoint over HTTP with one group in it, started by
+// infratest (palisadetest would import this package), and a worker bound
+// to both whose handle the tests call with deliveries they fetched
 // themselves, to hold two deliveries of one command at once.
 type claimEnv struct {
 	t     *testing.T
@@ -51,29 +50,15 @@ type claimEnv struct {
 
 func newClaimEnv(t *testing.T, afterApply func(string) bool) *claimEnv {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	e := &claimEnv{t: t, ctx: ctx}
-	var err error
-	e.sim, err = ec2sim.New(ec2sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(http.Handler(e.sim))
-	t.Cleanup(hs.Close)
-	top := bus.DefaultTopology(1)
-	top.AckWait = staleAckWait
-	e.ns, e.js = natstest.Bus(t, top)
-	if e.ec2, err = ec2client.New(ctx, ec2client.Options{Endpoint: hs.URL}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := e.ec2.Client(staleAccount, staleRegion).CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+	infra := infratest.Start(t, infratest.Options{AckWait: staleAckWait})
+	e := &claimEnv{t: t, ctx: infra.Context(), ns: infra.Server, js: infra.JetStream, sim: infra.Sim, ec2: infra.EC2}
+	out, err := e.ec2.Client(staleAccount, staleRegion).CreateSecurityGroup(e.ctx, &ec2.CreateSecurityGroupInput{
 		GroupName: aws.String("stale"), Description: aws.String("stale deliveries")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.group = aws.ToString(out.GroupId)
-	e.w, err = New(ctx, Options{JetStream: e.js, EC2: e.ec2, AfterApply: afterApply, Log: discardLog()})
+	e.w, err = New(e.ctx, Options{JetStream: e.js, EC2: e.ec2, AfterApply: afterApply, Log: discardLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
