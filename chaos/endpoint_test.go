@@ -6,13 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/palisadehq/palisade/ec2sim"
 )
@@ -64,17 +62,10 @@ var (
 	reCode      = regexp.MustCompile(`<Code>([^<]+)</Code>`)
 )
 
-func startEndpoint(t testing.TB, o ec2sim.Options) *endpoint {
-	t.Helper()
-	sim, err := ec2sim.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &endpoint{sim: sim, notes: map[string]note{}, inflight: map[string]int{}, last: map[string]string{}}
-	hs := httptest.NewServer(e)
-	t.Cleanup(hs.Close)
-	e.url = hs.URL
-	return e
+// newEndpoint serves sim and notes what each request asked for; its url
+// is set once it listens.
+func newEndpoint(sim *ec2sim.Sim) *endpoint {
+	return &endpoint{sim: sim, notes: map[string]note{}, inflight: map[string]int{}, last: map[string]string{}}
 }
 
 func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
