@@ -18,6 +18,9 @@ import (
 // leader of the operations bucket is killed and started again (twice
 // over at full size). Every operation completes, none twice, in order.
 func TestClusterNodeLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos scenario: long; make test runs it")
+	}
 	groups, perGroup := size(10, 50), 10
 	s := newStack(t, stackOptions{nodes: 3, workers: 3, ackWait: 2 * time.Second,
 		sim: ec2sim.Options{Latency: 150 * time.Millisecond}, workerFlags: []string{"--ec2-rate-factor", "0"}})

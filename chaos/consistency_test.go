@@ -19,6 +19,9 @@ import (
 // look for its marker, not see the invisible group and fail the operation
 // with its own group's name.
 func TestCreateRetriedWhileItsGroupIsInvisible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos scenario: long; make test runs it")
+	}
 	s := newStack(t, stackOptions{workers: 1, ackWait: 5 * time.Second,
 		sim: ec2sim.Options{ConsistencyDelay: 2 * time.Second}})
 	pg := &plannedGroup{name: "invisible-" + t.Name()[:6]}
@@ -37,6 +40,9 @@ func TestCreateRetriedWhileItsGroupIsInvisible(t *testing.T) {
 // new rule only after a delay. The revoke used to read the group, not see
 // the rule, succeed without a call, and leave the rule in place.
 func TestRevokeRightAfterAuthorize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos scenario: long; make test runs it")
+	}
 	s := newStack(t, stackOptions{workers: 1, ackWait: 5 * time.Second,
 		sim: ec2sim.Options{ConsistencyDelay: 2 * time.Second}})
 	pg := &plannedGroup{name: "lagging-" + t.Name()[:6]}

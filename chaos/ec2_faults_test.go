@@ -21,6 +21,9 @@ import (
 // buckets' refill rates, so throttling stays the exception (under 2% of
 // calls).
 func TestEC2Faults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos scenario: long; make test runs it")
+	}
 	const speed = 2.0
 	// Each group's operations wait out the consistency delay one after
 	// another, so the short version has short groups.

@@ -24,6 +24,9 @@ import (
 // client should) and never "accepted"; API and worker processes
 // reconnect by themselves.
 func TestNATSRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos scenario: long; make test runs it")
+	}
 	groups, perGroup := size(10, 50), 10
 	s := newStack(t, stackOptions{workers: 3, ackWait: 2 * time.Second,
 		sim: ec2sim.Options{Latency: 80 * time.Millisecond}, workerFlags: []string{"--ec2-rate-factor", "0"}})

@@ -24,6 +24,9 @@ import (
 // the dead-letter stream, and its operation FAILS with the reason.
 // Nothing is redelivered after that, and the group's next command runs.
 func TestPoison(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos scenario: long; make test runs it")
+	}
 	const maxDeliver = 3
 	s := newStack(t, stackOptions{workers: 2, ackWait: time.Second, maxDeliver: maxDeliver,
 		workerFlags: []string{"--ec2-rate-factor", "0"}})

@@ -26,6 +26,9 @@ import (
 // a worker that is gone. SIGTERM makes `palisade api` stop accepting and
 // drain: every request it accepted is stored and ends.
 func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos scenario: long; make test runs it")
+	}
 	const grace = 3 * time.Second
 	n := size(20, 60)
 	s := newStack(t, stackOptions{workers: 1, sim: ec2sim.Options{Latency: 300 * time.Millisecond},

@@ -23,6 +23,9 @@ import (
 // operation retries (RETRYING, with the reason) instead of holding its
 // group for ever, and succeeds once EC2 answers again.
 func TestSlowEC2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos scenario: long; make test runs it")
+	}
 	const ackWait = time.Second
 	n := size(2, 8)
 	s := newStack(t, stackOptions{workers: 2, ackWait: ackWait,

@@ -78,6 +78,9 @@ func (k *killer) finish() (int, string) {
 // over many groups. Every operation must end SUCCEEDED with one effect, in
 // order, and EC2 must hold exactly what the operations say.
 func TestWorkerCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos scenario: long; make test runs it")
+	}
 	groups, perGroup := size(10, 50), 10
 	s := newStack(t, stackOptions{
 		workers: 3,

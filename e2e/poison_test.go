@@ -20,6 +20,9 @@ import (
 // lands in the dead-letter stream, and its operation FAILS with the reason;
 // the next command of the same group then runs.
 func TestPoisonCommandIsDeadLettered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the ack wait of every delivery: long; make test runs it")
+	}
 	e := newEnv(t, envOptions{maxDeliver: 2})
 	const poisonRequest = "7b0e8c52-31f4-4a0e-9d7e-2f1c5b9a8e11"
 	poison := command.OperationID(services.LocalCaller, poisonRequest)

@@ -32,6 +32,9 @@ func idle(ro *palisadev1.Rollout) bool {
 }
 
 func TestRolloutPauseResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a rollout slowed to watch it pause: long; make test runs it")
+	}
 	e, name, ids := slowRollout(t, 20)
 	e.watchRollout(name, func(ro *palisadev1.Rollout) bool { return ro.GetProgress().GetSucceeded() >= 2 })
 	if _, err := e.rollouts().PauseRollout(e.ctx, &palisadev1.PauseRolloutRequest{Name: name}); err != nil {

@@ -31,6 +31,9 @@ const (
 // driver reads the parts back for the groups it starts, every group is
 // changed exactly once, and the parts are dropped when the rollout ends.
 func TestRolloutLargePlan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a rollout over many groups, restarted midway: long; make test runs it")
+	}
 	e := newEnv(t, envOptions{})
 	stopWorker := e.startWorker(envWorker())
 	stopRollouts := e.startRollouts(envWorker())

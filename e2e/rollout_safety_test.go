@@ -94,6 +94,9 @@ func TestRolloutQuotaHeadroom(t *testing.T) {
 // successful authorize per group, every revoke after its authorize, and
 // each group ending with only the new rule.
 func TestRolloutWorkerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a slowed rollout, restarted midway: long; make test runs it")
+	}
 	e := newEnv(t, envOptions{sim: ec2sim.Options{Latency: 20 * time.Millisecond}})
 	stopWorker := e.startWorker(envWorker())
 	stopRollouts := e.startRollouts(envWorker())

@@ -16,6 +16,9 @@ import (
 // ack wait. The worker's heartbeat keeps the command its own, so a second
 // worker never runs it and EC2 sees one create.
 func TestSlowEC2KeepsTheClaim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every EC2 call takes 3 s: long; make test runs it")
+	}
 	e := newEnv(t, envOptions{sim: ec2sim.Options{Latency: 3 * time.Second}})
 	if e.topology.AckWait >= 3*time.Second {
 		t.Fatalf("ack wait %v must be shorter than the latency for this test to mean anything", e.topology.AckWait)

@@ -267,6 +267,9 @@ func TestLaterDeliveryFencesAnEarlierHolder(t *testing.T) {
 // claim lapses within the ack wait, its holder is stopped, and it would
 // no longer nak.
 func TestClaimHoldsWhileRenewedAndLapsesWithoutNATS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("holds a claim for three ack waits: long; make test runs it")
+	}
 	e := newClaimEnv(t, nil)
 	_, cons := e.submit()
 	msg := e.fetch(cons, time.Second)
