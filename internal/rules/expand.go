@@ -16,6 +16,14 @@ import (
 // than MaxRulesPerDirection rules of one family in one request, which no
 // group could hold.
 func Expand(path string, dir Direction, perms []Permission) ([]Rule, Violations) {
+	rules, _, vs := ExpandFields(path, dir, perms)
+	return rules, vs
+}
+
+// ExpandFields is Expand that also returns, for each rule, the field path
+// of the peer it came from (e.g. "ip_permissions[0].ip_ranges[1].cidr_ip"),
+// so a decision about one rule can name it.
+func ExpandFields(path string, dir Direction, perms []Permission) ([]Rule, []string, Violations) {
 	e := expander{dir: dir, seen: make(map[string]string)}
 	if dir != Ingress && dir != Egress {
 		e.vs.add(path, "internal: direction %d is neither ingress nor egress", int(dir))
@@ -25,16 +33,17 @@ func Expand(path string, dir Direction, perms []Permission) ([]Rule, Violations)
 	}
 	e.requestQuota(path)
 	if len(e.vs) > 0 {
-		return nil, e.vs
+		return nil, nil, e.vs
 	}
-	return e.out, nil
+	return e.out, e.fields, nil
 }
 
 type expander struct {
-	dir  Direction
-	out  []Rule
-	vs   Violations
-	seen map[string]string // Key → field path of the first occurrence
+	dir    Direction
+	out    []Rule
+	fields []string // the field path of each rule in out
+	vs     Violations
+	seen   map[string]string // Key → field path of the first occurrence
 }
 
 func (e *expander) permission(pp string, p Permission) {
@@ -102,6 +111,7 @@ func (e *expander) emit(valid bool, field string, r Rule, kind SourceKind, src, 
 	}
 	e.seen[key] = field
 	e.out = append(e.out, r)
+	e.fields = append(e.fields, field)
 }
 
 func (e *expander) requestQuota(path string) {
