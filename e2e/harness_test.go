@@ -14,6 +14,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/palisadetest"
 	"github.com/palisadehq/palisade/palisadetest/infratest"
 	"github.com/palisadehq/palisade/workers"
@@ -59,6 +60,8 @@ type envOptions struct {
 	apiRateFactor float64
 	workers       int
 	worker        workers.Options // template; JetStream, EC2 and Log are filled in
+	// policy decides the API's calls; nil: the permissive loopback default.
+	policy *policy.Engine
 }
 
 // ackWait is short enough that an abandoned delivery comes back within
@@ -78,6 +81,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 			ExternalID: o.externalID,
 		},
 		APIRateFactor: o.apiRateFactor,
+		Policy:        o.policy,
 		Workers:       o.workers,
 		Worker:        o.worker,
 	})

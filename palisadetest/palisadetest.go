@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/palisadetest/infratest"
 	"github.com/palisadehq/palisade/services"
@@ -48,6 +49,9 @@ type Options struct {
 	// Worker is the template of every worker and rollout driver Start
 	// starts; WorkerOptions fills in the rest.
 	Worker workers.Options
+	// Policy decides the API's calls; nil: the permissive loopback
+	// default.
+	Policy *policy.Engine
 	// Log receives the logs of the API and of every part; by default
 	// warnings and errors are logged with the test.
 	Log *slog.Logger
@@ -94,7 +98,7 @@ func Start(t testing.TB, o Options) *Stack {
 			t.Fatal(err)
 		}
 	}
-	api, err := services.New(ctx, services.Deps{JetStream: js, EC2: s.EC2, Budget: budget, Log: s.log})
+	api, err := services.New(ctx, services.Deps{JetStream: js, EC2: s.EC2, Budget: budget, Policy: o.Policy, Log: s.log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 // has stored the command; if NATS cannot store it the answer is
 // UNAVAILABLE, safe to repeat with the same request_id.
 type acceptor struct {
+	guard     *guard
 	submitter *command.Submitter
 	log       *slog.Logger
 	now       func() time.Time
@@ -38,6 +39,12 @@ func (a *acceptor) accept(ctx context.Context, req proto.Message, requestID stri
 	}
 	cmd, err := a.command(ctx, req, requestID, wrap)
 	if err != nil {
+		return nil, err
+	}
+	// validate_only answers the same decision, so a pipeline can check a
+	// change before making it.
+	cmd.OperationId = command.OperationID(cmd.GetCaller(), requestID)
+	if err := a.guard.allow(ctx, req, about{operation: cmd.GetOperationId(), requestID: requestID, hash: cmd.GetRequestHash(), validateOnly: validateOnly}); err != nil {
 		return nil, err
 	}
 	if validateOnly {
@@ -65,10 +72,9 @@ func (a *acceptor) command(ctx context.Context, req proto.Message, requestID str
 	return cmd, nil
 }
 
-// submit stores cmd under the operation id of its caller and request_id
-// and answers with its operation.
+// submit stores cmd, whose operation id is set, and answers with its
+// operation.
 func (a *acceptor) submit(ctx context.Context, cmd *palisadev1.Command, afterStore func(context.Context)) (*longrunningpb.Operation, error) {
-	cmd.OperationId = command.OperationID(cmd.GetCaller(), cmd.GetRequestId())
 	rec, err := a.submitter.Submit(ctx, cmd, afterStore)
 	var unavailableErr *command.UnavailableError
 	var reused *command.ReusedError

@@ -18,6 +18,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/internal/rules"
 )
 
@@ -31,6 +32,7 @@ type operationsServer struct {
 	longrunningpb.UnimplementedOperationsServer
 	palisadev1.UnimplementedOperationEventServiceServer
 	store *operations.Store
+	guard *guard
 	log   *slog.Logger
 }
 
@@ -42,7 +44,15 @@ func (s *operationsServer) lookup(ctx context.Context, name string) (*palisadev1
 		return nil, invalidArgument(rules.Violations{{Field: "name", Description: fmt.Sprintf("%q is not an operation name; expected operations/<id>", name)}})
 	}
 	rec, _, err := s.store.Get(ctx, id)
-	if errors.Is(err, operations.ErrNotFound) || (err == nil && rec.GetMetadata().GetCaller() != CallerFrom(ctx)) {
+	if err == nil && rec.GetMetadata().GetCaller() != CallerFrom(ctx) {
+		switch all, aerr := s.guard.mayReadAll(ctx); {
+		case aerr != nil:
+			return nil, aerr
+		case !all:
+			err = operations.ErrNotFound
+		}
+	}
+	if errors.Is(err, operations.ErrNotFound) {
 		return nil, status.Errorf(codes.NotFound, "operation %s not found", name)
 	}
 	if err != nil {
@@ -73,8 +83,12 @@ func (s *operationsServer) ListOperations(ctx context.Context, r *longrunningpb.
 		return nil, invalidArgument(rules.Violations{{Field: "page_size", Description: "page_size must be between 1 and 1000, or 0 for 50"}})
 	}
 	caller := CallerFrom(ctx)
+	all, err := s.guard.mayReadAll(ctx)
+	if err != nil {
+		return nil, err
+	}
 	recs, next, err := s.store.List(ctx, size, r.GetPageToken(), func(rec *palisadev1.OperationRecord) bool {
-		return rec.GetMetadata().GetCaller() == caller && match(rec.GetMetadata())
+		return (all || rec.GetMetadata().GetCaller() == caller) && match(rec.GetMetadata())
 	})
 	if err != nil {
 		s.log.WarnContext(ctx, "list operations failed", "error", err)
@@ -161,6 +175,12 @@ func (s *operationsServer) DeleteOperation(context.Context, *longrunningpb.Delet
 func (s *operationsServer) CancelOperation(ctx context.Context, r *longrunningpb.CancelOperationRequest) (*emptypb.Empty, error) {
 	rec, err := s.lookup(ctx, r.GetName())
 	if err != nil {
+		return nil, err
+	}
+	md := rec.GetMetadata()
+	if err := s.guard.decide(ctx, []policy.Check{{Caller: CallerFrom(ctx), Action: policy.CancelOperation, Group: &policy.Group{
+		AccountID: md.GetAccountId(), Region: md.GetRegion(), GroupID: md.GetGroupId(),
+	}}}, about{operation: rec.GetId()}); err != nil {
 		return nil, err
 	}
 	var refused palisadev1.OperationState

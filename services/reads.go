@@ -72,6 +72,9 @@ func (s *securityGroups) GetSecurityGroup(ctx context.Context, r *palisadev1.Get
 	if len(v) > 0 {
 		return nil, invalidArgument(v)
 	}
+	if err := s.guard.allow(ctx, r, about{}); err != nil {
+		return nil, err
+	}
 	loc := r.GetLocation()
 	// A filter rather than GroupIds: a call with neither filter nor
 	// pagination spends EC2's smaller "unfiltered" throttle bucket.
@@ -104,6 +107,9 @@ func (s *securityGroups) ListSecurityGroups(ctx context.Context, r *palisadev1.L
 	}
 	if len(v) > 0 {
 		return nil, invalidArgument(v)
+	}
+	if err := s.guard.allow(ctx, r, about{}); err != nil {
+		return nil, err
 	}
 	// Filters rather than GroupIds, because EC2 refuses GroupIds together
 	// with MaxResults, and a filtered, paginated call uses the larger

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
@@ -41,6 +42,10 @@ func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutR
 		c.Request = &palisadev1.Command_StartRollout{StartRollout: r}
 	})
 	if err != nil {
+		return nil, err
+	}
+	cmd.OperationId = command.OperationID(cmd.GetCaller(), cmd.GetRequestId())
+	if err := s.guard.allow(ctx, r, about{operation: cmd.GetOperationId(), requestID: r.GetRequestId(), hash: cmd.GetRequestHash(), validateOnly: r.GetValidateOnly()}); err != nil {
 		return nil, err
 	}
 	if r.GetValidateOnly() {
@@ -106,7 +111,15 @@ func (s *rollouts) lookup(ctx context.Context, name string) (*palisadev1.Rollout
 		return nil, invalidArgument(rules.Violations{{Field: "name", Description: fmt.Sprintf("%q is not a rollout name; expected rollouts/<id>", name)}})
 	}
 	rec, _, err := s.store.Get(ctx, id)
-	if errors.Is(err, rollout.ErrNotFound) || (err == nil && rec.GetRollout().GetCaller() != CallerFrom(ctx)) {
+	if err == nil && rec.GetRollout().GetCaller() != CallerFrom(ctx) {
+		switch all, aerr := s.guard.mayReadAll(ctx); {
+		case aerr != nil:
+			return nil, aerr
+		case !all:
+			err = rollout.ErrNotFound
+		}
+	}
+	if errors.Is(err, rollout.ErrNotFound) {
 		return nil, status.Errorf(codes.NotFound, "rollout %s not found", name)
 	}
 	if err != nil {
@@ -133,8 +146,12 @@ func (s *rollouts) ListRollouts(ctx context.Context, r *palisadev1.ListRolloutsR
 		return nil, invalidArgument(rules.Violations{{Field: "page_size", Description: "page_size must be between 1 and 1000, or 0 for 50"}})
 	}
 	caller := CallerFrom(ctx)
+	all, err := s.guard.mayReadAll(ctx)
+	if err != nil {
+		return nil, err
+	}
 	recs, next, err := s.store.List(ctx, size, r.GetPageToken(), func(rec *palisadev1.RolloutRecord) bool {
-		return rec.GetRollout().GetCaller() == caller
+		return all || rec.GetRollout().GetCaller() == caller
 	})
 	if err != nil {
 		s.acceptor.log.WarnContext(ctx, "list rollouts failed", "error", err)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -18,9 +19,11 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/audit"
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/internal/rollout"
 )
@@ -33,7 +36,10 @@ type Deps struct {
 	// rollouts) in the budget the workers spend from; nil: unpaced.
 	Budget   *ratebudget.Budget
 	Identify Identify // nil: LocalIdentity
-	Log      *slog.Logger
+	// Policy decides every call; nil: policy.Permissive, for the
+	// insecure loopback default only.
+	Policy *policy.Engine
+	Log    *slog.Logger
 }
 
 // Server is the gRPC front end with its health service.
@@ -59,14 +65,20 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	accept := acceptor{submitter: submitter, log: d.Log, now: time.Now}
+	if d.Policy == nil {
+		d.Policy = policy.Permissive()
+	}
+	host, _ := os.Hostname()
+	read := reader{ec2: d.EC2, budget: d.Budget, log: d.Log}
+	g := &guard{policy: d.Policy, audit: audit.New(d.JetStream, host), reader: read}
+	accept := acceptor{guard: g, submitter: submitter, log: d.Log, now: time.Now}
 	gs := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(identityUnary(d.Identify)),
 		grpc.ChainStreamInterceptor(identityStream(d.Identify)),
 	)
 	palisadev1.RegisterSecurityGroupServiceServer(gs, &securityGroups{
 		acceptor: accept,
-		reader:   reader{ec2: d.EC2, budget: d.Budget, log: d.Log},
+		reader:   read,
 	})
 	rstore, err := rollout.OpenStore(ctx, d.JetStream)
 	if err != nil {
@@ -74,10 +86,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	palisadev1.RegisterRolloutServiceServer(gs, &rollouts{
 		acceptor: accept,
-		reader:   reader{ec2: d.EC2, budget: d.Budget, log: d.Log},
+		reader:   read,
 		store:    rstore,
 	})
-	ops := &operationsServer{store: store, log: d.Log}
+	ops := &operationsServer{store: store, guard: g, log: d.Log}
 	longrunningpb.RegisterOperationsServer(gs, ops)
 	palisadev1.RegisterOperationEventServiceServer(gs, ops)
 	hs := health.NewServer()

@@ -11,13 +11,14 @@ import (
 func runAPI(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
 	fs := newFlags("api", stderr)
 	var (
-		grpcListen = fs.String("grpc-listen", defaultGRPCListen, "gRPC API address")
 		natsURL    = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
 		ec2URL     = fs.String("ec2-endpoint", "", "EC2 endpoint for reads (\"\": real AWS through the standard credential chain)")
 		rateFactor = fs.Float64("ec2-rate-factor", 1, rateFactorUsage)
+		af         apiFlags
 		tf         topologyFlags
 		rf         roleFlags
 	)
+	af.register(fs)
 	tf.register(fs)
 	rf.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
@@ -33,5 +34,5 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	return serveAPI(ctx, *grpcListen, js, factory, *rateFactor, log)
+	return serveAPI(ctx, af, js, factory, *rateFactor, log)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/flagenv"
 	"github.com/palisadehq/palisade/internal/logging"
+	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/workers"
 )
@@ -68,6 +69,33 @@ func (c *commandFlags) parse(args []string, lookup func(string) (string, bool), 
 		return nil, fmt.Errorf("--log-format: %w", err)
 	}
 	return log, nil
+}
+
+// apiFlags configure the gRPC front end of api and serve.
+type apiFlags struct {
+	listen string
+	policy string
+}
+
+func (a *apiFlags) register(fs *commandFlags) {
+	fs.StringVar(&a.listen, "grpc-listen", defaultGRPCListen, "gRPC API address")
+	fs.StringVar(&a.policy, "policy", "", "Cedar policy: a .cedar file, or a directory of them with an optional entities.json; reloaded on change "+
+		"(\"\": allow everything on the insecure loopback default, the shipped guardrails otherwise)")
+}
+
+// engine loads the policy that decides every call: --policy when given;
+// otherwise, an API others can reach gets the guardrails Palisade ships,
+// and the insecure loopback default allows everything (every caller there
+// is "local").
+func (a *apiFlags) engine(reachable bool) (*policy.Engine, error) {
+	if a.policy == "" && !reachable {
+		return policy.Permissive(), nil
+	}
+	e, err := policy.NewEngine(a.policy)
+	if err != nil {
+		return nil, fmt.Errorf("--policy: %w", err)
+	}
+	return e, nil
 }
 
 // simFlags are the local EC2 endpoint's knobs, all off by default.
@@ -132,9 +160,10 @@ func (r *roleFlags) options(endpoint string, maxAttempts int) ec2client.Options 
 // declares. All parts against one NATS must agree on them, or each start
 // flips the definitions back and forth.
 type topologyFlags struct {
-	replicas   int
-	ackWait    time.Duration
-	maxDeliver int
+	replicas       int
+	ackWait        time.Duration
+	maxDeliver     int
+	auditRetention time.Duration
 }
 
 func (t *topologyFlags) register(fs *commandFlags) {
@@ -142,11 +171,12 @@ func (t *topologyFlags) register(fs *commandFlags) {
 	fs.IntVar(&t.replicas, "replicas", 1, "replicas of streams and buckets (3 on a JetStream cluster)")
 	fs.DurationVar(&t.ackWait, "ack-wait", def.AckWait, "how long a command held by a worker that stopped answering waits before it is redelivered")
 	fs.IntVar(&t.maxDeliver, "max-deliver", def.MaxDeliver, "deliveries of one command before it is dead-lettered")
+	fs.DurationVar(&t.auditRetention, "audit-retention", def.AuditRetention, "how long the audit stream keeps each decision")
 }
 
 func (t *topologyFlags) topology() bus.Topology {
 	top := bus.DefaultTopology(t.replicas)
-	top.AckWait, top.MaxDeliver = t.ackWait, t.maxDeliver
+	top.AckWait, top.MaxDeliver, top.AuditRetention = t.ackWait, t.maxDeliver, t.auditRetention
 	return top
 }
 

@@ -55,16 +55,22 @@ func connect(ctx context.Context, url, name string, log *slog.Logger, top bus.To
 
 // serveAPI serves the gRPC front end on addr until ctx ends, then stops
 // accepting and drains in-flight calls for up to ten seconds.
-func serveAPI(ctx context.Context, addr string, js jetstream.JetStream, ec2 *ec2client.Factory, rateFactor float64, log *slog.Logger) error {
+func serveAPI(ctx context.Context, af apiFlags, js jetstream.JetStream, ec2 *ec2client.Factory, rateFactor float64, log *slog.Logger) error {
 	budget, err := ratebudget.NewShared(ctx, js, rateFactor)
 	if err != nil {
 		return err
 	}
-	srv, err := services.New(ctx, services.Deps{JetStream: js, EC2: ec2, Budget: budget, Log: log})
+	engine, err := af.engine(false)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	log.Info("policy in force", "source", engine.Current().Source(), "version", engine.Current().Version())
+	go engine.Watch(ctx, 2*time.Second, log)
+	srv, err := services.New(ctx, services.Deps{JetStream: js, EC2: ec2, Budget: budget, Policy: engine, Log: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", af.listen)
 	if err != nil {
 		return fmt.Errorf("gRPC listen: %w", err)
 	}

@@ -21,15 +21,16 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	fs := newFlags("serve", stderr)
 	var (
 		dataDir    = fs.String("data-dir", defaultDataDir, "where JetStream and the local EC2 endpoint keep their state")
-		grpcListen = fs.String("grpc-listen", defaultGRPCListen, "gRPC API address")
 		natsListen = fs.String("nats-listen", defaultNATSListen, "embedded NATS client address, for `nats` tools and subscribers (\"\": in-process only)")
 		ec2Listen  = fs.String("ec2-listen", defaultEC2Listen, "local EC2 endpoint address")
 		ec2URL     = fs.String("ec2-endpoint", "", "EC2 endpoint for the workers (default: the local one on --ec2-listen)")
 		syncAlways = fs.Bool("nats-sync-always", true, "fsync every JetStream write before acknowledging it, so an accepted request survives a machine crash")
+		af         apiFlags
 		sf         simFlags
 		wf         workerFlags
 		rf         roleFlags
 	)
+	af.register(fs)
 	sf.register(fs)
 	wf.register(fs)
 	rf.register(fs)
@@ -76,7 +77,7 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	err = firstErr(ctx,
 		func(ctx context.Context) error { return sim.ListenAndServe(ctx, *ec2Listen) },
 		func(ctx context.Context) error {
-			return serveAPI(ctx, *grpcListen, js, readFactory, wf.rateFactor, log)
+			return serveAPI(ctx, af, js, readFactory, wf.rateFactor, log)
 		},
 		func(ctx context.Context) error { return runWorkers(ctx, js, factory, wf, log) },
 	)

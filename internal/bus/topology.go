@@ -55,6 +55,13 @@ const (
 	// DeadLetterSubjectPrefix is the prefix of its subjects.
 	DeadLetterSubjectPrefix = "palisade.deadletter"
 
+	// AuditStream is the append-only trail of every policy decision:
+	// palisade.audit.allow and palisade.audit.deny. Messages can be
+	// neither deleted nor purged; only its retention removes them.
+	AuditStream = "PALISADE_AUDIT"
+	// AuditSubjectPrefix is the prefix of its subjects.
+	AuditSubjectPrefix = "palisade.audit"
+
 	// Partitions is the number of command partitions. It bounds how many
 	// groups are worked on at once. Changing it re-maps groups to
 	// partitions, so drain the command stream first.
@@ -81,6 +88,8 @@ type Topology struct {
 	// OperationRetention is how long operation records are kept; it bounds
 	// how long a request_id is remembered.
 	OperationRetention time.Duration
+	// AuditRetention is how long audit records are kept.
+	AuditRetention time.Duration
 }
 
 // DefaultTopology is the production shape with the given replica count.
@@ -92,7 +101,16 @@ func DefaultTopology(replicas int) Topology {
 		DuplicateWindow:    10 * time.Minute,
 		EventRetention:     30 * 24 * time.Hour,
 		OperationRetention: 30 * 24 * time.Hour,
+		AuditRetention:     366 * 24 * time.Hour,
 	}
+}
+
+// AuditSubject is the subject of an audit record with the decision.
+func AuditSubject(allowed bool) string {
+	if allowed {
+		return AuditSubjectPrefix + ".allow"
+	}
+	return AuditSubjectPrefix + ".deny"
 }
 
 // CommandSubject is the subject of a command for one group. groupKey is a
@@ -204,6 +222,27 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		Storage:     jetstream.FileStorage,
 		Replicas:    t.Replicas,
 		MaxAge:      t.EventRetention,
+	}); err != nil {
+		return err
+	}
+	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+		Name:        AuditStream,
+		Description: "Every policy decision, append-only",
+		Subjects:    []string{AuditSubjectPrefix + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		MaxAge:      t.AuditRetention,
+		// Neither can be turned off again. Append-only against those who
+		// may update or delete the stream itself is a matter of NATS
+		// permissions: only an administrator gets those subjects.
+		DenyDelete: true,
+		DenyPurge:  true,
+		// Were a byte limit set, a full stream refuses new records (and so
+		// new changes) rather than dropping old ones.
+		Discard:     jetstream.DiscardNew,
+		Duplicates:  2 * time.Minute,
+		AllowDirect: true,
 	}); err != nil {
 		return err
 	}
