@@ -63,6 +63,8 @@ func (r reader) describeGroups(ctx context.Context, loc *palisadev1.Location, in
 	if err := r.pace(ctx, loc.GetAccountId(), loc.GetRegion(), "DescribeSecurityGroups"); err != nil {
 		return nil, err
 	}
+	// The read names its caller in its user agent, as the workers' calls do.
+	ctx = ec2client.ForOperation(ctx, "", CallerFrom(ctx))
 	return r.ec2.Client(loc.GetAccountId(), loc.GetRegion()).DescribeSecurityGroups(ctx, in)
 }
 

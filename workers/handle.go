@@ -17,6 +17,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/command"
+	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/ec2errors"
 	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
@@ -72,6 +73,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Every EC2 call of the delivery names the operation and its caller
+	// in its user agent, which CloudTrail records.
+	work = ec2client.ForOperation(work, d.id, d.cmd.GetCaller())
 	d.work = work
 	if !d.hold(cancel) {
 		return

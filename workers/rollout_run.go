@@ -14,6 +14,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/command"
+	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
@@ -136,6 +137,7 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 	log := r.log.With(logging.RolloutID, cmd.GetOperationId(), logging.Caller, cmd.GetCaller(), logging.RequestID, cmd.GetRequestId())
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	hctx = ec2client.ForOperation(hctx, cmd.GetOperationId(), cmd.GetCaller())
 	every := r.opts.Heartbeat
 	if r.ackWait > 0 {
 		every = min(every, max(r.ackWait/3, 10*time.Millisecond))

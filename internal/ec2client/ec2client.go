@@ -126,6 +126,7 @@ func (f *Factory) Client(account, region string) *ec2.Client {
 		if f.opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(f.opts.Endpoint)
 		}
+		o.APIOptions = append(o.APIOptions, addCallAgent)
 	})
 	f.clients[key] = c
 	return c
