@@ -90,6 +90,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		store:    rstore,
 	})
 	ops := &operationsServer{store: store, guard: g, log: d.Log}
+	palisadev1.RegisterAuditServiceServer(gs, &auditServer{guard: g, reader: audit.NewReader(d.JetStream)})
 	longrunningpb.RegisterOperationsServer(gs, ops)
 	palisadev1.RegisterOperationEventServiceServer(gs, ops)
 	hs := health.NewServer()

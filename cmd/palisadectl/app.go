@@ -40,6 +40,7 @@ func commands() []command {
 		rolloutStartCommand(), rolloutGetCommand(), rolloutListCommand(), rolloutWatchCommand(),
 		rolloutControlCommand("pause"), rolloutControlCommand("resume"), rolloutControlCommand("cancel"),
 		cancelOperationCommand(),
+		auditCommand(),
 	}
 }
 

@@ -24,6 +24,7 @@ const (
 	ListSecurityGroups            = "ListSecurityGroups"
 	CancelOperation               = "CancelOperation"
 	ReadAllOperations             = "ReadAllOperations"
+	ReadAudit                     = "ReadAudit"
 )
 
 const (

@@ -72,6 +72,292 @@ func (AuditDecision) EnumDescriptor() ([]byte, []int) {
 	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{0}
 }
 
+// AuditFilter selects audit records; every field set must match.
+type AuditFilter struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Caller string                 `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	// A record matches when any group it is about is in this account.
+	AccountId string        `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Decision  AuditDecision `protobuf:"varint,3,opt,name=decision,proto3,enum=palisade.v1.AuditDecision" json:"decision,omitempty"`
+	// The policy action, e.g. AuthorizeSecurityGroupIngress.
+	Action        string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditFilter) Reset() {
+	*x = AuditFilter{}
+	mi := &file_palisade_v1_audit_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditFilter) ProtoMessage() {}
+
+func (x *AuditFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_audit_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditFilter.ProtoReflect.Descriptor instead.
+func (*AuditFilter) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AuditFilter) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *AuditFilter) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *AuditFilter) GetDecision() AuditDecision {
+	if x != nil {
+		return x.Decision
+	}
+	return AuditDecision_AUDIT_DECISION_UNSPECIFIED
+}
+
+func (x *AuditFilter) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+// ListAuditRecordsRequest asks for one page of the audit trail.
+type ListAuditRecordsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Filter *AuditFilter           `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Records per page (1..1000; 0 means 100).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRecordsRequest) Reset() {
+	*x = ListAuditRecordsRequest{}
+	mi := &file_palisade_v1_audit_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRecordsRequest) ProtoMessage() {}
+
+func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_audit_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRecordsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListAuditRecordsRequest) GetFilter() *AuditFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *ListAuditRecordsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditRecordsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAuditRecordsResponse is one page of the audit trail.
+type ListAuditRecordsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Records []*AuditRecord         `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// Empty when the trail has no more records now.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRecordsResponse) Reset() {
+	*x = ListAuditRecordsResponse{}
+	mi := &file_palisade_v1_audit_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRecordsResponse) ProtoMessage() {}
+
+func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_audit_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRecordsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListAuditRecordsResponse) GetRecords() []*AuditRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *ListAuditRecordsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// WatchAuditRecordsRequest starts following the audit trail.
+type WatchAuditRecordsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Filter        *AuditFilter           `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAuditRecordsRequest) Reset() {
+	*x = WatchAuditRecordsRequest{}
+	mi := &file_palisade_v1_audit_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAuditRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAuditRecordsRequest) ProtoMessage() {}
+
+func (x *WatchAuditRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_audit_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAuditRecordsRequest.ProtoReflect.Descriptor instead.
+func (*WatchAuditRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchAuditRecordsRequest) GetFilter() *AuditFilter {
+	if x != nil {
+		return x.Filter
+	}
+	return nil
+}
+
+func (x *WatchAuditRecordsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+// WatchAuditRecordsResponse carries one audit record.
+type WatchAuditRecordsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *AuditRecord           `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchAuditRecordsResponse) Reset() {
+	*x = WatchAuditRecordsResponse{}
+	mi := &file_palisade_v1_audit_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchAuditRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchAuditRecordsResponse) ProtoMessage() {}
+
+func (x *WatchAuditRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_audit_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchAuditRecordsResponse.ProtoReflect.Descriptor instead.
+func (*WatchAuditRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WatchAuditRecordsResponse) GetRecord() *AuditRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 // AuditRecord is one decision of the policy, as it was made, written to
 // the audit stream (PALISADE_AUDIT, subjects palisade.audit.allow and
 // palisade.audit.deny) before the caller hears the answer.
@@ -113,7 +399,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_palisade_v1_audit_proto_msgTypes[0]
+	mi := &file_palisade_v1_audit_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -125,7 +411,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_audit_proto_msgTypes[0]
+	mi := &file_palisade_v1_audit_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -138,7 +424,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{0}
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AuditRecord) GetId() string {
@@ -262,7 +548,7 @@ type AuditGroup struct {
 
 func (x *AuditGroup) Reset() {
 	*x = AuditGroup{}
-	mi := &file_palisade_v1_audit_proto_msgTypes[1]
+	mi := &file_palisade_v1_audit_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -274,7 +560,7 @@ func (x *AuditGroup) String() string {
 func (*AuditGroup) ProtoMessage() {}
 
 func (x *AuditGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_audit_proto_msgTypes[1]
+	mi := &file_palisade_v1_audit_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -287,7 +573,7 @@ func (x *AuditGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditGroup.ProtoReflect.Descriptor instead.
 func (*AuditGroup) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{1}
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AuditGroup) GetAccountId() string {
@@ -346,7 +632,7 @@ type AuditRule struct {
 
 func (x *AuditRule) Reset() {
 	*x = AuditRule{}
-	mi := &file_palisade_v1_audit_proto_msgTypes[2]
+	mi := &file_palisade_v1_audit_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +644,7 @@ func (x *AuditRule) String() string {
 func (*AuditRule) ProtoMessage() {}
 
 func (x *AuditRule) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_audit_proto_msgTypes[2]
+	mi := &file_palisade_v1_audit_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +657,7 @@ func (x *AuditRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRule.ProtoReflect.Descriptor instead.
 func (*AuditRule) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{2}
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AuditRule) GetField() string {
@@ -409,7 +695,7 @@ type AuditDenial struct {
 
 func (x *AuditDenial) Reset() {
 	*x = AuditDenial{}
-	mi := &file_palisade_v1_audit_proto_msgTypes[3]
+	mi := &file_palisade_v1_audit_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +707,7 @@ func (x *AuditDenial) String() string {
 func (*AuditDenial) ProtoMessage() {}
 
 func (x *AuditDenial) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_audit_proto_msgTypes[3]
+	mi := &file_palisade_v1_audit_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +720,7 @@ func (x *AuditDenial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditDenial.ProtoReflect.Descriptor instead.
 func (*AuditDenial) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{3}
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AuditDenial) GetField() string {
@@ -469,7 +755,27 @@ var File_palisade_v1_audit_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x17palisade/v1/audit.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x04\n" +
+	"\x17palisade/v1/audit.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n" +
+	"\vAuditFilter\x12\x16\n" +
+	"\x06caller\x18\x01 \x01(\tR\x06caller\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\x126\n" +
+	"\bdecision\x18\x03 \x01(\x0e2\x1a.palisade.v1.AuditDecisionR\bdecision\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\"\x87\x01\n" +
+	"\x17ListAuditRecordsRequest\x120\n" +
+	"\x06filter\x18\x01 \x01(\v2\x18.palisade.v1.AuditFilterR\x06filter\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"v\n" +
+	"\x18ListAuditRecordsResponse\x122\n" +
+	"\arecords\x18\x01 \x03(\v2\x18.palisade.v1.AuditRecordR\arecords\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x87\x01\n" +
+	"\x18WatchAuditRecordsRequest\x120\n" +
+	"\x06filter\x18\x01 \x01(\v2\x18.palisade.v1.AuditFilterR\x06filter\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\"M\n" +
+	"\x19WatchAuditRecordsResponse\x120\n" +
+	"\x06record\x18\x01 \x01(\v2\x18.palisade.v1.AuditRecordR\x06record\"\xa8\x04\n" +
 	"\vAuditRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
@@ -513,7 +819,10 @@ const file_palisade_v1_audit_proto_rawDesc = "" +
 	"\rAuditDecision\x12\x1e\n" +
 	"\x1aAUDIT_DECISION_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14AUDIT_DECISION_ALLOW\x10\x01\x12\x17\n" +
-	"\x13AUDIT_DECISION_DENY\x10\x02B;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
+	"\x13AUDIT_DECISION_DENY\x10\x022\xd5\x01\n" +
+	"\fAuditService\x12_\n" +
+	"\x10ListAuditRecords\x12$.palisade.v1.ListAuditRecordsRequest\x1a%.palisade.v1.ListAuditRecordsResponse\x12d\n" +
+	"\x11WatchAuditRecords\x12%.palisade.v1.WatchAuditRecordsRequest\x1a&.palisade.v1.WatchAuditRecordsResponse0\x01B;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 
 var (
 	file_palisade_v1_audit_proto_rawDescOnce sync.Once
@@ -528,28 +837,43 @@ func file_palisade_v1_audit_proto_rawDescGZIP() []byte {
 }
 
 var file_palisade_v1_audit_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_palisade_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_palisade_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_palisade_v1_audit_proto_goTypes = []any{
-	(AuditDecision)(0),            // 0: palisade.v1.AuditDecision
-	(*AuditRecord)(nil),           // 1: palisade.v1.AuditRecord
-	(*AuditGroup)(nil),            // 2: palisade.v1.AuditGroup
-	(*AuditRule)(nil),             // 3: palisade.v1.AuditRule
-	(*AuditDenial)(nil),           // 4: palisade.v1.AuditDenial
-	nil,                           // 5: palisade.v1.AuditGroup.TagsEntry
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(AuditDecision)(0),                // 0: palisade.v1.AuditDecision
+	(*AuditFilter)(nil),               // 1: palisade.v1.AuditFilter
+	(*ListAuditRecordsRequest)(nil),   // 2: palisade.v1.ListAuditRecordsRequest
+	(*ListAuditRecordsResponse)(nil),  // 3: palisade.v1.ListAuditRecordsResponse
+	(*WatchAuditRecordsRequest)(nil),  // 4: palisade.v1.WatchAuditRecordsRequest
+	(*WatchAuditRecordsResponse)(nil), // 5: palisade.v1.WatchAuditRecordsResponse
+	(*AuditRecord)(nil),               // 6: palisade.v1.AuditRecord
+	(*AuditGroup)(nil),                // 7: palisade.v1.AuditGroup
+	(*AuditRule)(nil),                 // 8: palisade.v1.AuditRule
+	(*AuditDenial)(nil),               // 9: palisade.v1.AuditDenial
+	nil,                               // 10: palisade.v1.AuditGroup.TagsEntry
+	(*timestamppb.Timestamp)(nil),     // 11: google.protobuf.Timestamp
 }
 var file_palisade_v1_audit_proto_depIdxs = []int32{
-	6, // 0: palisade.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
-	0, // 1: palisade.v1.AuditRecord.decision:type_name -> palisade.v1.AuditDecision
-	2, // 2: palisade.v1.AuditRecord.groups:type_name -> palisade.v1.AuditGroup
-	3, // 3: palisade.v1.AuditRecord.rules:type_name -> palisade.v1.AuditRule
-	4, // 4: palisade.v1.AuditRecord.denials:type_name -> palisade.v1.AuditDenial
-	5, // 5: palisade.v1.AuditGroup.tags:type_name -> palisade.v1.AuditGroup.TagsEntry
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: palisade.v1.AuditFilter.decision:type_name -> palisade.v1.AuditDecision
+	1,  // 1: palisade.v1.ListAuditRecordsRequest.filter:type_name -> palisade.v1.AuditFilter
+	6,  // 2: palisade.v1.ListAuditRecordsResponse.records:type_name -> palisade.v1.AuditRecord
+	1,  // 3: palisade.v1.WatchAuditRecordsRequest.filter:type_name -> palisade.v1.AuditFilter
+	11, // 4: palisade.v1.WatchAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	6,  // 5: palisade.v1.WatchAuditRecordsResponse.record:type_name -> palisade.v1.AuditRecord
+	11, // 6: palisade.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	0,  // 7: palisade.v1.AuditRecord.decision:type_name -> palisade.v1.AuditDecision
+	7,  // 8: palisade.v1.AuditRecord.groups:type_name -> palisade.v1.AuditGroup
+	8,  // 9: palisade.v1.AuditRecord.rules:type_name -> palisade.v1.AuditRule
+	9,  // 10: palisade.v1.AuditRecord.denials:type_name -> palisade.v1.AuditDenial
+	10, // 11: palisade.v1.AuditGroup.tags:type_name -> palisade.v1.AuditGroup.TagsEntry
+	2,  // 12: palisade.v1.AuditService.ListAuditRecords:input_type -> palisade.v1.ListAuditRecordsRequest
+	4,  // 13: palisade.v1.AuditService.WatchAuditRecords:input_type -> palisade.v1.WatchAuditRecordsRequest
+	3,  // 14: palisade.v1.AuditService.ListAuditRecords:output_type -> palisade.v1.ListAuditRecordsResponse
+	5,  // 15: palisade.v1.AuditService.WatchAuditRecords:output_type -> palisade.v1.WatchAuditRecordsResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_audit_proto_init() }
@@ -563,9 +887,9 @@ func file_palisade_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_audit_proto_rawDesc), len(file_palisade_v1_audit_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   10,
 			NumExtensions: 0,
-			NumServices:   0,
+			NumServices:   1,
 		},
 		GoTypes:           file_palisade_v1_audit_proto_goTypes,
 		DependencyIndexes: file_palisade_v1_audit_proto_depIdxs,

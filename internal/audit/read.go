@@ -1,0 +1,164 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
+)
+
+// MaxScan bounds the records one List call reads, matching or not, so a
+// narrow filter over a long trail costs a bounded amount per call; the
+// page token carries on from where it stopped.
+const MaxScan = 10000
+
+// ErrBadToken: a page token this reader did not hand out.
+var ErrBadToken = errors.New("page token is not one this server handed out")
+
+// Reader reads the audit stream.
+type Reader struct {
+	js jetstream.JetStream
+}
+
+// NewReader reads the audit stream on js.
+func NewReader(js jetstream.JetStream) *Reader { return &Reader{js: js} }
+
+// Matches reports whether rec matches every field set in f.
+func Matches(f *palisadev1.AuditFilter, rec *palisadev1.AuditRecord) bool {
+	switch {
+	case f.GetCaller() != "" && f.GetCaller() != rec.GetCaller(),
+		f.GetAction() != "" && f.GetAction() != rec.GetAction(),
+		f.GetDecision() != palisadev1.AuditDecision_AUDIT_DECISION_UNSPECIFIED && f.GetDecision() != rec.GetDecision():
+		return false
+	case f.GetAccountId() == "":
+		return true
+	}
+	for _, g := range rec.GetGroups() {
+		if g.GetAccountId() == f.GetAccountId() {
+			return true
+		}
+	}
+	return false
+}
+
+// List returns up to size records matching f, oldest first, from the
+// position token names ("" for the start of the trail), and the token of
+// the position after the last record read, "" when it read to the end.
+func (r *Reader) List(ctx context.Context, f *palisadev1.AuditFilter, size int, token string) ([]*palisadev1.AuditRecord, string, error) {
+	start := uint64(1)
+	if token != "" {
+		n, err := strconv.ParseUint(token, 10, 64)
+		if err != nil || n == 0 {
+			return nil, "", ErrBadToken
+		}
+		start = n
+	}
+	s, err := r.js.Stream(ctx, bus.AuditStream)
+	if err != nil {
+		return nil, "", fmt.Errorf("open audit stream: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("read audit stream: %w", err)
+	}
+	last := info.State.LastSeq
+	start = max(start, info.State.FirstSeq)
+	if info.State.Msgs == 0 || start > last {
+		return nil, "", nil
+	}
+	cons, err := r.js.OrderedConsumer(ctx, bus.AuditStream, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("read audit stream: %w", err)
+	}
+	var out []*palisadev1.AuditRecord
+	pos, scanned := start-1, 0
+	for pos < last && len(out) < size && scanned < MaxScan {
+		// Never ask for more than the stream holds up to last: Fetch
+		// waits for a full batch.
+		want := min(uint64(size-len(out)), 256, uint64(MaxScan-scanned), last-pos)
+		batch, err := cons.Fetch(int(want), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, "", fmt.Errorf("read audit stream: %w", err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			scanned++
+			md, err := msg.Metadata()
+			if err != nil {
+				return nil, "", fmt.Errorf("read audit stream: %w", err)
+			}
+			pos = md.Sequence.Stream
+			rec := &palisadev1.AuditRecord{}
+			if err := proto.Unmarshal(msg.Data(), rec); err != nil {
+				return nil, "", fmt.Errorf("audit record %d: %w", pos, err)
+			}
+			if Matches(f, rec) {
+				out = append(out, rec)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, "", fmt.Errorf("read audit stream: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if pos >= last {
+		return out, "", nil
+	}
+	return out, strconv.FormatUint(pos+1, 10), nil
+}
+
+// Watch calls each with every record matching f written from start on
+// (the zero time: from now), until ctx ends or each fails.
+func (r *Reader) Watch(ctx context.Context, f *palisadev1.AuditFilter, start time.Time, each func(*palisadev1.AuditRecord) error) error {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}
+	if !start.IsZero() {
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
+	}
+	cons, err := r.js.OrderedConsumer(ctx, bus.AuditStream, cfg)
+	if err != nil {
+		return fmt.Errorf("follow audit stream: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("follow audit stream: %w", err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-done:
+		}
+		it.Stop()
+	}()
+	for {
+		msg, err := it.Next()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			return fmt.Errorf("follow audit stream: %w", err)
+		}
+		rec := &palisadev1.AuditRecord{}
+		if err := proto.Unmarshal(msg.Data(), rec); err != nil {
+			return fmt.Errorf("audit record: %w", err)
+		}
+		if Matches(f, rec) {
+			if err := each(rec); err != nil {
+				return err
+			}
+		}
+	}
+}
