@@ -12,6 +12,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/policy"
 )
 
 // BenchmarkAccept measures the gRPC front end: requests accepted per
@@ -25,10 +26,7 @@ func BenchmarkAccept(b *testing.B) {
 	for _, always := range []bool{true, false} {
 		b.Run(fmt.Sprintf("grpc/sync_always=%t", always), func(b *testing.B) {
 			e := newEnv(b, envOptions{syncAlways: always})
-			req := &palisadev1.AuthorizeSecurityGroupIngressRequest{
-				Location: loc, GroupId: "sg-0123456789abcdef0",
-				IpPermissions: []*palisadev1.IpPermission{tcp(443, 443, "10.0.0.0/16", "10.1.0.0/16")},
-			}
+			req := benchRequest()
 			measure(b, func() error {
 				_, err := e.sg.AuthorizeSecurityGroupIngress(e.ctx, req)
 				return err
@@ -47,6 +45,39 @@ func BenchmarkAccept(b *testing.B) {
 				id := fmt.Sprint(n)
 				mu.Unlock()
 				_, err := e.js.Publish(e.ctx, bus.CommandSubject(account, region, "sg-0123456789abcdef0"), cmd, jetstream.WithMsgID(id))
+				return err
+			})
+		})
+	}
+}
+
+// benchRequest is the request the accept benchmarks send: two rules.
+func benchRequest() *palisadev1.AuthorizeSecurityGroupIngressRequest {
+	return &palisadev1.AuthorizeSecurityGroupIngressRequest{
+		Location: &palisadev1.Location{AccountId: account, Region: region}, GroupId: "sg-0123456789abcdef0",
+		IpPermissions: []*palisadev1.IpPermission{tcp(443, 443, "10.0.0.0/16", "10.1.0.0/16")},
+	}
+}
+
+// BenchmarkAcceptPolicy measures what deciding a call costs on the accept
+// path: the same accept (no fsync per ack, so the policy's share shows)
+// with the permissive loopback policy and with a policy of 100
+// statements, in one run.
+//
+//	go test -run '^$' -bench AcceptPolicy -benchtime 3s -count 5 ./e2e/
+func BenchmarkAcceptPolicy(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		engine func() *policy.Engine
+	}{
+		{"permissive", func() *policy.Engine { return nil }},
+		{"statements=100", func() *policy.Engine { return benchPolicy(b, 100) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			e := newEnv(b, envOptions{policy: tc.engine()})
+			req := benchRequest()
+			measure(b, func() error {
+				_, err := e.sg.AuthorizeSecurityGroupIngress(e.ctx, req)
 				return err
 			})
 		})
