@@ -2,8 +2,17 @@ package services
 
 import (
 	"context"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 
 	"github.com/palisadehq/palisade/internal/logging"
 )
@@ -13,13 +22,67 @@ const LocalCaller = "local"
 
 type callerKey struct{}
 
-// Identify returns the caller's identity for a request. Today it is the
-// constant LocalCaller; mTLS / SPIFFE identities plug in here without
-// touching the handlers.
+// Identify returns the caller's identity for a request: LocalIdentity on
+// the insecure loopback default, PeerIdentity under mTLS. An error is the
+// call's answer (UNAUTHENTICATED).
 type Identify func(ctx context.Context) (string, error)
 
 // LocalIdentity is the Identify of the insecure local default.
 func LocalIdentity(context.Context) (string, error) { return LocalCaller, nil }
+
+// PeerIdentity is the Identify of an API served over mutual TLS: the
+// caller is named by the client certificate the handshake verified.
+//
+//   - A certificate with URI SANs is an X.509-SVID: exactly one URI SAN,
+//     a valid SPIFFE ID (spiffe://<trust domain>/<path>), which is the
+//     caller. Anything else (two URIs, a URI that is no SPIFFE ID) is
+//     refused, never passed over for a weaker name.
+//   - Without a URI SAN, the first DNS SAN is the caller; without one
+//     either, the subject's common name.
+//
+// A DNS SAN or common name is refused when it could pass for another
+// kind of caller: one holding a colon (it could read as a SPIFFE ID,
+// "spiffe://…", or any URI), "local" (the caller of the insecure
+// default), or one that is not clean text (control characters, invalid
+// UTF-8). A
+// certificate that names no one, was not verified by the handshake, or
+// has expired since the connection was made is refused UNAUTHENTICATED.
+func PeerIdentity(ctx context.Context) (string, error) {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return "", status.Error(codes.Unauthenticated, "no peer")
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.PeerCertificates) == 0 {
+		return "", status.Error(codes.Unauthenticated, "a client certificate is required")
+	}
+	if len(ti.State.VerifiedChains) == 0 {
+		return "", status.Error(codes.Unauthenticated, "the client certificate was not verified")
+	}
+	leaf := ti.State.PeerCertificates[0]
+	if time.Now().After(leaf.NotAfter) {
+		return "", status.Errorf(codes.Unauthenticated, "the client certificate expired at %s; reconnect with a current one", leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if len(leaf.URIs) > 0 {
+		id, err := x509svid.IDFromCert(leaf)
+		if err != nil {
+			return "", status.Errorf(codes.Unauthenticated, "the client certificate's URI SAN is not one SPIFFE ID: %v", err)
+		}
+		return id.String(), nil
+	}
+	name, from := leaf.Subject.CommonName, "subject common name"
+	if len(leaf.DNSNames) > 0 {
+		name, from = leaf.DNSNames[0], "DNS SAN"
+	}
+	if name == "" {
+		return "", status.Error(codes.Unauthenticated, "the client certificate names no one: no URI SAN (SPIFFE ID), DNS SAN or subject common name")
+	}
+	if strings.Contains(name, ":") || strings.EqualFold(name, LocalCaller) || !utf8.ValidString(name) ||
+		strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return "", status.Errorf(codes.Unauthenticated, "the client certificate's %s %q cannot name a caller", from, name)
+	}
+	return name, nil
+}
 
 // CallerFrom returns the identity the interceptor put in ctx.
 func CallerFrom(ctx context.Context) string {

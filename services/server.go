@@ -6,6 +6,8 @@ package services
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -34,12 +37,22 @@ type Deps struct {
 	EC2       *ec2client.Factory
 	// Budget paces the API's own EC2 reads (Get/List, validate-only
 	// rollouts) in the budget the workers spend from; nil: unpaced.
-	Budget   *ratebudget.Budget
-	Identify Identify // nil: LocalIdentity
+	Budget *ratebudget.Budget
+	// Identify names the caller of every call; nil: PeerIdentity with
+	// TLS, LocalIdentity without.
+	Identify Identify
 	// Policy decides every call; nil: policy.Permissive, for the
 	// insecure loopback default only.
 	Policy *policy.Engine
 	Log    *slog.Logger
+	// TLS, when set, serves the API over TLS with this configuration,
+	// which must require and verify client certificates (see
+	// tlsfiles.Source.ServerConfig); nil: plaintext, for the loopback
+	// default only.
+	TLS *tls.Config
+	// ServerOptions are added to the gRPC server's: Hardening's limits,
+	// for one.
+	ServerOptions []grpc.ServerOption
 }
 
 // Server is the gRPC front end with its health service.
@@ -51,8 +64,14 @@ type Server struct {
 // New builds the gRPC server with every service registered, health and
 // reflection on.
 func New(ctx context.Context, d Deps) (*Server, error) {
+	if d.TLS != nil && d.TLS.GetConfigForClient == nil && d.TLS.ClientAuth != tls.RequireAndVerifyClientCert {
+		return nil, errors.New("the API's TLS configuration must require and verify client certificates")
+	}
 	if d.Identify == nil {
 		d.Identify = LocalIdentity
+		if d.TLS != nil {
+			d.Identify = PeerIdentity
+		}
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -72,10 +91,14 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	read := reader{ec2: d.EC2, budget: d.Budget, log: d.Log}
 	g := &guard{policy: d.Policy, audit: audit.New(d.JetStream, host), reader: read}
 	accept := acceptor{guard: g, submitter: submitter, log: d.Log, now: time.Now}
-	gs := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(identityUnary(d.Identify)),
 		grpc.ChainStreamInterceptor(identityStream(d.Identify)),
-	)
+	}
+	if d.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(d.TLS)))
+	}
+	gs := grpc.NewServer(append(opts, d.ServerOptions...)...)
 	palisadev1.RegisterSecurityGroupServiceServer(gs, &securityGroups{
 		acceptor: accept,
 		reader:   read,
