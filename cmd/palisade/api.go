@@ -25,6 +25,9 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 	if err != nil {
 		return err
 	}
+	if err := af.loadTLS(log); err != nil {
+		return err
+	}
 	nc, js, err := connect(ctx, *natsURL, "palisade-api", log, tf.topology())
 	if err != nil {
 		return err

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/palisadehq/palisade/ec2sim"
@@ -15,6 +19,7 @@ import (
 	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/internal/ratebudget"
+	"github.com/palisadehq/palisade/internal/tlsfiles"
 	"github.com/palisadehq/palisade/workers"
 )
 
@@ -75,12 +80,102 @@ func (c *commandFlags) parse(args []string, lookup func(string) (string, bool), 
 type apiFlags struct {
 	listen string
 	policy string
+	// tlsCert, tlsKey and tlsClientCA turn mutual TLS on, all three
+	// together; insecure allows a non-loopback listener without it.
+	tlsCert, tlsKey, tlsClientCA string
+	insecure                     bool
+	// serverTLS is the files' configuration, once loadTLS has read them.
+	serverTLS *tls.Config
 }
 
 func (a *apiFlags) register(fs *commandFlags) {
-	fs.StringVar(&a.listen, "grpc-listen", defaultGRPCListen, "gRPC API address")
+	fs.StringVar(&a.listen, "grpc-listen", defaultGRPCListen, "gRPC API address (without TLS: a loopback address only, unless --insecure)")
 	fs.StringVar(&a.policy, "policy", "", "Cedar policy: a .cedar file, or a directory of them with an optional entities.json; reloaded on change "+
 		"(\"\": allow everything on the insecure loopback default, the shipped guardrails otherwise)")
+	fs.StringVar(&a.tlsCert, "tls-cert", "", "serve the API over mutual TLS 1.3 with this PEM certificate chain (with --tls-key and --tls-client-ca; "+
+		"the files are re-read when they change)")
+	fs.StringVar(&a.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.StringVar(&a.tlsClientCA, "tls-client-ca", "", "PEM CA certificates that verify client certificates; the caller is a client "+
+		"certificate's SPIFFE ID (URI SAN), else its first DNS SAN, else its subject CN")
+	fs.BoolVar(&a.insecure, "insecure", false, "serve the API without TLS on a non-loopback --grpc-listen: every caller is unauthenticated and \"local\"")
+	fs.checks = append(fs.checks, a.check)
+}
+
+// tls reports whether the API is served over mutual TLS.
+func (a *apiFlags) tls() bool { return a.tlsCert != "" }
+
+// check names the flags at fault: the TLS files go together, and an API
+// without TLS listens only on loopback unless --insecure says otherwise.
+func (a *apiFlags) check() error {
+	given := map[string]bool{"--tls-cert": a.tlsCert != "", "--tls-key": a.tlsKey != "", "--tls-client-ca": a.tlsClientCA != ""}
+	var set, missing []string
+	for _, f := range []string{"--tls-cert", "--tls-key", "--tls-client-ca"} {
+		if given[f] {
+			set = append(set, f)
+		} else {
+			missing = append(missing, f)
+		}
+	}
+	if len(set) > 0 && len(missing) > 0 {
+		verb := "needs"
+		if len(set) > 1 {
+			verb = "need"
+		}
+		return fmt.Errorf("%s %s %s: mutual TLS takes the certificate, its key and the CA certificates of the clients",
+			strings.Join(set, " and "), verb, strings.Join(missing, " and "))
+	}
+	if a.tls() && a.insecure {
+		return errors.New("--insecure and --tls-cert contradict each other: choose one")
+	}
+	host, _, err := net.SplitHostPort(a.listen)
+	if err != nil {
+		return fmt.Errorf("--grpc-listen %q: %w", a.listen, err)
+	}
+	if !a.tls() && !a.insecure && !loopback(host) {
+		return fmt.Errorf("--grpc-listen %s is not a loopback address, and the API has no TLS: "+
+			"give --tls-cert, --tls-key and --tls-client-ca to serve it with mutual TLS, "+
+			"or --insecure to serve it unauthenticated to anyone who can reach it", a.listen)
+	}
+	return nil
+}
+
+// loopback reports whether host is a loopback address (or localhost);
+// "" and 0.0.0.0 are every address.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// reachable reports whether others than this machine's processes can
+// call the API: over TLS, or on a non-loopback address.
+func (a *apiFlags) reachable() bool { return a.tls() || !loopback(a.listenHost()) }
+
+func (a *apiFlags) listenHost() string {
+	host, _, _ := net.SplitHostPort(a.listen)
+	return host
+}
+
+// loadTLS reads the TLS files, before anything starts; the error names
+// the flag of the file at fault.
+func (a *apiFlags) loadTLS(log *slog.Logger) error {
+	if !a.tls() {
+		return nil
+	}
+	src, err := tlsfiles.Load(tlsfiles.Files{Cert: a.tlsCert, Key: a.tlsKey, CA: a.tlsClientCA}, log)
+	if err != nil {
+		var fe *tlsfiles.FileError
+		if errors.As(err, &fe) {
+			flag := map[tlsfiles.Part]string{tlsfiles.CertFile: "--tls-cert", tlsfiles.KeyFile: "--tls-key", tlsfiles.CAFile: "--tls-client-ca"}[fe.Part]
+			return fmt.Errorf("%s: %w", flag, err)
+		}
+		return err
+	}
+	// gRPC speaks HTTP/2 and insists on it by ALPN.
+	a.serverTLS, err = src.ServerConfig("h2")
+	return err
 }
 
 // engine loads the policy that decides every call: --policy when given;

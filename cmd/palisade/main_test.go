@@ -36,6 +36,24 @@ func TestRunUsage(t *testing.T) {
 		{"role without account", []string{"worker", "--assume-role", "arn:aws:iam::111122223333:role/palisade"}, nil, 1, "--assume-role: role ARN template"},
 		{"role not a role", []string{"api"}, map[string]string{"PALISADE_ASSUME_ROLE": "arn:aws:iam::{account}:user/bob"}, 1, "--assume-role: role ARN template"},
 		{"external id alone", []string{"serve", "--assume-role-external-id", "ext"}, nil, 1, "--assume-role-external-id needs --assume-role"},
+		{"help names the TLS flags", []string{"api", "-h"}, nil, 0, "-tls-client-ca"},
+		{"every address without TLS", []string{"serve", "--grpc-listen", "0.0.0.0:50051"}, nil, 1,
+			"--grpc-listen 0.0.0.0:50051 is not a loopback address, and the API has no TLS: give --tls-cert, --tls-key and --tls-client-ca"},
+		{"no host without TLS", []string{"api", "--grpc-listen", ":50051"}, nil, 1, "or --insecure"},
+		{"a LAN address from the environment", []string{"api"}, map[string]string{"PALISADE_GRPC_LISTEN": "10.1.2.3:50051"}, 1, "is not a loopback address"},
+		{"a host name without TLS", []string{"api", "--grpc-listen", "palisade.example.org:50051"}, nil, 1, "is not a loopback address"},
+		{"IPv6 every address without TLS", []string{"api", "--grpc-listen", "[::]:50051"}, nil, 1, "is not a loopback address"},
+		{"bad listen address", []string{"api", "--grpc-listen", "50051"}, nil, 1, `--grpc-listen "50051"`},
+		{"cert without key", []string{"api", "--tls-cert", "server.pem"}, nil, 1, "--tls-cert needs --tls-key and --tls-client-ca"},
+		{"cert and key without client CA", []string{"serve", "--tls-cert", "server.pem"}, map[string]string{"PALISADE_TLS_KEY": "server-key.pem"}, 1,
+			"--tls-cert and --tls-key need --tls-client-ca"},
+		{"client CA alone", []string{"api", "--tls-client-ca", "ca.pem"}, nil, 1, "--tls-client-ca needs --tls-cert and --tls-key"},
+		{"TLS and insecure", []string{"api", "--tls-cert", "a", "--tls-key", "b", "--tls-client-ca", "c", "--insecure"}, nil, 1,
+			"--insecure and --tls-cert contradict each other"},
+		// Past the flag checks, the API stops at NATS, which is not there.
+		{"insecure on purpose", []string{"api", "--grpc-listen", "0.0.0.0:50051", "--insecure", "--nats-url", "nats://127.0.0.1:1"}, nil, 1, "connect to NATS"},
+		{"loopback without TLS", []string{"api", "--grpc-listen", "[::1]:50051", "--nats-url", "nats://127.0.0.1:1"}, nil, 1, "connect to NATS"},
+		{"localhost without TLS", []string{"api", "--grpc-listen", "localhost:50051", "--nats-url", "nats://127.0.0.1:1"}, nil, 1, "connect to NATS"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

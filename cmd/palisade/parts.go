@@ -54,19 +54,24 @@ func connect(ctx context.Context, url, name string, log *slog.Logger, top bus.To
 }
 
 // serveAPI serves the gRPC front end on addr until ctx ends, then stops
-// accepting and drains in-flight calls for up to ten seconds.
+// accepting and drains in-flight calls for up to ten seconds. With TLS
+// (af.loadTLS) every caller is named by its client certificate; without,
+// every caller is "local".
 func serveAPI(ctx context.Context, af apiFlags, js jetstream.JetStream, ec2 *ec2client.Factory, rateFactor float64, log *slog.Logger) error {
 	budget, err := ratebudget.NewShared(ctx, js, rateFactor)
 	if err != nil {
 		return err
 	}
-	engine, err := af.engine(false)
+	engine, err := af.engine(af.reachable())
 	if err != nil {
 		return err
 	}
 	log.Info("policy in force", "source", engine.Current().Source(), "version", engine.Current().Version())
 	go engine.Watch(ctx, 2*time.Second, log)
-	srv, err := services.New(ctx, services.Deps{JetStream: js, EC2: ec2, Budget: budget, Policy: engine, Log: log})
+	srv, err := services.New(ctx, services.Deps{
+		JetStream: js, EC2: ec2, Budget: budget, Policy: engine, Log: log,
+		TLS: af.serverTLS, ServerOptions: services.Hardening(),
+	})
 	if err != nil {
 		return err
 	}
@@ -74,7 +79,21 @@ func serveAPI(ctx context.Context, af apiFlags, js jetstream.JetStream, ec2 *ec2
 	if err != nil {
 		return fmt.Errorf("gRPC listen: %w", err)
 	}
-	log.Info("gRPC API listening", "addr", ln.Addr().String())
+	// The flags were checked by name; this is the address bound.
+	if tcp, ok := ln.Addr().(*net.TCPAddr); af.serverTLS == nil && !af.insecure && (!ok || !tcp.IP.IsLoopback()) {
+		_ = ln.Close()
+		return fmt.Errorf("--grpc-listen %s bound %s, not a loopback address, and the API has no TLS: give --tls-cert, --tls-key and --tls-client-ca, or --insecure",
+			af.listen, ln.Addr())
+	}
+	switch {
+	case af.serverTLS != nil:
+		log.Info("gRPC API listening with mutual TLS", "addr", ln.Addr().String(), "cert", af.tlsCert, "client_ca", af.tlsClientCA)
+	case af.reachable():
+		log.Warn("gRPC API listening WITHOUT TLS on a non-loopback address (--insecure): anyone who reaches it calls as \"local\", unauthenticated",
+			"addr", ln.Addr().String())
+	default:
+		log.Info("gRPC API listening", "addr", ln.Addr().String())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
