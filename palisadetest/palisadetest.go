@@ -8,6 +8,11 @@
 //	s := palisadetest.Start(t, palisadetest.Options{Workers: 1, Rollouts: 1})
 //	op, err := s.SecurityGroups.CreateSecurityGroup(ctx, req)
 //
+// With Options.TLS the API is served over mutual TLS, and each test
+// client dials with its own certificate:
+//
+//	alice := s.Dial(credentials.NewTLS(tlstest.ClientTLS(ca, ca.Client(t, "spiffe://example.org/alice"))))
+//
 // The lower half (NATS, the endpoint, the EC2 factory and the declared
 // topology) is package infratest, which imports neither services nor
 // workers so that package workers' own tests can use it too; a Stack
@@ -17,6 +22,7 @@ package palisadetest
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"testing"
@@ -25,6 +31,7 @@ import (
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
@@ -52,6 +59,19 @@ type Options struct {
 	// Policy decides the API's calls; nil: the permissive loopback
 	// default.
 	Policy *policy.Engine
+	// TLS, when set, serves the API over TLS with this configuration,
+	// which must require and verify client certificates (see
+	// tlsfiles.Source.ServerConfig); Conn then dials with ClientTLS.
+	TLS *tls.Config
+	// ClientTLS is the configuration of Conn when TLS is set; nil: Conn
+	// and the clients on it are nil, and the test dials with Dial.
+	ClientTLS *tls.Config
+	// Identify names the API's callers; nil: services.PeerIdentity with
+	// TLS, services.LocalIdentity without.
+	Identify services.Identify
+	// ServerOptions are added to the API's gRPC server
+	// (services.Hardening, say).
+	ServerOptions []grpc.ServerOption
 	// Log receives the logs of the API and of every part; by default
 	// warnings and errors are logged with the test.
 	Log *slog.Logger
@@ -64,14 +84,10 @@ type Stack struct {
 	// APIConn is the API's own NATS connection, which reconnects for
 	// ever as `palisade api`'s does.
 	APIConn *nats.Conn
-	// Addr is the API's host:port; Conn a client connection to it.
+	// Addr is the API's host:port; Clients a client connection to it
+	// (none with Options.TLS but no Options.ClientTLS).
 	Addr string
-	Conn *grpc.ClientConn
-	// The API's services, on Conn.
-	SecurityGroups palisadev1.SecurityGroupServiceClient
-	Operations     longrunningpb.OperationsClient
-	Events         palisadev1.OperationEventServiceClient
-	Rollouts       palisadev1.RolloutServiceClient
+	Clients
 
 	t   testing.TB
 	log *slog.Logger
@@ -98,7 +114,10 @@ func Start(t testing.TB, o Options) *Stack {
 			t.Fatal(err)
 		}
 	}
-	api, err := services.New(ctx, services.Deps{JetStream: js, EC2: s.EC2, Budget: budget, Policy: o.Policy, Log: s.log})
+	api, err := services.New(ctx, services.Deps{
+		JetStream: js, EC2: s.EC2, Budget: budget, Policy: o.Policy, Log: s.log,
+		Identify: o.Identify, TLS: o.TLS, ServerOptions: o.ServerOptions,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,15 +129,12 @@ func Start(t testing.TB, o Options) *Stack {
 	t.Cleanup(api.Stop)
 	s.api = api
 	s.Addr = ln.Addr().String()
-	s.Conn, err = grpc.NewClient(s.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
+	switch {
+	case o.TLS == nil:
+		s.Clients = *s.Dial(insecure.NewCredentials())
+	case o.ClientTLS != nil:
+		s.Clients = *s.Dial(credentials.NewTLS(o.ClientTLS))
 	}
-	t.Cleanup(func() { _ = s.Conn.Close() })
-	s.SecurityGroups = palisadev1.NewSecurityGroupServiceClient(s.Conn)
-	s.Operations = longrunningpb.NewOperationsClient(s.Conn)
-	s.Events = palisadev1.NewOperationEventServiceClient(s.Conn)
-	s.Rollouts = palisadev1.NewRolloutServiceClient(s.Conn)
 
 	for range o.Workers {
 		s.StartWorker(o.Worker)
@@ -127,6 +143,35 @@ func Start(t testing.TB, o Options) *Stack {
 		s.StartRollouts(o.Worker)
 	}
 	return s
+}
+
+// Clients are the API's services on one connection.
+type Clients struct {
+	Conn           *grpc.ClientConn
+	SecurityGroups palisadev1.SecurityGroupServiceClient
+	Operations     longrunningpb.OperationsClient
+	Events         palisadev1.OperationEventServiceClient
+	Rollouts       palisadev1.RolloutServiceClient
+}
+
+// Dial opens a connection of its own to the API with creds, closed when
+// the test ends: with the API on TLS, a client certificate of the
+// test's, credentials.NewTLS(tlstest.ClientTLS(ca, cert)). Nothing is
+// sent until the first call.
+func (s *Stack) Dial(creds credentials.TransportCredentials) *Clients {
+	s.t.Helper()
+	conn, err := grpc.NewClient(s.Addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { _ = conn.Close() })
+	return &Clients{
+		Conn:           conn,
+		SecurityGroups: palisadev1.NewSecurityGroupServiceClient(conn),
+		Operations:     longrunningpb.NewOperationsClient(conn),
+		Events:         palisadev1.NewOperationEventServiceClient(conn),
+		Rollouts:       palisadev1.NewRolloutServiceClient(conn),
+	}
 }
 
 // StopAPI stops the gRPC server gracefully: it takes no new calls and
