@@ -2,7 +2,6 @@ package workers
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -10,10 +9,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// errClaimLapsed: the holder could not renew its claim in time, so the
-// server may already have given the message to another worker.
-var errClaimLapsed = errors.New("claim on the command lapsed")
 
 // claim is a worker's hold on one delivered message: a lease the server
 // renews each time the worker says it is still working (+WPI), and that

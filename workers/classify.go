@@ -39,6 +39,7 @@ func (e *ec2Error) Error() string {
 func serviceOf(err error) string {
 	service := "EC2"
 	for e := err; e != nil; e = errors.Unwrap(e) {
+		//nolint:errorlint // walks the chain itself: the innermost operation counts, errors.As finds the outermost
 		if op, ok := e.(*smithy.OperationError); ok && op.ServiceID != "" {
 			service = op.ServiceID
 		}

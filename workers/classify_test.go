@@ -52,7 +52,7 @@ func TestClassify(t *testing.T) {
 			if got.class != tc.want {
 				t.Fatalf("class %v, want %v", got.class, tc.want)
 			}
-			if errors.Unwrap(got) != tc.err {
+			if errors.Unwrap(got) != tc.err { //nolint:errorlint // it must wrap exactly the original, not something that wraps it
 				t.Fatalf("classified error does not wrap the original")
 			}
 		})

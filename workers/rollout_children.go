@@ -133,7 +133,7 @@ func (d *driver) childCommand(c *palisadev1.RolloutChild) (*palisadev1.Command, 
 	case d.rec.GetPlanParts() == 0:
 		// A record written before the rules moved out of it keeps them on
 		// the child.
-		apply.ObservedIngress, apply.ObservedEgress, apply.Observed = c.GetObservedIngress(), c.GetObservedEgress(), true
+		apply.ObservedIngress, apply.ObservedEgress, apply.Observed = c.GetObservedIngress(), c.GetObservedEgress(), true //nolint:staticcheck // reading records of that older shape is why the fields remain
 	default:
 		// Its rules are lost: the child reads the group on its first attempt.
 	}

@@ -205,7 +205,7 @@ func TestCancelOperation(t *testing.T) {
 		t.Fatalf("cancel-operation printed:\n%s", r.stdout)
 	}
 	s.ctl(nil, "watch", name).must(t, exitOpFailed)
-	r = s.ctl(nil, "cancel-operation", name).must(t, exitOK) // already cancelled: nothing to do
+	s.ctl(nil, "cancel-operation", name).must(t, exitOK) // already cancelled: nothing to do
 	s.ctl(nil, "cancel-operation").must(t, exitUsage)
 	s.ctl(nil, "cancel-operation", "operations/unknown").must(t, exitError)
 }

@@ -158,7 +158,7 @@ func (s *Set) Decide(c Check) Decision {
 			d.Denied = append(d.Denied, Denial{Field: p.field, What: p.what, Errors: []string{"the request does not fit the schema: " + err.Error()}})
 			continue
 		}
-		dec, diag := s.policies.IsAuthorized(entities, req)
+		dec, diag := cedar.Authorize(s.policies, entities, req)
 		if dec == cedar.Allow && len(diag.Errors) == 0 {
 			permits = append(permits, diag.Reasons...)
 			continue

@@ -6,6 +6,7 @@
 package rollout
 
 import (
+	"errors"
 	"fmt"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
@@ -15,13 +16,6 @@ import (
 
 // Directions in the order a change applies them.
 var Directions = [2]rules.Direction{rules.Ingress, rules.Egress}
-
-func index(d rules.Direction) int {
-	if d == rules.Egress {
-		return 1
-	}
-	return 0
-}
 
 // Change is a RuleChange in canonical rules, indexed by direction
 // (0 ingress, 1 egress).
@@ -167,7 +161,8 @@ func (c Change) For(current [2][]rules.Rule) GroupChange {
 		g.Remove[i] = rules.Present(c.Revoke[i], current[i])
 		if g.Quota == nil {
 			if err := rules.CheckQuota(current[i], g.Add[i]); err != nil {
-				qe, _ := err.(*rules.QuotaError)
+				var qe *rules.QuotaError
+				errors.As(err, &qe)
 				g.Quota = &QuotaError{Direction: d, Err: qe}
 			}
 		}
