@@ -1,15 +1,23 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/tlsfiles"
 )
 
 // clients are the services palisadectl calls, on one connection.
@@ -29,9 +37,20 @@ type clients struct {
 // answer the handshake does so after --connect-timeout, instead of the
 // call hanging until --timeout.
 func dial(g *globalFlags) (*clients, error) {
+	creds, err := transport(g)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := grpc.NewClient(g.server,
-		grpc.WithTransportCredentials(insecure.NewCredentials()), // TLS comes with authentication
+		grpc.WithTransportCredentials(creds),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: g.connectTimeout}),
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return tlsHint(g, invoker(ctx, method, req, reply, cc, opts...))
+		}),
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			cs, err := streamer(ctx, desc, cc, method, opts...)
+			return cs, tlsHint(g, err)
+		}),
 	)
 	if err != nil {
 		return nil, usagef("--server %q: %v", g.server, err)
@@ -44,6 +63,44 @@ func dial(g *globalFlags) (*clients, error) {
 
 		rollouts: palisadev1.NewRolloutServiceClient(conn),
 	}, nil
+}
+
+// transport is TLS with the --tls-* files, or plaintext without them
+// (the insecure loopback default).
+func transport(g *globalFlags) (credentials.TransportCredentials, error) {
+	if !g.tls() {
+		return insecure.NewCredentials(), nil
+	}
+	src, err := tlsfiles.Load(tlsfiles.Files{Cert: g.tlsCert, Key: g.tlsKey, CA: g.tlsCA}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		var fe *tlsfiles.FileError
+		if errors.As(err, &fe) {
+			flag := map[tlsfiles.Part]string{tlsfiles.CertFile: "--tls-cert", tlsfiles.KeyFile: "--tls-key", tlsfiles.CAFile: "--tls-ca"}[fe.Part]
+			return nil, usagef("%s: %v", flag, err)
+		}
+		return nil, usagef("%v", err)
+	}
+	return credentials.NewTLS(src.ClientConfig()), nil
+}
+
+// tlsHint adds the flags to check to a connection error that TLS
+// explains: a server that hung up on plaintext may want TLS, and a failed
+// handshake names a certificate.
+func tlsHint(g *globalFlags, err error) error {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "connection error") {
+		return err
+	}
+	msg := st.Message()
+	switch {
+	case !g.tls() && strings.Contains(msg, "server preface"):
+		msg += " (if the server takes mutual TLS only, give --tls-cert, --tls-key and --tls-ca)"
+	case g.tls() && (strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:")):
+		msg += " (check --tls-cert, --tls-key and --tls-ca)"
+	default:
+		return err
+	}
+	return status.Error(codes.Unavailable, msg)
 }
 
 func (c *clients) close() { _ = c.conn.Close() }
@@ -76,7 +133,14 @@ func (e *env) connect() error {
 		return err
 	}
 	e.api = api
-	e.verbosef("server: %s, account %s, region %s", e.g.server, e.g.account, e.g.region)
+	how := "plaintext"
+	if e.g.tls() {
+		how = "mutual TLS"
+		if e.g.tlsCert == "" {
+			how = "TLS without a client certificate"
+		}
+	}
+	e.verbosef("server: %s (%s), account %s, region %s", e.g.server, how, e.g.account, e.g.region)
 	return nil
 }
 

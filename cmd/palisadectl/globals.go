@@ -31,6 +31,9 @@ type globalFlags struct {
 	connectTimeout time.Duration
 	timeout        time.Duration
 	verbose        bool
+	// tlsCert and tlsKey are the client certificate and key of mutual
+	// TLS, tlsCA what verifies the server; any of them turns TLS on.
+	tlsCert, tlsKey, tlsCA string
 }
 
 func (g *globalFlags) register(fs *flag.FlagSet) {
@@ -41,6 +44,9 @@ func (g *globalFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&g.connectTimeout, "connect-timeout", defaultConnectTimeout, "give up reaching the server after this long")
 	fs.DurationVar(&g.timeout, "timeout", 0, "give up the whole command after this long, --wait included (0: no limit)")
 	fs.BoolVar(&g.verbose, "verbose", false, "say more on standard error (the request id, the server)")
+	fs.StringVar(&g.tlsCert, "tls-cert", "", "call the server over mutual TLS with this client certificate (PEM), which names the caller; with --tls-key")
+	fs.StringVar(&g.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.StringVar(&g.tlsCA, "tls-ca", "", "PEM CA certificates that verify the server's certificate (default with --tls-cert: the system's)")
 }
 
 // finish applies what flags alone cannot express, once they are parsed.
@@ -65,8 +71,14 @@ func (g *globalFlags) finish(lookup func(string) (string, bool)) error {
 	if g.timeout < 0 {
 		return usagef("--timeout must not be negative")
 	}
+	if (g.tlsCert == "") != (g.tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together: the client certificate and its key")
+	}
 	return nil
 }
+
+// tls reports whether the server is called over TLS.
+func (g *globalFlags) tls() bool { return g.tlsCert != "" || g.tlsCA != "" }
 
 func (g *globalFlags) location() *palisadev1.Location {
 	return &palisadev1.Location{AccountId: g.account, Region: g.region}
