@@ -82,6 +82,10 @@ Palisade is running. In another terminal, try:
   $ctl watch <operation name>
   aws --endpoint-url http://127.0.0.1:4566 ec2 describe-security-groups   # the local EC2 endpoint speaks EC2's API
 
+To name callers by their certificates (SPIFFE ID) and decide by a policy, serve with mutual TLS and call with a client certificate:
+  bin/palisade serve --tls-cert server.pem --tls-key server-key.pem --tls-client-ca clients-ca.pem --policy deploy/policy
+  $ctl list-operations --tls-cert client.pem --tls-key client-key.pem --tls-ca server-ca.pem   # or PALISADE_TLS_CERT, PALISADE_TLS_KEY, PALISADE_TLS_CA
+
 Ctrl-C stops it; state stays in $data (delete the folder to start afresh).
 MSG
 wait "$pid"
