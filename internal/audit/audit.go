@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -51,6 +52,12 @@ func (l *Log) Write(ctx context.Context, rec *palisadev1.AuditRecord) error {
 	body, err := proto.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode audit record: %w", err)
+	}
+	// While the connection is down a publish would wait in the reconnect
+	// buffer until its timeout, and the caller's deadline could pass
+	// before it hears UNAVAILABLE. Say so at once instead.
+	if st := l.js.Conn().Status(); st != nats.CONNECTED {
+		return fmt.Errorf("write audit record: NATS %s", st)
 	}
 	ctx, cancel := context.WithTimeout(ctx, WriteTimeout)
 	defer cancel()

@@ -87,3 +87,18 @@ func TestWriteListWatch(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteWithoutNATSFailsAtOnce: with the connection down a write
+// fails at once rather than waiting in the reconnect buffer, so the
+// caller hears UNAVAILABLE before its deadline.
+func TestWriteWithoutNATSFailsAtOnce(t *testing.T) {
+	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	js.Conn().Close()
+	start := time.Now()
+	if err := New(js, "api-1").Write(context.Background(), &palisadev1.AuditRecord{Caller: "c"}); err == nil {
+		t.Fatal("a record was written without NATS")
+	}
+	if time.Since(start) >= WriteTimeout {
+		t.Error("the write waited out its timeout")
+	}
+}
