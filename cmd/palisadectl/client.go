@@ -84,19 +84,22 @@ func transport(g *globalFlags) (credentials.TransportCredentials, error) {
 }
 
 // tlsHint adds the flags to check to a connection error that TLS
-// explains: a server that hung up on plaintext may want TLS, and a failed
-// handshake names a certificate.
+// explains: a server that hung up on plaintext may want TLS, a failed
+// handshake names a certificate, and a server that refused the client's
+// certificate may be heard only as a connection cut short.
 func tlsHint(g *globalFlags, err error) error {
 	st, ok := status.FromError(err)
-	if !ok || st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "connection error") {
+	if !ok || st.Code() != codes.Unavailable {
 		return err
 	}
 	msg := st.Message()
 	switch {
-	case !g.tls() && strings.Contains(msg, "server preface"):
+	case !g.tls() && strings.Contains(msg, "connection error") && strings.Contains(msg, "server preface"):
 		msg += " (if the server takes mutual TLS only, give --tls-cert, --tls-key and --tls-ca)"
-	case g.tls() && (strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:")):
+	case g.tls() && strings.Contains(msg, "connection error") && (strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:")):
 		msg += " (check --tls-cert, --tls-key and --tls-ca)"
+	case g.tls() && (strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset")):
+		msg += " (the server may have refused the client certificate: check --tls-cert, --tls-key and --tls-ca)"
 	default:
 		return err
 	}
