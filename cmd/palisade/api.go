@@ -25,9 +25,10 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 	if err != nil {
 		return err
 	}
-	if err := af.loadTLS(log); err != nil {
+	if err := af.loadTLS(ctx, log); err != nil {
 		return err
 	}
+	defer af.closeTLS()
 	nc, js, err := connect(ctx, *natsURL, "palisade-api", log, tf.topology())
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -84,8 +85,13 @@ type apiFlags struct {
 	// together; insecure allows a non-loopback listener without it.
 	tlsCert, tlsKey, tlsClientCA string
 	insecure                     bool
-	// serverTLS is the files' configuration, once loadTLS has read them.
+	// spiffeSocket takes the certificate and client CAs from a SPIFFE
+	// Workload API instead of files.
+	spiffeSocket string
+	// serverTLS is the configuration loadTLS built; closeTLS releases
+	// what it holds.
 	serverTLS *tls.Config
+	closeTLS  func()
 }
 
 func (a *apiFlags) register(fs *commandFlags) {
@@ -97,12 +103,14 @@ func (a *apiFlags) register(fs *commandFlags) {
 	fs.StringVar(&a.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.StringVar(&a.tlsClientCA, "tls-client-ca", "", "PEM CA certificates that verify client certificates; the caller is a client "+
 		"certificate's SPIFFE ID (URI SAN), else its first DNS SAN, else its subject CN")
+	fs.StringVar(&a.spiffeSocket, "spiffe-endpoint-socket", "", "serve the API over mutual TLS 1.3 with the X.509-SVID and trust bundle of this SPIFFE Workload API "+
+		"(e.g. unix:///run/spire/agent.sock), instead of --tls-* files")
 	fs.BoolVar(&a.insecure, "insecure", false, "serve the API without TLS on a non-loopback --grpc-listen: every caller is unauthenticated and \"local\"")
 	fs.checks = append(fs.checks, a.check)
 }
 
 // tls reports whether the API is served over mutual TLS.
-func (a *apiFlags) tls() bool { return a.tlsCert != "" }
+func (a *apiFlags) tls() bool { return a.tlsCert != "" || a.spiffeSocket != "" }
 
 // check names the flags at fault: the TLS files go together, and an API
 // without TLS listens only on loopback unless --insecure says otherwise.
@@ -116,6 +124,9 @@ func (a *apiFlags) check() error {
 			missing = append(missing, f)
 		}
 	}
+	if len(set) > 0 && a.spiffeSocket != "" {
+		return fmt.Errorf("--spiffe-endpoint-socket and %s are two sources of the server's certificate: choose one", set[0])
+	}
 	if len(set) > 0 && len(missing) > 0 {
 		verb := "needs"
 		if len(set) > 1 {
@@ -125,7 +136,7 @@ func (a *apiFlags) check() error {
 			strings.Join(set, " and "), verb, strings.Join(missing, " and "))
 	}
 	if a.tls() && a.insecure {
-		return errors.New("--insecure and --tls-cert contradict each other: choose one")
+		return fmt.Errorf("--insecure and %s contradict each other: choose one", a.tlsSource())
 	}
 	host, _, err := net.SplitHostPort(a.listen)
 	if err != nil {
@@ -133,7 +144,7 @@ func (a *apiFlags) check() error {
 	}
 	if !a.tls() && !a.insecure && !loopback(host) {
 		return fmt.Errorf("--grpc-listen %s is not a loopback address, and the API has no TLS: "+
-			"give --tls-cert, --tls-key and --tls-client-ca to serve it with mutual TLS, "+
+			"give --tls-cert, --tls-key and --tls-client-ca (or --spiffe-endpoint-socket) to serve it with mutual TLS, "+
 			"or --insecure to serve it unauthenticated to anyone who can reach it", a.listen)
 	}
 	return nil
@@ -158,9 +169,36 @@ func (a *apiFlags) listenHost() string {
 	return host
 }
 
-// loadTLS reads the TLS files, before anything starts; the error names
-// the flag of the file at fault.
-func (a *apiFlags) loadTLS(log *slog.Logger) error {
+// tlsSource is the flag that turned TLS on.
+func (a *apiFlags) tlsSource() string {
+	if a.spiffeSocket != "" {
+		return "--spiffe-endpoint-socket"
+	}
+	return "--tls-cert"
+}
+
+// workloadWait bounds the wait for the first X.509-SVID at start.
+const workloadWait = 30 * time.Second
+
+// loadTLS reads the TLS files, or gets the first SVID from the Workload
+// API, before anything starts; the error names the flag at fault. Call
+// closeTLS when done.
+func (a *apiFlags) loadTLS(ctx context.Context, log *slog.Logger) error {
+	a.closeTLS = func() {}
+	if a.spiffeSocket != "" {
+		wctx, cancel := context.WithTimeout(ctx, workloadWait)
+		defer cancel()
+		w, err := tlsfiles.OpenWorkload(wctx, a.spiffeSocket, log)
+		if err != nil {
+			return fmt.Errorf("--spiffe-endpoint-socket: %w", err)
+		}
+		a.closeTLS = func() { _ = w.Close() }
+		if a.serverTLS, err = w.ServerConfig("h2"); err != nil {
+			_ = w.Close()
+			return fmt.Errorf("--spiffe-endpoint-socket: %w", err)
+		}
+		return nil
+	}
 	if !a.tls() {
 		return nil
 	}

@@ -50,6 +50,10 @@ func TestRunUsage(t *testing.T) {
 		{"client CA alone", []string{"api", "--tls-client-ca", "ca.pem"}, nil, 1, "--tls-client-ca needs --tls-cert and --tls-key"},
 		{"TLS and insecure", []string{"api", "--tls-cert", "a", "--tls-key", "b", "--tls-client-ca", "c", "--insecure"}, nil, 1,
 			"--insecure and --tls-cert contradict each other"},
+		{"two sources of the certificate", []string{"api", "--spiffe-endpoint-socket", "unix:///run/spire/agent.sock", "--tls-cert", "a"}, nil, 1,
+			"--spiffe-endpoint-socket and --tls-cert are two sources"},
+		{"SPIFFE and insecure", []string{"serve", "--insecure"}, map[string]string{"PALISADE_SPIFFE_ENDPOINT_SOCKET": "unix:///run/spire/agent.sock"}, 1,
+			"--insecure and --spiffe-endpoint-socket contradict each other"},
 		// Past the flag checks, the API stops at NATS, which is not there.
 		{"insecure on purpose", []string{"api", "--grpc-listen", "0.0.0.0:50051", "--insecure", "--nats-url", "nats://127.0.0.1:1"}, nil, 1, "connect to NATS"},
 		{"loopback without TLS", []string{"api", "--grpc-listen", "[::1]:50051", "--nats-url", "nats://127.0.0.1:1"}, nil, 1, "connect to NATS"},

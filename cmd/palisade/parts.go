@@ -86,6 +86,8 @@ func serveAPI(ctx context.Context, af apiFlags, js jetstream.JetStream, ec2 *ec2
 			af.listen, ln.Addr())
 	}
 	switch {
+	case af.spiffeSocket != "":
+		log.Info("gRPC API listening with mutual TLS", "addr", ln.Addr().String(), "spiffe_endpoint_socket", af.spiffeSocket)
 	case af.serverTLS != nil:
 		log.Info("gRPC API listening with mutual TLS", "addr", ln.Addr().String(), "cert", af.tlsCert, "client_ca", af.tlsClientCA)
 	case af.reachable():

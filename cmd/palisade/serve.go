@@ -38,9 +38,10 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	if err != nil {
 		return err
 	}
-	if err := af.loadTLS(log); err != nil {
+	if err := af.loadTLS(ctx, log); err != nil {
 		return err
 	}
+	defer af.closeTLS()
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return fmt.Errorf("--data-dir: %w", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,17 +64,33 @@ func TestTLSFileErrors(t *testing.T) {
 	}
 }
 
-// TestServeWithMutualTLS runs `palisade serve` with the TLS flags from
-// the environment, as a container would: a client with a certificate of
-// the client CA is served, under the shipped guardrails (no --policy);
-// a client without one, or a plaintext one, is refused at the handshake.
+// TestServeWithMutualTLS runs `palisade serve` with mutual TLS, its
+// certificate and client CAs from files named in the environment (as a
+// container would) or from a SPIFFE Workload API: a client with a
+// certificate of the client CA is served as its SPIFFE ID, under the
+// shipped guardrails (no --policy); a client without one, or a plaintext
+// one, is refused at the handshake.
 func TestServeWithMutualTLS(t *testing.T) {
-	ca := tlstest.NewCA(t, "ca")
-	srv := ca.Server(t)
+	t.Run("files", func(t *testing.T) {
+		ca := tlstest.NewCA(t, "ca")
+		srv := ca.Server(t)
+		serveTLS(t, ca, map[string]string{
+			"PALISADE_TLS_CERT": srv.CertFile, "PALISADE_TLS_KEY": srv.KeyFile, "PALISADE_TLS_CLIENT_CA": ca.File,
+		})
+	})
+	t.Run("SPIFFE Workload API", func(t *testing.T) {
+		ca := tlstest.NewCA(t, "example.org")
+		api := tlstest.StartWorkloadAPI(t, ca.Issue(t, tlstest.Spec{
+			URIs: []string{"spiffe://example.org/palisade/api"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true, Client: true,
+		}), ca)
+		serveTLS(t, ca, map[string]string{"PALISADE_SPIFFE_ENDPOINT_SOCKET": api.Addr})
+	})
+}
+
+// serveTLS runs serve with env until its API answers a client of ca, and
+// tries it as TestServeWithMutualTLS says.
+func serveTLS(t *testing.T, ca *tlstest.CA, env map[string]string) {
 	addrs := freeAddrs(t, 3)
-	env := map[string]string{
-		"PALISADE_TLS_CERT": srv.CertFile, "PALISADE_TLS_KEY": srv.KeyFile, "PALISADE_TLS_CLIENT_CA": ca.File,
-	}
 	args := []string{"serve", "--data-dir", filepath.Join(t.TempDir(), "data"), "--grpc-listen", addrs[0],
 		"--nats-listen", addrs[1], "--ec2-listen", addrs[2], "--nats-sync-always=false", "--log-level", "warn"}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -90,7 +107,8 @@ func TestServeWithMutualTLS(t *testing.T) {
 		t.Cleanup(func() { _ = conn.Close() })
 		return conn
 	}
-	good := dial(credentials.NewTLS(tlstest.ClientTLS(ca, ca.Client(t, "spiffe://example.org/ci"))))
+	const caller = "spiffe://example.org/ci"
+	good := dial(credentials.NewTLS(tlstest.ClientTLS(ca, ca.Client(t, caller))))
 	health := healthpb.NewHealthClient(good)
 	for {
 		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
@@ -104,10 +122,20 @@ func TestServeWithMutualTLS(t *testing.T) {
 		}
 	}
 
+	groups := palisadev1.NewSecurityGroupServiceClient(good)
+	loc := &palisadev1.Location{AccountId: "123456789012", Region: "us-east-1"}
+	op, err := groups.CreateSecurityGroup(ctx, &palisadev1.CreateSecurityGroupRequest{Location: loc, GroupName: "web", Description: "over mTLS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := &palisadev1.OperationMetadata{}
+	if err := op.GetMetadata().UnmarshalTo(md); err != nil || md.GetCaller() != caller {
+		t.Fatalf("operation caller %q (%v), want %q", md.GetCaller(), err, caller)
+	}
 	// The shipped guardrails decide: SSH from anywhere is denied.
 	port := int32(22)
-	_, err := palisadev1.NewSecurityGroupServiceClient(good).AuthorizeSecurityGroupIngress(ctx, &palisadev1.AuthorizeSecurityGroupIngressRequest{
-		Location: &palisadev1.Location{AccountId: "123456789012", Region: "us-east-1"}, GroupId: "sg-0123456789abcdef0", ValidateOnly: true,
+	_, err = groups.AuthorizeSecurityGroupIngress(ctx, &palisadev1.AuthorizeSecurityGroupIngressRequest{
+		Location: loc, GroupId: "sg-0123456789abcdef0", ValidateOnly: true,
 		IpPermissions: []*palisadev1.IpPermission{{IpProtocol: "tcp", FromPort: &port, ToPort: &port, IpRanges: []*palisadev1.IpRange{{CidrIp: "0.0.0.0/0"}}}},
 	})
 	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "no-admin-ports-from-outside-10-8") {
@@ -128,5 +156,17 @@ func TestServeWithMutualTLS(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("serve exited with %d after being stopped:\n%s", code, out.String())
+	}
+}
+
+// TestSPIFFEWorkloadAPIAbsent: with no Workload API at the socket, api
+// gives up when its start is cut short, naming the flag.
+func TestSPIFFEWorkloadAPIAbsent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	args := []string{"api", "--spiffe-endpoint-socket", "unix://" + filepath.Join(t.TempDir(), "agent.sock"), "--nats-url", "nats://127.0.0.1:1"}
+	if code := run(ctx, args, noEnv, &out); code != 1 || !strings.Contains(out.String(), "--spiffe-endpoint-socket: no X.509-SVID from the SPIFFE Workload API") {
+		t.Fatalf("exit %d:\n%s", code, out.String())
 	}
 }
