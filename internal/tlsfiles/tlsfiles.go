@@ -1,8 +1,9 @@
 // Package tlsfiles serves and dials TLS from PEM files that are replaced
-// while the process runs. The files are looked at (their size, time and
-// inode) at every handshake and read again when they changed, so
-// certificates short-lived enough to be rotated every hour are picked up
-// by the next connection without a restart. A replacement that cannot be
+// while the process runs (Source), or from a SPIFFE Workload API
+// (Workload). The files are looked at (their size, time and inode) at
+// every handshake and read again when they changed, so certificates
+// short-lived enough to be rotated every hour are picked up by the next
+// connection without a restart. A replacement that cannot be
 // used (a certificate without its new key yet, a file half written) is
 // logged and the last good material kept until the files are whole again.
 package tlsfiles

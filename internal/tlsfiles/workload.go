@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -16,8 +17,8 @@ import (
 // Workload serves mutual TLS with the X.509-SVID and trust bundle a
 // SPIFFE Workload API (a SPIRE agent, say) hands this process, instead of
 // files: the API rotates both, and every handshake gets the current ones.
-// Clients are verified against the bundle of the server's own trust
-// domain.
+// Clients must present an X.509-SVID of the server's own trust domain,
+// verified against its bundle.
 type Workload struct {
 	src *workloadapi.X509Source
 	log *slog.Logger
@@ -96,6 +97,20 @@ func (w *Workload) current() (*tls.Config, error) {
 	}
 	cfg := serverConfig(cert, pool)
 	cfg.NextProtos = w.nextProtos
+	td := svid.ID.TrustDomain()
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("no client certificate")
+		}
+		id, err := x509svid.IDFromCert(cs.PeerCertificates[0])
+		if err != nil {
+			return fmt.Errorf("the client certificate is no X.509-SVID: %w", err)
+		}
+		if !id.MemberOf(td) {
+			return fmt.Errorf("client %s is not of trust domain %s", id, td)
+		}
+		return nil
+	}
 	if w.lastSVID != nil {
 		w.log.Info("X.509-SVID or trust bundle rotated", "spiffe_id", svid.ID.String(), "not_after", cert.Leaf.NotAfter,
 			"authorities", len(bundle.X509Authorities()))

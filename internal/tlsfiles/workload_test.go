@@ -51,6 +51,12 @@ func TestWorkloadServerConfig(t *testing.T) {
 	if serr, _ := handshake(t, cfg, client(ca1, ca2.Client(t, "spiffe://example.org/ci"))); serr == nil {
 		t.Fatal("a client of another CA was let in")
 	}
+	if serr, _ := handshake(t, cfg, client(ca1, ca1.Client(t, "spiffe://other.org/ci"))); serr == nil {
+		t.Fatal("a client of another trust domain was let in")
+	}
+	if serr, _ := handshake(t, cfg, client(ca1, ca1.Issue(t, tlstest.Spec{DNSNames: []string{"ci.example.org"}, Client: true}))); serr == nil {
+		t.Fatal("a client certificate without a SPIFFE ID was let in")
+	}
 
 	next := svid(t, ca2)
 	api.Set(t, next, ca2)
