@@ -44,9 +44,9 @@ func LocalIdentity(context.Context) (string, error) { return LocalCaller, nil }
 // kind of caller: one holding a colon (it could read as a SPIFFE ID,
 // "spiffe://…", or any URI), "local" (the caller of the insecure
 // default), or one that is not clean text (control characters, invalid
-// UTF-8). A
-// certificate that names no one, was not verified by the handshake, or
-// has expired since the connection was made is refused UNAUTHENTICATED.
+// UTF-8). A certificate that names no one, is a CA's, was not verified
+// by the handshake, or has expired since the connection was made is
+// refused UNAUTHENTICATED.
 func PeerIdentity(ctx context.Context) (string, error) {
 	p, ok := peer.FromContext(ctx)
 	if !ok {
@@ -60,6 +60,9 @@ func PeerIdentity(ctx context.Context) (string, error) {
 		return "", status.Error(codes.Unauthenticated, "the client certificate was not verified")
 	}
 	leaf := ti.State.PeerCertificates[0]
+	if leaf.IsCA {
+		return "", status.Error(codes.Unauthenticated, "a CA certificate cannot name a caller")
+	}
 	if time.Now().After(leaf.NotAfter) {
 		return "", status.Errorf(codes.Unauthenticated, "the client certificate expired at %s; reconnect with a current one", leaf.NotAfter.UTC().Format(time.RFC3339))
 	}

@@ -73,6 +73,7 @@ func TestPeerIdentity(t *testing.T) {
 			PeerCertificates: []*x509.Certificate{good},
 		}}}),
 		"expired since the handshake": verified(expired),
+		"a CA certificate":            verified(ca.Cert),
 	}
 	for name, ctx := range refused {
 		if got, err := PeerIdentity(ctx); status.Code(err) != codes.Unauthenticated {
