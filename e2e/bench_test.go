@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"sync"
@@ -12,7 +13,6 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
-	"github.com/palisadehq/palisade/internal/policy"
 )
 
 // BenchmarkAccept measures the gRPC front end: requests accepted per
@@ -59,29 +59,59 @@ func benchRequest() *palisadev1.AuthorizeSecurityGroupIngressRequest {
 	}
 }
 
-// BenchmarkAcceptPolicy measures what deciding a call costs on the accept
-// path: the same accept (no fsync per ack, so the policy's share shows)
-// with the permissive loopback policy and with a policy of 100
-// statements, in one run.
+// BenchmarkAcceptSecured measures what identity and policy cost on the
+// accept path: the same accept (no fsync per ack, so their share shows)
+// on the insecure loopback default (plaintext, permissive policy), with a
+// policy of 100 statements, and over mutual TLS with that policy, in one
+// run; every decision is audited in all three. clients=1 sends one
+// request at a time, so latency is the request's own; clients=16 keeps
+// both cores busy, so it shows what the work costs in throughput.
 //
-//	go test -run '^$' -bench AcceptPolicy -benchtime 3s -count 5 ./e2e/
-func BenchmarkAcceptPolicy(b *testing.B) {
-	for _, tc := range []struct {
-		name   string
-		engine func() *policy.Engine
-	}{
-		{"permissive", func() *policy.Engine { return nil }},
-		{"statements=100", func() *policy.Engine { return benchPolicy(b, 100) }},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			e := newEnv(b, envOptions{policy: tc.engine()})
+//	go test -run '^$' -bench AcceptSecured -benchtime 3s ./e2e/
+func BenchmarkAcceptSecured(b *testing.B) {
+	const caller = "spiffe://example.org/bench/deployer"
+	for _, clients := range []int{1, 16} {
+		load := func(b *testing.B, ctx context.Context, sg palisadev1.SecurityGroupServiceClient) {
 			req := benchRequest()
-			measure(b, func() error {
-				_, err := e.sg.AuthorizeSecurityGroupIngress(e.ctx, req)
+			f := func() error {
+				_, err := sg.AuthorizeSecurityGroupIngress(ctx, req)
 				return err
-			})
+			}
+			if clients == 1 {
+				measureSerial(b, f)
+				return
+			}
+			measure(b, f)
+		}
+		b.Run(fmt.Sprintf("clients=%d/plaintext/permissive", clients), func(b *testing.B) {
+			e := newEnv(b, envOptions{})
+			load(b, e.ctx, e.sg)
+		})
+		b.Run(fmt.Sprintf("clients=%d/plaintext/statements=100", clients), func(b *testing.B) {
+			e := newEnv(b, envOptions{policy: benchPolicy(b, 100, "local")})
+			load(b, e.ctx, e.sg)
+		})
+		b.Run(fmt.Sprintf("clients=%d/mtls/statements=100", clients), func(b *testing.B) {
+			e := newTLSEnv(b, benchPolicy(b, 100, caller))
+			load(b, e.ctx, e.as(e.ca, caller).SecurityGroups)
 		})
 	}
+}
+
+// measureSerial runs f b.N times, one at a time, and reports throughput
+// and latency percentiles.
+func measureSerial(b *testing.B, f func() error) {
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	report(b, lat, time.Since(start))
 }
 
 // measure runs f from 16 goroutines and reports throughput and latency
@@ -106,7 +136,11 @@ func measure(b *testing.B, f func() error) {
 		lat = append(lat, local...)
 		mu.Unlock()
 	})
-	elapsed := time.Since(start)
+	report(b, lat, time.Since(start))
+}
+
+// report states the throughput and latency percentiles of a run.
+func report(b *testing.B, lat []time.Duration, elapsed time.Duration) {
 	b.StopTimer()
 	if len(lat) == 0 {
 		return

@@ -43,7 +43,7 @@ type tlsEnv struct {
 	server *tlstest.Cert // the files the API serves from
 }
 
-func newTLSEnv(t *testing.T, engine *policy.Engine) *tlsEnv {
+func newTLSEnv(t testing.TB, engine *policy.Engine) *tlsEnv {
 	t.Helper()
 	ca := tlstest.NewCA(t, "palisade clients and servers")
 	server := ca.Server(t)

@@ -129,47 +129,66 @@ func (s *Set) Decide(c Check) Decision {
 		resource = g.UID
 	}
 	type part struct {
-		field, what string
-		ctx         cedar.Record
-		err         error
+		field string
+		what  func() string // described only when denied
+		ctx   cedar.Record
+		err   error
 	}
 	var parts []part
 	for _, r := range c.Rules {
 		rec, err := ruleRecord(r)
-		parts = append(parts, part{r.Field, string(r.Change) + " " + r.Rule.String(), cedar.NewRecord(cedar.RecordMap{"rule": rec}), err})
+		parts = append(parts, part{r.Field, func() string { return string(r.Change) + " " + r.Rule.String() }, cedar.NewRecord(cedar.RecordMap{"rule": rec}), err})
 	}
 	for _, id := range c.RuleIDs {
-		parts = append(parts, part{field: id.Field, what: "remove rule " + id.ID, ctx: cedar.NewRecord(cedar.RecordMap{"ruleId": cedar.String(id.ID)})})
+		parts = append(parts, part{field: id.Field, what: func() string { return "remove rule " + id.ID }, ctx: cedar.NewRecord(cedar.RecordMap{"ruleId": cedar.String(id.ID)})})
 	}
 	if len(parts) == 0 {
-		parts = append(parts, part{ctx: cedar.NewRecord(nil)})
+		parts = append(parts, part{what: func() string { return c.Action }, ctx: cedar.NewRecord(nil)})
 	}
 	d := Decision{Allowed: true, Version: s.version}
 	var permits, forbids []cedar.DiagnosticReason
+	action := cedar.NewEntityUID(actionType, cedar.String(c.Action))
+	// The statements that do not read the context, once for the call.
+	callReq := cedar.Request{Principal: principal, Action: action, Resource: resource, Context: parts[0].ctx}
+	callDec, callDiag := cedar.Authorize(s.perCall, entities, callReq)
 	for _, p := range parts {
 		if p.err != nil {
 			d.Allowed = false
-			d.Denied = append(d.Denied, Denial{Field: p.field, What: p.what, Errors: []string{p.err.Error()}})
+			d.Denied = append(d.Denied, Denial{Field: p.field, What: p.what(), Errors: []string{p.err.Error()}})
 			continue
 		}
-		req := cedar.Request{Principal: principal, Action: cedar.NewEntityUID(actionType, cedar.String(c.Action)), Resource: resource, Context: p.ctx}
+		req := cedar.Request{Principal: principal, Action: action, Resource: resource, Context: p.ctx}
 		if err := s.validator.Request(req); err != nil {
 			d.Allowed = false
-			d.Denied = append(d.Denied, Denial{Field: p.field, What: p.what, Errors: []string{"the request does not fit the schema: " + err.Error()}})
+			d.Denied = append(d.Denied, Denial{Field: p.field, What: p.what(), Errors: []string{"the request does not fit the schema: " + err.Error()}})
 			continue
 		}
-		dec, diag := cedar.Authorize(s.policies, entities, req)
-		if dec == cedar.Allow && len(diag.Errors) == 0 {
-			permits = append(permits, diag.Reasons...)
+		dec, diag := cedar.Authorize(s.perPart, entities, req)
+		// Cedar's rule over both halves: any satisfied forbid denies;
+		// otherwise any satisfied permit allows; otherwise deny. A
+		// denying half lists its satisfied forbids (none when nothing
+		// permitted), an allowing half its satisfied permits.
+		var partForbids, partPermits []cedar.DiagnosticReason
+		for _, h := range []struct {
+			dec  cedar.Decision
+			diag cedar.Diagnostic
+		}{{callDec, callDiag}, {dec, diag}} {
+			if h.dec == cedar.Deny {
+				partForbids = append(partForbids, h.diag.Reasons...)
+			} else {
+				partPermits = append(partPermits, h.diag.Reasons...)
+			}
+		}
+		errs := append(append([]cedar.DiagnosticError(nil), callDiag.Errors...), diag.Errors...)
+		if len(partForbids) == 0 && len(partPermits) > 0 && len(errs) == 0 {
+			permits = append(permits, partPermits...)
 			continue
 		}
 		d.Allowed = false
-		den := Denial{Field: p.field, What: p.what}
-		if dec == cedar.Deny {
-			den.Policies = sortedIDs(diag.Reasons, func(r cedar.DiagnosticReason) cedar.PolicyID { return r.PolicyID })
-			forbids = append(forbids, diag.Reasons...)
-		}
-		for _, e := range diag.Errors {
+		den := Denial{Field: p.field, What: p.what()}
+		den.Policies = sortedIDs(partForbids, func(r cedar.DiagnosticReason) cedar.PolicyID { return r.PolicyID })
+		forbids = append(forbids, partForbids...)
+		for _, e := range errs {
 			den.Errors = append(den.Errors, fmt.Sprintf("policy %s: %s", e.PolicyID, e.Message))
 		}
 		d.Denied = append(d.Denied, den)

@@ -13,6 +13,7 @@
 package policy
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -42,9 +43,12 @@ const (
 
 // Set is one loaded, validated policy with the entities that go with it.
 type Set struct {
-	policies  *cedar.PolicySet
-	entities  cedar.EntityMap
-	validator *validate.Validator
+	// The policy, split in two: statements that read the context (the
+	// rule) are evaluated once per part of a call; the others answer the
+	// same for every part and are evaluated once per call.
+	perPart, perCall *cedar.PolicySet
+	entities         cedar.EntityMap
+	validator        *validate.Validator
 	// version fingerprints what was loaded, for the audit trail.
 	version string
 	// source says where it came from ("default", or the path).
@@ -155,7 +159,8 @@ func build(source string, files []file, entitiesJSON []byte) (*Set, error) {
 		return nil, err
 	}
 	h := sha256.New()
-	ps := cedar.NewPolicySet()
+	perPart, perCall := cedar.NewPolicySet(), cedar.NewPolicySet()
+	ids := map[cedar.PolicyID]bool{}
 	var errs []error
 	usesTags := false
 	for _, f := range files {
@@ -175,8 +180,18 @@ func build(source string, files []file, entitiesJSON []byte) (*Set, error) {
 				errs = append(errs, fmt.Errorf("%s: policy %q does not validate against the schema: %w", f.name, id, err))
 				continue
 			}
-			if !ps.Add(id, p) {
+			if ids[id] {
 				errs = append(errs, fmt.Errorf("%s: policy id %q is used twice", f.name, id))
+				continue
+			}
+			ids[id] = true
+			// A statement whose text never names the context cannot read
+			// it (a string that merely contains the word only costs a
+			// little speed).
+			if bytes.Contains(p.MarshalCedar(), []byte("context")) {
+				perPart.Add(id, p)
+			} else {
+				perCall.Add(id, p)
 			}
 		}
 		if strings.Contains(string(f.body), "hasTag(") || strings.Contains(string(f.body), "getTag(") {
@@ -200,7 +215,7 @@ func build(source string, files []file, entitiesJSON []byte) (*Set, error) {
 		return nil, fmt.Errorf("policy %s refused: %w", source, err)
 	}
 	return &Set{
-		policies: ps, entities: entities, validator: v, source: source, usesTags: usesTags,
+		perPart: perPart, perCall: perCall, entities: entities, validator: v, source: source, usesTags: usesTags,
 		version: hex.EncodeToString(h.Sum(nil)),
 	}, nil
 }
