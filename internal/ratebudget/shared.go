@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,6 +28,12 @@ const leaseTTL = 250 * time.Millisecond
 // maxLease bounds the tokens one process takes in one compare-and-set.
 const maxLease = 16
 
+// maxClockSkew is how far ahead of this process's clock a stored
+// timestamp may be and still be believed: hosts keep their clocks in sync
+// to milliseconds, so anything further ahead was not written by a process
+// that keeps the budget.
+const maxClockSkew = 2 * time.Second
+
 // sharedBudget is a token bucket per account, region and EC2 bucket, kept
 // in the budget bucket and updated with compare-and-set, so every
 // process spends from the same budget EC2 keeps for the account. Each
@@ -34,10 +42,20 @@ const maxLease = 16
 //
 // The refill is computed from the clocks of the processes taking tokens;
 // hosts must keep their clocks in sync (NTP's milliseconds are plenty).
+//
+// Whoever can write to the budget bucket could write anything into it, so
+// a stored value is checked before it is believed (see check): one out of
+// its bounds is repaired, not obeyed, and no wait is ever longer than one
+// token's refill.
 type sharedBudget struct {
 	kv     jetstream.KeyValue
 	factor float64
 	now    func() time.Time
+	log    *slog.Logger
+	// repaired counts stored values found out of bounds and rewritten.
+	repaired atomic.Uint64
+	// waited, when set, hears every wait take computes (tests).
+	waited func(time.Duration)
 
 	mu    sync.Mutex
 	pools map[string]*pool
@@ -50,6 +68,12 @@ type pool struct {
 	waiting int
 	tokens  int
 	leased  time.Time
+
+	// The bucket as this process last saw or left it, refilled to
+	// trustedAt: what a damaged stored value is repaired to. Guarded by
+	// turn.
+	trustedTokens float64
+	trustedAt     time.Time
 }
 
 // NewShared paces every process sharing js at EC2's default rates
@@ -64,7 +88,7 @@ func NewShared(ctx context.Context, js jetstream.JetStream, factor float64) (*Bu
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", bus.BudgetBucket, err)
 	}
-	b.shared = &sharedBudget{kv: kv, factor: factor, now: time.Now, pools: map[string]*pool{}}
+	b.shared = &sharedBudget{kv: kv, factor: factor, now: time.Now, log: slog.Default(), pools: map[string]*pool{}}
 	return b, nil
 }
 
@@ -109,7 +133,7 @@ func (s *sharedBudget) wait(ctx context.Context, account, region, action string)
 		p.mu.Lock()
 		want := min(p.waiting, maxLease)
 		p.mu.Unlock()
-		got, retry, err := s.take(ctx, key, spec, want)
+		got, retry, err := s.take(ctx, key, spec, p, want)
 		if got > 0 {
 			p.mu.Lock()
 			p.tokens, p.leased = got-1, s.now()
@@ -144,9 +168,15 @@ func (p *pool) spend(now time.Time) bool {
 }
 
 // take takes up to want tokens from the shared bucket. With none to give
-// it says how long until the next one.
-func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Bucket, want int) (int, time.Duration, error) {
+// it says how long until the next one. The caller holds p's turn.
+//
+// A stored value out of its bounds (see check) is not obeyed: the bucket
+// is put back as this process last saw it, refilled since, or as empty
+// from now if it never saw it, and that is written back in the same
+// compare-and-set that takes the tokens.
+func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Bucket, p *pool, want int) (int, time.Duration, error) {
 	rate := spec.Refill * s.factor
+	repairs := 0
 	for {
 		e, err := s.kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -159,8 +189,18 @@ func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Buck
 		if err != nil {
 			return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
 		}
-		tokens, last := decodeBucket(e.Value())
 		now := s.now()
+		tokens, last, problem := check(e.Value(), spec.Capacity, now)
+		if problem != "" {
+			s.repaired.Add(1)
+			repairs++
+			if p.trustedAt.IsZero() {
+				p.trustedTokens, p.trustedAt = 0, now
+			}
+			tokens, last = p.trustedTokens, p.trustedAt
+			s.log.WarnContext(ctx, "rate budget value out of bounds; repairing it",
+				"key", key, "problem", problem, "revision", e.Revision(), "tokens", tokens, "as_of", last)
+		}
 		if elapsed := now.Sub(last).Seconds(); elapsed > 0 {
 			tokens = min(spec.Capacity, tokens+elapsed*rate)
 		} else {
@@ -168,17 +208,43 @@ func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Buck
 		}
 		got := min(want, int(math.Floor(tokens)))
 		if got <= 0 {
+			if problem != "" {
+				if _, err := s.kv.Update(ctx, key, encodeBucket(tokens, now), e.Revision()); err != nil && !isConflict(err) {
+					return 0, 0, fmt.Errorf("rate budget %s: repair: %w", key, err)
+				}
+			}
+			p.trustedTokens, p.trustedAt = tokens, now
+			// tokens is within [0, 1) here, so this is at most one
+			// token's refill; the bound is kept whatever was read.
 			wait := time.Duration((1 - tokens) / rate * float64(time.Second))
-			return 0, max(wait, time.Millisecond), nil
+			return 0, s.bound(wait, rate), nil
 		}
 		if _, err := s.kv.Update(ctx, key, encodeBucket(tokens-float64(got), now), e.Revision()); err != nil {
-			if isConflict(err) {
-				continue // another process took tokens meanwhile
+			if !isConflict(err) {
+				return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
 			}
-			return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
+			if repairs >= maxRepairs {
+				// Someone keeps writing damage faster than it is
+				// repaired: come back after a token's refill.
+				return 0, s.bound(refillPeriod(rate), rate), nil
+			}
+			continue // another process took tokens meanwhile
 		}
+		p.trustedTokens, p.trustedAt = tokens-float64(got), now
 		return got, 0, nil
 	}
+}
+
+// maxRepairs bounds the repairs one take makes before it waits.
+const maxRepairs = 3
+
+// bound keeps a wait within [1ms, one token's refill].
+func (s *sharedBudget) bound(wait time.Duration, rate float64) time.Duration {
+	wait = min(max(wait, time.Millisecond), refillPeriod(rate))
+	if s.waited != nil {
+		s.waited(wait)
+	}
+	return wait
 }
 
 func isConflict(err error) bool {
@@ -208,9 +274,34 @@ func encodeBucket(tokens float64, at time.Time) []byte {
 	return b
 }
 
-func decodeBucket(b []byte) (float64, time.Time) {
+// refillPeriod is how long one token takes to come back at rate: the
+// longest wait take ever asks for.
+func refillPeriod(rate float64) time.Duration {
+	return max(time.Duration(float64(time.Second)/rate), time.Millisecond)
+}
+
+func decodeBucket(b []byte) (float64, time.Time, bool) {
 	if len(b) != 16 {
-		return 0, time.Time{} // unreadable: treat as empty and long refilled
+		return 0, time.Time{}, false
 	}
-	return math.Float64frombits(binary.BigEndian.Uint64(b)), time.Unix(0, int64(binary.BigEndian.Uint64(b[8:])))
+	return math.Float64frombits(binary.BigEndian.Uint64(b)), time.Unix(0, int64(binary.BigEndian.Uint64(b[8:]))), true
+}
+
+// check decodes a stored value and says what is wrong with it, if
+// anything: a value that does not decode, tokens that are not a number,
+// below zero or beyond the bucket's capacity, or a time further ahead of
+// now than clocks in sync drift apart.
+func check(b []byte, capacity float64, now time.Time) (float64, time.Time, string) {
+	tokens, at, ok := decodeBucket(b)
+	switch {
+	case !ok:
+		return 0, time.Time{}, fmt.Sprintf("undecodable (%d bytes)", len(b))
+	case math.IsNaN(tokens) || math.IsInf(tokens, 0):
+		return 0, time.Time{}, fmt.Sprintf("tokens %v", tokens)
+	case tokens < 0 || tokens > capacity:
+		return 0, time.Time{}, fmt.Sprintf("tokens %g outside [0, %g]", tokens, capacity)
+	case at.Sub(now) > maxClockSkew:
+		return 0, time.Time{}, fmt.Sprintf("time %s is %s ahead", at.UTC().Format(time.RFC3339Nano), at.Sub(now))
+	}
+	return tokens, at, ""
 }
