@@ -24,6 +24,13 @@ func Expand(path string, dir Direction, perms []Permission) ([]Rule, Violations)
 // of the peer it came from (e.g. "ip_permissions[0].ip_ranges[1].cidr_ip"),
 // so a decision about one rule can name it.
 func ExpandFields(path string, dir Direction, perms []Permission) ([]Rule, []string, Violations) {
+	peers := 0
+	for _, p := range perms {
+		peers += len(p.IPv4Ranges) + len(p.IPv6Ranges) + len(p.PrefixLists) + len(p.Groups)
+	}
+	if vs := CheckCounts(path, len(perms), peers); vs != nil {
+		return nil, nil, vs
+	}
 	e := expander{dir: dir, seen: make(map[string]string)}
 	if dir != Ingress && dir != Egress {
 		e.vs.add(path, "internal: direction %d is neither ingress nor egress", int(dir))
@@ -36,6 +43,27 @@ func ExpandFields(path string, dir Direction, perms []Permission) ([]Rule, []str
 		return nil, nil, e.vs
 	}
 	return e.out, e.fields, nil
+}
+
+// MaxPeersPerRequest is the most peers (IPv4 and IPv6 ranges, prefix
+// lists, groups) one direction of a request can name and still fit a
+// group: MaxRulesPerDirection IPv4 rules and as many IPv6 rules, and a
+// rule naming a group or prefix list counts against both. Each permission
+// needs a peer, so it bounds the permissions too.
+const MaxPeersPerRequest = 2 * MaxRulesPerDirection
+
+// CheckCounts refuses, with one violation at path, a list of perms
+// permissions naming peers peers in all that no group could hold, so a
+// caller can refuse an oversized list before looking at any item of it.
+func CheckCounts(path string, perms, peers int) Violations {
+	var vs Violations
+	switch {
+	case perms > MaxPeersPerRequest:
+		vs.add(path, "%d permissions given; a security group holds at most %d rules per direction (%d IPv4 and %d IPv6), and every permission makes at least one", perms, MaxPeersPerRequest, MaxRulesPerDirection, MaxRulesPerDirection)
+	case peers > MaxPeersPerRequest:
+		vs.add(path, "the permissions name %d peers (ranges, prefix lists and groups), each a rule; a security group holds at most %d rules per direction (%d IPv4 and %d IPv6)", peers, MaxPeersPerRequest, MaxRulesPerDirection, MaxRulesPerDirection)
+	}
+	return vs
 }
 
 type expander struct {

@@ -408,3 +408,15 @@ func TestExpandLongValueIsTruncatedInMessage(t *testing.T) {
 		t.Fatalf("message not bounded: %v", vs)
 	}
 }
+
+// An oversized list is refused with one violation, before any item of it
+// is looked at: a request of empty ranges costs no per-item work.
+func TestExpandRefusesOversizedListsWhole(t *testing.T) {
+	empty := make([]CIDR, 100000)
+	_, vs := Expand("ip_permissions", Ingress, []Permission{{Protocol: "tcp", IPv4Ranges: empty}})
+	checkViolations(t, vs, []want{{"ip_permissions", "100000 peers"}})
+
+	perms := make([]Permission, MaxPeersPerRequest+1)
+	_, vs = Expand("ip_permissions", Egress, perms)
+	checkViolations(t, vs, []want{{"ip_permissions", "121 permissions"}})
+}

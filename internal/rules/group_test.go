@@ -136,7 +136,13 @@ func TestValidateTags(t *testing.T) {
 		{"aws inside key", map[string]string{"team:aws:x": "aws:ok"}, nil},
 		{"fifty-one", fiftyOne, []want{{"tags", "51 tags"}}},
 		{"empty key", map[string]string{"": "v"}, []want{{`tags[""]`, "must not be empty"}}},
-		{"key too long", map[string]string{strings.Repeat("k", 129): "v"}, []want{{`tags["` + strings.Repeat("k", 129) + `"]`, "129 characters"}}},
+		{"key too long", map[string]string{strings.Repeat("k", 129): "v"}, []want{{`tags["` + strings.Repeat("k", 128) + `"…]`, "129 characters"}}},
+		{"huge key named briefly", map[string]string{strings.Repeat("k", 1<<20): "v"}, []want{{`tags["` + strings.Repeat("k", 128) + `"…]`, "1048576 characters"}}},
+		{"control character in key", map[string]string{"a\nb": "v"}, []want{{`tags["a\nb"]`, "U+000A"}}},
+		{"control character in value", map[string]string{"k": "a\x00"}, []want{{`tags["k"]`, "U+0000"}}},
+		{"bidi override in value", map[string]string{"k": "abc\u202egpj.exe"}, []want{{`tags["k"]`, "U+202E"}}},
+		{"bidi isolate in key", map[string]string{"k\u2066": "v"}, []want{{`tags["k\u2066"]`, "U+2066"}}},
+		{"other unicode allowed", map[string]string{"名前 ü+-=._:/@": "值 ✓ \u200d"}, nil},
 		{"value too long", map[string]string{"k": strings.Repeat("v", 257)}, []want{{`tags["k"]`, "257 characters"}}},
 		{"aws prefix", map[string]string{"aws:cloudformation:stack": "x"}, []want{{`tags["aws:cloudformation:stack"]`, "reserves"}}},
 		{"AWS prefix any case", map[string]string{"AwS:x": "x"}, []want{{`tags["AwS:x"]`, "reserves"}}},
@@ -149,5 +155,33 @@ func TestValidateTags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			checkViolations(t, ValidateTags("tags", tt.in), tt.want)
 		})
+	}
+}
+
+func TestValidateTagFilter(t *testing.T) {
+	checkViolations(t, ValidateTagFilter("tags", map[string]string{"aws:cloudformation:stack-name": "s"}), nil)
+	checkViolations(t, ValidateTagFilter("tags", map[string]string{"k": "\u202e"}), []want{{`tags["k"]`, "U+202E"}})
+	many := map[string]string{}
+	for i := range 10000 {
+		many[hex2(i%256)+strings.Repeat("x", i/256)] = "\x00"
+	}
+	checkViolations(t, ValidateTagFilter("tags", many), []want{{"tags", "10000 tags"}})
+}
+
+func TestCapped(t *testing.T) {
+	var v Violations
+	for range 250 {
+		v = append(v, Violation{Field: "f", Description: "d"})
+	}
+	c := v.Capped()
+	if len(c) != MaxViolations+1 || c[MaxViolations].Description != "…and 150 more" {
+		t.Fatalf("capped to %d, last %+v", len(c), c[len(c)-1])
+	}
+	big := Violations{{Field: "a", Description: strings.Repeat("x", MaxViolationBytes)}, {Field: "b", Description: "y"}}
+	if c := big.Capped(); len(c) != 1 || c[0].Description != "…and 2 more" {
+		t.Fatalf("byte cap: %+v", c)
+	}
+	if c := v[:3].Capped(); len(c) != 3 {
+		t.Fatalf("small list changed: %d", len(c))
 	}
 }

@@ -44,6 +44,31 @@ func (v Violations) Err() error {
 	return v
 }
 
+// Bounds of what one error reports, so that the answer to a request stays
+// small whatever the request holds: at most MaxViolations violations, and
+// at most MaxViolationBytes of field paths and descriptions in all. What
+// is left out is counted in one last entry.
+const (
+	MaxViolations     = 100
+	MaxViolationBytes = 16 << 10
+)
+
+// Capped returns v cut to MaxViolations entries and MaxViolationBytes of
+// text, the last entry saying how many more were found ("…and N more").
+// It returns v itself when it is within both bounds.
+func (v Violations) Capped() Violations {
+	size := 0
+	for i, x := range v {
+		size += len(x.Field) + len(x.Description)
+		if i == MaxViolations || size > MaxViolationBytes {
+			out := make(Violations, i, i+1)
+			copy(out, v[:i])
+			return append(out, Violation{Field: v[i].Field, Description: fmt.Sprintf("…and %d more", len(v)-i)})
+		}
+	}
+	return v
+}
+
 func (v *Violations) add(field, format string, args ...any) {
 	*v = append(*v, Violation{Field: field, Description: fmt.Sprintf(format, args...)})
 }
