@@ -94,7 +94,7 @@ func TestGracefulShutdown(t *testing.T) {
 	client := palisadev1.NewSecurityGroupServiceClient(conn)
 	ops2 := longrunningpb.NewOperationsClient(conn)
 	for {
-		_, err := ops2.GetOperation(s.ctx, &longrunningpb.GetOperationRequest{Name: "operations/none"})
+		_, err := ops2.GetOperation(s.ctx, &longrunningpb.GetOperationRequest{Name: "operations/00000000000000000000000000000000"})
 		if status.Code(err) == codes.NotFound {
 			break
 		}

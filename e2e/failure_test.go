@@ -181,9 +181,13 @@ func TestWatchAndCancel(t *testing.T) {
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("cancel of a finished operation: %v, want FailedPrecondition", err)
 	}
-	_, err = e.ops.GetOperation(context.Background(), &longrunningpb.GetOperationRequest{Name: "operations/nope"})
+	_, err = e.ops.GetOperation(context.Background(), &longrunningpb.GetOperationRequest{Name: "operations/0123456789abcdef0123456789abcdef"})
 	if status.Code(err) != codes.NotFound {
 		t.Fatalf("unknown operation: %v, want NotFound", err)
+	}
+	_, err = e.ops.GetOperation(context.Background(), &longrunningpb.GetOperationRequest{Name: "operations/nope"})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("malformed operation name: %v, want InvalidArgument", err)
 	}
 	list, err := e.ops.ListOperations(e.ctx, &longrunningpb.ListOperationsRequest{Filter: "state=CANCELLED"})
 	if err != nil || len(list.GetOperations()) != 1 || list.GetOperations()[0].GetName() != op.GetName() {

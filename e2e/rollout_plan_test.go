@@ -147,7 +147,7 @@ func TestRolloutInvalid(t *testing.T) {
 	if _, err := e.rollouts().GetRollout(e.ctx, &palisadev1.GetRolloutRequest{Name: "operations/x"}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("GetRollout(bad name) = %v", err)
 	}
-	if _, err := e.rollouts().CancelRollout(e.ctx, &palisadev1.CancelRolloutRequest{Name: "rollouts/0123"}); status.Code(err) != codes.NotFound {
+	if _, err := e.rollouts().CancelRollout(e.ctx, &palisadev1.CancelRolloutRequest{Name: "rollouts/0123456789abcdef0123456789abcdef"}); status.Code(err) != codes.NotFound {
 		t.Fatalf("CancelRollout(unknown) = %v", err)
 	}
 	if _, err := e.rollouts().ListRollouts(e.ctx, &palisadev1.ListRolloutsRequest{PageSize: -1}); status.Code(err) != codes.InvalidArgument {

@@ -9,6 +9,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/rules"
+	"github.com/palisadehq/palisade/internal/validate"
 )
 
 // TestLargestRolloutFitsTheRequestLimit: a rollout to a thousand groups
@@ -32,7 +33,7 @@ func TestLargestRolloutFitsTheRequestLimit(t *testing.T) {
 		}
 		return out
 	}
-	ids := make([]string, maxTargetGroupIDs)
+	ids := make([]string, validate.MaxTargetGroupIDs)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("sg-%017x", i)
 	}
@@ -46,7 +47,7 @@ func TestLargestRolloutFitsTheRequestLimit(t *testing.T) {
 			Location: &palisadev1.Location{AccountId: "111122223333", Region: "us-east-1"}, GroupIds: ids,
 		}},
 	}
-	if v := validateStartRollout(r); len(v) > 0 {
+	if v := validate.StartRollout(r); len(v) > 0 {
 		t.Fatalf("the request is not valid: %v", v)
 	}
 	size := proto.Size(r)

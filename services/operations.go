@@ -41,7 +41,7 @@ type operationsServer struct {
 func (s *operationsServer) lookup(ctx context.Context, name string) (*palisadev1.OperationRecord, error) {
 	id, ok := operations.IDFromName(name)
 	if !ok {
-		return nil, invalidArgument(rules.Violations{{Field: "name", Description: fmt.Sprintf("%q is not an operation name; expected operations/<id>", name)}})
+		return nil, invalidArgument(rules.Violations{{Field: "name", Description: fmt.Sprintf("%s is not an operation name; expected operations/<id>, the id 32 lower-case hex digits", quoteName(name))}})
 	}
 	rec, _, err := s.store.Get(ctx, id)
 	if err == nil && rec.GetMetadata().GetCaller() != CallerFrom(ctx) {

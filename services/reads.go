@@ -21,7 +21,7 @@ import (
 	"github.com/palisadehq/palisade/internal/ec2errors"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/internal/ruleconv"
-	"github.com/palisadehq/palisade/internal/rules"
+	"github.com/palisadehq/palisade/internal/validate"
 )
 
 // reader answers the read calls straight from EC2, so they always show
@@ -69,9 +69,7 @@ func (r reader) describeGroups(ctx context.Context, loc *palisadev1.Location, in
 }
 
 func (s *securityGroups) GetSecurityGroup(ctx context.Context, r *palisadev1.GetSecurityGroupRequest) (*palisadev1.SecurityGroup, error) {
-	v := validateLocation(r.GetLocation())
-	v = append(v, rules.ValidateGroupID("group_id", r.GetGroupId())...)
-	if len(v) > 0 {
+	if v := validate.GetSecurityGroup(r); len(v) > 0 {
 		return nil, invalidArgument(v)
 	}
 	if err := s.guard.allow(ctx, r, about{}); err != nil {
@@ -93,22 +91,12 @@ func (s *securityGroups) GetSecurityGroup(ctx context.Context, r *palisadev1.Get
 }
 
 func (s *securityGroups) ListSecurityGroups(ctx context.Context, r *palisadev1.ListSecurityGroupsRequest) (*palisadev1.ListSecurityGroupsResponse, error) {
-	v := validateLocation(r.GetLocation())
-	if r.GetVpcId() != "" {
-		v = append(v, rules.ValidateVpcID("vpc_id", r.GetVpcId())...)
-	}
-	for i, id := range r.GetGroupIds() {
-		v = append(v, rules.ValidateGroupID(indexed("group_ids", i), id)...)
+	if v := validate.ListSecurityGroups(r); len(v) > 0 {
+		return nil, invalidArgument(v)
 	}
 	size := r.GetPageSize()
-	switch {
-	case size == 0:
+	if size == 0 {
 		size = 100
-	case size < 5 || size > 1000:
-		v = append(v, rules.Violation{Field: "page_size", Description: "page_size must be between 5 and 1000 (EC2's page limits), or 0 for 100"})
-	}
-	if len(v) > 0 {
-		return nil, invalidArgument(v)
 	}
 	if err := s.guard.allow(ctx, r, about{}); err != nil {
 		return nil, err

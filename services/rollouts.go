@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,6 +20,7 @@ import (
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 	"github.com/palisadehq/palisade/internal/rules"
+	"github.com/palisadehq/palisade/internal/validate"
 )
 
 // rollouts implements RolloutService. A rollout is accepted like any
@@ -35,7 +35,7 @@ type rollouts struct {
 }
 
 func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutRequest) (*longrunningpb.Operation, error) {
-	if v := validateStartRollout(r); len(v) > 0 {
+	if v := validate.StartRollout(r); len(v) > 0 {
 		return nil, invalidArgument(v)
 	}
 	cmd, err := s.command(ctx, r, r.GetRequestId(), func(c *palisadev1.Command) {
@@ -106,9 +106,9 @@ func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command) (*longrunn
 // lookup finds a rollout by name for the calling identity; another
 // caller's rollout is reported as not found.
 func (s *rollouts) lookup(ctx context.Context, name string) (*palisadev1.RolloutRecord, error) {
-	id, ok := strings.CutPrefix(name, operations.RolloutNamePrefix)
-	if !ok || id == "" || strings.ContainsAny(id, "/. *>") {
-		return nil, invalidArgument(rules.Violations{{Field: "name", Description: fmt.Sprintf("%q is not a rollout name; expected rollouts/<id>", name)}})
+	id, ok := operations.RolloutIDFromName(name)
+	if !ok {
+		return nil, invalidArgument(rules.Violations{{Field: "name", Description: fmt.Sprintf("%s is not a rollout name; expected rollouts/<id>, the id 32 lower-case hex digits", quoteName(name))}})
 	}
 	rec, _, err := s.store.Get(ctx, id)
 	if err == nil && rec.GetRollout().GetCaller() != CallerFrom(ctx) {

@@ -7,6 +7,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/rules"
+	"github.com/palisadehq/palisade/internal/validate"
 )
 
 // securityGroups implements SecurityGroupService: every mutation is
@@ -18,37 +19,37 @@ type securityGroups struct {
 }
 
 func (s *securityGroups) CreateSecurityGroup(ctx context.Context, r *palisadev1.CreateSecurityGroupRequest) (*longrunningpb.Operation, error) {
-	return s.accept(ctx, r, r.GetRequestId(), validateCreate(r), r.GetValidateOnly(), func(c *palisadev1.Command) {
+	return s.accept(ctx, r, r.GetRequestId(), validate.Create(r), r.GetValidateOnly(), func(c *palisadev1.Command) {
 		c.Request = &palisadev1.Command_CreateSecurityGroup{CreateSecurityGroup: r}
 	})
 }
 
 func (s *securityGroups) AuthorizeSecurityGroupIngress(ctx context.Context, r *palisadev1.AuthorizeSecurityGroupIngressRequest) (*longrunningpb.Operation, error) {
-	return s.accept(ctx, r, r.GetRequestId(), validateAuthorize(r, rules.Ingress), r.GetValidateOnly(), func(c *palisadev1.Command) {
+	return s.accept(ctx, r, r.GetRequestId(), validate.Authorize(r, rules.Ingress), r.GetValidateOnly(), func(c *palisadev1.Command) {
 		c.Request = &palisadev1.Command_AuthorizeIngress{AuthorizeIngress: r}
 	})
 }
 
 func (s *securityGroups) AuthorizeSecurityGroupEgress(ctx context.Context, r *palisadev1.AuthorizeSecurityGroupEgressRequest) (*longrunningpb.Operation, error) {
-	return s.accept(ctx, r, r.GetRequestId(), validateAuthorize(r, rules.Egress), r.GetValidateOnly(), func(c *palisadev1.Command) {
+	return s.accept(ctx, r, r.GetRequestId(), validate.Authorize(r, rules.Egress), r.GetValidateOnly(), func(c *palisadev1.Command) {
 		c.Request = &palisadev1.Command_AuthorizeEgress{AuthorizeEgress: r}
 	})
 }
 
 func (s *securityGroups) RevokeSecurityGroupIngress(ctx context.Context, r *palisadev1.RevokeSecurityGroupIngressRequest) (*longrunningpb.Operation, error) {
-	return s.accept(ctx, r, r.GetRequestId(), validateRevoke(r, rules.Ingress), r.GetValidateOnly(), func(c *palisadev1.Command) {
+	return s.accept(ctx, r, r.GetRequestId(), validate.Revoke(r, rules.Ingress), r.GetValidateOnly(), func(c *palisadev1.Command) {
 		c.Request = &palisadev1.Command_RevokeIngress{RevokeIngress: r}
 	})
 }
 
 func (s *securityGroups) RevokeSecurityGroupEgress(ctx context.Context, r *palisadev1.RevokeSecurityGroupEgressRequest) (*longrunningpb.Operation, error) {
-	return s.accept(ctx, r, r.GetRequestId(), validateRevoke(r, rules.Egress), r.GetValidateOnly(), func(c *palisadev1.Command) {
+	return s.accept(ctx, r, r.GetRequestId(), validate.Revoke(r, rules.Egress), r.GetValidateOnly(), func(c *palisadev1.Command) {
 		c.Request = &palisadev1.Command_RevokeEgress{RevokeEgress: r}
 	})
 }
 
 func (s *securityGroups) DeleteSecurityGroup(ctx context.Context, r *palisadev1.DeleteSecurityGroupRequest) (*longrunningpb.Operation, error) {
-	return s.accept(ctx, r, r.GetRequestId(), validateGroupRequest(r), r.GetValidateOnly(), func(c *palisadev1.Command) {
+	return s.accept(ctx, r, r.GetRequestId(), validate.Group(r), r.GetValidateOnly(), func(c *palisadev1.Command) {
 		c.Request = &palisadev1.Command_DeleteSecurityGroup{DeleteSecurityGroup: r}
 	})
 }

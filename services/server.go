@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -121,5 +120,3 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	reflection.Register(gs)
 	return &Server{Server: gs, Health: hs}, nil
 }
-
-func indexed(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }

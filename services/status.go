@@ -1,6 +1,10 @@
 package services
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -10,20 +14,41 @@ import (
 )
 
 // invalidArgument turns violations into INVALID_ARGUMENT with a
-// google.rpc.BadRequest naming every bad field by its path.
+// google.rpc.BadRequest naming every bad field by its path. The
+// violations are capped (rules.Violations.Capped) and listed once, in the
+// BadRequest; the message names the first and says how many there are,
+// so the answer stays small whatever the request held.
 func invalidArgument(v rules.Violations) error {
-	br := &errdetails.BadRequest{}
+	n := len(v)
+	v = v.Capped()
+	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, len(v))}
 	for _, x := range v {
 		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
 			Field: x.Field, Description: x.Description,
 		})
 	}
-	msg := "invalid request: " + v.Error()
+	msg := "invalid request"
+	if n > 0 {
+		msg += ": " + v[0].Field + ": " + v[0].Description
+	}
+	if n > 1 {
+		msg += fmt.Sprintf(" (and %d more; see the BadRequest details)", n-1)
+	}
 	st := status.New(codes.InvalidArgument, msg)
 	if withDetails, err := st.WithDetails(br, &errdetails.ErrorInfo{Reason: "INVALID_REQUEST", Domain: command.ErrorDomain}); err == nil {
 		st = withDetails
 	}
 	return st.Err()
+}
+
+// quoteName renders a resource name a caller sent for a message:
+// Go-quoted and cut to 80 bytes, so a huge name makes no huge error.
+func quoteName(name string) string {
+	const maxQuoted = 80
+	if len(name) <= maxQuoted {
+		return strconv.Quote(name)
+	}
+	return strconv.Quote(strings.ToValidUTF8(name[:maxQuoted], "")) + "…"
 }
 
 // requestIDReused rejects a different request under a used request_id.

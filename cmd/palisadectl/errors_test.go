@@ -207,5 +207,6 @@ func TestCancelOperation(t *testing.T) {
 	s.ctl(nil, "watch", name).must(t, exitOpFailed)
 	s.ctl(nil, "cancel-operation", name).must(t, exitOK) // already cancelled: nothing to do
 	s.ctl(nil, "cancel-operation").must(t, exitUsage)
-	s.ctl(nil, "cancel-operation", "operations/unknown").must(t, exitError)
+	s.ctl(nil, "cancel-operation", "operations/0123456789abcdef0123456789abcdef").must(t, exitError)
+	s.ctl(nil, "cancel-operation", "operations/unknown").must(t, exitUsage)
 }

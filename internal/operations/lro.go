@@ -24,10 +24,40 @@ const RolloutNamePrefix = "rollouts/"
 // Name is the resource name of an operation id.
 func Name(id string) string { return NamePrefix + id }
 
-// IDFromName returns the id in an operation's resource name.
+// IDLen is the length of every id Palisade issues (command.OperationID,
+// command.ChildID): 16 bytes in lower-case hex.
+const IDLen = 32
+
+// ValidID reports whether id has the shape of the ids Palisade issues:
+// IDLen lower-case hex digits. Nothing else can name an operation or a
+// rollout, so anything else is the caller's mistake, never a store key.
+func ValidID(id string) bool {
+	if len(id) != IDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// IDFromName returns the id in an operation's resource name,
+// "operations/<id>" with an id of the shape ValidID accepts.
 func IDFromName(name string) (string, bool) {
 	id, ok := strings.CutPrefix(name, NamePrefix)
-	if !ok || id == "" || strings.ContainsAny(id, "/. *>") {
+	if !ok || !ValidID(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// RolloutIDFromName returns the id in a rollout's resource name,
+// "rollouts/<id>" with an id of the shape ValidID accepts.
+func RolloutIDFromName(name string) (string, bool) {
+	id, ok := strings.CutPrefix(name, RolloutNamePrefix)
+	if !ok || !ValidID(id) {
 		return "", false
 	}
 	return id, true
