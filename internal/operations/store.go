@@ -27,6 +27,25 @@ var ErrNotFound = errors.New("operation not found")
 // ErrExists: an operation with that id already exists.
 var ErrExists = errors.New("operation already exists")
 
+// ErrCorrupt: the stored record does not decode, or is not the record of
+// the id it is stored under. Whoever can write to the operations bucket
+// could have put anything there, so such a record is reported, never
+// served or acted on; errors.As finds the id in a *CorruptError.
+var ErrCorrupt = errors.New("operation record is corrupt")
+
+// CorruptError says which record is corrupt and how.
+type CorruptError struct {
+	ID       string
+	Revision uint64
+	Reason   string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("operation record %s (revision %d) is corrupt: %s", e.ID, e.Revision, e.Reason)
+}
+
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
 // ErrNoChange is returned by a Transition func to leave the record as it is.
 var ErrNoChange = errors.New("no change")
 
@@ -68,11 +87,30 @@ func (s *Store) Get(ctx context.Context, id string) (*palisadev1.OperationRecord
 	if err != nil {
 		return nil, 0, fmt.Errorf("get operation %s: %w", id, err)
 	}
-	rec := &palisadev1.OperationRecord{}
-	if err := proto.Unmarshal(e.Value(), rec); err != nil {
-		return nil, 0, fmt.Errorf("decode operation %s: %w", id, err)
+	rec, err := s.decode(ctx, id, e)
+	if err != nil {
+		return nil, 0, err
 	}
 	return rec, e.Revision(), nil
+}
+
+// decode reads a stored record, and checks it is the record of id.
+func (s *Store) decode(ctx context.Context, id string, e jetstream.KeyValueEntry) (*palisadev1.OperationRecord, error) {
+	rec := &palisadev1.OperationRecord{}
+	var reason string
+	if err := proto.Unmarshal(e.Value(), rec); err != nil {
+		reason = "does not decode: " + err.Error()
+	} else if rec.GetId() != id {
+		reason = fmt.Sprintf("holds the record of %q", rec.GetId())
+	} else if rec.GetMetadata() == nil {
+		reason = "has no metadata"
+	}
+	if reason != "" {
+		err := &CorruptError{ID: id, Revision: e.Revision(), Reason: reason}
+		s.log.ErrorContext(ctx, "corrupt operation record", "operation_id", id, "revision", e.Revision(), "error", err)
+		return nil, err
+	}
+	return rec, nil
 }
 
 // NewRecord builds a new record with its first event. The command

@@ -8,7 +8,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
@@ -19,14 +18,27 @@ import (
 // between leaves the change only in the record's history.
 const recheckEvery = 2 * time.Second
 
+// watchIdle is how long the server keeps a watch's consumer once nobody
+// pulls from it: a watcher that vanished without deleting it (a crash, a
+// lost connection) leaves it behind no longer than that.
+const watchIdle = 10 * time.Second
+
 // Watch sends the operation's events so far, then follows it live until it
 // ends or ctx is done. Every event is sent once, in order.
+//
+// Only the record is believed: an event on the stream (which anyone who
+// may publish there could forge) is a sign to read the record again, and
+// what is sent comes from the record's history. A record that is corrupt
+// ends the watch with a *CorruptError.
+//
+// The watch's consumer is deleted when it returns.
 func (s *Store) Watch(ctx context.Context, id string, send func(*palisadev1.OperationEvent) error) error {
 	// Subscribe before reading the record so nothing published in between
-	// is missed; repeats are dropped by sequence.
+	// is missed.
 	cons, err := s.js.OrderedConsumer(ctx, bus.EventStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{bus.EventSubject(id)},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		FilterSubjects:    []string{bus.EventSubject(id)},
+		DeliverPolicy:     jetstream.DeliverNewPolicy,
+		InactiveThreshold: watchIdle,
 	})
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", id, err)
@@ -35,7 +47,14 @@ func (s *Store) Watch(ctx context.Context, id string, send func(*palisadev1.Oper
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", id, err)
 	}
-	defer it.Stop()
+	// Next does not hear ctx: stopping the iterator wakes it, so a
+	// cancelled watch ends (and frees its consumer) at once.
+	stopOnCancel := context.AfterFunc(ctx, it.Stop)
+	defer func() {
+		stopOnCancel()
+		it.Stop()
+		s.deleteConsumer(ctx, cons)
+	}()
 
 	var sent int32
 	catchUp := func() (done bool, err error) {
@@ -58,38 +77,30 @@ func (s *Store) Watch(ctx context.Context, id string, send func(*palisadev1.Oper
 		return err
 	}
 	for {
-		msg, err := it.Next(jetstream.NextMaxWait(recheckEvery))
+		_, err := it.Next(jetstream.NextMaxWait(recheckEvery))
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			if done, err := catchUp(); done || err != nil {
-				return err
-			}
-			continue
-		}
-		if err != nil {
+		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("watch %s: %w", id, err)
 		}
-		ev := &palisadev1.OperationEvent{}
-		if err := proto.Unmarshal(msg.Data(), ev); err != nil {
-			return fmt.Errorf("watch %s: decode event: %w", id, err)
-		}
-		switch {
-		case ev.GetSequence() <= sent:
-			continue
-		case ev.GetSequence() > sent+1: // a gap: the record has it all
-			if done, err := catchUp(); done || err != nil {
-				return err
-			}
-			continue
-		}
-		if err := send(ev); err != nil {
+		// An event, or a while without one: the record has it all.
+		if done, err := catchUp(); done || err != nil {
 			return err
 		}
-		sent = ev.GetSequence()
-		if Terminal(ev.GetState()) {
-			return nil
-		}
+	}
+}
+
+// deleteConsumer deletes a watch's consumer now rather than leave it to
+// the server's idle clean-up.
+func (s *Store) deleteConsumer(ctx context.Context, cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.js.DeleteConsumer(dctx, bus.EventStream, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		s.log.DebugContext(ctx, "watch consumer not deleted; the server drops it when idle", "consumer", info.Name, "error", err)
 	}
 }
