@@ -72,6 +72,9 @@ type Options struct {
 	// ServerOptions are added to the API's gRPC server
 	// (services.Hardening, say).
 	ServerOptions []grpc.ServerOption
+	// MaxWatchesPerCaller is the API's cap on one caller's open
+	// watches; 0: the default.
+	MaxWatchesPerCaller int
 	// Log receives the logs of the API and of every part; by default
 	// warnings and errors are logged with the test.
 	Log *slog.Logger
@@ -117,6 +120,7 @@ func Start(t testing.TB, o Options) *Stack {
 	api, err := services.New(ctx, services.Deps{
 		JetStream: js, EC2: s.EC2, Budget: budget, Policy: o.Policy, Log: s.log,
 		Identify: o.Identify, TLS: o.TLS, ServerOptions: o.ServerOptions,
+		MaxWatchesPerCaller: o.MaxWatchesPerCaller,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -31,9 +31,10 @@ const maxWait = 10 * time.Minute
 type operationsServer struct {
 	longrunningpb.UnimplementedOperationsServer
 	palisadev1.UnimplementedOperationEventServiceServer
-	store *operations.Store
-	guard *guard
-	log   *slog.Logger
+	store   *operations.Store
+	guard   *guard
+	log     *slog.Logger
+	watches *watchLimit
 }
 
 // lookup finds an operation by name for the calling identity. Another
@@ -56,10 +57,26 @@ func (s *operationsServer) lookup(ctx context.Context, name string) (*palisadev1
 		return nil, status.Errorf(codes.NotFound, "operation %s not found", name)
 	}
 	if err != nil {
-		s.log.WarnContext(ctx, "operation lookup failed", logging.OperationID, id, "error", err)
-		return nil, status.Error(codes.Unavailable, "the operation store is unavailable; retry")
+		return nil, s.storeError(ctx, "operation lookup failed", err)
 	}
 	return rec, nil
+}
+
+// storeError answers for an error of the operation store. A corrupt
+// record is DATA_LOSS, named only to callers who may read every
+// operation (whose it is cannot be read from it); anything else is the
+// store being away.
+func (s *operationsServer) storeError(ctx context.Context, what string, err error) error {
+	var corrupt *operations.CorruptError
+	if errors.As(err, &corrupt) {
+		s.log.ErrorContext(ctx, what+": corrupt operation record", logging.OperationID, corrupt.ID, "error", err)
+		if all, aerr := s.guard.mayReadAll(ctx); aerr == nil && all {
+			return status.Errorf(codes.DataLoss, "operation record %s is corrupt; it is not served", operations.Name(corrupt.ID))
+		}
+		return status.Error(codes.DataLoss, "an operation record is corrupt; it is not served")
+	}
+	s.log.WarnContext(ctx, what, "error", err)
+	return status.Error(codes.Unavailable, "the operation store is unavailable; retry")
 }
 
 func (s *operationsServer) GetOperation(ctx context.Context, r *longrunningpb.GetOperationRequest) (*longrunningpb.Operation, error) {
@@ -91,8 +108,7 @@ func (s *operationsServer) ListOperations(ctx context.Context, r *longrunningpb.
 		return (all || rec.GetMetadata().GetCaller() == caller) && match(rec.GetMetadata())
 	})
 	if err != nil {
-		s.log.WarnContext(ctx, "list operations failed", "error", err)
-		return nil, status.Error(codes.Unavailable, "the operation store is unavailable; retry")
+		return nil, s.storeError(ctx, "list operations failed", err)
 	}
 	resp := &longrunningpb.ListOperationsResponse{NextPageToken: next}
 	for _, rec := range recs {
@@ -212,8 +228,7 @@ func (s *operationsServer) CancelOperation(ctx context.Context, r *longrunningpb
 		}
 		return nil, st.Err()
 	case err != nil:
-		s.log.WarnContext(ctx, "cancel failed", logging.OperationID, strings.TrimPrefix(r.GetName(), operations.NamePrefix), "error", err)
-		return nil, status.Error(codes.Unavailable, "the operation store is unavailable; retry")
+		return nil, s.storeError(ctx, "cancel failed", err)
 	}
 	return &emptypb.Empty{}, nil
 }
@@ -227,6 +242,11 @@ func (s *operationsServer) WaitOperation(ctx context.Context, r *longrunningpb.W
 	if err != nil {
 		return nil, err
 	}
+	release, err := s.watches.acquire(CallerFrom(ctx))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	wait := maxWait
 	if t := r.GetTimeout(); t != nil && t.AsDuration() > 0 && t.AsDuration() < wait {
 		wait = t.AsDuration()
@@ -236,6 +256,9 @@ func (s *operationsServer) WaitOperation(ctx context.Context, r *longrunningpb.W
 	err = s.store.Watch(wctx, rec.GetId(), func(*palisadev1.OperationEvent) error { return nil })
 	if err != nil && ctx.Err() != nil {
 		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	if errors.Is(err, operations.ErrCorrupt) {
+		return nil, s.storeError(ctx, "wait failed", err)
 	}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		s.log.WarnContext(ctx, "wait failed", logging.OperationID, strings.TrimPrefix(r.GetName(), operations.NamePrefix), "error", err)
@@ -251,11 +274,19 @@ func (s *operationsServer) WatchOperation(r *palisadev1.WatchOperationRequest, s
 	if err != nil {
 		return err
 	}
+	release, err := s.watches.acquire(CallerFrom(ctx))
+	if err != nil {
+		return err
+	}
+	defer release()
 	err = s.store.Watch(ctx, rec.GetId(), func(ev *palisadev1.OperationEvent) error {
 		return stream.Send(&palisadev1.WatchOperationResponse{Event: ev})
 	})
 	if err != nil && ctx.Err() != nil {
 		return status.FromContextError(ctx.Err()).Err()
+	}
+	if errors.Is(err, operations.ErrCorrupt) {
+		return s.storeError(ctx, "watch failed", err)
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "watch failed", logging.OperationID, strings.TrimPrefix(r.GetName(), operations.NamePrefix), "error", err)

@@ -31,7 +31,8 @@ type rollouts struct {
 	palisadev1.UnimplementedRolloutServiceServer
 	acceptor
 	reader
-	store *rollout.Store
+	store   *rollout.Store
+	watches *watchLimit
 }
 
 func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutRequest) (*longrunningpb.Operation, error) {
@@ -172,6 +173,11 @@ func (s *rollouts) WatchRollout(r *palisadev1.WatchRolloutRequest, stream grpc.S
 	if err != nil {
 		return err
 	}
+	release, err := s.watches.acquire(CallerFrom(ctx))
+	if err != nil {
+		return err
+	}
+	defer release()
 	w, err := s.store.Watch(ctx, rec.GetId())
 	if err != nil {
 		return status.Error(codes.Unavailable, "the rollout store is unavailable; watch again")

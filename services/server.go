@@ -52,6 +52,9 @@ type Deps struct {
 	// ServerOptions are added to the gRPC server's: Hardening's limits,
 	// for one.
 	ServerOptions []grpc.ServerOption
+	// MaxWatchesPerCaller bounds the watches one caller holds open at
+	// once in this process; 0: DefaultMaxWatchesPerCaller.
+	MaxWatchesPerCaller int
 }
 
 // Server is the gRPC front end with its health service.
@@ -106,12 +109,14 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	watches := newWatchLimit(d.MaxWatchesPerCaller)
 	palisadev1.RegisterRolloutServiceServer(gs, &rollouts{
 		acceptor: accept,
 		reader:   read,
 		store:    rstore,
+		watches:  watches,
 	})
-	ops := &operationsServer{store: store, guard: g, log: d.Log}
+	ops := &operationsServer{store: store, guard: g, log: d.Log, watches: watches}
 	palisadev1.RegisterAuditServiceServer(gs, &auditServer{guard: g, reader: audit.NewReader(d.JetStream)})
 	longrunningpb.RegisterOperationsServer(gs, ops)
 	palisadev1.RegisterOperationEventServiceServer(gs, ops)
