@@ -78,7 +78,9 @@ func (a *acceptor) submit(ctx context.Context, cmd *palisadev1.Command, afterSto
 	rec, err := a.submitter.Submit(ctx, cmd, afterStore)
 	var unavailableErr *command.UnavailableError
 	var reused *command.ReusedError
-	switch {
+	switch gone := callerGone(ctx); {
+	case err != nil && gone != nil:
+		return nil, gone
 	case errors.As(err, &reused):
 		return nil, requestIDReused(reused.RequestID, reused.Operation)
 	case errors.As(err, &unavailableErr):
@@ -87,6 +89,18 @@ func (a *acceptor) submit(ctx context.Context, cmd *palisadev1.Command, afterSto
 		return nil, status.Errorf(codes.Internal, "store command: %v", err)
 	}
 	return toOperation(rec)
+}
+
+// callerGone is CANCELLED (or DEADLINE_EXCEEDED) when the caller's own
+// context has ended, and nil otherwise. A call that failed after its
+// caller left failed because the caller left: answering UNAVAILABLE,
+// "retry", would blame the service and send the caller's retry logic
+// after something that was never wrong.
+func callerGone(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return status.FromContextError(err).Err()
+	}
+	return nil
 }
 
 func toOperation(rec *palisadev1.OperationRecord) (*longrunningpb.Operation, error) {

@@ -108,6 +108,9 @@ func (g *guard) decide(ctx context.Context, checks []policy.Check, a about) erro
 		}
 	}
 	if err := g.audit.Write(ctx, rec); err != nil {
+		if gone := callerGone(ctx); gone != nil {
+			return gone
+		}
 		g.reader.log.WarnContext(ctx, "decision not audited; refusing the call", "error", err)
 		st := status.New(codes.Unavailable, "the audit trail is unavailable: the request was not accepted; retry with the same request_id")
 		if d, e := st.WithDetails(&errdetails.ErrorInfo{Reason: "AUDIT_UNAVAILABLE", Domain: command.ErrorDomain}); e == nil {

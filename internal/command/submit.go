@@ -89,10 +89,22 @@ func NewSubmitter(ctx context.Context, js jetstream.JetStream, records *operatio
 // record goes there, so it exists when the caller hears of the rollout).
 //
 // Errors: *UnavailableError (safe to repeat), *ReusedError, or an error
-// encoding the command. A record that could not be written after the
-// command was stored is no error: the command is accepted, and the worker
-// writes the record when it meets it.
+// encoding the command; and when ctx ended before Submit did, ctx's own
+// error (context.Canceled, context.DeadlineExceeded) in place of any of
+// them: the caller left, the queue was not at fault. Whether the command
+// was stored is then unknown, and the same request is safe to repeat. A
+// record that could not be written after the command was stored is no
+// error: the command is accepted, and the worker writes the record when it
+// meets it.
 func (s *Submitter) Submit(ctx context.Context, cmd *palisadev1.Command, afterStore func(context.Context)) (*palisadev1.OperationRecord, error) {
+	rec, err := s.submit(ctx, cmd, afterStore)
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("submit %s: %w", cmd.GetOperationId(), ctx.Err())
+	}
+	return rec, err
+}
+
+func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterStore func(context.Context)) (*palisadev1.OperationRecord, error) {
 	stream, subject := Destination(cmd)
 	queue := "the command queue"
 	if stream == bus.RolloutStream {

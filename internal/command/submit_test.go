@@ -253,3 +253,17 @@ func TestDestinationOfACreate(t *testing.T) {
 		t.Error("different groups share a subject")
 	}
 }
+
+// TestSubmitOfACallerWhoLeftIsTheCallersError: a caller whose context
+// ended gets its context's error, not UNAVAILABLE: the queue was not at
+// fault.
+func TestSubmitOfACallerWhoLeftIsTheCallersError(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	_, err := e.sub.Submit(ctx, authorize(t, requestID, 443), nil)
+	var unavailable *UnavailableError
+	if !errors.Is(err, context.Canceled) || errors.As(err, &unavailable) {
+		t.Fatalf("Submit with a cancelled context: %v, want context.Canceled", err)
+	}
+}
