@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -76,7 +77,7 @@ func (w *Worker) deadLetter(ctx context.Context, commands jetstream.Stream, advi
 	}
 	// The last delivery was the worker's to dead-letter and did not; it
 	// made no attempt of its own.
-	if err := w.bury(ctx, raw.Data, raw.Subject, adv.StreamSeq, adv.Deliveries-1); err != nil {
+	if err := w.bury(ctx, raw.Data, raw.Subject, adv.StreamSeq, adv.Deliveries-1, nil); err != nil {
 		return err
 	}
 	if err := commands.DeleteMsg(ctx, adv.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -92,7 +93,7 @@ func (w *Worker) deadLetter(ctx context.Context, commands jetstream.Stream, advi
 // would then sit in the work queue, never delivered again, its operation
 // unfinished for ever. Term removes it from the work queue.
 func (w *Worker) deadLetterDelivery(ctx context.Context, msg jetstream.Msg, seq, attempts uint64, log *slog.Logger) {
-	if err := w.bury(ctx, msg.Data(), msg.Subject(), seq, attempts); err != nil {
+	if err := w.bury(ctx, msg.Data(), msg.Subject(), seq, attempts, nil); err != nil {
 		// The server's advisory, once this delivery times out, is the
 		// next chance.
 		log.WarnContext(ctx, "dead-lettering failed", "error", err)
@@ -104,12 +105,20 @@ func (w *Worker) deadLetterDelivery(ctx context.Context, msg jetstream.Msg, seq,
 }
 
 // bury copies a command no worker could finish to the dead-letter stream
-// and fails its operation with the reason. Both steps are idempotent.
-func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, deliveries uint64) error {
+// and fails its operation with the reason, or with failure when given (a
+// refused command's). Both steps are idempotent. Only an operation id of
+// the shape Palisade issues names a dead letter or an operation record: a
+// forged one could name anything.
+func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, deliveries uint64, failure *spb.Status) error {
 	cmd := &palisadev1.Command{}
 	id := "undecodable-" + strconv.FormatUint(seq, 10)
-	if proto.Unmarshal(data, cmd) == nil && cmd.GetOperationId() != "" {
-		id = cmd.GetOperationId()
+	if proto.Unmarshal(data, cmd) == nil {
+		id = "invalid-" + strconv.FormatUint(seq, 10)
+		if operations.ValidID(cmd.GetOperationId()) {
+			id = cmd.GetOperationId()
+		} else {
+			cmd.OperationId = ""
+		}
 	}
 	dl := nats.NewMsg(bus.DeadLetterSubject(id))
 	dl.Data = data
@@ -124,10 +133,15 @@ func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, del
 			return err
 		}
 		reason := fmt.Sprintf("no worker finished the command in %d deliveries; it was moved to %s", deliveries, bus.DeadLetterSubject(id))
+		if failure == nil {
+			failure = status.New(codes.Aborted, reason).Proto()
+		} else {
+			reason = failure.GetMessage() + "; the command was moved to " + bus.DeadLetterSubject(id)
+		}
 		_, err := w.store.Transition(ctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
 			md := rec.GetMetadata()
 			md.State = palisadev1.OperationState_OPERATION_STATE_FAILED
-			rec.Error = status.New(codes.Aborted, reason).Proto()
+			rec.Error = failure
 			return reason, nil
 		})
 		if err != nil && !errors.Is(err, operations.ErrEnded) {

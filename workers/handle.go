@@ -21,6 +21,8 @@ import (
 	"github.com/palisadehq/palisade/internal/ec2errors"
 	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/rules"
+	"github.com/palisadehq/palisade/internal/validate"
 )
 
 // errStale: a later delivery of the command holds the operation now.
@@ -68,7 +70,7 @@ type delivery struct {
 // holder that finds a later number there stops.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	d, ok := w.receive(ctx, msg)
-	if !ok {
+	if !ok || !d.valid() {
 		return
 	}
 	work, cancel := context.WithCancel(ctx)
@@ -104,9 +106,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 // receive decodes a delivery; one that cannot be handled is dropped.
 func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) (*delivery, bool) {
 	cmd := &palisadev1.Command{}
-	if err := proto.Unmarshal(msg.Data(), cmd); err != nil || cmd.GetOperationId() == "" {
-		w.log.ErrorContext(ctx, "undecodable command dropped", "subject", msg.Subject(), "error", err)
-		_ = msg.TermWithReason("undecodable command")
+	if err := proto.Unmarshal(msg.Data(), cmd); err != nil {
+		w.log.ErrorContext(ctx, "undecodable command", "subject", msg.Subject(), "error", err)
+		w.refuse(ctx, msg, nil)
 		return nil, false
 	}
 	_, loc, group := command.Describe(cmd)
@@ -133,6 +135,75 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) (*delivery, boo
 		claim: newClaim(w.opts.JetStream.Conn(), msg, w.heartbeatEvery(), w.ackWait()),
 		log:   log, ctx: ctx,
 	}, true
+}
+
+// valid re-validates the command before anything is done for it (design
+// invariant 8): its request with the very checks the API ran on it
+// (internal/validate), an operation id of Palisade's shape, a caller, a
+// kind this worker applies, a rollout named by a rollout's child. Anyone
+// who can publish on the command subjects reaches this point, and the API
+// is not the only way there; a command that fails is refused as the API
+// would have refused its request (INVALID_ARGUMENT with a BadRequest, or
+// PERMISSION_DENIED for tags only AWS or Palisade may set), its operation
+// FAILED, and the command dead-lettered. EC2 sees nothing of it.
+//
+// What a worker cannot check is who published the command: a well-formed
+// command naming a real caller looks the same whether the API stored it
+// or someone else did. That is for NATS to enforce, by letting only the
+// API publish on the command subjects.
+func (d *delivery) valid() bool {
+	v, reserved := validate.Command(d.cmd)
+	if d.cmd.GetStartRollout() != nil {
+		v = append(v, rules.Violation{Field: "request", Description: "a rollout is driven from the rollout stream; no worker applies it"})
+	}
+	if len(v) == 0 {
+		return true
+	}
+	d.log.WarnContext(d.ctx, "invalid command refused", "violations", len(v), "first", v[0].Field+": "+v[0].Description, "reserved_tags", reserved)
+	d.w.refuse(d.ctx, d.msg, refusal(v, reserved))
+	return false
+}
+
+// refuse dead-letters a command no worker will act on, its operation (if
+// it names one of Palisade's shape) FAILED with failure, and removes it
+// from the work queue. A nil failure is an undecodable command's.
+func (w *Worker) refuse(ctx context.Context, msg jetstream.Msg, failure *spb.Status) {
+	md, err := msg.Metadata()
+	if err != nil {
+		w.log.ErrorContext(ctx, "refused delivery without metadata dropped", "error", err)
+		return // not a JetStream delivery: nothing to ack
+	}
+	if err := w.bury(ctx, msg.Data(), msg.Subject(), md.Sequence.Stream, md.NumDelivered, failure); err != nil {
+		// Handed back: the next delivery refuses it again.
+		w.log.WarnContext(ctx, "refused command not dead-lettered", "error", err)
+		_ = msg.NakWithDelay(time.Second)
+		return
+	}
+	if err := msg.TermWithReason("refused"); err != nil {
+		w.log.WarnContext(ctx, "refused command not removed", "error", err)
+	}
+}
+
+// refusal is the error of an operation whose command was refused: what the
+// API answers for the same request.
+func refusal(v rules.Violations, reserved bool) *spb.Status {
+	code, reason, msg := codes.InvalidArgument, "INVALID_COMMAND", "invalid command: "
+	if reserved {
+		code, reason, msg = codes.PermissionDenied, "RESERVED_TAG", "the command sets tags only AWS or Palisade may set: "
+	}
+	msg += v[0].Field + ": " + v[0].Description
+	if len(v) > 1 {
+		msg += fmt.Sprintf(" (and %d more; see the BadRequest details)", len(v)-1)
+	}
+	br := &errdetails.BadRequest{}
+	for _, x := range v {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: x.Field, Description: x.Description})
+	}
+	st := status.New(code, msg)
+	if d, err := st.WithDetails(br, &errdetails.ErrorInfo{Reason: reason, Domain: command.ErrorDomain}); err == nil {
+		st = d
+	}
+	return st.Proto()
 }
 
 // hold renews the claim, makes sure no later delivery exists, and keeps
