@@ -78,9 +78,13 @@ func (a *acceptor) submit(ctx context.Context, cmd *palisadev1.Command, afterSto
 	rec, err := a.submitter.Submit(ctx, cmd, afterStore)
 	var unavailableErr *command.UnavailableError
 	var reused *command.ReusedError
+	var full *command.FullError
 	switch gone := callerGone(ctx); {
 	case err != nil && gone != nil:
 		return nil, gone
+	case errors.As(err, &full):
+		a.log.WarnContext(ctx, "command queue full; request refused", "error", err)
+		return nil, exhausted("the command queue is full: the request was not accepted; retry later with the same request_id", "QUEUE_FULL", queueFullRetry)
 	case errors.As(err, &reused):
 		return nil, requestIDReused(reused.RequestID, reused.Operation)
 	case errors.As(err, &unavailableErr):

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/rules"
@@ -60,6 +62,23 @@ func requestIDReused(requestID, operation string) error {
 			Type: "REQUEST_ID_REUSED", Subject: "request_id", Description: "the request differs from the one first sent under this request_id",
 		}}},
 		&errdetails.ErrorInfo{Reason: "REQUEST_ID_REUSED", Domain: command.ErrorDomain, Metadata: map[string]string{"operation": operation}},
+	); err == nil {
+		st = withDetails
+	}
+	return st.Err()
+}
+
+// queueFullRetry is how long a caller refused for a full queue is told to
+// wait: workers drain a queue at EC2's pace, seconds per command per group.
+const queueFullRetry = 30 * time.Second
+
+// exhausted answers RESOURCE_EXHAUSTED with the reason and how long to
+// wait before retrying (google.rpc.RetryInfo).
+func exhausted(msg, reason string, retry time.Duration) error {
+	st := status.New(codes.ResourceExhausted, msg)
+	if withDetails, err := st.WithDetails(
+		&errdetails.ErrorInfo{Reason: reason, Domain: command.ErrorDomain},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(retry)},
 	); err == nil {
 		st = withDetails
 	}

@@ -90,6 +90,14 @@ type Topology struct {
 	OperationRetention time.Duration
 	// AuditRetention is how long audit records are kept.
 	AuditRetention time.Duration
+	// CommandMaxMsgs and CommandMaxBytes bound the command queue: a full
+	// queue refuses new commands (the API answers RESOURCE_EXHAUSTED) and
+	// never drops accepted ones.
+	CommandMaxMsgs  int64
+	CommandMaxBytes int64
+	// EventMaxBytes bounds the event and dead-letter streams, which drop
+	// their oldest messages when full (records keep the history).
+	EventMaxBytes int64
 }
 
 // DefaultTopology is the production shape with the given replica count.
@@ -102,6 +110,9 @@ func DefaultTopology(replicas int) Topology {
 		EventRetention:     30 * 24 * time.Hour,
 		OperationRetention: 30 * 24 * time.Hour,
 		AuditRetention:     366 * 24 * time.Hour,
+		CommandMaxMsgs:     1_000_000,
+		CommandMaxBytes:    1 << 30,
+		EventMaxBytes:      8 << 30,
 	}
 }
 
@@ -153,6 +164,8 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		Replicas:    t.Replicas,
 		Duplicates:  t.DuplicateWindow,
 		Discard:     jetstream.DiscardNew,
+		MaxMsgs:     limit(t.CommandMaxMsgs),
+		MaxBytes:    limit(t.CommandMaxBytes),
 		SubjectTransform: &jetstream.SubjectTransformConfig{
 			Source: CommandSubjectPrefix + ".*.*.*",
 			Destination: fmt.Sprintf("%s.{{partition(%d,1,2,3)}}.{{wildcard(1)}}.{{wildcard(2)}}.{{wildcard(3)}}",
@@ -189,6 +202,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		Storage:     jetstream.FileStorage,
 		Replicas:    t.Replicas,
 		MaxAge:      t.EventRetention,
+		MaxBytes:    limit(t.EventMaxBytes),
 		Duplicates:  2 * time.Minute,
 		AllowDirect: true,
 	}); err != nil {
@@ -222,6 +236,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		Storage:     jetstream.FileStorage,
 		Replicas:    t.Replicas,
 		MaxAge:      t.EventRetention,
+		MaxBytes:    limit(t.EventMaxBytes),
 	}); err != nil {
 		return err
 	}
@@ -257,6 +272,14 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		return err
 	}
 	return declareRollouts(ctx, js, t)
+}
+
+// limit is a stream limit as JetStream takes it: -1 for none.
+func limit(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // declareConsumer creates or updates a durable consumer of s, retrying

@@ -37,6 +37,20 @@ func (e *UnavailableError) Error() string {
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
+// FullError: the command queue is full; it refuses new commands rather
+// than drop accepted ones. The caller may repeat the request later.
+type FullError struct {
+	Err error
+}
+
+func (e *FullError) Error() string { return "the command queue is full: " + e.Err.Error() }
+
+func (e *FullError) Unwrap() error { return e.Err }
+
+// jsStoreFailed is JetStream's error code for a publish a stream's limits
+// refuse ("maximum messages exceeded", "maximum bytes exceeded").
+const jsStoreFailed = 10077
+
 // ReusedError: the request_id was used before for a different request.
 type ReusedError struct {
 	RequestID string
@@ -139,6 +153,10 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	}
 	ack, err := s.js.Publish(ctx, subject, body, jetstream.WithMsgID(cmd.GetOperationId()), jetstream.WithExpectStream(stream))
 	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jsStoreFailed {
+			return nil, &FullError{Err: err}
+		}
 		s.log.WarnContext(ctx, "command not stored", "operation_id", cmd.GetOperationId(), "error", err)
 		return nil, &UnavailableError{What: queue + " is unavailable", Err: err}
 	}

@@ -267,3 +267,37 @@ func TestSubmitOfACallerWhoLeftIsTheCallersError(t *testing.T) {
 		t.Fatalf("Submit with a cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+// TestFullQueueRefusesNewCommands: a command queue at its limit refuses a
+// new command with FullError and keeps every accepted one.
+func TestFullQueueRefusesNewCommands(t *testing.T) {
+	ctx := context.Background()
+	top := bus.DefaultTopology(1)
+	top.CommandMaxMsgs = 2
+	_, js := natstest.Bus(t, top)
+	records, err := operations.Open(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := NewSubmitter(ctx, js, records, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{ctx: ctx, js: js, records: records, sub: sub}
+	ids := []string{"0b7c1f0e-8d1c-4c43-9a55-3a8f3f1f6a11", "0b7c1f0e-8d1c-4c43-9a55-3a8f3f1f6a12", "0b7c1f0e-8d1c-4c43-9a55-3a8f3f1f6a13"}
+	for _, id := range ids[:2] {
+		if _, err := sub.Submit(ctx, authorize(t, id, 443), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var full *FullError
+	if _, err := sub.Submit(ctx, authorize(t, ids[2], 443), nil); !errors.As(err, &full) {
+		t.Fatalf("third command on a queue of two: %v, want FullError", err)
+	}
+	if got := e.stored(t, bus.CommandStream); got != 2 {
+		t.Errorf("%d commands stored, want the 2 accepted", got)
+	}
+	if _, _, err := records.Get(ctx, OperationID("alice", ids[2])); !errors.Is(err, operations.ErrNotFound) {
+		t.Errorf("a refused command has a record: %v", err)
+	}
+}
