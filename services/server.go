@@ -55,6 +55,9 @@ type Deps struct {
 	// MaxWatchesPerCaller bounds the watches one caller holds open at
 	// once in this process; 0: DefaultMaxWatchesPerCaller.
 	MaxWatchesPerCaller int
+	// CallerRate bounds each caller's mutating calls in this process;
+	// the zero value: no limit.
+	CallerRate CallerRate
 }
 
 // Server is the gRPC front end with its health service.
@@ -93,8 +96,12 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	read := reader{ec2: d.EC2, budget: d.Budget, log: d.Log}
 	g := &guard{policy: d.Policy, audit: audit.New(d.JetStream, host), reader: read}
 	accept := acceptor{guard: g, submitter: submitter, log: d.Log, now: time.Now}
+	var limiter *callerLimiter
+	if d.CallerRate.PerSecond > 0 {
+		limiter = newCallerLimiter(d.CallerRate)
+	}
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(identityUnary(d.Identify)),
+		grpc.ChainUnaryInterceptor(identityUnary(d.Identify), rateUnary(limiter)),
 		grpc.ChainStreamInterceptor(identityStream(d.Identify)),
 	}
 	if d.TLS != nil {
