@@ -30,11 +30,13 @@ import (
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/palisadetest/infratest"
@@ -95,6 +97,9 @@ type Stack struct {
 	t   testing.TB
 	log *slog.Logger
 	api *services.Server
+	// workerJS is the workers' connection as bus.RoleWorker with
+	// Options.Infra.Auth; nil without: they share the Env's.
+	workerJS jetstream.JetStream
 }
 
 // Start starts everything o asks for and stops it when the test ends:
@@ -108,8 +113,11 @@ func Start(t testing.TB, o Options) *Stack {
 	}
 	ctx := s.Context()
 
-	nc, js := s.Connect("palisade-api")
+	nc, js := s.ConnectAs("palisade-api", bus.RoleAPI)
 	s.APIConn = nc
+	if s.Credentials.Dir != "" {
+		_, s.workerJS = s.ConnectAs("palisade-worker", bus.RoleWorker)
+	}
 	var budget *ratebudget.Budget
 	if o.APIRateFactor > 0 {
 		var err error
@@ -211,6 +219,9 @@ func (s *Stack) StartRollouts(o workers.Options) (stop func()) {
 // backoff and a short shutdown grace.
 func (s *Stack) WorkerOptions(o workers.Options) workers.Options {
 	o.JetStream, o.EC2 = s.JetStream, s.EC2
+	if s.workerJS != nil {
+		o.JetStream = s.workerJS
+	}
 	if o.Log == nil {
 		o.Log = s.log
 	}

@@ -240,7 +240,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	}); err != nil {
 		return err
 	}
-	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+	if err := declareAuditStream(ctx, js, jetstream.StreamConfig{
 		Name:        AuditStream,
 		Description: "Every policy decision, append-only",
 		Subjects:    []string{AuditSubjectPrefix + ".>"},

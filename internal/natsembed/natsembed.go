@@ -28,6 +28,20 @@ type Options struct {
 	Name string
 	// Cluster, when set, makes the server one node of a JetStream cluster.
 	Cluster *ClusterOptions
+	// Users, when set, turn authentication on: only these nkey users of
+	// Account may connect, in-process clients too, each with its role's
+	// permissions (bus.Role.Permissions).
+	Users []User
+	// TLS, when set, serves the client port over TLS.
+	TLS *TLSFiles
+}
+
+// TLSFiles are the PEM files of the client port's TLS.
+type TLSFiles struct {
+	Cert, Key string
+	// CA, when set, verifies client certificates, which every client must
+	// then present (it still authenticates by nkey).
+	CA string
 }
 
 // ClusterOptions join the server to a JetStream cluster (reference §6.2).
@@ -46,14 +60,27 @@ func Start(o Options) (*server.Server, error) {
 	if o.StoreDir == "" {
 		return nil, errors.New("natsembed: StoreDir is required")
 	}
-	opts := &server.Options{
-		ServerName: o.Name,
-		JetStream:  true,
-		StoreDir:   o.StoreDir,
-		SyncAlways: o.SyncAlways,
-		NoSigs:     true,
-		NoLog:      true,
-		DontListen: o.Listen == "",
+	opts := &server.Options{}
+	if len(o.Users) > 0 {
+		// Accounts given as Options fields get no JetStream; parsed from
+		// a configuration they do, as in a standalone server's file.
+		if err := opts.ProcessConfigString(AccountsConfig(o.Users, "")); err != nil {
+			return nil, fmt.Errorf("natsembed: users: %w", err)
+		}
+	}
+	opts.ServerName = o.Name
+	opts.JetStream = true
+	opts.StoreDir = o.StoreDir
+	opts.SyncAlways = o.SyncAlways
+	opts.NoSigs = true
+	opts.NoLog = true
+	opts.DontListen = o.Listen == ""
+	if t := o.TLS; t != nil {
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: t.Cert, KeyFile: t.Key, CaFile: t.CA, Verify: t.CA != ""})
+		if err != nil {
+			return nil, fmt.Errorf("natsembed: TLS: %w", err)
+		}
+		opts.TLSConfig, opts.TLSVerify, opts.TLSTimeout = tc, t.CA != "", 2
 	}
 	if opts.ServerName == "" {
 		opts.ServerName = "palisade"

@@ -14,6 +14,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -24,9 +26,14 @@ import (
 	"github.com/palisadehq/palisade/ec2sim"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/natsauth"
 	"github.com/palisadehq/palisade/internal/natsembed"
 	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 )
+
+// AuthEnv, set to true, turns Options.Auth on in every test: the whole
+// suite then runs each part on its own role.
+const AuthEnv = "PALISADE_TEST_NATS_AUTH"
 
 // Options says what to start. The zero value is one NATS node on a fresh
 // store with the production topology and a plain, fast endpoint.
@@ -36,6 +43,13 @@ type Options struct {
 	// production), used instead of starting one; it must answer
 	// JetStream requests already.
 	NATSURL string
+	// Auth starts the server with a user per role (bus.Roles), as
+	// `palisade serve` does: nobody connects without credentials, and
+	// each connection may only what its role may (bus.Role.Permissions).
+	// The topology is declared as RoleAdmin; the test's own connection
+	// (JetStream) is RoleBreakGlass; ConnectAs connects as any role and
+	// fails the test on any permission violation. Ignored with NATSURL.
+	Auth bool
 	// SyncAlways makes the started server fsync before every ack, as
 	// `palisade serve` does by default; tests leave it off for speed.
 	SyncAlways bool
@@ -67,6 +81,9 @@ type Env struct {
 	JetStream jetstream.JetStream
 	// Topology is what was declared.
 	Topology bus.Topology
+	// Credentials are the roles' nkey seeds with Options.Auth; the zero
+	// value without.
+	Credentials natsauth.Credentials
 
 	// Sim is the EC2 endpoint's state; EndpointURL where it answers.
 	Sim         *ec2sim.Sim
@@ -101,11 +118,28 @@ func Start(t testing.TB, o Options) *Env {
 	e.EndpointURL = hs.URL
 
 	e.NATSURL = o.NATSURL
+	if v, _ := strconv.ParseBool(os.Getenv(AuthEnv)); v {
+		o.Auth = true
+	}
 	if e.NATSURL == "" {
-		e.Server = natstest.Server(t, natsembed.Options{SyncAlways: o.SyncAlways})
+		no := natsembed.Options{SyncAlways: o.SyncAlways}
+		if o.Auth {
+			e.Credentials, err = natsauth.EnsureCredentials(t.TempDir(), bus.Roles()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if no.Users, err = e.Credentials.Users(bus.Roles()...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.Server = natstest.Server(t, no)
 		e.NATSURL = e.Server.ClientURL()
 	}
-	_, e.JetStream = e.Connect("palisadetest")
+	_, e.JetStream = e.ConnectAs("palisadetest", bus.RoleBreakGlass)
+	declareJS := e.JetStream
+	if e.Credentials.Dir != "" {
+		_, declareJS = e.ConnectAs("palisadetest-admin", bus.RoleAdmin)
+	}
 
 	e.Topology = bus.DefaultTopology(max(o.Replicas, 1))
 	if o.AckWait > 0 {
@@ -117,7 +151,7 @@ func Start(t testing.TB, o Options) *Env {
 	// A cluster may take a while to place replicated streams.
 	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
 	defer dcancel()
-	if err := bus.Declare(dctx, e.JetStream, e.Topology); err != nil {
+	if err := bus.Declare(dctx, declareJS, e.Topology); err != nil {
 		t.Fatal(err)
 	}
 
@@ -132,7 +166,31 @@ func Start(t testing.TB, o Options) *Env {
 // for ever as the palisade commands' do, closed when the test ends.
 func (e *Env) Connect(name string) (*nats.Conn, jetstream.JetStream) {
 	e.t.Helper()
-	nc, err := nats.Connect(e.NATSURL, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	return e.ConnectAs(name, bus.RoleBreakGlass)
+}
+
+// ConnectAs opens another client connection named name as role r (with
+// Options.Auth; without, any connection may do anything), which
+// reconnects for ever as the palisade commands' do, closed when the test
+// ends. Any error the server reports on it, a permission violation say,
+// fails the test.
+func (e *Env) ConnectAs(name string, r bus.Role) (*nats.Conn, jetstream.JetStream) {
+	e.t.Helper()
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if e.Credentials.Dir != "" {
+		ro, err := e.Credentials.ClientOptions(r)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		t := e.t
+		opts = append(opts, ro...)
+		opts = append(opts, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if e.ctx.Err() == nil {
+				t.Errorf("NATS connection %s as %s: %v", name, r, err)
+			}
+		}))
+	}
+	nc, err := nats.Connect(e.NATSURL, opts...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
