@@ -52,6 +52,10 @@ func checkID(vs *Violations, field, what, id, prefix string, lens []int) bool {
 	return false
 }
 
+// IsGroupID reports whether id is a well-formed security group id, without
+// building a message: for counting bad ids past the violations' cap.
+func IsGroupID(id string) bool { return validID(id, "sg-", shortAndLong) }
+
 // ValidateGroupID checks a security group id: sg- and 8 or 17 hex digits.
 func ValidateGroupID(field, id string) Violations {
 	var vs Violations

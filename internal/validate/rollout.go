@@ -84,17 +84,30 @@ func Target(path string, t *palisadev1.RolloutTarget) rules.Violations {
 	return v.Capped()
 }
 
-// groupIDs checks a list of group ids, each once.
+// groupIDs checks a list of group ids, each once. Past the violations'
+// cap it only counts: a list of a thousand bad ids costs no more messages
+// than the answer can carry.
 func groupIDs(field string, ids []string) rules.Violations {
 	var v rules.Violations
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(ids))
+	more := 0
 	for i, id := range ids {
+		if len(v) >= rules.MaxViolations {
+			if !rules.IsGroupID(id) || seen[id] {
+				more++
+			}
+			seen[id] = true
+			continue
+		}
 		f := indexed(field, i)
 		v = append(v, rules.ValidateGroupID(f, id)...)
 		if seen[id] {
 			v = append(v, rules.Violation{Field: f, Description: fmt.Sprintf("group id %s appears more than once", truncate(id))})
 		}
 		seen[id] = true
+	}
+	if more > 0 {
+		v = append(v, rules.Violation{Field: field, Description: fmt.Sprintf("…and %d more group ids malformed or repeated", more)})
 	}
 	return v
 }
