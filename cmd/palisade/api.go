@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 )
 
@@ -11,15 +12,16 @@ import (
 func runAPI(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
 	fs := newFlags("api", stderr)
 	var (
-		natsURL    = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
 		ec2URL     = fs.String("ec2-endpoint", "", "EC2 endpoint for reads (\"\": real AWS through the standard credential chain)")
 		rateFactor = fs.Float64("ec2-rate-factor", 1, rateFactorUsage)
 		af         apiFlags
 		tf         topologyFlags
+		nf         natsFlags
 		rf         roleFlags
 	)
 	af.register(fs)
 	tf.register(fs)
+	nf.register(fs, bus.RoleAPI, true)
 	rf.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
@@ -29,7 +31,11 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 		return err
 	}
 	defer af.closeTLS()
-	nc, js, err := connect(ctx, *natsURL, "palisade-api", log, tf.topology())
+	nopts, err := nf.options()
+	if err != nil {
+		return err
+	}
+	nc, js, err := connect(ctx, nf.url, "palisade-api", log, nf.topology(tf.topology()), nopts...)
 	if err != nil {
 		return err
 	}

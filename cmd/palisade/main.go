@@ -20,6 +20,7 @@ commands:
   api      the gRPC front end, against --nats-url
   worker   a worker, against --nats-url and --ec2-endpoint (none: real AWS)
   ec2sim   the local EC2-compatible endpoint alone
+  declare  declare the streams, consumers and buckets on --nats-url (NATS role admin)
 
 Every flag can also be set as PALISADE_<FLAG_NAME>, e.g. PALISADE_DATA_DIR.
 Run 'palisade <command> -h' for its flags.
@@ -38,10 +39,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return 2
 	}
 	commands := map[string]func(context.Context, []string, func(string) (string, bool), io.Writer) error{
-		"serve":  runServe,
-		"api":    runAPI,
-		"worker": runWorker,
-		"ec2sim": runEC2Sim,
+		"serve":   runServe,
+		"api":     runAPI,
+		"worker":  runWorker,
+		"ec2sim":  runEC2Sim,
+		"declare": runDeclare,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

@@ -18,11 +18,13 @@ import (
 	"github.com/palisadehq/palisade/workers"
 )
 
-// connect opens a NATS connection that reconnects for ever and declares
-// the streams, consumers and buckets (idempotent; every part declares the
-// same definitions). url is ignored when an in-process server is given in
-// extra.
-func connect(ctx context.Context, url, name string, log *slog.Logger, top bus.Topology, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+// connect opens a NATS connection that reconnects for ever and, unless top
+// is nil, declares the streams, consumers and buckets (idempotent; every
+// part declares the same definitions, which takes the NATS role admin).
+// url is ignored when an in-process server is given in extra. Errors the
+// server reports on the connection, permission violations among them, are
+// logged.
+func connect(ctx context.Context, url, name string, log *slog.Logger, top *bus.Topology, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
 	opts := append([]nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -34,6 +36,9 @@ func connect(ctx context.Context, url, name string, log *slog.Logger, top bus.To
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { log.Info("NATS reconnected") }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Error("NATS error", "connection", name, "error", err)
+		}),
 	}, extra...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -44,9 +49,12 @@ func connect(ctx context.Context, url, name string, log *slog.Logger, top bus.To
 		nc.Close()
 		return nil, nil, fmt.Errorf("JetStream: %w", err)
 	}
+	if top == nil {
+		return nc, js, nil
+	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := bus.Declare(dctx, js, top); err != nil {
+	if err := bus.Declare(dctx, js, *top); err != nil {
 		nc.Close()
 		return nil, nil, err
 	}

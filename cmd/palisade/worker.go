@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
 )
 
@@ -11,20 +12,25 @@ import (
 func runWorker(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
 	fs := newFlags("worker", stderr)
 	var (
-		natsURL = fs.String("nats-url", defaultNATSURL, "NATS server URL(s), comma-separated")
-		ec2URL  = fs.String("ec2-endpoint", "", "EC2 endpoint (\"\": real AWS through the standard credential chain)")
-		wf      workerFlags
-		tf      topologyFlags
-		rf      roleFlags
+		ec2URL = fs.String("ec2-endpoint", "", "EC2 endpoint (\"\": real AWS through the standard credential chain)")
+		wf     workerFlags
+		tf     topologyFlags
+		nf     natsFlags
+		rf     roleFlags
 	)
 	wf.register(fs)
 	tf.register(fs)
+	nf.register(fs, bus.RoleWorker, true)
 	rf.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
 		return err
 	}
-	nc, js, err := connect(ctx, *natsURL, "palisade-worker", log, tf.topology())
+	nopts, err := nf.options()
+	if err != nil {
+		return err
+	}
+	nc, js, err := connect(ctx, nf.url, "palisade-worker", log, nf.topology(tf.topology()), nopts...)
 	if err != nil {
 		return err
 	}
