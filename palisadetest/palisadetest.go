@@ -77,6 +77,8 @@ type Options struct {
 	// MaxWatchesPerCaller is the API's cap on one caller's open
 	// watches; 0: the default.
 	MaxWatchesPerCaller int
+	// CallerRate bounds each caller's changes; the zero value: no limit.
+	CallerRate services.CallerRate
 	// Log receives the logs of the API and of every part; by default
 	// warnings and errors are logged with the test.
 	Log *slog.Logger
@@ -129,6 +131,7 @@ func Start(t testing.TB, o Options) *Stack {
 		JetStream: js, EC2: s.EC2, Budget: budget, Policy: o.Policy, Log: s.log,
 		Identify: o.Identify, TLS: o.TLS, ServerOptions: o.ServerOptions,
 		MaxWatchesPerCaller: o.MaxWatchesPerCaller,
+		CallerRate:          o.CallerRate,
 	})
 	if err != nil {
 		t.Fatal(err)

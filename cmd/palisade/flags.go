@@ -92,6 +92,9 @@ type apiFlags struct {
 	// what it holds.
 	serverTLS *tls.Config
 	closeTLS  func()
+	// callerRate and callerBurst bound each caller's changes.
+	callerRate  float64
+	callerBurst int
 }
 
 func (a *apiFlags) register(fs *commandFlags) {
@@ -106,6 +109,8 @@ func (a *apiFlags) register(fs *commandFlags) {
 	fs.StringVar(&a.spiffeSocket, "spiffe-endpoint-socket", "", "serve the API over mutual TLS 1.3 with the X.509-SVID and trust bundle of this SPIFFE Workload API "+
 		"(e.g. unix:///run/spire/agent.sock), instead of --tls-* files")
 	fs.BoolVar(&a.insecure, "insecure", false, "serve the API without TLS on a non-loopback --grpc-listen: every caller is unauthenticated and \"local\"")
+	fs.Float64Var(&a.callerRate, "caller-rate", 50, "changes per second one caller may make, sustained, in this API process (0: no limit); beyond it RESOURCE_EXHAUSTED with the wait")
+	fs.IntVar(&a.callerBurst, "caller-burst", 100, "changes one caller may make at once before --caller-rate applies")
 	fs.checks = append(fs.checks, a.check)
 }
 
@@ -115,6 +120,9 @@ func (a *apiFlags) tls() bool { return a.tlsCert != "" || a.spiffeSocket != "" }
 // check names the flags at fault: the TLS files go together, and an API
 // without TLS listens only on loopback unless --insecure says otherwise.
 func (a *apiFlags) check() error {
+	if a.callerRate < 0 || a.callerRate > 0 && a.callerBurst < 1 {
+		return fmt.Errorf("--caller-rate %v with --caller-burst %d: the rate must be 0 (no limit) or positive, with a burst of at least 1", a.callerRate, a.callerBurst)
+	}
 	given := map[string]bool{"--tls-cert": a.tlsCert != "", "--tls-key": a.tlsKey != "", "--tls-client-ca": a.tlsClientCA != ""}
 	var set, missing []string
 	for _, f := range []string{"--tls-cert", "--tls-key", "--tls-client-ca"} {

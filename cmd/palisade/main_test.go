@@ -32,6 +32,8 @@ func TestRunUsage(t *testing.T) {
 		{"stray argument", []string{"ec2sim", "extra"}, nil, 1, `unexpected arguments ["extra"]`},
 		{"bad variable", []string{"ec2sim"}, map[string]string{"PALISADE_LOG_LEVEL": "loud"}, 1, "--log-level"},
 		{"bad log format", []string{"ec2sim", "--log-format", "yaml"}, nil, 1, `--log-format: log format "yaml"`},
+		{"negative caller rate", []string{"api", "--caller-rate", "-1"}, nil, 1, "--caller-rate -1"},
+		{"caller rate without burst", []string{"serve"}, map[string]string{"PALISADE_CALLER_BURST": "0"}, 1, "--caller-rate 50 with --caller-burst 0"},
 		{"bad variable type", []string{"worker"}, map[string]string{"PALISADE_MAX_ATTEMPTS": "many"}, 1, "PALISADE_MAX_ATTEMPTS"},
 		{"role without account", []string{"worker", "--assume-role", "arn:aws:iam::111122223333:role/palisade"}, nil, 1, "--assume-role: role ARN template"},
 		{"role not a role", []string{"api"}, map[string]string{"PALISADE_ASSUME_ROLE": "arn:aws:iam::{account}:user/bob"}, 1, "--assume-role: role ARN template"},

@@ -79,6 +79,7 @@ func serveAPI(ctx context.Context, af apiFlags, js jetstream.JetStream, ec2 *ec2
 	srv, err := services.New(ctx, services.Deps{
 		JetStream: js, EC2: ec2, Budget: budget, Policy: engine, Log: log,
 		TLS: af.serverTLS, ServerOptions: services.Hardening(),
+		CallerRate: services.CallerRate{PerSecond: af.callerRate, Burst: af.callerBurst},
 	})
 	if err != nil {
 		return err
