@@ -60,12 +60,14 @@ func (e *Engine) Current() *Set { return e.current.Load() }
 func (e *Engine) Decide(c Check) Decision { return e.Current().Decide(c) }
 
 // Watch reloads the policy when its files change, checking every
-// interval, until ctx ends. The default policy never changes.
+// interval, until ctx ends. Files are loaded only once they have stayed
+// the same for one interval, so a file caught half written is never
+// loaded. The default policy never changes.
 func (e *Engine) Watch(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	if e.path == "" {
 		return
 	}
-	last := e.loaded
+	last, settling := e.loaded, ""
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -76,9 +78,14 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration, log *slog.Lo
 		}
 		now := stamp(e.path)
 		if now == last {
+			settling = ""
 			continue
 		}
-		last = now // stamped before reading, so a change while loading is seen next time
+		if now != settling {
+			settling = now // changed since the last look: wait for it to settle
+			continue
+		}
+		last, settling = now, "" // stamped before reading, so a change while loading is seen next time
 		s, err := Load(e.path)
 		if err != nil {
 			log.ErrorContext(ctx, "changed policy refused; the one in force stays", "path", e.path, "error", err)

@@ -211,6 +211,11 @@ func build(source string, files []file, entitiesJSON []byte) (*Set, error) {
 			}
 		}
 	}
+	if len(ids) == 0 && len(errs) == 0 {
+		// Cedar would deny everything; far likelier a file cut short than
+		// the intent.
+		errs = append(errs, errors.New("it holds no statement"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("policy %s refused: %w", source, err)
 	}
