@@ -127,20 +127,27 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	awaitServing(ctx, t, conn, done, &out)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited with %d after being stopped:\n%s", code, out.String())
+	}
+}
+
+// awaitServing waits until the API on conn reports SERVING, and fails the
+// test if serve exits first (done carries its exit code, out its output).
+func awaitServing(ctx context.Context, t *testing.T, conn *grpc.ClientConn, done <-chan int, out *bytes.Buffer) {
+	t.Helper()
 	health := healthpb.NewHealthClient(conn)
 	for {
 		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
 		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			break
+			return
 		}
 		select {
 		case code := <-done:
 			t.Fatalf("serve exited early with %d:\n%s", code, out.String())
 		case <-time.After(100 * time.Millisecond):
 		}
-	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exited with %d after being stopped:\n%s", code, out.String())
 	}
 }

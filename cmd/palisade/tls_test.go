@@ -109,18 +109,7 @@ func serveTLS(t *testing.T, ca *tlstest.CA, env map[string]string) {
 	}
 	const caller = "spiffe://example.org/ci"
 	good := dial(credentials.NewTLS(tlstest.ClientTLS(ca, ca.Client(t, caller))))
-	health := healthpb.NewHealthClient(good)
-	for {
-		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			break
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited early with %d:\n%s", code, out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	awaitServing(ctx, t, good, done, &out)
 
 	groups := palisadev1.NewSecurityGroupServiceClient(good)
 	loc := &palisadev1.Location{AccountId: "123456789012", Region: "us-east-1"}

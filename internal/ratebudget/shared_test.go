@@ -6,25 +6,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/palisadehq/palisade/internal/bus"
-	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 )
 
 func sharedBudgets(t *testing.T, n int, factor float64) []*Budget {
 	t.Helper()
-	srv, _ := natstest.Bus(t, bus.DefaultTopology(1))
-	ctx := context.Background()
-	var out []*Budget
-	for i := 0; i < n; i++ {
-		// One connection each, as separate processes have.
-		b, err := NewShared(ctx, natstest.Connect(t, srv), factor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
+	budgets, _ := tamperBus(t, n, factor)
+	return budgets
 }
 
 // TestSharedBudgetIsOneBucket: three processes' budgets drawing from the

@@ -29,6 +29,7 @@ func tamperBus(t *testing.T, n int, factor float64) ([]*Budget, jetstream.KeyVal
 	ctx := context.Background()
 	var out []*Budget
 	for i := 0; i < n; i++ {
+		// One connection each, as separate processes have.
 		b, err := NewShared(ctx, natstest.Connect(t, srv), factor)
 		if err != nil {
 			t.Fatal(err)
