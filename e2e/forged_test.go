@@ -144,3 +144,77 @@ func (e *env) deadLetter(id string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestForgedRolloutNeverReachesEC2: rollouts published straight onto the
+// rollout stream, past the API, that the API would refuse (a bad change;
+// a malformed target the driver would otherwise look up in EC2) are
+// refused by the driver before it reads a single group: each operation
+// ends FAILED with the field named, and EC2 sees no call.
+func TestForgedRolloutNeverReachesEC2(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.startRollouts(workers.Options{})
+	https := &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{tcp(443, 443, "10.0.0.0/8")}}
+	forged := []struct {
+		name  string
+		req   *palisadev1.StartRolloutRequest
+		field string
+	}{
+		{"bad change", &palisadev1.StartRolloutRequest{
+			Targets: []*palisadev1.RolloutTarget{{Location: loc, Tags: map[string]string{"team": "payments"}}},
+			Change:  &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{{IpProtocol: "all", IpRanges: []*palisadev1.IpRange{{CidrIp: "0.0.0.0/0"}}}}},
+		}, "change.authorize_ingress[0].ip_protocol"},
+		{"malformed target", &palisadev1.StartRolloutRequest{
+			Targets: []*palisadev1.RolloutTarget{{Location: loc, GroupIds: []string{"group-1"}}},
+			Change:  https,
+		}, "targets[0].group_ids[0]"},
+	}
+	for _, f := range forged {
+		cmd := &palisadev1.Command{Caller: services.LocalCaller, RequestHash: []byte(f.name),
+			Request: &palisadev1.Command_StartRollout{StartRollout: f.req}}
+		cmd.OperationId = command.OperationID(cmd.GetCaller(), "forged-rollout-"+f.name)
+		body, err := proto.Marshal(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, subject := command.Destination(cmd)
+		if _, err := e.js.Publish(e.ctx, subject, body, jetstream.WithMsgID(cmd.GetOperationId())); err != nil {
+			t.Fatal(err)
+		}
+		// No API wrote its record: the driver does, as it refuses it.
+		name := operations.Name(cmd.GetOperationId())
+		for ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second); ; {
+			_, err := e.ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: name})
+			if status.Code(err) != codes.NotFound || ctx.Err() != nil {
+				cancel()
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		op := e.wait(&longrunningpb.Operation{Name: name})
+		st := status.FromProto(op.GetError())
+		if st.Code() != codes.InvalidArgument {
+			t.Fatalf("%s: %v, want INVALID_ARGUMENT", f.name, st)
+		}
+		named := false
+		for _, d := range st.Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, v := range br.GetFieldViolations() {
+					named = named || v.GetField() == f.field
+				}
+			}
+		}
+		if !named {
+			t.Errorf("%s: the BadRequest of %v does not name %s", f.name, st.Details(), f.field)
+		}
+	}
+	if calls := e.sim.CallLog(); len(calls) != 0 {
+		t.Fatalf("a forged rollout reached EC2: %+v", calls)
+	}
+	rs, err := e.js.Stream(e.ctx, bus.RolloutStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := rs.Info(e.ctx); err != nil || info.State.Msgs != 0 {
+		t.Fatalf("rollout stream after the refusals: %v %v, want empty", info.State.Msgs, err)
+	}
+}

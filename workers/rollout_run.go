@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
@@ -18,6 +19,7 @@ import (
 	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
+	"github.com/palisadehq/palisade/internal/validate"
 )
 
 // maxDriven bounds the rollouts one process drives at once; the others
@@ -129,6 +131,13 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.TermWithReason("undecodable rollout")
 		return
 	}
+	// Re-validated as every command is (see delivery.valid): a rollout
+	// published past the API is refused before the driver reads EC2.
+	if v, reserved := validate.Command(cmd); len(v) > 0 {
+		r.log.WarnContext(ctx, "invalid rollout refused", logging.RolloutID, cmd.GetOperationId(), "violations", len(v), "first", v[0].Field+": "+v[0].Description)
+		r.refuse(ctx, msg, cmd, refusal(v, reserved))
+		return
+	}
 	md, err := msg.Metadata()
 	if err != nil {
 		_ = msg.NakWithDelay(time.Second)
@@ -168,6 +177,32 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 	default:
 		log.WarnContext(ctx, "rollout handed back", "error", err)
 		_ = msg.NakWithDelay(time.Second)
+	}
+}
+
+// refuse ends a refused rollout's operation FAILED with failure (when its
+// id is one of Palisade's) and removes the rollout from its stream; a
+// store that cannot record it gets the rollout back for a later try.
+func (r *Rollouts) refuse(ctx context.Context, msg jetstream.Msg, cmd *palisadev1.Command, failure *spb.Status) {
+	if operations.ValidID(cmd.GetOperationId()) {
+		if _, err := command.EnsureRecord(ctx, r.ops, cmd); err != nil {
+			r.log.WarnContext(ctx, "refused rollout not recorded", "error", err)
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+		_, err := r.ops.Transition(ctx, cmd.GetOperationId(), func(rec *palisadev1.OperationRecord) (string, error) {
+			rec.Metadata.State = palisadev1.OperationState_OPERATION_STATE_FAILED
+			rec.Error = failure
+			return failure.GetMessage(), nil
+		})
+		if err != nil && !errors.Is(err, operations.ErrEnded) {
+			r.log.WarnContext(ctx, "refused rollout not recorded", "error", err)
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+	}
+	if err := msg.TermWithReason("refused"); err != nil {
+		r.log.WarnContext(ctx, "refused rollout not removed", "error", err)
 	}
 }
 
