@@ -104,9 +104,16 @@ func (s *operationsServer) ListOperations(ctx context.Context, r *longrunningpb.
 	if err != nil {
 		return nil, err
 	}
-	recs, next, err := s.store.List(ctx, size, r.GetPageToken(), func(rec *palisadev1.OperationRecord) bool {
+	of := caller
+	if all {
+		of = ""
+	}
+	recs, next, err := s.store.List(ctx, of, size, r.GetPageToken(), func(rec *palisadev1.OperationRecord) bool {
 		return (all || rec.GetMetadata().GetCaller() == caller) && match(rec.GetMetadata())
 	})
+	if errors.Is(err, operations.ErrBadToken) {
+		return nil, invalidArgument(rules.Violations{{Field: "page_token", Description: err.Error()}})
+	}
 	if err != nil {
 		return nil, s.storeError(ctx, "list operations failed", err)
 	}

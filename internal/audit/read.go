@@ -52,7 +52,7 @@ func Matches(f *palisadev1.AuditFilter, rec *palisadev1.AuditRecord) bool {
 // position token names ("" for the start of the trail), and the token of
 // the position after the last record read, "" when it read to the end.
 func (r *Reader) List(ctx context.Context, f *palisadev1.AuditFilter, size int, token string) ([]*palisadev1.AuditRecord, string, error) {
-	start := uint64(1)
+	var start uint64
 	if token != "" {
 		n, err := strconv.ParseUint(token, 10, 64)
 		if err != nil || n == 0 {
@@ -60,63 +60,24 @@ func (r *Reader) List(ctx context.Context, f *palisadev1.AuditFilter, size int, 
 		}
 		start = n
 	}
-	s, err := r.js.Stream(ctx, bus.AuditStream)
-	if err != nil {
-		return nil, "", fmt.Errorf("open audit stream: %w", err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return nil, "", fmt.Errorf("read audit stream: %w", err)
-	}
-	last := info.State.LastSeq
-	start = max(start, info.State.FirstSeq)
-	if info.State.Msgs == 0 || start > last {
-		return nil, "", nil
-	}
-	cons, err := r.js.OrderedConsumer(ctx, bus.AuditStream, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start,
+	var out []*palisadev1.AuditRecord
+	next, err := bus.Scan(ctx, r.js, bus.AuditStream, "", start, MaxScan, func(seq uint64, data []byte) (bool, error) {
+		rec := &palisadev1.AuditRecord{}
+		if err := proto.Unmarshal(data, rec); err != nil {
+			return false, fmt.Errorf("audit record %d: %w", seq, err)
+		}
+		if Matches(f, rec) {
+			out = append(out, rec)
+		}
+		return len(out) == size, nil
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("read audit stream: %w", err)
+		return nil, "", err
 	}
-	var out []*palisadev1.AuditRecord
-	pos, scanned := start-1, 0
-	for pos < last && len(out) < size && scanned < MaxScan {
-		// Never ask for more than the stream holds up to last: Fetch
-		// waits for a full batch.
-		want := min(uint64(size-len(out)), 256, uint64(MaxScan-scanned), last-pos)
-		batch, err := cons.Fetch(int(want), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return nil, "", fmt.Errorf("read audit stream: %w", err)
-		}
-		n := 0
-		for msg := range batch.Messages() {
-			n++
-			scanned++
-			md, err := msg.Metadata()
-			if err != nil {
-				return nil, "", fmt.Errorf("read audit stream: %w", err)
-			}
-			pos = md.Sequence.Stream
-			rec := &palisadev1.AuditRecord{}
-			if err := proto.Unmarshal(msg.Data(), rec); err != nil {
-				return nil, "", fmt.Errorf("audit record %d: %w", pos, err)
-			}
-			if Matches(f, rec) {
-				out = append(out, rec)
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, "", fmt.Errorf("read audit stream: %w", err)
-		}
-		if n == 0 {
-			break
-		}
-	}
-	if pos >= last {
+	if next == 0 {
 		return out, "", nil
 	}
-	return out, strconv.FormatUint(pos+1, 10), nil
+	return out, strconv.FormatUint(next, 10), nil
 }
 
 // Watch calls each with every record matching f written from start on

@@ -104,7 +104,8 @@ func (r Role) Permissions() Permissions {
 				publish(AuditSubjectPrefix+".>", AuditStream),
 				// The API records an operation's first event itself.
 				publish(EventSubjectPrefix+".>", EventStream),
-				read(EventStream), read(AuditStream),
+				publish(OperationIndexSubjectPrefix+".*", OperationIndexStream),
+				read(EventStream), read(AuditStream), read(OperationIndexStream),
 				bucket(OperationsBucket), bucket(RolloutsBucket), bucket(BudgetBucket),
 			),
 			SubscribeAllow: inbox,
@@ -130,6 +131,9 @@ func (r Role) Permissions() Permissions {
 				publish(CommandSubjectPrefix+".*.*.*", CommandStream),
 				publish(EventSubjectPrefix+".>", EventStream),
 				publish(DeadLetterSubjectPrefix+".>", DeadLetterStream),
+				// A worker that meets a command without its record writes
+				// the record, and its index entry.
+				publish(OperationIndexSubjectPrefix+".*", OperationIndexStream),
 				read(EventStream),
 				bucket(OperationsBucket), bucket(RolloutsBucket), bucket(BudgetBucket),
 			),

@@ -12,6 +12,8 @@ package bus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -54,6 +56,13 @@ const (
 	DeadLetterStream = "PALISADE_DEADLETTER"
 	// DeadLetterSubjectPrefix is the prefix of its subjects.
 	DeadLetterSubjectPrefix = "palisade.deadletter"
+
+	// OperationIndexStream indexes operations by caller, in the order
+	// they were created: palisade.opindex.<caller key>, the operation id
+	// as body. Listing a caller's operations reads its entries only.
+	OperationIndexStream = "PALISADE_OPINDEX"
+	// OperationIndexSubjectPrefix is the prefix of its subjects.
+	OperationIndexSubjectPrefix = "palisade.opindex"
 
 	// AuditStream is the append-only trail of every policy decision:
 	// palisade.audit.allow and palisade.audit.deny. Messages can be
@@ -114,6 +123,18 @@ func DefaultTopology(replicas int) Topology {
 		CommandMaxBytes:    1 << 30,
 		EventMaxBytes:      8 << 30,
 	}
+}
+
+// CallerKey is a caller's identity as one subject token: SPIFFE IDs hold
+// dots and slashes, which a subject token cannot.
+func CallerKey(caller string) string {
+	sum := sha256.Sum256([]byte(caller))
+	return hex.EncodeToString(sum[:16])
+}
+
+// OperationIndexSubject is where the index lists a caller's operations.
+func OperationIndexSubject(caller string) string {
+	return OperationIndexSubjectPrefix + "." + CallerKey(caller)
 }
 
 // AuditSubject is the subject of an audit record with the decision.
@@ -257,6 +278,19 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		// new changes) rather than dropping old ones.
 		Discard:     jetstream.DiscardNew,
 		Duplicates:  2 * time.Minute,
+		AllowDirect: true,
+	}); err != nil {
+		return err
+	}
+	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+		Name:        OperationIndexStream,
+		Description: "Operations by caller, in creation order",
+		Subjects:    []string{OperationIndexSubjectPrefix + ".*"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		MaxAge:      t.OperationRetention,
+		Duplicates:  t.DuplicateWindow,
 		AllowDirect: true,
 	}); err != nil {
 		return err

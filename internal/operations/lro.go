@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -89,14 +90,52 @@ func ToOperation(rec *palisadev1.OperationRecord) (*longrunningpb.Operation, err
 	return op, nil
 }
 
-// List returns up to pageSize records whose ids sort after pageToken and
-// that keep says to keep, plus the token of the next page ("" at the end).
-func (s *Store) List(ctx context.Context, pageSize int, pageToken string, keep func(*palisadev1.OperationRecord) bool) ([]*palisadev1.OperationRecord, string, error) {
-	return bus.Page(ctx, s.kv, pageSize, pageToken, nil, func(ctx context.Context, id string) (*palisadev1.OperationRecord, error) {
-		rec, _, err := s.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			return nil, bus.ErrSkip // expired since listed
+// MaxListScan bounds the index entries one List reads, whatever the
+// filter: a page costs the same with thirty days of history as with none,
+// and a narrow filter over a long history ends the page early with a
+// token to go on from.
+const MaxListScan = 2000
+
+// List returns up to pageSize operations of caller (every caller's when
+// caller is "", for those the policy lets read everything) for which keep
+// holds, oldest first, from the position pageToken names, and the token
+// of the next page ("" at the end). It reads the caller's index entries
+// from where the last page ended, never the whole bucket.
+func (s *Store) List(ctx context.Context, caller string, pageSize int, pageToken string, keep func(*palisadev1.OperationRecord) bool) ([]*palisadev1.OperationRecord, string, error) {
+	var start uint64
+	if pageToken != "" {
+		n, err := strconv.ParseUint(pageToken, 10, 64)
+		if err != nil || n == 0 {
+			return nil, "", ErrBadToken
 		}
-		return rec, err
-	}, keep)
+		start = n
+	}
+	filter := bus.OperationIndexSubjectPrefix + ".*"
+	if caller != "" {
+		filter = bus.OperationIndexSubject(caller)
+	}
+	var out []*palisadev1.OperationRecord
+	next, err := bus.Scan(ctx, s.js, bus.OperationIndexStream, filter, start, MaxListScan, func(_ uint64, id []byte) (bool, error) {
+		rec, _, err := s.Get(ctx, string(id))
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return false, nil // expired, or its create never finished
+		case err != nil:
+			return false, err
+		}
+		if keep == nil || keep(rec) {
+			out = append(out, rec)
+		}
+		return len(out) == pageSize, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if next == 0 {
+		return out, "", nil
+	}
+	return out, strconv.FormatUint(next, 10), nil
 }
+
+// ErrBadToken: a page token List did not hand out.
+var ErrBadToken = errors.New("page token is not one this server handed out")

@@ -134,6 +134,14 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) err
 	if err != nil {
 		return fmt.Errorf("encode operation %s: %w", rec.GetId(), err)
 	}
+	// The index entry goes first: an entry whose record was never written
+	// is skipped by a list, a record without an entry would never be
+	// listed. Its message id makes a repeat (a retried create, a worker
+	// writing the record the API did not) one entry.
+	if _, err := s.js.Publish(ctx, bus.OperationIndexSubject(rec.GetMetadata().GetCaller()), []byte(rec.GetId()),
+		jetstream.WithMsgID(rec.GetId()), jetstream.WithExpectStream(bus.OperationIndexStream)); err != nil {
+		return fmt.Errorf("index operation %s: %w", rec.GetId(), err)
+	}
 	if _, err := s.kv.Create(ctx, rec.GetId(), b); err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return ErrExists
