@@ -92,6 +92,8 @@ func TestForgedCommandsNeverReachEC2(t *testing.T) {
 	for _, f := range forged {
 		id := f.cmd.GetOperationId()
 		e.deadLetter(id)
+		// The dead letter is written before the record that says why.
+		e.awaitRecord(operations.Name(id))
 		op := e.wait(&longrunningpb.Operation{Name: operations.Name(id)})
 		st := status.FromProto(op.GetError())
 		if !op.GetDone() || st.Code() != f.code {
@@ -121,6 +123,24 @@ func TestForgedCommandsNeverReachEC2(t *testing.T) {
 	}
 	if info, err := cmds.Info(e.ctx); err != nil || info.State.Msgs != 0 {
 		t.Fatalf("work queue after the refusals: %v %v, want empty", info.State.Msgs, err)
+	}
+}
+
+// awaitRecord waits until the operation name has a record: one no API
+// accepted gets it from the worker or driver that refuses its command.
+func (e *env) awaitRecord(name string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	for {
+		_, err := e.ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: name})
+		if status.Code(err) != codes.NotFound {
+			return
+		}
+		if ctx.Err() != nil {
+			e.t.Fatalf("no record for %s", name)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -182,14 +202,7 @@ func TestForgedRolloutNeverReachesEC2(t *testing.T) {
 		}
 		// No API wrote its record: the driver does, as it refuses it.
 		name := operations.Name(cmd.GetOperationId())
-		for ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second); ; {
-			_, err := e.ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: name})
-			if status.Code(err) != codes.NotFound || ctx.Err() != nil {
-				cancel()
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		e.awaitRecord(name)
 		op := e.wait(&longrunningpb.Operation{Name: name})
 		st := status.FromProto(op.GetError())
 		if st.Code() != codes.InvalidArgument {
