@@ -11,6 +11,7 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/audit"
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/internal/rules"
 )
@@ -40,7 +41,7 @@ func (s *auditServer) ListAuditRecords(ctx context.Context, r *palisadev1.ListAu
 	}
 	recs, next, err := s.reader.List(ctx, r.GetFilter(), size, r.GetPageToken())
 	switch {
-	case errors.Is(err, audit.ErrBadToken):
+	case errors.Is(err, bus.ErrBadToken):
 		return nil, invalidArgument(rules.Violations{{Field: "page_token", Description: err.Error()}})
 	case err != nil:
 		s.guard.reader.log.WarnContext(ctx, "audit trail not read", "error", err)

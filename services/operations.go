@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/policy"
@@ -111,7 +112,7 @@ func (s *operationsServer) ListOperations(ctx context.Context, r *longrunningpb.
 	recs, next, err := s.store.List(ctx, of, size, r.GetPageToken(), func(rec *palisadev1.OperationRecord) bool {
 		return (all || rec.GetMetadata().GetCaller() == caller) && match(rec.GetMetadata())
 	})
-	if errors.Is(err, operations.ErrBadToken) {
+	if errors.Is(err, bus.ErrBadToken) {
 		return nil, invalidArgument(rules.Violations{{Field: "page_token", Description: err.Error()}})
 	}
 	if err != nil {

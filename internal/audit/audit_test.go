@@ -56,7 +56,7 @@ func TestWriteListWatch(t *testing.T) {
 	if len(denied) != 9 {
 		t.Errorf("%d records match, want 9", len(denied))
 	}
-	if _, _, err := r.List(ctx, &palisadev1.AuditFilter{}, 10, "x"); !errors.Is(err, ErrBadToken) {
+	if _, _, err := r.List(ctx, &palisadev1.AuditFilter{}, 10, "x"); !errors.Is(err, bus.ErrBadToken) {
 		t.Errorf("bad token: %v", err)
 	}
 

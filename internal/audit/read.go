@@ -2,9 +2,7 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,9 +16,6 @@ import (
 // narrow filter over a long trail costs a bounded amount per call; the
 // page token carries on from where it stopped.
 const MaxScan = 10000
-
-// ErrBadToken: a page token this reader did not hand out.
-var ErrBadToken = errors.New("page token is not one this server handed out")
 
 // Reader reads the audit stream.
 type Reader struct {
@@ -52,16 +47,8 @@ func Matches(f *palisadev1.AuditFilter, rec *palisadev1.AuditRecord) bool {
 // position token names ("" for the start of the trail), and the token of
 // the position after the last record read, "" when it read to the end.
 func (r *Reader) List(ctx context.Context, f *palisadev1.AuditFilter, size int, token string) ([]*palisadev1.AuditRecord, string, error) {
-	var start uint64
-	if token != "" {
-		n, err := strconv.ParseUint(token, 10, 64)
-		if err != nil || n == 0 {
-			return nil, "", ErrBadToken
-		}
-		start = n
-	}
 	var out []*palisadev1.AuditRecord
-	next, err := bus.Scan(ctx, r.js, bus.AuditStream, "", start, MaxScan, func(seq uint64, data []byte) (bool, error) {
+	next, err := bus.Scan(ctx, r.js, bus.AuditStream, "", token, MaxScan, func(seq uint64, data []byte) (bool, error) {
 		rec := &palisadev1.AuditRecord{}
 		if err := proto.Unmarshal(data, rec); err != nil {
 			return false, fmt.Errorf("audit record %d: %w", seq, err)
@@ -74,10 +61,7 @@ func (r *Reader) List(ctx context.Context, f *palisadev1.AuditFilter, size int, 
 	if err != nil {
 		return nil, "", err
 	}
-	if next == 0 {
-		return out, "", nil
-	}
-	return out, strconv.FormatUint(next, 10), nil
+	return out, next, nil
 }
 
 // Watch calls each with every record matching f written from start on

@@ -4,19 +4,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Scan reads stream's messages on filter ("" for all) in order from
-// sequence start, handing each to each until each says stop, at most max
-// of them have been read, or the stream's end as it was when Scan began is
-// reached. It returns the sequence to resume from, 0 when the end was
-// reached. Its cost is what it reads, not the stream's length: an ordered
-// consumer starts at start and asks for no more than the stream holds, so
-// no fetch waits for messages that are not there.
-func Scan(ctx context.Context, js jetstream.JetStream, stream, filter string, start uint64, max int,
+// ErrBadToken: a page token Scan did not hand out.
+var ErrBadToken = errors.New("page token is not one this server handed out")
+
+// Scan reads stream's messages on filter ("" for all) in order from the
+// position token names ("" for the start), handing each to each until each
+// says stop, at most max of them have been read, or the stream's end as it
+// was when Scan began is reached. It returns the token to resume from (a
+// stream sequence; "" when the end was reached), the AIP-158 page token of
+// the lists built on it. Its cost is what it reads, not the stream's
+// length: an ordered consumer starts at the token, and no fetch waits for
+// messages that are not there.
+func Scan(ctx context.Context, js jetstream.JetStream, stream, filter, token string, max int,
+	each func(seq uint64, data []byte) (stop bool, err error)) (string, error) {
+	var start uint64
+	if token != "" {
+		n, err := strconv.ParseUint(token, 10, 64)
+		if err != nil || n == 0 {
+			return "", ErrBadToken
+		}
+		start = n
+	}
+	next, err := scan(ctx, js, stream, filter, start, max, each)
+	if err != nil || next == 0 {
+		return "", err
+	}
+	return strconv.FormatUint(next, 10), nil
+}
+
+// scan is Scan by sequence: it returns the sequence to resume from, 0 at
+// the end.
+func scan(ctx context.Context, js jetstream.JetStream, stream, filter string, start uint64, max int,
 	each func(seq uint64, data []byte) (stop bool, err error)) (uint64, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
@@ -34,11 +58,6 @@ func Scan(ctx context.Context, js jetstream.JetStream, stream, filter string, st
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start}
 	if filter != "" {
 		cfg.FilterSubjects = []string{filter}
-		// Past the last matching message nothing more arrives; bound the
-		// stream's end by what the filter holds.
-		if fi, err := s.Info(ctx, jetstream.WithSubjectFilter(filter)); err == nil && len(fi.State.Subjects) == 0 {
-			return 0, nil
-		}
 	}
 	cons, err := js.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {

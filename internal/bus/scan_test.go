@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -32,27 +33,30 @@ func TestScan(t *testing.T) {
 			return len(got) >= limit, nil
 		}
 	}
-	next, err := bus.Scan(ctx, js, "SCAN", "", 0, 10000, collect(300))
-	if err != nil || len(got) != 300 || got[0] != "0" || got[299] != "299" || next != 301 {
-		t.Fatalf("first page: %d messages, next %d, %v", len(got), next, err)
+	next, err := bus.Scan(ctx, js, "SCAN", "", "", 10000, collect(300))
+	if err != nil || len(got) != 300 || got[0] != "0" || got[299] != "299" || next != "301" {
+		t.Fatalf("first page: %d messages, next %q, %v", len(got), next, err)
 	}
 	got = nil
 	next, err = bus.Scan(ctx, js, "SCAN", "", next, 10000, collect(1000))
-	if err != nil || len(got) != 700 || got[0] != "300" || next != 0 {
-		t.Fatalf("the rest: %d messages from %q, next %d, %v", len(got), got[0], next, err)
+	if err != nil || len(got) != 700 || got[0] != "300" || next != "" {
+		t.Fatalf("the rest: %d messages from %q, next %q, %v", len(got), got[0], next, err)
 	}
 	got = nil
-	next, err = bus.Scan(ctx, js, "SCAN", "", 0, 50, collect(1000))
-	if err != nil || len(got) != 50 || next != 51 {
-		t.Fatalf("bounded: %d messages, next %d, %v", len(got), next, err)
+	next, err = bus.Scan(ctx, js, "SCAN", "", "", 50, collect(1000))
+	if err != nil || len(got) != 50 || next != "51" {
+		t.Fatalf("bounded: %d messages, next %q, %v", len(got), next, err)
 	}
 	got = nil
-	next, err = bus.Scan(ctx, js, "SCAN", "scan.2", 0, 10000, collect(1000))
-	if err != nil || len(got) != 333 || got[0] != "2" || next != 0 {
-		t.Fatalf("filtered: %d messages, next %d, %v", len(got), next, err)
+	next, err = bus.Scan(ctx, js, "SCAN", "scan.2", "", 10000, collect(1000))
+	if err != nil || len(got) != 333 || got[0] != "2" || next != "" {
+		t.Fatalf("filtered: %d messages, next %q, %v", len(got), next, err)
 	}
 	got = nil
-	if next, err = bus.Scan(ctx, js, "SCAN", "scan.9", 0, 10000, collect(1000)); err != nil || len(got) != 0 || next != 0 {
-		t.Fatalf("filter matching nothing: %d, %d, %v", len(got), next, err)
+	if _, err = bus.Scan(ctx, js, "SCAN", "", "x", 10, collect(1)); !errors.Is(err, bus.ErrBadToken) {
+		t.Fatalf("bad token: %v", err)
+	}
+	if next, err = bus.Scan(ctx, js, "SCAN", "scan.9", "", 10000, collect(1000)); err != nil || len(got) != 0 || next != "" {
+		t.Fatalf("filter matching nothing: %d, %q, %v", len(got), next, err)
 	}
 }

@@ -76,7 +76,7 @@ func TestListReadsTheCallersIndex(t *testing.T) {
 	if err != nil || len(recs) != 1 || recs[0].GetId() != bob[1] {
 		t.Fatalf("with the first record gone: %v, %v", recs, err)
 	}
-	if _, _, err := s.List(ctx, "", 10, "not-a-token", nil); !errors.Is(err, ErrBadToken) {
+	if _, _, err := s.List(ctx, "", 10, "not-a-token", nil); !errors.Is(err, bus.ErrBadToken) {
 		t.Errorf("bad token: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -102,20 +101,12 @@ const MaxListScan = 2000
 // of the next page ("" at the end). It reads the caller's index entries
 // from where the last page ended, never the whole bucket.
 func (s *Store) List(ctx context.Context, caller string, pageSize int, pageToken string, keep func(*palisadev1.OperationRecord) bool) ([]*palisadev1.OperationRecord, string, error) {
-	var start uint64
-	if pageToken != "" {
-		n, err := strconv.ParseUint(pageToken, 10, 64)
-		if err != nil || n == 0 {
-			return nil, "", ErrBadToken
-		}
-		start = n
-	}
-	filter := bus.OperationIndexSubjectPrefix + ".*"
+	filter := "" // every caller's: the whole index
 	if caller != "" {
 		filter = bus.OperationIndexSubject(caller)
 	}
 	var out []*palisadev1.OperationRecord
-	next, err := bus.Scan(ctx, s.js, bus.OperationIndexStream, filter, start, MaxListScan, func(_ uint64, id []byte) (bool, error) {
+	next, err := bus.Scan(ctx, s.js, bus.OperationIndexStream, filter, pageToken, MaxListScan, func(_ uint64, id []byte) (bool, error) {
 		rec, _, err := s.Get(ctx, string(id))
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -131,11 +122,5 @@ func (s *Store) List(ctx context.Context, caller string, pageSize int, pageToken
 	if err != nil {
 		return nil, "", err
 	}
-	if next == 0 {
-		return out, "", nil
-	}
-	return out, strconv.FormatUint(next, 10), nil
+	return out, next, nil
 }
-
-// ErrBadToken: a page token List did not hand out.
-var ErrBadToken = errors.New("page token is not one this server handed out")
