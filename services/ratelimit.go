@@ -39,9 +39,13 @@ var mutating = map[string]bool{
 // idle for longer than it takes their bucket to fill.
 type callerLimiter struct {
 	rate CallerRate
-	mu   sync.Mutex
-	seen map[string]*limiterEntry
-	now  func() time.Time
+	// idle is how long an unused bucket takes to fill, and a little more:
+	// forgetting it then changes nothing.
+	idle  time.Duration
+	mu    sync.Mutex
+	seen  map[string]*limiterEntry
+	swept time.Time
+	now   func() time.Time
 }
 
 type limiterEntry struct {
@@ -53,7 +57,8 @@ func newCallerLimiter(r CallerRate) *callerLimiter {
 	if r.Burst < 1 {
 		r.Burst = max(1, int(r.PerSecond))
 	}
-	return &callerLimiter{rate: r, seen: map[string]*limiterEntry{}, now: time.Now}
+	idle := time.Duration(float64(r.Burst)/r.PerSecond*float64(time.Second)) + time.Minute
+	return &callerLimiter{rate: r, idle: idle, seen: map[string]*limiterEntry{}, now: time.Now}
 }
 
 // take spends one token of caller's bucket, or says how long until one
@@ -62,10 +67,11 @@ func (l *callerLimiter) take(caller string) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	idle := time.Duration(float64(l.rate.Burst)/l.rate.PerSecond*float64(time.Second)) + time.Minute
-	if len(l.seen) > 1024 {
+	// Sweep idle callers once per idle period, not on every call.
+	if now.Sub(l.swept) > l.idle {
+		l.swept = now
 		for k, e := range l.seen {
-			if now.Sub(e.last) > idle {
+			if now.Sub(e.last) > l.idle {
 				delete(l.seen, k)
 			}
 		}
