@@ -41,12 +41,13 @@ func fenced(rec *palisadev1.OperationRecord, delivery uint64) error {
 // it needs at every step: the command, its delivery number (which fences
 // an older holder), the claim kept on it, and the logger that names it.
 type delivery struct {
-	w     *Worker
-	msg   jetstream.Msg
-	cmd   *palisadev1.Command
-	id    string // the operation id
-	num   uint64 // JetStream's delivery count
-	seq   uint64 // the command's stream sequence
+	w   *Worker
+	msg jetstream.Msg
+	cmd *palisadev1.Command
+	id  string // the operation id
+	// md is the delivery's: its count (which fences an older holder) and
+	// the command's stream sequence.
+	md    *jetstream.MsgMetadata
 	claim *claim
 	log   *slog.Logger
 	// ctx ends when the worker is told to stop for good; work ends with
@@ -94,10 +95,10 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		// (the event's id makes that a no-op if it was heard) and ack.
 		_ = w.store.PublishLast(work, rec)
 		d.ack()
-	case fenced(rec, d.num) != nil:
+	case fenced(rec, d.md.NumDelivered) != nil:
 		d.log.InfoContext(work, "a later delivery holds the operation; stopping")
-	case last > 1 && d.num >= last:
-		w.deadLetterDelivery(work, msg, d.seq, d.num-1, d.log)
+	case last > 1 && d.md.NumDelivered >= last:
+		w.deadLetterDelivery(work, msg, d.md.Sequence.Stream, d.md.NumDelivered-1, d.log)
 	default:
 		d.attempt(rec.GetMetadata().GetAttempts() == 0)
 	}
@@ -131,7 +132,7 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) (*delivery, boo
 	log = log.With("delivery", md.NumDelivered)
 	log.DebugContext(ctx, "command delivered", "stream_seq", md.Sequence.Stream)
 	return &delivery{
-		w: w, msg: msg, cmd: cmd, id: cmd.GetOperationId(), num: md.NumDelivered, seq: md.Sequence.Stream,
+		w: w, msg: msg, cmd: cmd, id: cmd.GetOperationId(), md: md,
 		claim: newClaim(w.opts.JetStream.Conn(), msg, w.heartbeatEvery(), w.ackWait()),
 		log:   log, ctx: ctx,
 	}, true
@@ -216,8 +217,7 @@ func (d *delivery) hold(stop context.CancelFunc) bool {
 		d.log.WarnContext(d.work, "claim not renewed; leaving the command to its redelivery", "error", err)
 		return false
 	}
-	md, _ := d.msg.Metadata()
-	switch cur, err := d.w.current(d.work, md); {
+	switch cur, err := d.w.current(d.work, d.md); {
 	case err != nil:
 		d.log.WarnContext(d.work, "delivery not checked; leaving the command to its redelivery", "error", err)
 		return false
@@ -318,10 +318,10 @@ func (w *Worker) decide(md *palisadev1.OperationMetadata, e *ec2Error, failures 
 // reason.
 func (d *delivery) transition(change func(*palisadev1.OperationMetadata) string) (*palisadev1.OperationRecord, error) {
 	return d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
-		if err := fenced(rec, d.num); err != nil {
+		if err := fenced(rec, d.md.NumDelivered); err != nil {
 			return "", err
 		}
-		rec.Delivery = d.num
+		rec.Delivery = d.md.NumDelivered
 		return change(rec.GetMetadata()), nil
 	})
 }
@@ -349,7 +349,7 @@ func (d *delivery) stopAfterUpdate(err error) bool {
 // failure, and acks the command.
 func (d *delivery) finish(res *palisadev1.OperationResult, failure *ec2Error) {
 	_, err := d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
-		if err := fenced(rec, d.num); err != nil {
+		if err := fenced(rec, d.md.NumDelivered); err != nil {
 			return "", err
 		}
 		md := rec.GetMetadata()
