@@ -38,19 +38,14 @@ func auditCommand() command {
 				if *follow {
 					return e.followAudit(ctx, client, f, *since)
 				}
-				req := &palisadev1.ListAuditRecordsRequest{Filter: f, PageSize: int32(*pageSize)}
-				all := &palisadev1.ListAuditRecordsResponse{}
-				for {
-					resp, err := client.ListAuditRecords(ctx, req)
-					if err != nil {
-						return err
-					}
-					all.Records = append(all.Records, resp.GetRecords()...)
-					if resp.GetNextPageToken() == "" {
-						break
-					}
-					req.PageToken = resp.GetNextPageToken()
+				recs, err := allPages(func(token string) ([]*palisadev1.AuditRecord, string, error) {
+					resp, err := client.ListAuditRecords(ctx, &palisadev1.ListAuditRecordsRequest{Filter: f, PageSize: int32(*pageSize), PageToken: token})
+					return resp.GetRecords(), resp.GetNextPageToken(), err
+				})
+				if err != nil {
+					return err
 				}
+				all := &palisadev1.ListAuditRecordsResponse{Records: recs}
 				if e.g.json() {
 					return writeJSON(e.stdout, all)
 				}

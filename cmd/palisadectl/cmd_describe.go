@@ -66,17 +66,27 @@ func (e *env) getGroups(ctx context.Context, ids []string) ([]*palisadev1.Securi
 
 // listGroups reads every page.
 func (e *env) listGroups(ctx context.Context, req *palisadev1.ListSecurityGroupsRequest) ([]*palisadev1.SecurityGroup, error) {
-	var out []*palisadev1.SecurityGroup
-	for {
+	return allPages(func(token string) ([]*palisadev1.SecurityGroup, string, error) {
+		req.PageToken = token
 		resp, err := e.api.groups.ListSecurityGroups(ctx, req)
+		return resp.GetSecurityGroups(), resp.GetNextPageToken(), err
+	})
+}
+
+// allPages calls list with each page token in turn, from "" until the
+// server hands out none, and gathers every page's items (AIP-158).
+func allPages[T any](list func(token string) (items []T, next string, err error)) ([]T, error) {
+	var all []T
+	for token := ""; ; {
+		items, next, err := list(token)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, resp.GetSecurityGroups()...)
-		if resp.GetNextPageToken() == "" {
-			return out, nil
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
 		}
-		req.PageToken = resp.GetNextPageToken()
+		token = next
 	}
 }
 

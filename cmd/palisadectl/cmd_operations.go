@@ -47,19 +47,14 @@ func listOperationsCommand() command {
 				if err := e.connect(); err != nil {
 					return err
 				}
-				req := &longrunningpb.ListOperationsRequest{Filter: *filter, PageSize: int32(*pageSize)}
-				all := &longrunningpb.ListOperationsResponse{}
-				for {
-					resp, err := e.api.ops.ListOperations(ctx, req)
-					if err != nil {
-						return err
-					}
-					all.Operations = append(all.Operations, resp.GetOperations()...)
-					if resp.GetNextPageToken() == "" {
-						break
-					}
-					req.PageToken = resp.GetNextPageToken()
+				ops, err := allPages(func(token string) ([]*longrunningpb.Operation, string, error) {
+					resp, err := e.api.ops.ListOperations(ctx, &longrunningpb.ListOperationsRequest{Filter: *filter, PageSize: int32(*pageSize), PageToken: token})
+					return resp.GetOperations(), resp.GetNextPageToken(), err
+				})
+				if err != nil {
+					return err
 				}
+				all := &longrunningpb.ListOperationsResponse{Operations: ops}
 				if e.g.json() {
 					return writeJSON(e.stdout, all)
 				}

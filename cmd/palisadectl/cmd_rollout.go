@@ -215,19 +215,14 @@ func rolloutListCommand() command {
 				if err := e.connect(); err != nil {
 					return err
 				}
-				req := &palisadev1.ListRolloutsRequest{}
-				all := &palisadev1.ListRolloutsResponse{}
-				for {
-					resp, err := e.api.rollouts.ListRollouts(ctx, req)
-					if err != nil {
-						return err
-					}
-					all.Rollouts = append(all.Rollouts, resp.GetRollouts()...)
-					if resp.GetNextPageToken() == "" {
-						break
-					}
-					req.PageToken = resp.GetNextPageToken()
+				ros, err := allPages(func(token string) ([]*palisadev1.Rollout, string, error) {
+					resp, err := e.api.rollouts.ListRollouts(ctx, &palisadev1.ListRolloutsRequest{PageToken: token})
+					return resp.GetRollouts(), resp.GetNextPageToken(), err
+				})
+				if err != nil {
+					return err
 				}
+				all := &palisadev1.ListRolloutsResponse{Rollouts: ros}
 				if e.g.json() {
 					return writeJSON(e.stdout, all)
 				}
