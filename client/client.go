@@ -111,12 +111,21 @@ func Dial(target string, o Options) (*Client, error) {
 	}, o.DialOptions...)
 	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("palisade address %q: %w", target, err)
+		return nil, &AddressError{Target: target, Err: err}
 	}
 	c := New(conn, o.Retry)
 	c.owned = true
 	return c, nil
 }
+
+// AddressError is an address Dial cannot use.
+type AddressError struct {
+	Target string
+	Err    error
+}
+
+func (e *AddressError) Error() string { return fmt.Sprintf("palisade address %q: %v", e.Target, e.Err) }
+func (e *AddressError) Unwrap() error { return e.Err }
 
 // New is a Client on a connection the caller made and closes.
 func New(conn *grpc.ClientConn, r Retry) *Client {

@@ -23,7 +23,8 @@ type Operation struct {
 	// Metadata is the operation's state, kind, attempts and timestamps.
 	Metadata *palisadev1.OperationMetadata
 	// Result is set once the operation SUCCEEDED: the group's id and the
-	// rules as EC2 holds them, with their sgr- ids.
+	// rules as EC2 holds them, with their sgr- ids. A rollout's operation
+	// has its Rollout in Proto.Response instead.
 	Result *palisadev1.OperationResult
 }
 
@@ -55,13 +56,14 @@ func (o *Operation) Err() error {
 
 func decode(op *longrunningpb.Operation) (*Operation, error) {
 	o := &Operation{Proto: op, Metadata: &palisadev1.OperationMetadata{}}
-	if op.GetMetadata() != nil {
+	// A rollout's operation carries a Rollout instead: it stays in Proto.
+	if op.GetMetadata().MessageIs(o.Metadata) {
 		if err := op.GetMetadata().UnmarshalTo(o.Metadata); err != nil {
 			return nil, fmt.Errorf("operation %s: read metadata: %w", op.GetName(), err)
 		}
 	}
-	if op.GetResponse() != nil {
-		o.Result = &palisadev1.OperationResult{}
+	if res := (&palisadev1.OperationResult{}); op.GetResponse().MessageIs(res) {
+		o.Result = res
 		if err := op.GetResponse().UnmarshalTo(o.Result); err != nil {
 			return nil, fmt.Errorf("operation %s: read result: %w", op.GetName(), err)
 		}
@@ -88,9 +90,9 @@ func Terminal(s palisadev1.OperationState) bool {
 	return false
 }
 
-// maxResumes bounds how often in a row a broken event stream is reopened
+// MaxResumes bounds how often in a row a broken event stream is reopened
 // without any progress before Watch gives up.
-const maxResumes = 3
+const MaxResumes = 3
 
 // Watch passes an operation's events to each, oldest first and each
 // once, until the last, which it returns. The server replays the history
@@ -131,7 +133,7 @@ func (c *Client) Watch(ctx context.Context, name string, each func(*palisadev1.O
 		if progressed {
 			fails = 0
 		}
-		if fails++; fails > maxResumes {
+		if fails++; fails > MaxResumes {
 			return nil, wrap(err)
 		}
 		t := time.NewTimer(c.retry.wait(fails))

@@ -5,82 +5,58 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
-	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"time"
+
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/client"
 	"github.com/palisadehq/palisade/internal/tlsfiles"
 )
 
-// clients are the services palisadectl calls, on one connection.
-type clients struct {
-	conn   *grpc.ClientConn
-	groups palisadev1.SecurityGroupServiceClient
-	ops    longrunningpb.OperationsClient
-	events palisadev1.OperationEventServiceClient
-	// rollouts is RolloutService.
-	rollouts palisadev1.RolloutServiceClient
-}
+// cliRetry retries UNAVAILABLE a little: enough to ride out an API
+// restarting, short enough that a server that is not there is reported
+// (exit 4) within seconds.
+var cliRetry = client.Retry{Attempts: 3, Initial: 200 * time.Millisecond, Max: time.Second}
 
-// dial prepares the connection; nothing is sent until the first call.
+// dial prepares the connection through package client, with the
+// --tls-* files; nothing is sent until the first call.
 //
 // Calls are not wait-for-ready: a server that refuses the connection
-// fails the call at once with UNAVAILABLE (exit 4), and one that does not
-// answer the handshake does so after --connect-timeout, instead of the
-// call hanging until --timeout.
-func dial(g *globalFlags) (*clients, error) {
-	creds, err := transport(g)
-	if err != nil {
-		return nil, err
+// fails the call with UNAVAILABLE (exit 4), and one that does not answer
+// the handshake does so after --connect-timeout, instead of the call
+// hanging until --timeout.
+func dial(g *globalFlags) (*client.Client, error) {
+	c, err := client.Dial(g.server, client.Options{
+		TLSCert: g.tlsCert, TLSKey: g.tlsKey, TLSCA: g.tlsCA,
+		ConnectTimeout: g.connectTimeout,
+		Retry:          cliRetry,
+		DialOptions: []grpc.DialOption{
+			grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+				return tlsHint(g, invoker(ctx, method, req, reply, cc, opts...))
+			}),
+			grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+				cs, err := streamer(ctx, desc, cc, method, opts...)
+				return cs, tlsHint(g, err)
+			}),
+		},
+	})
+	if err == nil {
+		return c, nil
 	}
-	conn, err := grpc.NewClient(g.server,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: g.connectTimeout}),
-		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-			return tlsHint(g, invoker(ctx, method, req, reply, cc, opts...))
-		}),
-		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-			cs, err := streamer(ctx, desc, cc, method, opts...)
-			return cs, tlsHint(g, err)
-		}),
-	)
-	if err != nil {
-		return nil, usagef("--server %q: %v", g.server, err)
+	var fe *tlsfiles.FileError
+	if errors.As(err, &fe) {
+		flag := map[tlsfiles.Part]string{tlsfiles.CertFile: "--tls-cert", tlsfiles.KeyFile: "--tls-key", tlsfiles.CAFile: "--tls-ca"}[fe.Part]
+		return nil, usagef("%s: %v", flag, err)
 	}
-	return &clients{
-		conn:   conn,
-		groups: palisadev1.NewSecurityGroupServiceClient(conn),
-		ops:    longrunningpb.NewOperationsClient(conn),
-		events: palisadev1.NewOperationEventServiceClient(conn),
-
-		rollouts: palisadev1.NewRolloutServiceClient(conn),
-	}, nil
-}
-
-// transport is TLS with the --tls-* files, or plaintext without them
-// (the insecure loopback default).
-func transport(g *globalFlags) (credentials.TransportCredentials, error) {
-	if !g.tls() {
-		return insecure.NewCredentials(), nil
+	var addr *client.AddressError
+	if errors.As(err, &addr) {
+		return nil, usagef("--server %q: %v", g.server, addr.Err)
 	}
-	src, err := tlsfiles.Load(tlsfiles.Files{Cert: g.tlsCert, Key: g.tlsKey, CA: g.tlsCA}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		var fe *tlsfiles.FileError
-		if errors.As(err, &fe) {
-			flag := map[tlsfiles.Part]string{tlsfiles.CertFile: "--tls-cert", tlsfiles.KeyFile: "--tls-key", tlsfiles.CAFile: "--tls-ca"}[fe.Part]
-			return nil, usagef("%s: %v", flag, err)
-		}
-		return nil, usagef("%v", err)
-	}
-	return credentials.NewTLS(src.ClientConfig()), nil
+	return nil, usagef("%v", err)
 }
 
 // tlsHint adds the flags to check to a connection error that TLS
@@ -106,8 +82,6 @@ func tlsHint(g *globalFlags, err error) error {
 	return status.Error(codes.Unavailable, msg)
 }
 
-func (c *clients) close() { _ = c.conn.Close() }
-
 // env is what one command invocation works with.
 type env struct {
 	g      globalFlags
@@ -116,7 +90,7 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	lookup func(string) (string, bool)
-	api    *clients
+	api    *client.Client
 }
 
 // verbosef writes a diagnostic line on standard error with --verbose.
@@ -149,6 +123,6 @@ func (e *env) connect() error {
 
 func (e *env) close() {
 	if e.api != nil {
-		e.api.close()
+		_ = e.api.Close()
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/palisadehq/palisade/client"
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
 
@@ -34,12 +35,12 @@ func auditCommand() command {
 				if err := e.connect(); err != nil {
 					return err
 				}
-				client := palisadev1.NewAuditServiceClient(e.api.conn)
+				api := e.api
 				if *follow {
-					return e.followAudit(ctx, client, f, *since)
+					return e.followAudit(ctx, api, f, *since)
 				}
 				recs, err := allPages(func(token string) ([]*palisadev1.AuditRecord, string, error) {
-					resp, err := client.ListAuditRecords(ctx, &palisadev1.ListAuditRecordsRequest{Filter: f, PageSize: int32(*pageSize), PageToken: token})
+					resp, err := api.ListAuditRecords(ctx, &palisadev1.ListAuditRecordsRequest{Filter: f, PageSize: int32(*pageSize), PageToken: token})
 					return resp.GetRecords(), resp.GetNextPageToken(), err
 				})
 				if err != nil {
@@ -61,12 +62,12 @@ func auditCommand() command {
 
 // followAudit prints records as the server sends them: one JSON line
 // each with --output json, else one table row each.
-func (e *env) followAudit(ctx context.Context, client palisadev1.AuditServiceClient, f *palisadev1.AuditFilter, since time.Duration) error {
+func (e *env) followAudit(ctx context.Context, api *client.Client, f *palisadev1.AuditFilter, since time.Duration) error {
 	req := &palisadev1.WatchAuditRecordsRequest{Filter: f}
 	if since > 0 {
 		req.StartTime = timestamppb.New(time.Now().Add(-since))
 	}
-	stream, err := client.WatchAuditRecords(ctx, req)
+	stream, err := api.WatchAuditRecords(ctx, req)
 	if err != nil {
 		return err
 	}

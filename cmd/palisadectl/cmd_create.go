@@ -4,8 +4,7 @@ import (
 	"context"
 	"flag"
 
-	"cloud.google.com/go/longrunning/autogen/longrunningpb"
-
+	"github.com/palisadehq/palisade/client"
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
 
@@ -50,8 +49,8 @@ func createCommand() command {
 						return err
 					}
 				}
-				return e.submit(ctx, func(ctx context.Context, api *clients) (*longrunningpb.Operation, error) {
-					return api.groups.CreateSecurityGroup(ctx, req)
+				return e.submit(ctx, func(ctx context.Context, api *client.Client) (*client.Operation, error) {
+					return api.CreateSecurityGroup(ctx, req)
 				})
 			}
 		},

@@ -4,8 +4,7 @@ import (
 	"context"
 	"flag"
 
-	"cloud.google.com/go/longrunning/autogen/longrunningpb"
-
+	"github.com/palisadehq/palisade/client"
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
 
@@ -23,8 +22,8 @@ func deleteCommand() command {
 				if *groupID == "" {
 					return usagef("--group-id is required")
 				}
-				return e.submit(ctx, func(ctx context.Context, api *clients) (*longrunningpb.Operation, error) {
-					return api.groups.DeleteSecurityGroup(ctx, &palisadev1.DeleteSecurityGroupRequest{
+				return e.submit(ctx, func(ctx context.Context, api *client.Client) (*client.Operation, error) {
+					return api.DeleteSecurityGroup(ctx, &palisadev1.DeleteSecurityGroupRequest{
 						RequestId: e.m.requestID, ValidateOnly: e.m.validateOnly, Location: e.g.location(), GroupId: *groupID,
 					})
 				})

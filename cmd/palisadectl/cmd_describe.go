@@ -55,7 +55,7 @@ func describeCommand() command {
 func (e *env) getGroups(ctx context.Context, ids []string) ([]*palisadev1.SecurityGroup, error) {
 	out := make([]*palisadev1.SecurityGroup, 0, len(ids))
 	for _, id := range ids {
-		g, err := e.api.groups.GetSecurityGroup(ctx, &palisadev1.GetSecurityGroupRequest{Location: e.g.location(), GroupId: id})
+		g, err := e.api.GetSecurityGroup(ctx, &palisadev1.GetSecurityGroupRequest{Location: e.g.location(), GroupId: id})
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +68,7 @@ func (e *env) getGroups(ctx context.Context, ids []string) ([]*palisadev1.Securi
 func (e *env) listGroups(ctx context.Context, req *palisadev1.ListSecurityGroupsRequest) ([]*palisadev1.SecurityGroup, error) {
 	return allPages(func(token string) ([]*palisadev1.SecurityGroup, string, error) {
 		req.PageToken = token
-		resp, err := e.api.groups.ListSecurityGroups(ctx, req)
+		resp, err := e.api.ListSecurityGroups(ctx, req)
 		return resp.GetSecurityGroups(), resp.GetNextPageToken(), err
 	})
 }

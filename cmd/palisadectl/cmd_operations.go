@@ -23,11 +23,11 @@ func getOperationCommand() command {
 				if err := e.connect(); err != nil {
 					return err
 				}
-				op, err := e.api.ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: name})
+				op, err := e.api.GetOperation(ctx, name)
 				if err != nil {
 					return err
 				}
-				return e.printOperation(op)
+				return e.printOperation(op.Proto)
 			}
 		},
 	}
@@ -48,7 +48,7 @@ func listOperationsCommand() command {
 					return err
 				}
 				ops, err := allPages(func(token string) ([]*longrunningpb.Operation, string, error) {
-					resp, err := e.api.ops.ListOperations(ctx, &longrunningpb.ListOperationsRequest{Filter: *filter, PageSize: int32(*pageSize), PageToken: token})
+					resp, err := e.api.ListOperations(ctx, &longrunningpb.ListOperationsRequest{Filter: *filter, PageSize: int32(*pageSize), PageToken: token})
 					return resp.GetOperations(), resp.GetNextPageToken(), err
 				})
 				if err != nil {
@@ -124,14 +124,14 @@ func cancelOperationCommand() command {
 				if err := e.connect(); err != nil {
 					return err
 				}
-				if _, err := e.api.ops.CancelOperation(ctx, &longrunningpb.CancelOperationRequest{Name: name}); err != nil {
+				if err := e.api.CancelOperation(ctx, name); err != nil {
 					return err
 				}
-				op, err := e.api.ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: name})
+				op, err := e.api.GetOperation(ctx, name)
 				if err != nil {
 					return err
 				}
-				return e.printOperation(op)
+				return e.printOperation(op.Proto)
 			}
 		},
 	}

@@ -88,10 +88,11 @@ func rolloutStartCommand() command {
 					return err
 				}
 				e.verbosef("request id: %s", e.m.requestID)
-				op, err := e.api.rollouts.StartRollout(ctx, req)
+				started, err := e.api.StartRollout(ctx, req)
 				if err != nil {
 					return err
 				}
+				op := started.Proto
 				if e.m.validateOnly {
 					return e.printPlan(op)
 				}
@@ -190,7 +191,7 @@ func rolloutGetCommand() command {
 				if err := e.connect(); err != nil {
 					return err
 				}
-				ro, err := e.api.rollouts.GetRollout(ctx, &palisadev1.GetRolloutRequest{Name: name})
+				ro, err := e.api.GetRollout(ctx, &palisadev1.GetRolloutRequest{Name: name})
 				if err != nil {
 					return err
 				}
@@ -216,7 +217,7 @@ func rolloutListCommand() command {
 					return err
 				}
 				ros, err := allPages(func(token string) ([]*palisadev1.Rollout, string, error) {
-					resp, err := e.api.rollouts.ListRollouts(ctx, &palisadev1.ListRolloutsRequest{PageToken: token})
+					resp, err := e.api.ListRollouts(ctx, &palisadev1.ListRolloutsRequest{PageToken: token})
 					return resp.GetRollouts(), resp.GetNextPageToken(), err
 				})
 				if err != nil {
@@ -280,11 +281,11 @@ func rolloutControlCommand(verb string) command {
 				var ro *palisadev1.Rollout
 				switch verb {
 				case "pause":
-					ro, err = e.api.rollouts.PauseRollout(ctx, &palisadev1.PauseRolloutRequest{Name: name})
+					ro, err = e.api.PauseRollout(ctx, &palisadev1.PauseRolloutRequest{Name: name})
 				case "resume":
-					ro, err = e.api.rollouts.ResumeRollout(ctx, &palisadev1.ResumeRolloutRequest{Name: name})
+					ro, err = e.api.ResumeRollout(ctx, &palisadev1.ResumeRolloutRequest{Name: name})
 				default:
-					ro, err = e.api.rollouts.CancelRollout(ctx, &palisadev1.CancelRolloutRequest{Name: name})
+					ro, err = e.api.CancelRollout(ctx, &palisadev1.CancelRolloutRequest{Name: name})
 				}
 				if err != nil {
 					return err

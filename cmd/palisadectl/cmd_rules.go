@@ -4,8 +4,7 @@ import (
 	"context"
 	"flag"
 
-	"cloud.google.com/go/longrunning/autogen/longrunningpb"
-
+	"github.com/palisadehq/palisade/client"
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
 
@@ -74,13 +73,13 @@ func authorizeCommand(d dir) command {
 					return err
 				}
 				loc := e.g.location()
-				return e.submit(ctx, func(ctx context.Context, api *clients) (*longrunningpb.Operation, error) {
+				return e.submit(ctx, func(ctx context.Context, api *client.Client) (*client.Operation, error) {
 					if d == egress {
-						return api.groups.AuthorizeSecurityGroupEgress(ctx, &palisadev1.AuthorizeSecurityGroupEgressRequest{
+						return api.AuthorizeSecurityGroupEgress(ctx, &palisadev1.AuthorizeSecurityGroupEgressRequest{
 							RequestId: e.m.requestID, ValidateOnly: e.m.validateOnly, Location: loc, GroupId: r.groupID, IpPermissions: perms,
 						})
 					}
-					return api.groups.AuthorizeSecurityGroupIngress(ctx, &palisadev1.AuthorizeSecurityGroupIngressRequest{
+					return api.AuthorizeSecurityGroupIngress(ctx, &palisadev1.AuthorizeSecurityGroupIngressRequest{
 						RequestId: e.m.requestID, ValidateOnly: e.m.validateOnly, Location: loc, GroupId: r.groupID, IpPermissions: perms,
 					})
 				})
@@ -109,14 +108,14 @@ func revokeCommand(d dir) command {
 					return usagef("name the rules either by --security-group-rule-ids or by their description, not both")
 				}
 				loc, ids := e.g.location(), r.ruleIDs.values
-				return e.submit(ctx, func(ctx context.Context, api *clients) (*longrunningpb.Operation, error) {
+				return e.submit(ctx, func(ctx context.Context, api *client.Client) (*client.Operation, error) {
 					if d == egress {
-						return api.groups.RevokeSecurityGroupEgress(ctx, &palisadev1.RevokeSecurityGroupEgressRequest{
+						return api.RevokeSecurityGroupEgress(ctx, &palisadev1.RevokeSecurityGroupEgressRequest{
 							RequestId: e.m.requestID, ValidateOnly: e.m.validateOnly, Location: loc, GroupId: r.groupID,
 							IpPermissions: perms, SecurityGroupRuleIds: ids,
 						})
 					}
-					return api.groups.RevokeSecurityGroupIngress(ctx, &palisadev1.RevokeSecurityGroupIngressRequest{
+					return api.RevokeSecurityGroupIngress(ctx, &palisadev1.RevokeSecurityGroupIngressRequest{
 						RequestId: e.m.requestID, ValidateOnly: e.m.validateOnly, Location: loc, GroupId: r.groupID,
 						IpPermissions: perms, SecurityGroupRuleIds: ids,
 					})

@@ -32,7 +32,7 @@ func isTerminal(w io.Writer) bool {
 // of their own either way. It ends with exit 0 if the rollout succeeded,
 // 3 if not.
 func (e *env) watchRollout(ctx context.Context, name string) error {
-	stream, err := e.api.rollouts.WatchRollout(ctx, &palisadev1.WatchRolloutRequest{Name: name})
+	stream, err := e.api.WatchRollout(ctx, &palisadev1.WatchRolloutRequest{Name: name})
 	if err != nil {
 		return err
 	}

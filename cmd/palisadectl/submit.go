@@ -10,11 +10,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/palisadehq/palisade/client"
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
 
 // call is one mutating RPC, with the request already built.
-type call func(ctx context.Context, api *clients) (*longrunningpb.Operation, error)
+type call func(ctx context.Context, api *client.Client) (*client.Operation, error)
 
 // submit sends a mutating request and deals with the answer: the
 // validation verdict, the accepted operation's name, or, with --wait, the
@@ -30,41 +31,31 @@ func (e *env) submit(ctx context.Context, send call) error {
 	}
 	switch {
 	case e.m.validateOnly:
-		return e.printOperation(op)
+		return e.printOperation(op.Proto)
 	case !e.m.wait:
 		if e.g.json() {
-			return writeJSON(e.stdout, op)
+			return writeJSON(e.stdout, op.Proto)
 		}
-		_, err := fmt.Fprintln(e.stdout, op.GetName())
+		_, err := fmt.Fprintln(e.stdout, op.Name())
 		return err
 	}
-	return e.await(ctx, op.GetName())
+	return e.await(ctx, op.Name())
 }
 
 // await follows an operation to its end with its events on standard
 // error, then prints it and returns how it ended.
 func (e *env) await(ctx context.Context, name string) error {
-	if _, err := e.follow(ctx, name, func(ev *palisadev1.OperationEvent) error {
-		writeEvent(e.stderr, ev)
-		return nil
-	}); err != nil {
+	op, err := e.api.Wait(ctx, name, func(ev *palisadev1.OperationEvent) { writeEvent(e.stderr, ev) })
+	if op == nil {
 		return e.stoppedWaiting(ctx, name, err)
 	}
-	op, err := e.api.ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: name})
-	if err != nil {
-		return e.stoppedWaiting(ctx, name, err)
-	}
-	if err := e.printOperation(op); err != nil {
+	if err := e.printOperation(op.Proto); err != nil {
 		return err
 	}
-	if op.GetError() == nil {
+	if op.Proto.GetError() == nil {
 		return nil
 	}
-	md, err := metadataOf(op)
-	if err != nil {
-		return err
-	}
-	return e.failed(name, md.GetState(), op.GetError())
+	return e.failed(name, op.State(), op.Proto.GetError())
 }
 
 // stoppedWaiting explains that the operation goes on without us: it was
