@@ -25,11 +25,17 @@ FUZZTIME ?= 20s
 
 GEN_TOOLS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
 
+# The TypeScript client (clients/typescript): its npm packages, pinned by
+# package-lock.json, and its generated code, committed like gen/.
+TS_DIR      := clients/typescript
+TS_GEN      := $(TS_DIR)/gen
+TS_PACKAGES := $(TS_DIR)/node_modules/.package-lock.json
+
 export PATH := $(BIN):$(PATH)
 
 .PHONY: all help build run test test-short test-race chaos fuzz bench \
 	lint fmt-check vet golangci-lint buf-lint breaking \
-	generate check-generated tools clean
+	generate check-generated typescript-check tools clean
 
 all: build
 
@@ -114,16 +120,25 @@ $(BIN)/protoc-gen-go-grpc:
 $(BIN)/golangci-lint:
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-## generate: regenerate gen/ from proto/ (fetches the googleapis protos first).
-generate: $(GEN_TOOLS)
+## generate: regenerate gen/ and clients/typescript/gen from proto/ (fetches the googleapis protos
+## and the TypeScript client's npm packages first).
+generate: $(GEN_TOOLS) $(TS_PACKAGES)
 	./scripts/fetch-googleapis.sh
-	rm -rf gen
+	rm -rf gen $(TS_GEN)
 	buf generate
+	buf generate --template clients/typescript/buf.gen.yaml
 
-## check-generated: fail when the committed gen/ is stale.
+## check-generated: fail when the committed gen/ or clients/typescript/gen is stale.
 check-generated: generate
-	@git diff --exit-code --stat -- gen || (echo "gen/ is stale: run make generate and commit"; exit 1)
-	@test -z "$$(git status --porcelain -- gen)" || (echo "gen/ has untracked files: run make generate and commit"; git status --porcelain -- gen; exit 1)
+	@git diff --exit-code --stat -- gen $(TS_GEN) || (echo "generated code is stale: run make generate and commit"; exit 1)
+	@test -z "$$(git status --porcelain -- gen $(TS_GEN))" || (echo "generated code has untracked files: run make generate and commit"; git status --porcelain -- gen $(TS_GEN); exit 1)
+
+$(TS_PACKAGES): $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && npm ci --no-audit --no-fund
+
+## typescript-check: tsc --noEmit over the TypeScript client and its example (npm ci first).
+typescript-check: $(TS_PACKAGES)
+	cd $(TS_DIR) && npx tsc -p . --noEmit
 
 ## clean: remove bin/.
 clean:
