@@ -3,10 +3,8 @@ package client_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/palisadehq/palisade/client"
+	"github.com/palisadehq/palisade/client/clienttest"
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/palisadetest"
@@ -163,19 +162,19 @@ func TestPolicyDenialCarriesTheDecision(t *testing.T) {
 // after the API stored the operation and before its answer arrives; the
 // client retries with the same request_id and gets that same operation.
 func TestRetryAfterDroppedConnectionMakesOneOperation(t *testing.T) {
-	var proxy *cutter
+	var proxy *clienttest.Dropper
 	var handled atomic.Int32
 	cutOnce := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
 		if strings.HasSuffix(info.FullMethod, "/CreateSecurityGroup") && handled.Add(1) == 1 {
-			proxy.cut() // the operation is stored; its answer never reaches the client
+			proxy.Drop() // the operation is stored; its answer never reaches the client
 		}
 		return resp, err
 	}
 	s := palisadetest.Start(t, palisadetest.Options{ServerOptions: []grpc.ServerOption{grpc.ChainUnaryInterceptor(cutOnce)}})
-	proxy = newCutter(t, s.Addr)
+	proxy = clienttest.NewDropper(t, s.Addr)
 	var sent atomic.Int32
-	c := dial(t, proxy.addr, client.Options{
+	c := dial(t, proxy.Addr(), client.Options{
 		Retry:       client.Retry{Attempts: 10, Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		DialOptions: []grpc.DialOption{grpc.WithUnaryInterceptor(counting(&sent))},
 	})
@@ -238,57 +237,4 @@ func counting(n *atomic.Int32) grpc.UnaryClientInterceptor {
 		n.Add(1)
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
-}
-
-// cutter is a TCP proxy to the API whose cut drops every connection
-// through it, as a load balancer restarting or a network path failing
-// would.
-type cutter struct {
-	addr string
-	mu   sync.Mutex
-	open []net.Conn
-}
-
-func newCutter(t *testing.T, target string) *cutter {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	p := &cutter{addr: l.Addr().String()}
-	go func() {
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = in.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.open = append(p.open, in, out)
-			p.mu.Unlock()
-			go pipe(out, in)
-			go pipe(in, out)
-		}
-	}()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
-	_ = dst.Close()
-	_ = src.Close()
-}
-
-func (p *cutter) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.open {
-		_ = c.Close()
-	}
-	p.open = nil
 }

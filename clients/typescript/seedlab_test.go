@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,23 +24,7 @@ import (
 // serve`: it finds the VPC, creates the group, allows SSH and HTTP and
 // shows a bad rule refused by its field. EC2 then holds both rules.
 func TestSeedLabExample(t *testing.T) {
-	if testing.Short() {
-		t.Skip("installs the npm packages and starts palisade serve")
-	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed; CI must run the TypeScript example", tool)
-			}
-			t.Skipf("%s is not installed: the TypeScript client's example needs Node 20 and npm", tool)
-		}
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-
-	run(t, ctx, ".", nil, "npm", "ci", "--no-audit", "--no-fund")
-	run(t, ctx, ".", nil, "npm", "run", "build")
-
+	ctx := build(t)
 	addr := serve(t, ctx)
 	out := run(t, ctx, ".", []string{"PALISADE_SERVER=" + addr}, "node", "dist/examples/seed-lab.js", "lab-sg")
 
@@ -75,6 +60,35 @@ func TestSeedLabExample(t *testing.T) {
 	}
 }
 
+// built is set once npm ci and the build have succeeded in this process.
+var built bool
+
+// build skips under -short and without Node (CI must have it), then
+// installs the npm packages and compiles the client, its example and its
+// tests, once per process. It returns the test's context, bounded.
+func build(t *testing.T) context.Context {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("installs the npm packages and runs Node")
+	}
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is not installed; CI must run the TypeScript client's tests", tool)
+			}
+			t.Skipf("%s is not installed: the TypeScript client's tests need Node 20 and npm", tool)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	t.Cleanup(cancel)
+	if !built {
+		run(t, ctx, ".", nil, "npm", "ci", "--no-audit", "--no-fund")
+		run(t, ctx, ".", nil, "npm", "run", "build")
+		built = true
+	}
+	return ctx
+}
+
 // run runs a command in dir and returns its standard output; a failure
 // fails the test with both outputs.
 func run(t *testing.T, ctx context.Context, dir string, env []string, name string, args ...string) string {
@@ -98,7 +112,7 @@ func serve(t *testing.T, ctx context.Context) string {
 	bin := filepath.Join(t.TempDir(), "palisade")
 	run(t, ctx, "../..", nil, "go", "build", "-o", bin, "./cmd/palisade")
 	addrs := freeAddrs(t, 3)
-	var log bytes.Buffer
+	var log syncBuffer
 	cmd := exec.Command(bin, "serve", "--data-dir", t.TempDir(),
 		"--grpc-listen", addrs[0], "--nats-listen", addrs[1], "--ec2-listen", addrs[2])
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -142,6 +156,25 @@ func serve(t *testing.T, ctx context.Context) string {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// syncBuffer is serve's output, written by the process's copiers and
+// read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // freeAddrs returns n distinct loopback addresses nobody listens on now.

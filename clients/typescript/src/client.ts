@@ -201,15 +201,15 @@ export class PalisadeClient {
         }
         throw new ConnectError("the event stream ended before the operation did", Code.Unavailable);
       } catch (err) {
-        const e = ConnectError.from(err);
-        if (e.code !== Code.Unavailable || signal?.aborted) {
-          throw PalisadeError.from(err);
+        const e = PalisadeError.from(err, signal);
+        if (!(e instanceof PalisadeError) || !e.retryable || signal?.aborted) {
+          throw e;
         }
         if (progressed) {
           fails = 0;
         }
         if (++fails > MAX_RESUMES) {
-          throw PalisadeError.from(e);
+          throw e;
         }
         await sleep(backoff(this.retry, fails), signal);
       }
@@ -240,7 +240,7 @@ export class PalisadeClient {
       try {
         return await call(signal);
       } catch (err) {
-        const e = PalisadeError.from(err);
+        const e = PalisadeError.from(err, signal);
         if (!(e instanceof PalisadeError) || !e.retryable || attempt >= this.retry.attempts || signal?.aborted) {
           throw e;
         }

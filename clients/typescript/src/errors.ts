@@ -126,12 +126,19 @@ export class PalisadeError extends Error {
     return this.code === Code.Unavailable;
   }
 
-  /** The error a call failed with, decoded; anything not from the server is returned as it is. */
-  static from(err: unknown): unknown {
+  /**
+   * The error a call failed with, decoded; anything not from the call is
+   * returned as it is. Connect for Node reports a connection that closed
+   * under a call as CANCELED, as if the caller had cancelled it: unless
+   * signal (the caller's) was aborted, that is UNAVAILABLE, as gRPC's own
+   * clients report it, and retried.
+   */
+  static from(err: unknown, signal?: AbortSignal): unknown {
     if (err instanceof PalisadeError || !(err instanceof ConnectError)) {
       return err;
     }
-    return new PalisadeError({ code: err.code, message: err.rawMessage, details: [{ kind: "connect", error: err }] });
+    const code = err.code === Code.Canceled && !signal?.aborted ? Code.Unavailable : err.code;
+    return new PalisadeError({ code, message: err.rawMessage, details: [{ kind: "connect", error: err }] });
   }
 
   /** How an operation ended, from its google.rpc.Status. */
