@@ -238,3 +238,28 @@ func counting(n *atomic.Int32) grpc.UnaryClientInterceptor {
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
 }
+
+// TestReusedRequestIDAndUnknownOperation: a different request under a
+// used request_id is a failed precondition naming it; waiting on an
+// operation that does not exist is NOT_FOUND, not a hang.
+func TestReusedRequestIDAndUnknownOperation(t *testing.T) {
+	s := palisadetest.Start(t, palisadetest.Options{})
+	c := dial(t, s.Addr, client.Options{})
+	ctx := testContext(t)
+	first := &palisadev1.CreateSecurityGroupRequest{Location: here, GroupName: "first", Description: "one"}
+	if _, err := c.CreateSecurityGroup(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.CreateSecurityGroup(ctx, &palisadev1.CreateSecurityGroupRequest{
+		RequestId: first.GetRequestId(), Location: here, GroupName: "second", Description: "two",
+	})
+	e, ok := client.ErrorFrom(err)
+	if !ok || e.Code != codes.FailedPrecondition || len(e.Preconditions) != 1 || e.Preconditions[0].Type != "REQUEST_ID_REUSED" || e.Reason != "REQUEST_ID_REUSED" {
+		t.Fatalf("reused request id: %v (%+v)", err, e)
+	}
+
+	op, err := c.Wait(ctx, "operations/0123456789abcdef0123456789abcdef", nil)
+	if e, ok := client.ErrorFrom(err); op != nil || !ok || e.Code != codes.NotFound {
+		t.Fatalf("Wait on an unknown operation: %v, %v", op, err)
+	}
+}
