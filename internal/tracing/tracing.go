@@ -119,11 +119,13 @@ func DialOption() grpc.DialOption {
 	return grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithPropagators(propagator)))
 }
 
-// Publish starts the producer span of a message to subject and returns
-// the header that carries it to the consumer (nil when nothing is
-// traced) and the function that ends the span with the publish's error.
-func Publish(ctx context.Context, subject string) (nats.Header, func(error)) {
-	ctx, span := Start(ctx, "publish "+subject,
+// Publish starts the producer span of a message to subject, stored on
+// stream, and returns the header that carries it to the consumer (nil
+// when nothing is traced) and the function that ends the span with the
+// publish's error. The span is named after the stream: subjects name
+// groups, too many names to group spans by.
+func Publish(ctx context.Context, stream, subject string) (nats.Header, func(error)) {
+	ctx, span := Start(ctx, "publish "+stream,
 		trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(
 			attribute.String("messaging.system", "nats"),

@@ -30,7 +30,7 @@ func install(t *testing.T) *tracetest.InMemoryExporter {
 func TestPublishAndConsumeShareATrace(t *testing.T) {
 	exp := install(t)
 	ctx, root := Start(context.Background(), "call")
-	h, done := Publish(ctx, "palisade.commands.x")
+	h, done := Publish(ctx, "COMMANDS", "palisade.commands.x")
 	done(nil)
 	root.End()
 	if h == nil || len(h["traceparent"]) != 1 || !strings.HasPrefix(h["traceparent"][0], "00-") {
