@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -27,6 +28,17 @@ func (o *observeFlags) register(fs *commandFlags) {
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "",
 		"export traces over OTLP/gRPC to this collector, host:port (TLS) or http://host:port (plaintext) "+
 			"(\"\": the OTEL_EXPORTER_OTLP_* variables decide; with none set, no export)")
+	fs.checks = append(fs.checks, o.check)
+}
+
+func (o *observeFlags) check() error {
+	if o.metricsListen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(o.metricsListen); err != nil {
+		return fmt.Errorf("--metrics-listen %q: %w", o.metricsListen, err)
+	}
+	return nil
 }
 
 // start binds the metrics address and installs the trace exporter; the
