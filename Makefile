@@ -125,6 +125,12 @@ check-generated: generate
 	@git diff --exit-code --stat -- gen || (echo "gen/ is stale: run make generate and commit"; exit 1)
 	@test -z "$$(git status --porcelain -- gen)" || (echo "gen/ has untracked files: run make generate and commit"; git status --porcelain -- gen; exit 1)
 
+## lint-observability: parse the alert rules and the dashboard in deploy/observability with
+## Prometheus' own parsers (a module of its own, so the main one does not carry prometheus/prometheus).
+.PHONY: lint-observability
+lint-observability:
+	cd deploy/observability/lint && $(GO) test -count=1 ./...
+
 ## clean: remove bin/.
 clean:
 	rm -rf bin

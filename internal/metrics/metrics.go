@@ -10,6 +10,8 @@
 package metrics
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +29,52 @@ const Namespace = "palisade"
 // collectors, and every metric below.
 var Registry = prometheus.NewRegistry()
 
-var factory = promauto.With(Registry)
+// own records every collector of Palisade's own, for Names.
+var own []prometheus.Collector
+
+// ownRegisterer registers on Registry and records what it registered.
+type ownRegisterer struct{ prometheus.Registerer }
+
+func (r ownRegisterer) Register(c prometheus.Collector) error {
+	if err := r.Registerer.Register(c); err != nil {
+		return err
+	}
+	own = append(own, c)
+	return nil
+}
+
+func (r ownRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+var factory = promauto.With(ownRegisterer{Registry})
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists the names of Palisade's own metrics, sorted: what the
+// alert rules and the dashboard may refer to (a histogram's series add
+// _bucket, _sum and _count).
+func Names() []string {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		for _, c := range own {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
 
 func init() {
 	Registry.MustRegister(

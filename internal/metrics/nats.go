@@ -29,7 +29,7 @@ var natsConns = &connections{
 		[]string{"connection"}, nil),
 }
 
-func init() { Registry.MustRegister(natsConns) }
+func init() { ownRegisterer{Registry}.MustRegister(natsConns) }
 
 // WatchConnection reports nc's state under name (palisade-api,
 // palisade-worker …) from now on; a later connection under the same name
@@ -84,7 +84,7 @@ var commandConsumers = &consumers{
 		nil, nil),
 }
 
-func init() { Registry.MustRegister(commandConsumers) }
+func init() { ownRegisterer{Registry}.MustRegister(commandConsumers) }
 
 // WatchConsumers reports, from now on, the pending and in-flight commands
 // of the named consumers of stream at every scrape, from the consumers'
