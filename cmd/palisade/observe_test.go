@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -75,5 +77,30 @@ func TestServeServesMetrics(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("serve exited with %d after being stopped:\n%s", code, out.String())
+	}
+}
+
+// TestObserveStart: a taken metrics address fails at start, naming the
+// flag; with nothing asked for, the part's observer only waits for the
+// end.
+func TestObserveStart(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	o := observeFlags{metricsListen: taken.Addr().String()}
+	if _, err := o.start(context.Background(), "palisade-test", log); err == nil || !strings.Contains(err.Error(), "--metrics-listen") {
+		t.Fatalf("start on a taken address: %v, want an error naming --metrics-listen", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	run, err := (&observeFlags{}).start(ctx, "palisade-test", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := run(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -48,6 +48,13 @@ func Setup(ctx context.Context, o Options) (shutdown func(context.Context) error
 	if !o.exportConfigured() {
 		return func(context.Context) error { return nil }, nil
 	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(semconv.ServiceName(o.Service)),
+		resource.WithFromEnv(),
+		resource.WithTelemetrySDK())
+	if err != nil {
+		return nil, fmt.Errorf("trace resource: %w", err)
+	}
 	var opts []otlptracegrpc.Option
 	if o.Endpoint != "" {
 		opts = append(opts, otlptracegrpc.WithEndpointURL(endpointURL(o.Endpoint)))
@@ -55,13 +62,6 @@ func Setup(ctx context.Context, o Options) (shutdown func(context.Context) error
 	exp, err := otlptracegrpc.New(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("OTLP exporter: %w", err)
-	}
-	res, err := resource.New(ctx,
-		resource.WithAttributes(semconv.ServiceName(o.Service)),
-		resource.WithFromEnv(),
-		resource.WithTelemetrySDK())
-	if err != nil {
-		return nil, fmt.Errorf("trace resource: %w", err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)

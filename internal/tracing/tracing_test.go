@@ -134,3 +134,19 @@ func TestEndpointURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSetupRefusesMalformedResourceAttributes: a malformed
+// OTEL_RESOURCE_ATTRIBUTES stops the start with an error saying so,
+// rather than exporting spans under a half-read resource.
+func TestSetupRefusesMalformedResourceAttributes(t *testing.T) {
+	prev := otel.GetTracerProvider()
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "team")
+	_, err := Setup(context.Background(), Options{Endpoint: "http://127.0.0.1:1", Service: "palisade-test", Getenv: func(string) string { return "" }})
+	if err == nil || !strings.Contains(err.Error(), "trace resource") {
+		t.Fatalf("err = %v, want one about the trace resource", err)
+	}
+	if otel.GetTracerProvider() != prev {
+		t.Error("a provider was installed although the setup failed")
+	}
+}
