@@ -167,16 +167,15 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 		s.log.WarnContext(ctx, "command not stored", "operation_id", cmd.GetOperationId(), "error", err)
 		return nil, &UnavailableError{What: queue + " is unavailable", Err: err}
 	}
-	if !ack.Duplicate {
-		kind, _, _ := Describe(cmd)
-		metrics.OperationAccepted(kind.String())
-	}
 	if ack.Duplicate {
 		// Stored before, possibly by a replica that died before writing
 		// the record: make sure it is this request.
 		if err := s.sameAsStored(ctx, stream, ack.Sequence, cmd); err != nil {
 			return nil, err
 		}
+	} else {
+		kind, _, _ := Describe(cmd)
+		metrics.OperationAccepted(kind.String())
 	}
 	if afterStore != nil {
 		afterStore(ctx)
