@@ -1,6 +1,7 @@
 // Package lint checks Palisade's alert rules and Grafana dashboard
-// offline, with Prometheus' own rule and PromQL parsers: every expression
-// parses, every alert says how bad it is and what to do, and every metric
+// offline, with Prometheus' own rule and PromQL parsers and Grafana's
+// dashboard schema (github.com/grafana/grafana-foundation-sdk, Apache-2.0):
+// every expression parses, every key is one Grafana knows, every alert says how bad it is and what to do, and every metric
 // they read is one Palisade exports (../metrics.txt, which the main
 // module's tests keep current).
 //
@@ -17,7 +18,11 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	grafana "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -179,6 +184,8 @@ type dashboard struct {
 	} `json:"panels"`
 }
 
+var registerPlugins sync.Once
+
 // grafanaVariable matches $name, ${name} and $__name.
 var grafanaVariable = regexp.MustCompile(`\$\{?[A-Za-z_][A-Za-z0-9_]*\}?`)
 
@@ -193,6 +200,16 @@ func Dashboard(path string, known map[string]bool) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var problems []string
+	// Grafana's own schema (the foundation SDK's types) refuses unknown
+	// and misspelt keys and missing required ones.
+	registerPlugins.Do(plugins.RegisterDefaultPlugins)
+	var strict grafana.Dashboard
+	if err := strict.UnmarshalJSONStrict(b); err != nil {
+		// It returns an empty BuildErrors, not nil, when all is well.
+		if be, ok := err.(cog.BuildErrors); !ok || len(be) > 0 {
+			problems = append(problems, "Grafana's schema: "+err.Error())
+		}
+	}
 	if d.UID == "" || d.Title == "" {
 		problems = append(problems, "the dashboard needs a uid and a title")
 	}

@@ -77,7 +77,8 @@ func TestLintCatchesMistakes(t *testing.T) {
 	path := filepath.Join(dir, "dashboard.json")
 	if err := os.WriteFile(path, []byte(`{"uid":"u","title":"t","panels":[
 		{"id":1,"title":"a","gridPos":{"x":0,"y":0,"w":12,"h":8},"targets":[{"refId":"A","expr":"rate(palisade_nope_total[$__rate_interval])"}]},
-		{"id":1,"title":"b","gridPos":{"x":20,"y":0,"w":12,"h":8},"targets":[{"refId":"A","expr":"sum(rate(palisade_ec2_calls_total[$__rate_interval])"}]}]}`), 0o644); err != nil {
+		{"id":1,"title":"b","gridPos":{"x":20,"y":0,"w":12,"h":8},"targets":[{"refId":"A","expr":"sum(rate(palisade_ec2_calls_total[$__rate_interval])"}]},
+		{"id":2,"type":"timeseries","title":"c","gridpos":{"x":0,"y":8,"w":12,"h":8},"targets":[{"refId":"A","expr":"palisade_nats_connected"}]}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	problems, err := Dashboard(path, k)
@@ -85,7 +86,7 @@ func TestLintCatchesMistakes(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := strings.Join(problems, "\n")
-	for _, want := range []string{"reads palisade_nope_total", "id 1 used twice", "outside the 24 columns", "parse error"} {
+	for _, want := range []string{"reads palisade_nope_total", "id 1 used twice", "outside the 24 columns", "parse error", "unexpected field 'gridpos'"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("dashboard problems %q lack %q", problems, want)
 		}
