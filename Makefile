@@ -140,6 +140,12 @@ $(TS_PACKAGES): $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
 typescript-check: $(TS_PACKAGES)
 	cd $(TS_DIR) && npx tsc -p . --noEmit
 
+## lint-observability: parse the alert rules and the dashboard in deploy/observability with
+## Prometheus' own parsers (a module of its own, so the main one does not carry prometheus/prometheus).
+.PHONY: lint-observability
+lint-observability:
+	cd deploy/observability/lint && $(GO) test -count=1 ./...
+
 ## clean: remove bin/.
 clean:
 	rm -rf bin

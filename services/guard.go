@@ -18,6 +18,7 @@ import (
 	"github.com/palisadehq/palisade/internal/audit"
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/logging"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/policy"
 )
@@ -107,6 +108,7 @@ func (g *guard) decide(ctx context.Context, checks []policy.Check, a about) erro
 			rec.Denials = append(rec.Denials, &palisadev1.AuditDenial{Field: d.Field, What: d.What, Reason: d.Reason(), Policies: d.Policies})
 		}
 	}
+	metrics.PolicyDecided(len(denied) == 0)
 	if err := g.audit.Write(ctx, rec); err != nil {
 		if gone := callerGone(ctx); gone != nil {
 			return gone

@@ -18,6 +18,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/logging"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/internal/rules"
@@ -218,6 +219,9 @@ func (s *operationsServer) CancelOperation(ctx context.Context, r *longrunningpb
 		refused = md.GetState()
 		return "", errNotCancellable
 	})
+	if err == nil {
+		metrics.OperationEnded(latest.GetMetadata())
+	}
 	if errors.Is(err, operations.ErrEnded) {
 		// Cancelling a cancelled operation again is a no-op.
 		if refused = latest.GetMetadata().GetState(); refused == palisadev1.OperationState_OPERATION_STATE_CANCELLED {

@@ -24,10 +24,12 @@ import (
 	"github.com/palisadehq/palisade/internal/audit"
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/internal/ratebudget"
 	"github.com/palisadehq/palisade/internal/rollout"
+	"github.com/palisadehq/palisade/internal/tracing"
 )
 
 // Deps are what the front end needs.
@@ -101,8 +103,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		limiter = newCallerLimiter(d.CallerRate)
 	}
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(identityUnary(d.Identify), rateUnary(limiter)),
+		// Timed first, so calls the identity and rate checks refuse count.
+		grpc.ChainUnaryInterceptor(metrics.UnaryServerInterceptor(), identityUnary(d.Identify), rateUnary(limiter)),
 		grpc.ChainStreamInterceptor(identityStream(d.Identify)),
+		tracing.ServerOption(),
 	}
 	if d.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(d.TLS)))

@@ -20,6 +20,7 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/logging"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/operations"
 )
 
@@ -138,15 +139,23 @@ func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, del
 		} else {
 			reason = failure.GetMessage() + "; the command was moved to " + bus.DeadLetterSubject(id)
 		}
-		_, err := w.store.Transition(ctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
+		rec, err := w.store.Transition(ctx, id, func(rec *palisadev1.OperationRecord) (string, error) {
 			md := rec.GetMetadata()
 			md.State = palisadev1.OperationState_OPERATION_STATE_FAILED
 			rec.Error = failure
 			return reason, nil
 		})
+		if err == nil {
+			metrics.OperationEnded(rec.GetMetadata())
+		}
 		if err != nil && !errors.Is(err, operations.ErrEnded) {
 			return fmt.Errorf("fail operation %s: %w", id, err)
 		}
+	}
+	if failure != nil || cmd.GetOperationId() == "" {
+		metrics.DeadLettered(metrics.DeadLetterRefused)
+	} else {
+		metrics.DeadLettered(metrics.DeadLetterExhausted)
 	}
 	w.log.WarnContext(ctx, "command dead-lettered", logging.OperationID, id, "deliveries", deliveries)
 	return nil

@@ -20,8 +20,10 @@ import (
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/ec2errors"
 	"github.com/palisadehq/palisade/internal/logging"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rules"
+	"github.com/palisadehq/palisade/internal/tracing"
 	"github.com/palisadehq/palisade/internal/validate"
 )
 
@@ -70,6 +72,9 @@ type delivery struct {
 // writes its delivery number into the record with every attempt: a
 // holder that finds a later number there stops.
 func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+	// One span per delivery, in the trace of the call that stored it.
+	ctx, span := tracing.Consume(ctx, msg.Headers(), "apply command", msg.Subject())
+	defer span.End()
 	d, ok := w.receive(ctx, msg)
 	if !ok || !d.valid() {
 		return
@@ -250,7 +255,10 @@ func (d *delivery) attempt(firstAttempt bool) {
 		if d.stopAfterUpdate(err) {
 			return
 		}
-		res, runErr := d.w.exec.run(d.work, d.cmd, firstAttempt, &prog)
+		actx, span := tracing.Start(d.work, fmt.Sprintf("attempt %d", rec.GetMetadata().GetAttempts()))
+		res, runErr := d.w.exec.run(actx, d.cmd, firstAttempt, &prog)
+		tracing.Fail(span, runErr)
+		span.End()
 		firstAttempt = false
 		if d.work.Err() != nil {
 			d.giveBack("stopped while working", d.work.Err())
@@ -348,7 +356,7 @@ func (d *delivery) stopAfterUpdate(err error) bool {
 // finish records the end of the operation, with its result or its
 // failure, and acks the command.
 func (d *delivery) finish(res *palisadev1.OperationResult, failure *ec2Error) {
-	_, err := d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
+	rec, err := d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
 		if err := fenced(rec, d.md.NumDelivered); err != nil {
 			return "", err
 		}
@@ -369,6 +377,7 @@ func (d *delivery) finish(res *palisadev1.OperationResult, failure *ec2Error) {
 	if d.stopAfterUpdate(err) {
 		return
 	}
+	metrics.OperationEnded(rec.GetMetadata())
 	if failure != nil {
 		d.log.InfoContext(d.work, "operation failed", "code", failure.code, "error", failure.Error())
 	}

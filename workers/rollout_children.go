@@ -19,6 +19,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2errors"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 )
@@ -288,6 +289,7 @@ func (d *driver) note(c *palisadev1.RolloutChild, st palisadev1.OperationState, 
 		return
 	}
 	d.finished = append(d.finished, time.Now())
+	metrics.RolloutChildEnded(st.String())
 	if st == palisadev1.OperationState_OPERATION_STATE_FAILED {
 		c.FailureCode, c.FailureMessage = reasonOf(e), e.GetMessage()
 		d.addFailure(c, operations.Name(c.GetOperationId()))

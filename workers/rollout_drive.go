@@ -16,6 +16,7 @@ import (
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/command"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 )
@@ -286,6 +287,7 @@ func (d *driver) finish(ctx context.Context, final palisadev1.RolloutState, reas
 	if err := d.maybeWrite(ctx, true); err != nil {
 		return err
 	}
+	metrics.RolloutEnded(final.String())
 	d.log.InfoContext(ctx, "rollout ended", "state", final, "reason", reason)
 	return d.ended(ctx)
 }
@@ -389,7 +391,7 @@ func (d *driver) startOperation(ctx context.Context) error {
 // endOperation ends the rollout's operation as the record says it ended.
 func (d *driver) endOperation(ctx context.Context) error {
 	ro := proto.CloneOf(d.rec.GetRollout())
-	_, err := d.r.ops.Transition(ctx, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
+	rec, err := d.r.ops.Transition(ctx, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
 		md := rec.GetMetadata()
 		rec.Rollout = ro
 		switch ro.GetState() {
@@ -405,6 +407,9 @@ func (d *driver) endOperation(ctx context.Context) error {
 		}
 		return ro.GetStateReason(), nil
 	})
+	if err == nil {
+		metrics.OperationEnded(rec.GetMetadata())
+	}
 	if err != nil && !errors.Is(err, operations.ErrEnded) {
 		return err
 	}

@@ -17,8 +17,10 @@ import (
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/logging"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
+	"github.com/palisadehq/palisade/internal/tracing"
 	"github.com/palisadehq/palisade/internal/validate"
 )
 
@@ -125,6 +127,11 @@ var errClaimLost = errors.New("rollout claimed by a later delivery")
 // handle drives one delivery of a rollout until the rollout ends, this
 // process stops, or the claim is lost.
 func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
+	// One span per delivery, in the trace of StartRollout; the children
+	// it submits carry it on.
+	ctx, span := tracing.Consume(ctx, msg.Headers(), "drive rollout", msg.Subject())
+	defer span.End()
+	defer metrics.RolloutDriving()()
 	cmd := &palisadev1.Command{}
 	if err := proto.Unmarshal(msg.Data(), cmd); err != nil || cmd.GetStartRollout() == nil || cmd.GetOperationId() == "" {
 		r.log.ErrorContext(ctx, "undecodable rollout dropped", "subject", msg.Subject(), "error", err)

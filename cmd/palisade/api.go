@@ -6,6 +6,7 @@ import (
 
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/metrics"
 )
 
 // runAPI runs the gRPC front end alone against an external NATS.
@@ -18,11 +19,13 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 		tf         topologyFlags
 		nf         natsFlags
 		rf         roleFlags
+		of         observeFlags
 	)
 	af.register(fs)
 	tf.register(fs)
 	nf.register(fs, bus.RoleAPI, true)
 	rf.register(fs)
+	of.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
 		return err
@@ -40,9 +43,14 @@ func runAPI(ctx context.Context, args []string, lookup func(string) (string, boo
 		return err
 	}
 	defer func() { _ = nc.Drain() }()
+	metrics.WatchConnection("palisade-api", nc)
 	factory, err := ec2client.New(ctx, rf.options(*ec2URL, 3))
 	if err != nil {
 		return err
 	}
-	return serveAPI(ctx, af, js, factory, *rateFactor, log)
+	observe, err := of.start(ctx, "palisade-api", log)
+	if err != nil {
+		return err
+	}
+	return firstErr(ctx, observe, func(ctx context.Context) error { return serveAPI(ctx, af, js, factory, *rateFactor, log) })
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/palisadehq/palisade/ec2sim"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/ec2client"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/natsauth"
 	"github.com/palisadehq/palisade/internal/natsembed"
 )
@@ -33,11 +34,13 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		sf         simFlags
 		wf         workerFlags
 		rf         roleFlags
+		of         observeFlags
 	)
 	af.register(fs)
 	sf.register(fs)
 	wf.register(fs)
 	rf.register(fs)
+	of.register(fs)
 	natsTLS.register(fs, natsListen)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
@@ -101,6 +104,7 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		return err
 	}
 	defer func() { _ = nc.Drain() }()
+	metrics.WatchConnection("palisade-serve-api", nc)
 	workerConn, err := creds.ClientOptions(bus.RoleWorker)
 	if err != nil {
 		return err
@@ -110,6 +114,7 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 		return err
 	}
 	defer func() { _ = wnc.Drain() }()
+	watchWorkerBus("palisade-serve-worker", wnc, wjs)
 	factory, err := ec2client.New(ctx, rf.options(endpoint, 0))
 	if err != nil {
 		return err
@@ -118,8 +123,12 @@ func runServe(ctx context.Context, args []string, lookup func(string) (string, b
 	if err != nil {
 		return err
 	}
+	observe, err := of.start(ctx, "palisade", log)
+	if err != nil {
+		return err
+	}
 	log.Info("local EC2 endpoint listening", "addr", *ec2Listen, "state", filepath.Join(*dataDir, "ec2sim.json"))
-	err = firstErr(ctx,
+	err = firstErr(ctx, observe,
 		func(ctx context.Context) error { return sim.ListenAndServe(ctx, *ec2Listen) },
 		func(ctx context.Context) error {
 			return serveAPI(ctx, af, js, readFactory, wf.rateFactor, log)

@@ -17,11 +17,13 @@ func runWorker(ctx context.Context, args []string, lookup func(string) (string, 
 		tf     topologyFlags
 		nf     natsFlags
 		rf     roleFlags
+		of     observeFlags
 	)
 	wf.register(fs)
 	tf.register(fs)
 	nf.register(fs, bus.RoleWorker, true)
 	rf.register(fs)
+	of.register(fs)
 	log, err := fs.parse(args, lookup, stderr)
 	if err != nil {
 		return err
@@ -35,9 +37,14 @@ func runWorker(ctx context.Context, args []string, lookup func(string) (string, 
 		return err
 	}
 	defer func() { _ = nc.Drain() }()
+	watchWorkerBus("palisade-worker", nc, js)
 	factory, err := ec2client.New(ctx, rf.options(*ec2URL, 0))
 	if err != nil {
 		return err
 	}
-	return runWorkers(ctx, js, factory, wf, log)
+	observe, err := of.start(ctx, "palisade-worker", log)
+	if err != nil {
+		return err
+	}
+	return firstErr(ctx, observe, func(ctx context.Context) error { return runWorkers(ctx, js, factory, wf, log) })
 }

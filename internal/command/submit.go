@@ -13,7 +13,9 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/metrics"
 	"github.com/palisadehq/palisade/internal/operations"
+	"github.com/palisadehq/palisade/internal/tracing"
 )
 
 // StoreTimeout bounds the NATS round trips of one Submit. JetStream stores
@@ -151,7 +153,12 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	if err := s.connected(queue); err != nil {
 		return nil, err
 	}
-	ack, err := s.js.Publish(ctx, subject, body, jetstream.WithMsgID(cmd.GetOperationId()), jetstream.WithExpectStream(stream))
+	// The trace context travels with the command, so the worker's spans
+	// (and a rollout's children) join the caller's trace.
+	header, published := tracing.Publish(ctx, stream, subject)
+	ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: body, Header: header},
+		jetstream.WithMsgID(cmd.GetOperationId()), jetstream.WithExpectStream(stream))
+	published(err)
 	if err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == jsStoreFailed {
@@ -166,6 +173,9 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 		if err := s.sameAsStored(ctx, stream, ack.Sequence, cmd); err != nil {
 			return nil, err
 		}
+	} else {
+		kind, _, _ := Describe(cmd)
+		metrics.OperationAccepted(kind.String())
 	}
 	if afterStore != nil {
 		afterStore(ctx)

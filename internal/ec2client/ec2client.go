@@ -126,7 +126,7 @@ func (f *Factory) Client(account, region string) *ec2.Client {
 		if f.opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(f.opts.Endpoint)
 		}
-		o.APIOptions = append(o.APIOptions, addCallAgent)
+		o.APIOptions = append(o.APIOptions, addCallAgent, observeCall)
 	})
 	f.clients[key] = c
 	return c
@@ -146,6 +146,7 @@ func (f *Factory) role(account string) aws.CredentialsProvider {
 		if f.opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(f.opts.Endpoint)
 		}
+		o.APIOptions = append(o.APIOptions, observeCall)
 	})
 	arn := strings.ReplaceAll(f.opts.AssumeRole, AccountPlaceholder, account)
 	p := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, arn, func(o *stscreds.AssumeRoleOptions) {

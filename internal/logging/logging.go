@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The keys every part logs with.
@@ -24,6 +26,10 @@ const (
 	AccountID   = "account_id"
 	Region      = "region"
 	GroupID     = "group_id"
+	// TraceID and SpanID name the OpenTelemetry span a line was logged
+	// under, so a log line leads to its trace and back.
+	TraceID = "trace_id"
+	SpanID  = "span_id"
 )
 
 // Formats New accepts.
@@ -75,13 +81,19 @@ func Attrs(ctx context.Context) []slog.Attr {
 	return attrs
 }
 
-// contextHandler adds the context's attributes to each record.
+// contextHandler adds the context's attributes to each record, and the
+// trace and span ids of the span the context carries, if any.
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
-	if attrs := Attrs(ctx); len(attrs) > 0 {
+	attrs := Attrs(ctx)
+	sc := trace.SpanContextFromContext(ctx)
+	if len(attrs) > 0 || sc.IsValid() {
 		r = r.Clone()
 		r.AddAttrs(attrs...)
+	}
+	if sc.IsValid() {
+		r.AddAttrs(slog.String(TraceID, sc.TraceID().String()), slog.String(SpanID, sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TestContextAttrsReachEveryLine: what With puts in the context appears
@@ -60,5 +62,35 @@ func TestContextAttrsReachEveryLine(t *testing.T) {
 func TestUnknownFormat(t *testing.T) {
 	if _, err := New(&bytes.Buffer{}, "yaml", slog.LevelInfo); err == nil || !strings.Contains(err.Error(), `"yaml"`) {
 		t.Errorf("New with format yaml: %v, want an error naming it", err)
+	}
+}
+
+// TestTraceIDsReachTheLine: a line logged under a span names its trace
+// and span; one logged outside names neither.
+func TestTraceIDsReachTheLine(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, FormatJSON, slog.LevelInfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ctx := trace.ContextWithSpanContext(context.Background(),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
+	log.InfoContext(ctx, "applied")
+	log.InfoContext(context.Background(), "idle")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	var first, second map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &second); err != nil {
+		t.Fatal(err)
+	}
+	if first[TraceID] != tid.String() || first[SpanID] != sid.String() {
+		t.Errorf("line %s: want trace_id %s and span_id %s", lines[0], tid, sid)
+	}
+	if _, ok := second[TraceID]; ok {
+		t.Errorf("line %s names a trace", lines[1])
 	}
 }

@@ -6,10 +6,12 @@ package ratebudget
 import (
 	"context"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/palisadehq/palisade/internal/ec2limits"
+	"github.com/palisadehq/palisade/internal/metrics"
 )
 
 // Budget paces EC2 calls per account, region and EC2 throttle bucket (one
@@ -39,6 +41,8 @@ func (b *Budget) Wait(ctx context.Context, account, region, action string) error
 	if b == nil || b.factor <= 0 {
 		return ctx.Err()
 	}
+	start := time.Now()
+	defer func() { metrics.BudgetWaited(ec2limits.For(action).Category, time.Since(start)) }()
 	if b.shared != nil {
 		return b.shared.wait(ctx, account, region, action)
 	}
