@@ -29,7 +29,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: all help build run test test-short test-race chaos fuzz bench \
 	lint fmt-check vet golangci-lint buf-lint breaking \
-	generate check-generated tools clean
+	generate check-generated tools clean image
 
 all: build
 
@@ -40,9 +40,19 @@ help:
 		sub(/^[^:]*: /, ""); printf "  %-16s %s\n", name, $$0; next } \
 		/^## / { sub(/^## /, ""); printf "  %-16s %s\n", "", $$0 }' $(MAKEFILE_LIST)
 
+# What `palisade --version` and the image labels say of the build.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X github.com/palisadehq/palisade/internal/buildinfo.Version=$(VERSION) \
+	-X github.com/palisadehq/palisade/internal/buildinfo.Revision=$(REVISION)
+
 ## build: bin/palisade and bin/palisadectl.
 build:
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+## image: the container image localhost/palisade:$(VERSION) (podman build of static binaries built here).
+image:
+	GO=$(GO) VERSION=$(VERSION) REVISION=$(REVISION) ./scripts/build-image.sh
 
 ## run: palisade serve plus the seed lab through palisadectl; Ctrl-C stops it.
 run: build
