@@ -29,7 +29,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: all help build run test test-short test-race chaos fuzz bench \
 	lint fmt-check vet golangci-lint buf-lint breaking \
-	generate check-generated tools clean image
+	generate check-generated tools clean image manifests-check
 
 all: build
 
@@ -49,6 +49,12 @@ LDFLAGS  := -X github.com/palisadehq/palisade/internal/buildinfo.Version=$(VERSI
 ## build: bin/palisade and bin/palisadectl.
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+## manifests-check: render deploy/kubernetes (kustomize) and check every object against Kubernetes' types
+## and palisade's flags, offline (deploy/validate is a module of its own, to keep its dependencies out of go.mod).
+manifests-check:
+	$(GO) build -o bin/ ./cmd/palisade
+	cd deploy/validate && $(GO) vet ./... && $(GO) test -count=1 ./... && $(GO) run . -palisade ../../bin/palisade
 
 ## image: the container image localhost/palisade:$(VERSION) (podman build of static binaries built here).
 image:
