@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"flag"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,5 +135,41 @@ func TestCheckFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v, want one containing %q", err, want)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite ../cluster/testdata/launch.json from the base")
+
+// TestLaunchFileCurrent: the cluster run starts each part with what the
+// base configures, so the file it reads must be what the base renders.
+func TestLaunchFileCurrent(t *testing.T) {
+	const file = "../cluster/testdata/launch.json"
+	if *update {
+		objs, err := Build(filesys.MakeFsOnDisk(), "../kubernetes/base")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeLaunch(file, objs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objs, err := Build(filesys.MakeFsOnDisk(), "../kubernetes/base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := Launch(objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.MarshalIndent(parts, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(have) != string(want)+"\n" {
+		t.Errorf("%s differs from what the base renders: go test -run TestLaunchFileCurrent -update (in deploy/validate)", file)
 	}
 }
