@@ -29,7 +29,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: all help build run test test-short test-race chaos fuzz bench \
 	lint fmt-check vet golangci-lint buf-lint breaking \
-	generate check-generated tools clean image manifests-check
+	generate check-generated tools clean image manifests-check cluster
 
 all: build
 
@@ -55,6 +55,16 @@ build:
 manifests-check:
 	$(GO) build -o bin/ ./cmd/palisade
 	cd deploy/validate && $(GO) vet ./... && $(GO) test -count=1 ./... && $(GO) run . -palisade ../../bin/palisade
+
+## cluster: three nats-server processes from deploy/nats (TLS, a key per role), two api and three worker
+## processes configured as deploy/kubernetes, the seed lab and a rollout with a NATS node killed and restarted.
+## (make test runs a shorter rollout of it.) The processes' logs stay in .cluster/.
+cluster:
+	PALISADE_TOOLS_BIN=$(BIN) GO=$(GO) ./scripts/install-nats-server.sh
+	@rm -rf .cluster; rc=0; PALISADE_TOOLS_BIN=$(BIN) PALISADE_CLUSTER_LOGS=$(CURDIR)/.cluster \
+	$(GO) test -count=1 -v -run '^TestCluster$$' -timeout 15m ./deploy/cluster/ -cluster.full > .cluster.log 2>&1 || rc=$$?; \
+	sed -n 's/^ *cluster_test.go:[0-9]*: cluster /cluster /p; /^\(--- \)\?FAIL/p; /^ok /p' .cluster.log; \
+	if [ $$rc -ne 0 ]; then echo "cluster: FAILED (see .cluster.log and .cluster/)"; fi; exit $$rc
 
 ## image: the container image localhost/palisade:$(VERSION) (podman build of static binaries built here).
 image:

@@ -13,6 +13,7 @@ package cluster_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -84,7 +85,7 @@ func TestCluster(t *testing.T) {
 	ctl := s.ctl(apiAddrs)
 	// The seed lab, within the shipped guardrails (SSH from inside 10/8 only).
 	ftp := ctl.group(t, 0, "create-security-group", "--group-name", "ftp-sg", "--description", "Rules for FTP traffic", "--wait")
-	ctl.ok(t, 1, "authorize-security-group-ingress", "--group-id", ftp, "--wait",
+	_ = ctl.ok(t, 1, "authorize-security-group-ingress", "--group-id", ftp, "--wait",
 		"--ip-permissions", "IpProtocol=tcp,FromPort=20,ToPort=21,IpRanges=[{CidrIp=0.0.0.0/0},{CidrIp=10.0.0.0/16}]")
 	ssh := ctl.group(t, 0, "create-security-group", "--group-name", "ssh-http-sg", "--description", "SG for SSH and HTTP traffic", "--wait",
 		"--ip-permissions", "IpProtocol=tcp,FromPort=22,ToPort=22,IpRanges=[{CidrIp=10.0.0.0/8}]", "IpProtocol=tcp,FromPort=80,ToPort=80,IpRanges=[{CidrIp=0.0.0.0/0}]")
@@ -101,11 +102,8 @@ func TestCluster(t *testing.T) {
 	}
 	say("created %d groups tagged tier=web", groups)
 
-	out, code := ctl.exec(0, "rollout", "start", "--tags", "Key=tier,Value=web", "--max-in-flight", "1", "--output", "json",
+	out := ctl.ok(t, 0, "rollout", "start", "--tags", "Key=tier,Value=web", "--max-in-flight", "1",
 		"--authorize-ingress", "IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{CidrIp=10.0.0.0/8,Description=HTTPS from the VPN}]")
-	if code != 0 {
-		t.Fatalf("rollout start: exit %d\n%s", code, out)
-	}
 	rollout := regexp.MustCompile(`"rollout":\s*"(rollouts/[^"]+)"`).FindStringSubmatch(out)
 	if rollout == nil {
 		t.Fatalf("rollout start named no rollout:\n%s", out)
@@ -152,6 +150,7 @@ func TestCluster(t *testing.T) {
 		t.Errorf("ssh-http-sg %s ingress %v, want its 2 rules untouched", ssh, rules)
 	}
 	say("checked: each of the %d groups has the rule once; the seed lab's groups are untouched", groups)
+	say("palisadectl calls answered UNAVAILABLE and retried with the same request id: %d", *ctl.retries)
 
 	for _, p := range s.parts() {
 		_ = p.cmd.Process.Signal(terminate)
@@ -188,13 +187,14 @@ func localAddr(args []string, flag, addr string) []string {
 
 // ctlRunner runs palisadectl against one of the APIs over mutual TLS.
 type ctlRunner struct {
-	bin  string
-	apis []string
-	tls  []string
+	bin     string
+	apis    []string
+	tls     []string
+	retries *int // UNAVAILABLE answers retried
 }
 
 func (s *stack) ctl(apis []string) ctlRunner {
-	return ctlRunner{bin: filepath.Join(s.bin, "palisadectl"), apis: apis,
+	return ctlRunner{bin: filepath.Join(s.bin, "palisadectl"), apis: apis, retries: new(int),
 		tls: []string{"--tls-cert", s.ctlCert.CertFile, "--tls-key", s.ctlCert.KeyFile, "--tls-ca", s.ca.File}}
 }
 
@@ -216,13 +216,34 @@ func (c ctlRunner) exec(i int, args ...string) (string, int) {
 	}
 }
 
+// ok runs a mutating command under a request id of its own and, as the
+// API asks on UNAVAILABLE (exit 4), retries it with the same id: one
+// request, one operation, however many tries.
 func (c ctlRunner) ok(t *testing.T, i int, args ...string) string {
 	t.Helper()
-	out, code := c.exec(i, append(args, "--output", "json")...)
-	if code != 0 {
-		t.Fatalf("palisadectl %v: exit %d\n%s", args, code, out)
+	args = append(args, "--output", "json", "--request-id", newRequestID(t))
+	for attempt := 0; ; attempt++ {
+		out, code := c.exec(i, args...)
+		if code == 0 {
+			return out
+		}
+		if code != 4 || attempt == 10 {
+			t.Fatalf("palisadectl %v: exit %d\n%s", args, code, out)
+		}
+		*c.retries++
+		time.Sleep(500 * time.Millisecond)
 	}
-	return out
+}
+
+// newRequestID is a random UUID (version 4), as AIP-155 asks.
+func newRequestID(t *testing.T) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // group runs a create-security-group and returns the new group's id.
@@ -252,6 +273,7 @@ func (c ctlRunner) ingress(t *testing.T, group string) []string {
 		if code != 4 || attempt == 20 {
 			t.Fatalf("describe-security-groups %s: exit %d\n%s", group, code, o)
 		}
+		*c.retries++
 		time.Sleep(500 * time.Millisecond)
 	}
 	var resp struct {

@@ -90,7 +90,7 @@ func freePorts(t *testing.T, n int) []int {
 // natsServerBinary is the standalone nats-server scripts/install-nats-server.sh
 // installs ($PALISADE_TOOLS_BIN, ./.bin), else one on PATH.
 func natsServerBinary() string {
-	for _, d := range []string{os.Getenv("PALISADE_TOOLS_BIN"), filepath.Join(os.Getenv("HOME"), ".cache/palisade-tools/bin"), "../../.bin"} {
+	for _, d := range []string{os.Getenv("PALISADE_TOOLS_BIN"), "../../.bin"} {
 		if d == "" {
 			continue
 		}
