@@ -1,4 +1,5 @@
-// Command validate renders Palisade's kustomizations and checks every
+// Command validate checks deploy/ offline. It renders Palisade's
+// kustomizations and checks every
 // object offline: strict decoding into Kubernetes' own types (an unknown
 // or misspelt field fails), then what the apiserver would not catch but
 // Palisade relies on (selectors that select, probes on declared ports,
@@ -12,6 +13,8 @@
 // variable against the flags of that binary. -launch writes the arguments and the
 // environment the base gives each part (api, worker, declare) as JSON, for
 // the processes of `make cluster` to start as the manifests configure them.
+// It also holds deploy/nats/helm-values.yaml to the keys of the NATS
+// chart's values.
 package main
 
 import (
@@ -59,6 +62,12 @@ func main() {
 				failed = true
 			}
 		}
+	}
+	if err := CheckHelmValues("../nats/helm-values.yaml", "testdata/nats-chart-keys.txt"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		failed = true
+	} else {
+		fmt.Println("../nats/helm-values.yaml: every key is one of the NATS chart's, OK")
 	}
 	if failed {
 		os.Exit(1)

@@ -173,3 +173,17 @@ func TestLaunchFileCurrent(t *testing.T) {
 		t.Errorf("%s differs from what the base renders: go test -run TestLaunchFileCurrent -update (in deploy/validate)", file)
 	}
 }
+
+// TestHelmValues: the shipped values pass, and a misspelt key fails.
+func TestHelmValues(t *testing.T) {
+	if err := CheckHelmValues("../nats/helm-values.yaml", "testdata/nats-chart-keys.txt"); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(bad, []byte("config:\n  jetstream:\n    fileStorage: {enabled: true}\n  merge: {anything: 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckHelmValues(bad, "testdata/nats-chart-keys.txt"); err == nil || !strings.Contains(err.Error(), "config.jetstream.fileStorage") {
+		t.Errorf("error %v, want one naming config.jetstream.fileStorage", err)
+	}
+}
