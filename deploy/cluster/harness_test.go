@@ -61,7 +61,6 @@ type stack struct {
 	launch   map[string]part
 	mu       sync.Mutex
 	procs    []*proc
-	say      func(format string, args ...any)
 }
 
 // proc is a process the stack started, its output in a log file.
@@ -109,13 +108,13 @@ func isExec(p string) bool {
 
 // newStack builds the binaries, makes the certificates and keys, and
 // reads the manifests' launch configuration; it starts nothing.
-func newStack(t *testing.T, say func(string, ...any)) *stack {
+func newStack(t *testing.T) *stack {
 	t.Helper()
 	natsBin := natsServerBinary()
 	if natsBin == "" {
 		t.Skip("no nats-server binary ($PALISADE_TOOLS_BIN, ./.bin or PATH; scripts/install-nats-server.sh installs it): the cluster run is skipped")
 	}
-	s := &stack{t: t, dir: t.TempDir(), natsBin: natsBin, say: say}
+	s := &stack{t: t, dir: t.TempDir(), natsBin: natsBin}
 	s.bin = filepath.Join(s.dir, "bin")
 	build := exec.Command("go", "build", "-o", s.bin+"/", "../../cmd/palisade", "../../cmd/palisadectl")
 	if out, err := build.CombinedOutput(); err != nil {
