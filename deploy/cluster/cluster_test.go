@@ -111,9 +111,13 @@ func TestCluster(t *testing.T) {
 	say("rollout %s started: tcp/443 from 10.0.0.0/8 on every tier=web group, one at a time", rollout[1])
 
 	time.Sleep(1500 * time.Millisecond)
-	victim := 1
+	if got, _ := ctl.exec(0, "rollout", "get", rollout[1], "--output", "json", "--timeout", "10s"); !strings.Contains(got, "ROLLOUT_STATE_ROLLING") {
+		t.Fatalf("the rollout is not rolling when the node is to be killed:\n%s", got)
+	}
+	// The node that leads the command stream: the kill that costs most.
+	victim := s.streamLeader(ctx, bus.CommandStream)
 	s.killNode(victim)
-	say("killed nats-%d (SIGKILL) mid-rollout", victim)
+	say("killed nats-%d, the leader of the command stream %s (SIGKILL), mid-rollout", victim, bus.CommandStream)
 	time.Sleep(3 * time.Second)
 	s.startNode(victim)
 	say("restarted nats-%d on its store directory", victim)

@@ -421,3 +421,37 @@ func (s *stack) awaitHealth(ctx context.Context, addr string, timeout time.Durat
 	}
 	s.t.Fatalf("health at %s not SERVING after %v: %v", addr, timeout, last)
 }
+
+// streamLeader is the index of the node leading stream, asked as the
+// admin role.
+func (s *stack) streamLeader(ctx context.Context, stream string) int {
+	s.t.Helper()
+	opts, err := s.creds.ClientOptions(bus.RoleAdmin)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	nc, err := nats.Connect(s.natsURL(), append(opts, nats.Secure(tlstest.ClientTLS(s.ca, s.partCert)))...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(cctx, stream)
+	if err != nil {
+		s.t.Fatalf("stream %s: %v", stream, err)
+	}
+	info := st.CachedInfo()
+	if info.Cluster == nil {
+		s.t.Fatalf("stream %s has no cluster information", stream)
+	}
+	var i int
+	if _, err := fmt.Sscanf(info.Cluster.Leader, "nats-%d", &i); err != nil {
+		s.t.Fatalf("stream %s: leader %q is none of the nodes", stream, info.Cluster.Leader)
+	}
+	return i
+}
