@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/tlsfiles/tlstest"
 )
 
 var full = flag.Bool("cluster.full", false, "the full run (make cluster): a larger rollout")
@@ -54,6 +55,26 @@ func TestCluster(t *testing.T) {
 	s.awaitNATS(ctx, 30*time.Second, false)
 	say("started 3 nats-server processes from %s, TLS on client and route ports: %s", shippedNATSConfig, s.natsURL())
 	env, args := s.partEnv("declare", "declare", bus.RoleAdmin, nil)
+	// NATS takes only clients that trust its certificate and show one of
+	// their own.
+	other := tlstest.NewCA(t, "another-ca")
+	for _, tc := range []struct {
+		what string
+		env  []string
+		want string
+	}{
+		{"a CA that did not sign the servers' certificate", []string{"PALISADE_NATS_TLS_CA=" + other.File}, "certificate signed by unknown authority"},
+		{"no client certificate", []string{"PALISADE_NATS_TLS_CERT=", "PALISADE_NATS_TLS_KEY="}, "connect to NATS"},
+	} {
+		out, err := s.run(ctx, 30*time.Second, append(append([]string{}, env...), tc.env...), palisade, args...)
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Fatalf("palisade declare with %s: %v, want a refusal saying %q:\n%s", tc.what, err, tc.want, out)
+		}
+	}
+	if !s.nodeLogsSay("client didn't provide a certificate") {
+		t.Fatal("no node logged the client without a certificate")
+	}
+	say("palisade declare refused with a CA that did not sign the servers' certificate, and without a client certificate")
 	start := time.Now()
 	if out, err := s.run(ctx, 90*time.Second, env, palisade, args...); err != nil {
 		t.Fatalf("palisade %v: %v\n%s", args, err, out)

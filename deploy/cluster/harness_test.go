@@ -455,3 +455,16 @@ func (s *stack) streamLeader(ctx context.Context, stream string) int {
 	}
 	return i
 }
+
+// nodeLogsSay reports whether a NATS node's log holds text within five
+// seconds (a node logs after it has answered).
+func (s *stack) nodeLogsSay(text string) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for _, n := range s.nodes {
+			if b, err := os.ReadFile(n.log); err == nil && bytes.Contains(b, []byte(text)) {
+				return true
+			}
+		}
+	}
+	return false
+}

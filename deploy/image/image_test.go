@@ -156,3 +156,22 @@ func untar(r io.Reader, dir string) error {
 		}
 	}
 }
+
+// TestBuildImageRefuses: without a builder or a CA bundle the script
+// stops at once and says what is missing.
+func TestBuildImageRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"PODMAN=/nonexistent/podman"}, "/nonexistent/podman not found"},
+		{[]string{"PODMAN=true", "CA_BUNDLE=/nonexistent/ca.crt"}, "no CA bundle at /nonexistent/ca.crt"},
+	} {
+		cmd := exec.Command("../../scripts/build-image.sh", "localhost/palisade-test:never")
+		cmd.Env = append(os.Environ(), tc.env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v: %v\n%s\nwant a failure saying %q", tc.env, err, out, tc.want)
+		}
+	}
+}
