@@ -35,7 +35,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: all help build run test test-short test-race chaos fuzz bench \
 	lint fmt-check vet golangci-lint buf-lint breaking \
-	generate check-generated typescript-check tools clean
+	generate check-generated typescript-check tools clean image manifests-check cluster
 
 all: build
 
@@ -46,9 +46,35 @@ help:
 		sub(/^[^:]*: /, ""); printf "  %-16s %s\n", name, $$0; next } \
 		/^## / { sub(/^## /, ""); printf "  %-16s %s\n", "", $$0 }' $(MAKEFILE_LIST)
 
+# What `palisade --version` and the image labels say of the build.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X github.com/palisadehq/palisade/internal/buildinfo.Version=$(VERSION) \
+	-X github.com/palisadehq/palisade/internal/buildinfo.Revision=$(REVISION)
+
 ## build: bin/palisade and bin/palisadectl.
 build:
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+## manifests-check: render deploy/kubernetes (kustomize) and check every object against Kubernetes' types
+## and palisade's flags, offline (deploy/validate is a module of its own, to keep its dependencies out of go.mod).
+manifests-check:
+	$(GO) build -o bin/ ./cmd/palisade
+	cd deploy/validate && $(GO) vet ./... && $(GO) test -count=1 ./... && $(GO) run . -palisade ../../bin/palisade
+
+## cluster: three nats-server processes from deploy/nats (TLS, a key per role), two api and three worker
+## processes configured as deploy/kubernetes, the seed lab and a rollout with a NATS node killed and restarted.
+## (make test runs a shorter rollout of it.) The processes' logs stay in .cluster/.
+cluster:
+	PALISADE_TOOLS_BIN=$(BIN) GO=$(GO) ./scripts/install-nats-server.sh
+	@rm -rf .cluster; rc=0; PALISADE_TOOLS_BIN=$(BIN) PALISADE_CLUSTER_LOGS=$(CURDIR)/.cluster \
+	$(GO) test -count=1 -v -run '^TestCluster$$' -timeout 15m ./deploy/cluster/ -cluster.full > .cluster.log 2>&1 || rc=$$?; \
+	sed -n 's/^ *cluster_test.go:[0-9]*: cluster /cluster /p; /^\(--- \)\?FAIL/p; /^ok /p' .cluster.log; \
+	if [ $$rc -ne 0 ]; then echo "cluster: FAILED (see .cluster.log and .cluster/)"; fi; exit $$rc
+
+## image: the container image localhost/palisade:$(VERSION) (podman build of static binaries built here).
+image:
+	GO=$(GO) VERSION=$(VERSION) REVISION=$(REVISION) ./scripts/build-image.sh
 
 ## run: palisade serve plus the seed lab through palisadectl; Ctrl-C stops it.
 run: build

@@ -95,6 +95,9 @@ type apiFlags struct {
 	// callerRate and callerBurst bound each caller's changes.
 	callerRate  float64
 	callerBurst int
+	// healthListen serves the health service alone, in plaintext, for
+	// probes (serveHealth).
+	healthListen string
 }
 
 func (a *apiFlags) register(fs *commandFlags) {
@@ -111,6 +114,8 @@ func (a *apiFlags) register(fs *commandFlags) {
 	fs.BoolVar(&a.insecure, "insecure", false, "serve the API without TLS on a non-loopback --grpc-listen: every caller is unauthenticated and \"local\"")
 	fs.Float64Var(&a.callerRate, "caller-rate", 50, "changes per second one caller may make, sustained, in this API process (0: no limit); beyond it RESOURCE_EXHAUSTED with the wait")
 	fs.IntVar(&a.callerBurst, "caller-burst", 100, "changes one caller may make at once before --caller-rate applies")
+	fs.StringVar(&a.healthListen, "health-listen", "", "also serve the gRPC health service, alone and without TLS, on this address, for probes "+
+		"that cannot present a client certificate (e.g. Kubernetes gRPC probes; \"\": none)")
 	fs.checks = append(fs.checks, a.check)
 }
 

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/palisadehq/palisade/internal/buildinfo"
 )
 
 const usage = `usage: palisade <command> [flags]
@@ -23,10 +25,14 @@ commands:
   declare  declare the streams, consumers and buckets on --nats-url (NATS role admin)
 
 Every flag can also be set as PALISADE_<FLAG_NAME>, e.g. PALISADE_DATA_DIR.
-Run 'palisade <command> -h' for its flags.
+Run 'palisade <command> -h' for its flags, 'palisade --version' for the build.
 `
 
 func main() {
+	if len(os.Args) == 2 && isVersionFlag(os.Args[1]) {
+		fmt.Println("palisade", buildinfo.Read())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
 	stop()
@@ -58,4 +64,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return 1
 	}
 	return 0
+}
+
+// isVersionFlag reports whether arg asks for the build's version.
+func isVersionFlag(arg string) bool {
+	return arg == "--version" || arg == "-version" || arg == "version"
 }

@@ -105,6 +105,12 @@ func serveAPI(ctx context.Context, af apiFlags, js jetstream.JetStream, ec2 *ec2
 	default:
 		log.Info("gRPC API listening", "addr", ln.Addr().String())
 	}
+	stopHealth, err := serveHealth(af.healthListen, srv.Health, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopHealth()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

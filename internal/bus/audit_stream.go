@@ -22,7 +22,7 @@ const auditUpdateWait = 5 * time.Second
 // its failure explains that.
 func declareAuditStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
 	var s jetstream.Stream
-	err := retryStreamNotFound(ctx, func() error {
+	err := retryStreamNotFound(ctx, func(ctx context.Context) error {
 		var err error
 		s, err = js.Stream(ctx, cfg.Name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {

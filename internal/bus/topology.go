@@ -319,7 +319,7 @@ func limit(n int64) int64 {
 // declareConsumer creates or updates a durable consumer of s, retrying
 // while a fresh cluster has not yet made the stream available.
 func declareConsumer(ctx context.Context, s jetstream.Stream, cfg jetstream.ConsumerConfig) error {
-	if err := retryStreamNotFound(ctx, func() error {
+	if err := retryStreamNotFound(ctx, func(ctx context.Context) error {
 		_, err := s.CreateOrUpdateConsumer(ctx, cfg)
 		return err
 	}); err != nil {
@@ -330,7 +330,7 @@ func declareConsumer(ctx context.Context, s jetstream.Stream, cfg jetstream.Cons
 
 func createOrUpdateStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	var s jetstream.Stream
-	err := retryStreamNotFound(ctx, func() error {
+	err := retryStreamNotFound(ctx, func(ctx context.Context) error {
 		var err error
 		s, err = js.CreateOrUpdateStream(ctx, cfg)
 		return err
@@ -341,13 +341,24 @@ func createOrUpdateStream(ctx context.Context, js jetstream.JetStream, cfg jetst
 	return s, nil
 }
 
+// attemptTimeout bounds one JetStream API request of a declaration. A
+// fresh cluster drops requests until it has elected its meta leader: no
+// answer comes, and a request that waited on the whole declaration's
+// context would use it up on that first silence, with the cluster ready
+// a second later.
+const attemptTimeout = 3 * time.Second
+
 // retryStreamNotFound retries f briefly while a fresh cluster elects its
 // leaders: right after start the JetStream API may answer "stream not
-// found" or "temporarily unavailable".
-func retryStreamNotFound(ctx context.Context, f func() error) error {
+// found" or "temporarily unavailable", or not answer at all. Each attempt
+// gets a context of its own, bounded by attemptTimeout.
+func retryStreamNotFound(ctx context.Context, f func(context.Context) error) error {
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
-		if err = f(); err == nil {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err = f(actx)
+		cancel()
+		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, jetstream.ErrStreamNotFound) && !errors.Is(err, jetstream.ErrJetStreamNotEnabled) &&

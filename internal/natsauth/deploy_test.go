@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,4 +177,29 @@ func natsServerBinary() string {
 func isExec(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode()&0o111 != 0
+}
+
+const shippedHelm = "../../deploy/nats/helm-values.yaml"
+
+// TestShippedHelmValues: the Helm values give the chart's server the same
+// accounts and permissions as the Go declaration of the roles.
+func TestShippedHelmValues(t *testing.T) {
+	want := natsauth.HelmValues()
+	if *update {
+		if err := os.WriteFile(shippedHelm, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(shippedHelm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(have) != want {
+		t.Fatalf("%s differs from what internal/bus/permissions.go renders; run go test ./internal/natsauth -run TestShippedHelmValues -update", shippedHelm)
+	}
+	for _, r := range bus.Roles() {
+		if !strings.Contains(want, "nkey: << $"+natsauth.NKeyVariable(r)+" >>") || !strings.Contains(want, "key: "+string(r)+"}") {
+			t.Errorf("role %s has no user or no key in the Secret", r)
+		}
+	}
 }
