@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/nats-io/nats.go/jetstream"
@@ -165,6 +166,14 @@ func (s *rollouts) ListRollouts(ctx context.Context, r *palisadev1.ListRolloutsR
 	return resp, nil
 }
 
+// rolloutWatchCheck is how often a watch reads the rollout itself when
+// its watcher has been silent. A NATS node that dies takes the consumers
+// it led with it, the watcher's among them, and nothing reports that
+// until missed heartbeats make the watcher start again (or never, while
+// the cluster elects new leaders): the watch then still sees every
+// change within this long, at the cost of one read per quiet period.
+const rolloutWatchCheck = 2 * time.Second
+
 // WatchRollout sends the rollout as it is, then every change, until it
 // ends; each response lists the failures new since the previous one.
 func (s *rollouts) WatchRollout(r *palisadev1.WatchRolloutRequest, stream grpc.ServerStreamingServer[palisadev1.WatchRolloutResponse]) error {
@@ -183,8 +192,34 @@ func (s *rollouts) WatchRollout(r *palisadev1.WatchRolloutRequest, stream grpc.S
 		return status.Error(codes.Unavailable, "the rollout store is unavailable; watch again")
 	}
 	defer func() { _ = w.Stop() }()
-	sent := 0
+	id := rec.GetId()
+	var sentRev uint64
+	sentFailures := 0
+	// send answers with rec unless an answer as new was sent already; it
+	// reports whether the rollout has ended.
+	send := func(rec *palisadev1.RolloutRecord, rev uint64) (bool, error) {
+		if rev <= sentRev {
+			return false, nil
+		}
+		sentRev = rev
+		ro := rec.GetRollout()
+		resp := &palisadev1.WatchRolloutResponse{Rollout: ro}
+		if f := ro.GetFailures(); len(f) > sentFailures {
+			resp.NewFailures = f[sentFailures:]
+			sentFailures = len(f)
+		}
+		if err := stream.Send(resp); err != nil {
+			return false, err
+		}
+		return rollout.Terminal(ro.GetState()), nil
+	}
+	check := time.NewTimer(rolloutWatchCheck)
+	defer check.Stop()
 	for {
+		var (
+			ended bool
+			err   error
+		)
 		select {
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
@@ -195,23 +230,31 @@ func (s *rollouts) WatchRollout(r *palisadev1.WatchRolloutRequest, stream grpc.S
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue // the "caught up" marker
 			}
-			rec, err := rollout.Decode(e)
-			if err != nil {
-				return status.Errorf(codes.Internal, "read rollout: %v", err)
+			rec, derr := rollout.Decode(e)
+			if derr != nil {
+				return status.Errorf(codes.Internal, "read rollout: %v", derr)
 			}
-			ro := rec.GetRollout()
-			resp := &palisadev1.WatchRolloutResponse{Rollout: ro}
-			if f := ro.GetFailures(); len(f) > sent {
-				resp.NewFailures = f[sent:]
-				sent = len(f)
+			ended, err = send(rec, e.Revision())
+		case <-check.C:
+			rec, rev, gerr := s.store.Get(ctx, id)
+			if gerr != nil {
+				// The store is away too: the watcher may yet come back,
+				// and the caller's deadline bounds the wait.
+				s.acceptor.log.DebugContext(ctx, "rollout watch check failed", logging.RolloutID, id, "error", gerr)
+				break
 			}
-			if err := stream.Send(resp); err != nil {
-				return err
-			}
-			if rollout.Terminal(ro.GetState()) {
-				return nil
+			ended, err = send(rec, rev)
+		}
+		if err != nil || ended {
+			return err
+		}
+		if !check.Stop() {
+			select {
+			case <-check.C:
+			default:
 			}
 		}
+		check.Reset(rolloutWatchCheck)
 	}
 }
 
