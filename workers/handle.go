@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -90,6 +91,12 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	last := w.lastDelivery.Load()
 	switch {
+	case !sameRequest(rec, d.cmd):
+		// A request_id used again for a different request after the
+		// command stream forgot the first: its caller was refused, and
+		// the operation belongs to the first request.
+		d.log.WarnContext(work, "command of a refused request under a used request_id dropped")
+		d.ack()
 	case operations.Terminal(rec.GetMetadata().GetState()):
 		// Finished by an earlier delivery whose ack was lost: say so again
 		// (the event's id makes that a no-op if it was heard) and ack.
@@ -102,6 +109,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	default:
 		d.attempt(rec.GetMetadata().GetAttempts() == 0)
 	}
+}
+
+// sameRequest reports whether cmd is the request rec was created for.
+func sameRequest(rec *palisadev1.OperationRecord, cmd *palisadev1.Command) bool {
+	return cmd.GetRequestId() == "" || bytes.Equal(rec.GetRequestHash(), cmd.GetRequestHash())
 }
 
 // receive decodes a delivery; one that cannot be handled is dropped.

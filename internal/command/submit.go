@@ -64,12 +64,29 @@ func (e *ReusedError) Error() string {
 // Submitter stores commands and their operation records.
 //
 // Order of writes, and why every crash point is safe:
-//  1. look the operation up: a retried request returns what exists;
-//  2. publish the command (message id = operation id) and wait for
-//     JetStream's ack: from here on the request is accepted;
-//  3. create the record: if this never happens, the worker creates it from
-//     the command before acting (EnsureRecord), so no operation is left
-//     without a record, and a record never exists without its command.
+//  1. publish the command (message id = operation id) and, in flight with
+//     it, the operation's index entry; wait for both of JetStream's acks:
+//     once the command's is in, the request is accepted. An index entry
+//     whose record is never written is skipped by a list;
+//  2. create the record (create-if-absent): if this never happens, the
+//     worker creates it from the command before acting (EnsureRecord), so
+//     no operation is left without a record, and a record never exists
+//     without its command;
+//  3. announce the record's first event without waiting for its ack (the
+//     record holds it; see operations.Store.AnnounceAsync).
+//
+// A repeated request needs no lookup before the publish: within the
+// command stream's de-duplication window JetStream answers Duplicate and
+// stores nothing, and after it the record's create-if-absent finds the
+// operation; either way the stored request is compared with the new one.
+// A repeat stored after the window waits behind the original command (the
+// same group's subject), finds its operation ended or of a different
+// request, and is dropped by the worker. Only a rollout's children are
+// looked up first: a driver taking a rollout over re-submits every child,
+// and a lookup spares the queue a command per child already done.
+//
+// So an accept costs two sequential JetStream round trips, each carrying
+// as many writes as can go together.
 type Submitter struct {
 	js      jetstream.JetStream
 	records *operations.Store
@@ -139,7 +156,7 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	defer cancel()
 	s.link.bind(ctx, cancel)
 
-	if mayExist(cmd) {
+	if lookUpFirst(cmd) {
 		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
 			return rec, err
 		}
@@ -151,7 +168,11 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	if err := s.connected(queue); err != nil {
 		return nil, err
 	}
+	rec := NewRecord(cmd)
+	indexed := make(chan error, 1)
+	go func() { indexed <- s.records.Index(ctx, rec) }()
 	ack, err := s.js.Publish(ctx, subject, body, jetstream.WithMsgID(cmd.GetOperationId()), jetstream.WithExpectStream(stream))
+	indexErr := <-indexed
 	if err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == jsStoreFailed {
@@ -170,8 +191,13 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	if afterStore != nil {
 		afterStore(ctx)
 	}
-	rec := NewRecord(cmd)
-	switch err := s.records.Create(ctx, rec); {
+	if indexErr != nil {
+		// Accepted; the worker that meets the command indexes it and
+		// writes its record (EnsureRecord), in that order.
+		s.log.WarnContext(ctx, "accepted, record not written", "operation_id", cmd.GetOperationId(), "error", indexErr)
+		return rec, nil
+	}
+	switch err := s.records.CreateIndexed(ctx, rec); {
 	case errors.Is(err, operations.ErrExists):
 		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
 			return rec, err
@@ -183,15 +209,16 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 		return nil, &UnavailableError{What: "the operation store did not show the operation just written"}
 	case err != nil:
 		s.log.WarnContext(ctx, "accepted, record not written", "operation_id", cmd.GetOperationId(), "error", err)
+		return rec, nil
 	}
+	s.records.AnnounceAsync(ctx, rec, StoreTimeout)
 	return rec, nil
 }
 
-// mayExist says whether cmd's operation id can have been used before: one
-// derived from a request_id or from a rollout and its group can, a fresh
-// random one (no request_id) cannot, and its lookup is skipped.
-func mayExist(cmd *palisadev1.Command) bool {
-	return cmd.GetRequestId() != "" || cmd.GetApplyRuleChange() != nil
+// lookUpFirst says whether cmd's operation is looked up before its
+// command is published: a rollout's child's (see Submitter).
+func lookUpFirst(cmd *palisadev1.Command) bool {
+	return cmd.GetApplyRuleChange() != nil
 }
 
 func (s *Submitter) connected(queue string) error {

@@ -301,3 +301,36 @@ func TestFullQueueRefusesNewCommands(t *testing.T) {
 		t.Errorf("a refused command has a record: %v", err)
 	}
 }
+
+// TestSubmitAfterTheDuplicateWindow: once the command stream has
+// forgotten a request's message id, the record's create-if-absent still
+// makes a repeat the same operation and a different request under the
+// used request_id a ReusedError.
+func TestSubmitAfterTheDuplicateWindow(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	topo := bus.DefaultTopology(1)
+	topo.DuplicateWindow = 100 * time.Millisecond
+	_, js := natstest.Bus(t, topo)
+	records, err := operations.Open(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := NewSubmitter(ctx, js, records, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := sub.Submit(ctx, authorize(t, requestID, 443), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * topo.DuplicateWindow)
+	again, err := sub.Submit(ctx, authorize(t, requestID, 443), nil)
+	if err != nil || again.GetId() != rec.GetId() || again.GetMetadata().GetCreateTime().AsTime() != rec.GetMetadata().GetCreateTime().AsTime() {
+		t.Fatalf("repeat after the window: %v, %v; want the first operation", again, err)
+	}
+	var reused *ReusedError
+	if _, err := sub.Submit(ctx, authorize(t, requestID, 80), nil); !errors.As(err, &reused) {
+		t.Fatalf("different request after the window: %v, want ReusedError", err)
+	}
+}
