@@ -50,7 +50,11 @@ type delivery struct {
 	// the command's stream sequence.
 	md    *jetstream.MsgMetadata
 	claim *claim
-	log   *slog.Logger
+	// pulled is when the pull that brought the delivery was sent; slot
+	// is the worker's slot it runs in.
+	pulled time.Time
+	slot   *slot
+	log    *slog.Logger
 	// ctx ends when the worker is told to stop for good; work ends with
 	// it and also when the claim lapses or the delivery is done.
 	ctx, work context.Context
@@ -70,11 +74,18 @@ type delivery struct {
 // current before it starts, keeps a renewed claim while it works, and
 // writes its delivery number into the record with every attempt: a
 // holder that finds a later number there stops.
-func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+//
+// pulled is when the pull that brought the delivery was sent (its
+// delivery came later); sl is the slot it runs in, given back when it
+// ends (nil: none).
+func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, pulled time.Time, sl *slot) {
+	defer sl.release()
+	defer w.turns.ended(msg.Subject())
 	d, ok := w.receive(ctx, msg)
 	if !ok || !d.valid() {
 		return
 	}
+	d.pulled, d.slot = pulled, sl
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Every EC2 call of the delivery names the operation and its caller
@@ -82,6 +93,14 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	work = ec2client.ForOperation(work, d.id, d.cmd.GetCaller())
 	d.work = work
 	if !d.hold(cancel) {
+		return
+	}
+	switch d.awaitTurn() {
+	case turnGone:
+		d.log.InfoContext(work, "command no longer queued: an earlier delivery ended it")
+		return
+	case turnStopped:
+		d.giveBack("stopped while waiting for its group's turn", work.Err())
 		return
 	}
 	rec, err := command.EnsureRecord(work, d.w.store, d.cmd)
@@ -222,6 +241,12 @@ func refusal(v rules.Violations, reserved bool) *spb.Status {
 // hold renews the claim, makes sure no later delivery exists, and keeps
 // the claim renewed until the work ends; stop ends the work if the claim
 // lapses. It reports whether the delivery may go on.
+//
+// The server answers a renewal also for a message it has redelivered
+// since, so the answer alone does not show the claim is this delivery's.
+// Its timing does: the delivery came after its pull was sent, so a
+// renewal answered less than AckWait (less one beat of margin) after that
+// reached the server before the delivery's ack wait could run out.
 func (d *delivery) hold(stop context.CancelFunc) bool {
 	if err := d.claim.renew(); err != nil {
 		// NATS is away: nothing can be done or recorded, and a nak would
@@ -229,12 +254,8 @@ func (d *delivery) hold(stop context.CancelFunc) bool {
 		d.log.WarnContext(d.work, "claim not renewed; leaving the command to its redelivery", "error", err)
 		return false
 	}
-	switch cur, err := d.w.current(d.work, d.md); {
-	case err != nil:
-		d.log.WarnContext(d.work, "delivery not checked; leaving the command to its redelivery", "error", err)
-		return false
-	case !cur:
-		d.log.InfoContext(d.work, "delivery outlived its claim in the buffer; a later one holds the command")
+	if age := time.Since(d.pulled); age >= d.claim.ackWait-d.claim.every {
+		d.log.InfoContext(d.work, "delivery outlived its claim before it started; a later one holds the command", "age", age)
 		return false
 	}
 	go d.claim.keep(d.work, stop, d.log)
