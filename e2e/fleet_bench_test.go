@@ -91,7 +91,13 @@ func benchFleet(b *testing.B, procs int) {
 		Targets:  targets,
 		Strategy: &palisadev1.RolloutStrategy{MaxInFlight: 1000},
 	})
-	ro := e.watchRollout(name, nil)
+	ro := e.watchRollout(name, func(r *palisadev1.Rollout) bool {
+		if testing.Verbose() { // the rollout's course, for finding where time goes
+			p := r.GetProgress()
+			fmt.Printf("%6.2fs %v q=%d r=%d s=%d\n", time.Since(start).Seconds(), r.GetState(), p.GetQueued(), p.GetRunning(), p.GetSucceeded())
+		}
+		return false
+	})
 	elapsed := time.Since(start)
 	b.StopTimer()
 	e.sim.SetFaults(0, 0, 0)
