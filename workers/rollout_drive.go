@@ -98,7 +98,8 @@ func (d *driver) run(ctx context.Context) error {
 	}
 	defer func() { _ = cw.Stop() }()
 
-	if !d.rec.GetResolved() {
+	resumed := d.rec.GetResolved()
+	if !resumed {
 		if err := d.resolve(ctx); err != nil {
 			return err
 		}
@@ -112,7 +113,11 @@ func (d *driver) run(ctx context.Context) error {
 	if err := d.recordPlanFailures(ctx); err != nil {
 		return err
 	}
-	if err := d.refresh(ctx, true); err != nil {
+	// A delivery taking over reads every child an earlier one may have
+	// started. One that has just planned the rollout has none: no child
+	// starts before the plan is recorded, so reading 5,760 absent records
+	// one by one would only delay the first.
+	if err := d.refresh(ctx, resumed); err != nil {
 		return err
 	}
 

@@ -245,12 +245,50 @@ func (w *Worker) pull(ctx, work context.Context, cons jetstream.Consumer, handle
 			}
 			continue
 		}
-		handlers.Add(1)
-		go func() {
-			defer handlers.Done()
-			w.handle(work, msg, pulled, &slot{held: true, slots: w.slots})
-		}()
+		w.dispatch(work, msg, pulled, handlers)
+		w.pullMore(work, cons, handlers)
 	}
+}
+
+// pullBatch bounds the commands one pull brings beyond the first.
+const pullBatch = 64
+
+// pullMore takes the free slots there are, up to pullBatch, and pulls as
+// many commands as are waiting for them without waiting for more: under
+// load, one round trip brings a batch instead of one command.
+func (w *Worker) pullMore(work context.Context, cons jetstream.Consumer, handlers *sync.WaitGroup) {
+	n := 0
+	for ; n < pullBatch; n++ {
+		select {
+		case w.slots <- struct{}{}:
+			continue
+		default:
+		}
+		break
+	}
+	if n == 0 {
+		return
+	}
+	pulled := time.Now()
+	batch, err := cons.FetchNoWait(n)
+	if err == nil {
+		for msg := range batch.Messages() {
+			w.dispatch(work, msg, pulled, handlers)
+			n--
+		}
+	}
+	for ; n > 0; n-- {
+		<-w.slots
+	}
+}
+
+// dispatch runs one delivery in the slot taken for it.
+func (w *Worker) dispatch(work context.Context, msg jetstream.Msg, pulled time.Time, handlers *sync.WaitGroup) {
+	handlers.Add(1)
+	go func() {
+		defer handlers.Done()
+		w.handle(work, msg, pulled, &slot{held: true, slots: w.slots})
+	}()
 }
 
 // slot is one of the worker's MaxCommands places a command runs in.

@@ -79,11 +79,10 @@ func (e *ReusedError) Error() string {
 // command stream's de-duplication window JetStream answers Duplicate and
 // stores nothing, and after it the record's create-if-absent finds the
 // operation; either way the stored request is compared with the new one.
-// A repeat stored after the window waits behind the original command (the
-// same group's subject), finds its operation ended or of a different
-// request, and is dropped by the worker. Only a rollout's children are
-// looked up first: a driver taking a rollout over re-submits every child,
-// and a lookup spares the queue a command per child already done.
+// A repeat stored after the window (a retry more than the window later,
+// a rollout driver taking over and re-submitting its children) waits
+// behind the original command on its group's subject, finds its operation
+// ended or of a different request, and is dropped by the worker.
 //
 // So an accept costs two sequential JetStream round trips, each carrying
 // as many writes as can go together.
@@ -156,11 +155,6 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	defer cancel()
 	s.link.bind(ctx, cancel)
 
-	if lookUpFirst(cmd) {
-		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
-			return rec, err
-		}
-	}
 	body, err := proto.Marshal(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("encode command %s: %w", cmd.GetOperationId(), err)
@@ -213,12 +207,6 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	}
 	s.records.AnnounceAsync(ctx, rec, StoreTimeout)
 	return rec, nil
-}
-
-// lookUpFirst says whether cmd's operation is looked up before its
-// command is published: a rollout's child's (see Submitter).
-func lookUpFirst(cmd *palisadev1.Command) bool {
-	return cmd.GetApplyRuleChange() != nil
 }
 
 func (s *Submitter) connected(queue string) error {
