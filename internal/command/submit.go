@@ -82,7 +82,8 @@ func (e *ReusedError) Error() string {
 // A repeat stored after the window (a retry more than the window later,
 // a rollout driver taking over and re-submitting its children) waits
 // behind the original command on its group's subject, finds its operation
-// ended or of a different request, and is dropped by the worker.
+// ended or of a different request, and is dropped by the worker. Only a
+// rollout is looked up first (see lookUpFirst).
 //
 // So an accept costs two sequential JetStream round trips, each carrying
 // as many writes as can go together.
@@ -162,6 +163,11 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	if err := s.connected(queue); err != nil {
 		return nil, err
 	}
+	if lookUpFirst(cmd) {
+		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
+			return rec, err
+		}
+	}
 	rec := NewRecord(cmd)
 	indexed := make(chan error, 1)
 	go func() { indexed <- s.records.Index(ctx, rec) }()
@@ -207,6 +213,14 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	}
 	s.records.AnnounceAsync(ctx, rec, StoreTimeout)
 	return rec, nil
+}
+
+// lookUpFirst says whether cmd's operation is looked up before anything
+// is published: a rollout's. A rollout repeated after the rollout
+// stream's de-duplication window must not be stored again, since its
+// second delivery would drive the rollout beside the first.
+func lookUpFirst(cmd *palisadev1.Command) bool {
+	return cmd.GetStartRollout() != nil
 }
 
 func (s *Submitter) connected(queue string) error {
