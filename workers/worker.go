@@ -139,7 +139,8 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 // commands in hand ShutdownGrace to finish before handing them back.
 //
 // Each partition has a pull loop that takes one of the worker's
-// MaxCommands slots, pulls one command and runs it on a goroutine of its
+// MaxCommands slots, pulls one command (then, for the other free slots, a
+// batch of those already waiting) and runs each on a goroutine of its
 // own, which gives the slot back when the command ends: a worker runs up
 // to MaxCommands commands at once, of any partitions, and the consumers'
 // MaxAckPending lets every worker process have that many. Per-group order
