@@ -51,10 +51,12 @@ func (t *turns) ended(subject string) {
 }
 
 // Bounds of the poll for a group's turn while another worker holds the
-// group's earlier command.
+// group's earlier command. The longest wait bounds what a chain of
+// commands on one group, spread over workers, loses per step; each
+// waiting command costs a request per wait at most.
 const (
 	turnPollMin = 10 * time.Millisecond
-	turnPollMax = time.Second
+	turnPollMax = 250 * time.Millisecond
 )
 
 // turn is what awaitTurn found.
