@@ -334,6 +334,10 @@ func TestSubmitAfterTheDuplicateWindow(t *testing.T) {
 	if _, err := sub.Submit(ctx, authorize(t, requestID, 80), nil); !errors.As(err, &reused) {
 		t.Fatalf("different request after the window: %v, want ReusedError", err)
 	}
+	// The repeats indexed the operation again; a list shows it once.
+	if list, _, err := records.List(ctx, "alice", 50, "", nil); err != nil || len(list) != 1 {
+		t.Fatalf("list after repeats past the window: %d operations (%v), want 1", len(list), err)
+	}
 
 	// A rollout is looked up first: stored again, its second delivery
 	// would drive it beside the first.
