@@ -104,8 +104,9 @@ chaos:
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
-## bench: benchmarks with the figures quoted in the README (about 15 minutes:
-## the comparison with the AWS CLI and SDK loops waits on EC2's rate limits).
+## bench: benchmarks with the figures quoted in the README (about 17 minutes:
+## the comparison with the AWS CLI and SDK loops waits on EC2's rate limits;
+## the fleet rollout and accept-versus-raw benchmarks run once each, timed inside).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 60m ./ec2sim/ ./e2e/
 

@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +52,11 @@ type delivery struct {
 	// the command's stream sequence.
 	md    *jetstream.MsgMetadata
 	claim *claim
-	log   *slog.Logger
+	// pulled is when the pull that brought the delivery was sent; slot
+	// is the worker's slot it runs in.
+	pulled time.Time
+	slot   *slot
+	log    *slog.Logger
 	// ctx ends when the worker is told to stop for good; work ends with
 	// it and also when the claim lapses or the delivery is done.
 	ctx, work context.Context
@@ -71,7 +76,13 @@ type delivery struct {
 // current before it starts, keeps a renewed claim while it works, and
 // writes its delivery number into the record with every attempt: a
 // holder that finds a later number there stops.
-func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
+//
+// pulled is when the pull that brought the delivery was sent (its
+// delivery came later); sl is the slot it runs in, given back when it
+// ends (nil: none).
+func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, pulled time.Time, sl *slot) {
+	defer sl.release()
+	defer w.turns.ended(msg.Subject())
 	// One span per delivery, in the trace of the call that stored it.
 	ctx, span := tracing.Consume(ctx, msg.Headers(), "apply command", msg.Subject())
 	defer span.End()
@@ -79,6 +90,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	if !ok || !d.valid() {
 		return
 	}
+	d.pulled, d.slot = pulled, sl
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Every EC2 call of the delivery names the operation and its caller
@@ -88,6 +100,14 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	if !d.hold(cancel) {
 		return
 	}
+	switch d.awaitTurn() {
+	case turnGone:
+		d.log.InfoContext(work, "command no longer queued: an earlier delivery ended it")
+		return
+	case turnStopped:
+		d.giveBack("stopped while waiting for its group's turn", work.Err())
+		return
+	}
 	rec, err := command.EnsureRecord(work, d.w.store, d.cmd)
 	if err != nil {
 		d.giveBack("record unavailable", err)
@@ -95,6 +115,12 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	last := w.lastDelivery.Load()
 	switch {
+	case !sameRequest(rec, d.cmd):
+		// A request_id used again for a different request after the
+		// command stream forgot the first: its caller was refused, and
+		// the operation belongs to the first request.
+		d.log.WarnContext(work, "command of a refused request under a used request_id dropped")
+		d.ack()
 	case operations.Terminal(rec.GetMetadata().GetState()):
 		// Finished by an earlier delivery whose ack was lost: say so again
 		// (the event's id makes that a no-op if it was heard) and ack.
@@ -107,6 +133,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	default:
 		d.attempt(rec.GetMetadata().GetAttempts() == 0)
 	}
+}
+
+// sameRequest reports whether cmd is the request rec was created for.
+func sameRequest(rec *palisadev1.OperationRecord, cmd *palisadev1.Command) bool {
+	return cmd.GetRequestId() == "" || bytes.Equal(rec.GetRequestHash(), cmd.GetRequestHash())
 }
 
 // receive decodes a delivery; one that cannot be handled is dropped.
@@ -215,6 +246,12 @@ func refusal(v rules.Violations, reserved bool) *spb.Status {
 // hold renews the claim, makes sure no later delivery exists, and keeps
 // the claim renewed until the work ends; stop ends the work if the claim
 // lapses. It reports whether the delivery may go on.
+//
+// The server answers a renewal also for a message it has redelivered
+// since, so the answer alone does not show the claim is this delivery's.
+// Its timing does: the delivery came after its pull was sent, so a
+// renewal answered less than AckWait (less one beat of margin) after that
+// reached the server before the delivery's ack wait could run out.
 func (d *delivery) hold(stop context.CancelFunc) bool {
 	if err := d.claim.renew(); err != nil {
 		// NATS is away: nothing can be done or recorded, and a nak would
@@ -222,12 +259,8 @@ func (d *delivery) hold(stop context.CancelFunc) bool {
 		d.log.WarnContext(d.work, "claim not renewed; leaving the command to its redelivery", "error", err)
 		return false
 	}
-	switch cur, err := d.w.current(d.work, d.md); {
-	case err != nil:
-		d.log.WarnContext(d.work, "delivery not checked; leaving the command to its redelivery", "error", err)
-		return false
-	case !cur:
-		d.log.InfoContext(d.work, "delivery outlived its claim in the buffer; a later one holds the command")
+	if age := time.Since(d.pulled); age >= d.claim.ackWait-d.claim.every {
+		d.log.InfoContext(d.work, "delivery outlived its claim before it started; a later one holds the command", "age", age)
 		return false
 	}
 	go d.claim.keep(d.work, stop, d.log)

@@ -24,8 +24,10 @@ import (
 	"github.com/palisadehq/palisade/internal/rollout"
 )
 
-// publishers bounds the children started concurrently by one driver.
-const publishers = 16
+// publishers bounds the children started concurrently by one driver: a
+// start costs two JetStream round trips, and a thousand children at a
+// time keep a fleet's workers busy.
+const publishers = 64
 
 // resolve reads every target from EC2 (accounts and regions in parallel,
 // under the shared rate budget), plans the rollout and records the plan.

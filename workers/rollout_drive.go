@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -80,16 +81,13 @@ func (d *driver) run(ctx context.Context) error {
 
 	// Follow child events and control changes from here on, before the
 	// state is read, so nothing in between is missed.
-	events := make(chan *palisadev1.OperationEvent, 4096)
+	events := newEventInbox()
 	sub, err := d.r.opts.JetStream.Conn().Subscribe(bus.EventSubjectPrefix+".*", func(m *nats.Msg) {
 		ev := &palisadev1.OperationEvent{}
 		if proto.Unmarshal(m.Data, ev) != nil || ev.GetMetadata().GetRollout() != d.rec.GetRollout().GetName() {
 			return
 		}
-		select {
-		case events <- ev:
-		default: // full: the next poll catches up
-		}
+		events.put(ev)
 	})
 	if err != nil {
 		return fmt.Errorf("follow child events: %w", err)
@@ -101,7 +99,8 @@ func (d *driver) run(ctx context.Context) error {
 	}
 	defer func() { _ = cw.Stop() }()
 
-	if !d.rec.GetResolved() {
+	resumed := d.rec.GetResolved()
+	if !resumed {
 		if err := d.resolve(ctx); err != nil {
 			return err
 		}
@@ -115,7 +114,11 @@ func (d *driver) run(ctx context.Context) error {
 	if err := d.recordPlanFailures(ctx); err != nil {
 		return err
 	}
-	if err := d.refresh(ctx, true); err != nil {
+	// A delivery taking over reads every child an earlier one may have
+	// started. One that has just planned the rollout has none: no child
+	// starts before the plan is recorded, so reading 5,760 absent records
+	// one by one would only delay the first.
+	if err := d.refresh(ctx, resumed); err != nil {
 		return err
 	}
 
@@ -132,15 +135,9 @@ func (d *driver) run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case ev := <-events:
-			d.apply(ev)
-			for more := true; more; { // take what else has arrived
-				select {
-				case ev := <-events:
-					d.apply(ev)
-				default:
-					more = false
-				}
+		case <-events.ready:
+			for _, ev := range events.take() {
+				d.apply(ev)
 			}
 		case e := <-cw.Updates():
 			if e != nil && e.Operation() == 0 { // a put
@@ -414,4 +411,44 @@ func (d *driver) endOperation(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// eventInbox keeps the latest event of each child heard since the driver
+// last looked. A rollout's children announce three events each, far
+// faster than the driver takes them while it starts a thousand children;
+// kept by child, none is dropped and memory stays bounded by the
+// children in flight.
+type eventInbox struct {
+	mu     sync.Mutex
+	latest map[string]*palisadev1.OperationEvent
+	ready  chan struct{} // holds a token while latest is not empty
+}
+
+func newEventInbox() *eventInbox {
+	return &eventInbox{latest: map[string]*palisadev1.OperationEvent{}, ready: make(chan struct{}, 1)}
+}
+
+// put keeps ev unless a later event of its operation is already kept.
+func (in *eventInbox) put(ev *palisadev1.OperationEvent) {
+	in.mu.Lock()
+	if old := in.latest[ev.GetOperationId()]; old == nil || old.GetSequence() < ev.GetSequence() {
+		in.latest[ev.GetOperationId()] = ev
+	}
+	in.mu.Unlock()
+	select {
+	case in.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the events kept and forgets them.
+func (in *eventInbox) take() []*palisadev1.OperationEvent {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := make([]*palisadev1.OperationEvent, 0, len(in.latest))
+	for _, ev := range in.latest {
+		out = append(out, ev)
+	}
+	clear(in.latest)
+	return out
 }

@@ -46,12 +46,16 @@ type claimEnv struct {
 	ec2   *ec2client.Factory
 	w     *Worker
 	group string
+
+	mu     sync.Mutex
+	pulled map[jetstream.Msg]time.Time // when the fetch that brought each delivery began
 }
 
 func newClaimEnv(t *testing.T, afterApply func(string) bool) *claimEnv {
 	t.Helper()
 	infra := infratest.Start(t, infratest.Options{AckWait: staleAckWait})
-	e := &claimEnv{t: t, ctx: infra.Context(), ns: infra.Server, js: infra.JetStream, sim: infra.Sim, ec2: infra.EC2}
+	e := &claimEnv{t: t, ctx: infra.Context(), ns: infra.Server, js: infra.JetStream, sim: infra.Sim, ec2: infra.EC2,
+		pulled: map[jetstream.Msg]time.Time{}}
 	out, err := e.ec2.Client(staleAccount, staleRegion).CreateSecurityGroup(e.ctx, &ec2.CreateSecurityGroupInput{
 		GroupName: aws.String("stale"), Description: aws.String("stale deliveries")})
 	if err != nil {
@@ -109,15 +113,31 @@ func (e *claimEnv) submit() (string, jetstream.Consumer) {
 // fetch waits for the next delivery on cons.
 func (e *claimEnv) fetch(cons jetstream.Consumer, wait time.Duration) jetstream.Msg {
 	e.t.Helper()
-	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(wait))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for m := range batch.Messages() {
-		return m
+	// Short pulls, as the worker's loops make them: each one's start
+	// bounds its delivery's age.
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); {
+		pulled := time.Now()
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(100*time.Millisecond))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			e.mu.Lock()
+			e.pulled[m] = pulled
+			e.mu.Unlock()
+			return m
+		}
 	}
 	e.t.Fatalf("no delivery within %v", wait)
 	return nil
+}
+
+// handle runs a delivery the test fetched, as the worker's pull loop does.
+func (e *claimEnv) handle(m jetstream.Msg) {
+	e.mu.Lock()
+	pulled := e.pulled[m]
+	e.mu.Unlock()
+	e.w.handle(e.ctx, m, pulled, nil)
 }
 
 func (e *claimEnv) record(id string) (*palisadev1.OperationRecord, uint64) {
@@ -180,7 +200,7 @@ func TestBufferedDeliveryPastItsClaimDoesNothing(t *testing.T) {
 	_, rev := e.record(id)
 	e.sim.ResetCounters()
 
-	e.w.handle(e.ctx, first)
+	e.handle(first)
 	if calls := e.sim.CallLog(); len(calls) != 0 {
 		t.Errorf("the stale delivery called EC2: %+v", calls)
 	}
@@ -191,7 +211,7 @@ func TestBufferedDeliveryPastItsClaimDoesNothing(t *testing.T) {
 		t.Errorf("%d deliveries pending after the stale one ended, want the later one still held", n)
 	}
 
-	e.w.handle(e.ctx, second)
+	e.handle(second)
 	rec, _ := e.record(id)
 	if rec.GetMetadata().GetState() != palisadev1.OperationState_OPERATION_STATE_SUCCEEDED || rec.GetDelivery() != 2 {
 		t.Fatalf("after the current delivery: %v by delivery %d", rec.GetMetadata().GetState(), rec.GetDelivery())
@@ -228,7 +248,7 @@ func TestLaterDeliveryFencesAnEarlierHolder(t *testing.T) {
 			if err := first.Nak(); err != nil {
 				t.Error(err)
 			}
-			e.w.handle(e.ctx, e.fetch(cons, 3*staleAckWait))
+			e.handle(e.fetch(cons, 3*staleAckWait))
 			return true
 		case 2:
 			return false
@@ -239,7 +259,7 @@ func TestLaterDeliveryFencesAnEarlierHolder(t *testing.T) {
 	id, cons = e.submit()
 	first = e.fetch(cons, time.Second)
 
-	e.w.handle(e.ctx, first)
+	e.handle(first)
 	rec, _ := e.record(id)
 	if st := rec.GetMetadata().GetState(); st != palisadev1.OperationState_OPERATION_STATE_RUNNING || rec.GetDelivery() != 2 {
 		t.Fatalf("after the earlier holder stopped: %v by delivery %d, want RUNNING by delivery 2", st, rec.GetDelivery())
@@ -249,7 +269,7 @@ func TestLaterDeliveryFencesAnEarlierHolder(t *testing.T) {
 	}
 
 	third := e.fetch(cons, 3*staleAckWait) // the crashed delivery's claim lapses
-	e.w.handle(e.ctx, third)
+	e.handle(third)
 	rec, _ = e.record(id)
 	if rec.GetMetadata().GetState() != palisadev1.OperationState_OPERATION_STATE_SUCCEEDED || rec.GetDelivery() != 3 {
 		t.Fatalf("after the third delivery: %v by delivery %d", rec.GetMetadata().GetState(), rec.GetDelivery())

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/palisadehq/palisade/internal/bus"
@@ -52,12 +53,19 @@ type Options struct {
 	// and not yet started) may finish after the worker is told to stop;
 	// then they are handed back (default 20s).
 	ShutdownGrace time.Duration
+	// MaxCommands bounds the commands one worker runs at once (default
+	// 256). Commands waiting for an earlier command of their group to end
+	// do not count: they hold no EC2 call.
+	MaxCommands int
 	// AfterApply, when set, runs after a command's EC2 calls succeeded and
 	// before anything is recorded or acknowledged. Returning false abandons
 	// the delivery there, as if the process had died: fault-injection tests
 	// use it to prove a redelivery converges.
 	AfterApply func(operationID string) bool
 }
+
+// DefaultMaxCommands is the default of Options.MaxCommands.
+const DefaultMaxCommands = 256
 
 func (o *Options) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
@@ -72,6 +80,9 @@ func (o *Options) setDefaults() {
 	def(&o.VisibilityWindow, 30*time.Second)
 	def(&o.DependencyWindow, 5*time.Minute)
 	def(&o.ShutdownGrace, 20*time.Second)
+	if o.MaxCommands <= 0 {
+		o.MaxCommands = DefaultMaxCommands
+	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 10
 	}
@@ -91,80 +102,102 @@ type Worker struct {
 	store        *operations.Store
 	exec         *executor
 	log          *slog.Logger
+	// slots holds a token per command running: MaxCommands at most.
+	slots chan struct{}
+	// commands is the command stream, where awaitTurn looks for a
+	// group's earlier commands; turns wakes it when one ends here.
+	commands jetstream.Stream
+	turns    turns
 }
 
 // New binds a worker to the declared streams.
 func New(ctx context.Context, o Options) (*Worker, error) {
+	if o.MaxCommands < 0 {
+		return nil, fmt.Errorf("max-commands %d: must be at least 1 (0 means %d)", o.MaxCommands, DefaultMaxCommands)
+	}
 	o.setDefaults()
 	store, err := operations.Open(ctx, o.JetStream, o.Log)
 	if err != nil {
 		return nil, err
 	}
+	commands, err := o.JetStream.Stream(ctx, bus.CommandStream)
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", bus.CommandStream, err)
+	}
 	return &Worker{
-		opts:  o,
-		store: store,
-		exec:  &executor{ec2: o.EC2, budget: o.Budget, callTimeout: o.CallTimeout, visibilityWindow: o.VisibilityWindow},
-		log:   o.Log,
+		opts:     o,
+		store:    store,
+		exec:     &executor{ec2: o.EC2, budget: o.Budget, callTimeout: o.CallTimeout, visibilityWindow: o.VisibilityWindow},
+		log:      o.Log,
+		slots:    make(chan struct{}, o.MaxCommands),
+		commands: commands,
+		turns:    turns{next: map[string]chan struct{}{}},
 	}, nil
 }
 
 // Run consumes until ctx ends, then stops taking work and gives the
 // commands in hand ShutdownGrace to finish before handing them back.
 //
-// Stopping drains rather than stops the consumers: a command the server
-// already delivered into the client's buffer is run (or handed back at
-// once) instead of being dropped, which would hold its partition until
-// AckWait expired and spend one of its deliveries for nothing.
+// Each partition has a pull loop that takes one of the worker's
+// MaxCommands slots, pulls one command (then, for the other free slots, a
+// batch of those already waiting) and runs each on a goroutine of its
+// own, which gives the slot back when the command ends: a worker runs up
+// to MaxCommands commands at once, of any partitions, and the consumers'
+// MaxAckPending lets every worker process have that many. Per-group order
+// is kept by each command waiting for its group's turn (see awaitTurn).
+//
+// A command is pulled only once a slot is free, so it never waits in a
+// client buffer: the time the pull was sent bounds its delivery's age,
+// which is how hold knows the delivery is still the command's current
+// one. Stopping lets each loop's pull in flight end (at most pullWait)
+// and runs what it brought, rather than dropping a delivered command,
+// which would hold its group until AckWait expired.
 func (w *Worker) Run(ctx context.Context) error {
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	var consumers []jetstream.ConsumeContext
-	defer func() {
-		for _, c := range consumers {
-			c.Stop()
-		}
-	}()
-	for p := 0; p < bus.Partitions; p++ {
-		cons, err := w.opts.JetStream.Consumer(ctx, bus.CommandStream, bus.ConsumerName(p))
-		if ctx.Err() != nil {
-			return nil // told to stop while starting
-		}
+	pulling, stopPulling := context.WithCancel(ctx)
+	defer stopPulling()
+	var (
+		loops, handlers sync.WaitGroup
+		dl              jetstream.ConsumeContext
+		err             error
+	)
+	for p := 0; p < bus.Partitions && err == nil; p++ {
+		var cons jetstream.Consumer
+		cons, err = w.opts.JetStream.Consumer(ctx, bus.CommandStream, bus.ConsumerName(p))
 		if err != nil {
-			return fmt.Errorf("bind consumer %s: %w", bus.ConsumerName(p), err)
+			err = fmt.Errorf("bind consumer %s: %w", bus.ConsumerName(p), err)
+			break
 		}
 		w.fitHeartbeat(cons.CachedInfo().Config.AckWait)
 		if md := cons.CachedInfo().Config.MaxDeliver; md > 1 {
 			w.lastDelivery.Store(uint64(md))
 		}
-		cc, err := cons.Consume(func(msg jetstream.Msg) {
-			w.handle(work, msg)
-		}, jetstream.PullMaxMessages(1), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-				w.log.DebugContext(ctx, "consume", "error", err)
-			}
-		}))
-		if err != nil {
-			return fmt.Errorf("consume %s: %w", bus.ConsumerName(p), err)
-		}
-		consumers = append(consumers, cc)
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			w.pull(pulling, work, cons, &handlers)
+		}()
 	}
-	dl, err := w.runDeadLetters(ctx)
+	if err == nil {
+		dl, err = w.runDeadLetters(ctx)
+	}
+	if err == nil {
+		<-ctx.Done()
+	}
 	if ctx.Err() != nil {
-		return nil
+		err = nil // told to stop, perhaps while starting
 	}
-	if err != nil {
-		return err
+	stopPulling()
+	if dl != nil {
+		dl.Drain()
 	}
-	consumers = append(consumers, dl)
-	<-ctx.Done()
-	// Drain: no new pulls; what was delivered still reaches the handler.
-	for _, c := range consumers {
-		c.Drain()
-	}
+	loops.Wait() // no new pulls; what the last ones brought is running
 	done := make(chan struct{})
 	go func() {
-		for _, c := range consumers {
-			<-c.Closed()
+		handlers.Wait()
+		if dl != nil {
+			<-dl.Closed()
 		}
 		close(done)
 	}()
@@ -174,7 +207,119 @@ func (w *Worker) Run(ctx context.Context) error {
 		stopWork() // handlers hand their commands back, at once
 		<-done
 	}
-	return nil
+	return err
+}
+
+// maxPullWait is how long one pull waits for a command at most: how often
+// an idle loop asks again, and how long stopping may wait for a pull in
+// flight. A quarter of the consumers' AckWait when that is shorter, so a
+// delivery's age as hold bounds it stays well inside its ack wait.
+const maxPullWait = 2 * time.Second
+
+func (w *Worker) pullWait() time.Duration {
+	if aw := w.ackWait(); aw > 0 && aw/4 < maxPullWait {
+		return max(aw/4, 10*time.Millisecond)
+	}
+	return maxPullWait
+}
+
+// pull runs one partition's loop until ctx ends: a free slot, then one
+// command, run by handlers on work.
+func (w *Worker) pull(ctx, work context.Context, cons jetstream.Consumer, handlers *sync.WaitGroup) {
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+			return
+		case w.slots <- struct{}{}:
+		}
+		if ctx.Err() != nil { // both were ready: select chose at random
+			<-w.slots
+			return
+		}
+		pulled := time.Now()
+		msg, err := cons.Next(jetstream.FetchMaxWait(w.pullWait()))
+		if err != nil {
+			<-w.slots
+			if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+				w.log.DebugContext(ctx, "pull", "consumer", cons.CachedInfo().Name, "error", err)
+				sleepCtx(ctx, time.Second) // NATS away: do not spin
+			}
+			continue
+		}
+		w.dispatch(work, msg, pulled, handlers)
+		w.pullMore(work, cons, handlers)
+	}
+}
+
+// pullBatch bounds the commands one pull brings beyond the first.
+const pullBatch = 64
+
+// pullMore takes the free slots there are, up to pullBatch, and pulls as
+// many commands as are waiting for them without waiting for more: under
+// load, one round trip brings a batch instead of one command.
+func (w *Worker) pullMore(work context.Context, cons jetstream.Consumer, handlers *sync.WaitGroup) {
+	n := 0
+	for ; n < pullBatch; n++ {
+		select {
+		case w.slots <- struct{}{}:
+			continue
+		default:
+		}
+		break
+	}
+	if n == 0 {
+		return
+	}
+	pulled := time.Now()
+	batch, err := cons.FetchNoWait(n)
+	if err == nil {
+		for msg := range batch.Messages() {
+			w.dispatch(work, msg, pulled, handlers)
+			n--
+		}
+	}
+	for ; n > 0; n-- {
+		<-w.slots
+	}
+}
+
+// dispatch runs one delivery in the slot taken for it.
+func (w *Worker) dispatch(work context.Context, msg jetstream.Msg, pulled time.Time, handlers *sync.WaitGroup) {
+	handlers.Add(1)
+	go func() {
+		defer handlers.Done()
+		w.handle(work, msg, pulled, &slot{held: true, slots: w.slots})
+	}()
+}
+
+// slot is one of the worker's MaxCommands places a command runs in.
+// A command waiting for its group's turn gives it up meanwhile.
+type slot struct {
+	held  bool
+	slots chan struct{}
+}
+
+// release gives the slot up; nil-safe, and idempotent.
+func (s *slot) release() {
+	if s == nil || !s.held {
+		return
+	}
+	s.held = false
+	<-s.slots
+}
+
+// take waits for a free slot, and reports false when ctx ended first.
+func (s *slot) take(ctx context.Context) bool {
+	if s == nil || s.held {
+		return true
+	}
+	select {
+	case s.slots <- struct{}{}:
+		s.held = true
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // fitHeartbeat shortens the heartbeat to a third of the consumers' ack
@@ -203,18 +348,6 @@ func (w *Worker) ackWait() time.Duration {
 	w.hbMu.Lock()
 	defer w.hbMu.Unlock()
 	return w.ackWaitOf
-}
-
-// current reports whether a delivery is still its consumer's latest. With
-// one command in flight per partition, any later delivery on the
-// partition (of this command or of the next) means the server gave this
-// one up: it waited in this process's buffer past its ack wait.
-func (w *Worker) current(ctx context.Context, md *jetstream.MsgMetadata) (bool, error) {
-	cons, err := w.opts.JetStream.Consumer(ctx, md.Stream, md.Consumer)
-	if err != nil {
-		return false, err
-	}
-	return cons.CachedInfo().Delivered.Consumer <= md.Sequence.Consumer, nil
 }
 
 // backoff is full-jitter exponential: random in [0, min(max, base·2^n)).

@@ -334,6 +334,7 @@ type workerFlags struct {
 	callTimeout   time.Duration
 	maxAttempts   int
 	shutdownGrace time.Duration
+	maxCommands   int
 }
 
 func (w *workerFlags) register(fs *commandFlags) {
@@ -341,11 +342,12 @@ func (w *workerFlags) register(fs *commandFlags) {
 	fs.DurationVar(&w.callTimeout, "ec2-call-timeout", 30*time.Second, "deadline of one EC2 call")
 	fs.IntVar(&w.maxAttempts, "max-attempts", 10, "attempts of an operation after transient EC2 errors")
 	fs.DurationVar(&w.shutdownGrace, "shutdown-grace", 20*time.Second, "on SIGTERM, how long commands in hand may finish before they are handed back")
+	fs.IntVar(&w.maxCommands, "max-commands", workers.DefaultMaxCommands, "commands one worker process runs at once")
 }
 
 func (w *workerFlags) options() workers.Options {
 	return workers.Options{
 		Budget: ratebudget.New(w.rateFactor), CallTimeout: w.callTimeout, MaxAttempts: w.maxAttempts,
-		ShutdownGrace: w.shutdownGrace,
+		ShutdownGrace: w.shutdownGrace, MaxCommands: w.maxCommands,
 	}
 }

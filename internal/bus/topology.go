@@ -4,10 +4,14 @@
 // Commands are published on palisade.commands.<account>.<region>.<group key>.
 // The command stream maps each subject onto one of Partitions partitions
 // (palisade.queue.<p>.<account>.<region>.<group key>) with a subject
-// transform; each partition has one durable pull consumer with
-// MaxAckPending 1, so commands for one security group are applied one at a
-// time in the order they were stored, while groups in other partitions
-// proceed in parallel on any number of worker processes.
+// transform; each partition has one durable pull consumer that lets up to
+// PartitionMaxAckPending commands be in flight, spread over any number of
+// worker processes. The stream is a work queue, so a command stays in it
+// until a worker acknowledges it once its operation has ended, and every
+// command of one security group is on one subject: a worker runs a
+// command only while no earlier command is queued on its subject (see
+// workers), so commands for one group are applied one at a time in the
+// order they were stored, while other groups proceed in parallel.
 package bus
 
 import (
@@ -71,10 +75,17 @@ const (
 	// AuditSubjectPrefix is the prefix of its subjects.
 	AuditSubjectPrefix = "palisade.audit"
 
-	// Partitions is the number of command partitions. It bounds how many
-	// groups are worked on at once. Changing it re-maps groups to
-	// partitions, so drain the command stream first.
+	// Partitions is the number of command partitions: consumers the
+	// workers pull from in parallel. It no longer bounds how many groups
+	// are worked on at once (PartitionMaxAckPending and the workers'
+	// slots do). Changing it re-maps groups to partitions, so drain the
+	// command stream first.
 	Partitions = 32
+
+	// PartitionMaxAckPending bounds the commands of one partition in
+	// flight at once, over every worker: running, or waiting for an
+	// earlier command of their group to end.
+	PartitionMaxAckPending = 1024
 
 	consumerPrefix = "palisade-workers-p"
 )
@@ -207,8 +218,9 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 			// worker dead-letters the command (the server's advisory
 			// after that is only a backstop: nobody may hear it).
 			MaxDeliver: t.MaxDeliver + 1,
-			// One command in flight per partition: the per-group order.
-			MaxAckPending: 1,
+			// Per-group order is the workers' (an earlier command on the
+			// subject holds the later ones back), not the consumer's.
+			MaxAckPending: PartitionMaxAckPending,
 			Replicas:      t.Replicas,
 		}
 		if err := declareConsumer(ctx, commands, cfg); err != nil {

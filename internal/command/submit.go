@@ -66,12 +66,29 @@ func (e *ReusedError) Error() string {
 // Submitter stores commands and their operation records.
 //
 // Order of writes, and why every crash point is safe:
-//  1. look the operation up: a retried request returns what exists;
-//  2. publish the command (message id = operation id) and wait for
-//     JetStream's ack: from here on the request is accepted;
-//  3. create the record: if this never happens, the worker creates it from
-//     the command before acting (EnsureRecord), so no operation is left
-//     without a record, and a record never exists without its command.
+//  1. publish the command (message id = operation id) and, in flight with
+//     it, the operation's index entry; wait for both of JetStream's acks:
+//     once the command's is in, the request is accepted. An index entry
+//     whose record is never written is skipped by a list;
+//  2. create the record (create-if-absent): if this never happens, the
+//     worker creates it from the command before acting (EnsureRecord), so
+//     no operation is left without a record, and a record never exists
+//     without its command;
+//  3. announce the record's first event without waiting for its ack (the
+//     record holds it; see operations.Store.AnnounceAsync).
+//
+// A repeated request needs no lookup before the publish: within the
+// command stream's de-duplication window JetStream answers Duplicate and
+// stores nothing, and after it the record's create-if-absent finds the
+// operation; either way the stored request is compared with the new one.
+// A repeat stored after the window (a retry more than the window later,
+// a rollout driver taking over and re-submitting its children) waits
+// behind the original command on its group's subject, finds its operation
+// ended or of a different request, and is dropped by the worker. Only a
+// rollout is looked up first (see lookUpFirst).
+//
+// So an accept costs two sequential JetStream round trips, each carrying
+// as many writes as can go together.
 type Submitter struct {
 	js      jetstream.JetStream
 	records *operations.Store
@@ -141,11 +158,6 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	defer cancel()
 	s.link.bind(ctx, cancel)
 
-	if mayExist(cmd) {
-		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
-			return rec, err
-		}
-	}
 	body, err := proto.Marshal(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("encode command %s: %w", cmd.GetOperationId(), err)
@@ -153,12 +165,21 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	if err := s.connected(queue); err != nil {
 		return nil, err
 	}
+	if lookUpFirst(cmd) {
+		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
+			return rec, err
+		}
+	}
+	rec := NewRecord(cmd)
+	indexed := make(chan error, 1)
+	go func() { indexed <- s.records.Index(ctx, rec) }()
 	// The trace context travels with the command, so the worker's spans
 	// (and a rollout's children) join the caller's trace.
 	header, published := tracing.Publish(ctx, stream, subject)
 	ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: body, Header: header},
 		jetstream.WithMsgID(cmd.GetOperationId()), jetstream.WithExpectStream(stream))
 	published(err)
+	indexErr := <-indexed
 	if err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == jsStoreFailed {
@@ -180,8 +201,13 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	if afterStore != nil {
 		afterStore(ctx)
 	}
-	rec := NewRecord(cmd)
-	switch err := s.records.Create(ctx, rec); {
+	if indexErr != nil {
+		// Accepted; the worker that meets the command indexes it and
+		// writes its record (EnsureRecord), in that order.
+		s.log.WarnContext(ctx, "accepted, record not written", "operation_id", cmd.GetOperationId(), "error", indexErr)
+		return rec, nil
+	}
+	switch err := s.records.CreateIndexed(ctx, rec); {
 	case errors.Is(err, operations.ErrExists):
 		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
 			return rec, err
@@ -193,15 +219,18 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 		return nil, &UnavailableError{What: "the operation store did not show the operation just written"}
 	case err != nil:
 		s.log.WarnContext(ctx, "accepted, record not written", "operation_id", cmd.GetOperationId(), "error", err)
+		return rec, nil
 	}
+	s.records.AnnounceAsync(ctx, rec, StoreTimeout)
 	return rec, nil
 }
 
-// mayExist says whether cmd's operation id can have been used before: one
-// derived from a request_id or from a rollout and its group can, a fresh
-// random one (no request_id) cannot, and its lookup is skipped.
-func mayExist(cmd *palisadev1.Command) bool {
-	return cmd.GetRequestId() != "" || cmd.GetApplyRuleChange() != nil
+// lookUpFirst says whether cmd's operation is looked up before anything
+// is published: a rollout's. A rollout repeated after the rollout
+// stream's de-duplication window must not be stored again, since its
+// second delivery would drive the rollout beside the first.
+func lookUpFirst(cmd *palisadev1.Command) bool {
+	return cmd.GetStartRollout() != nil
 }
 
 func (s *Submitter) connected(queue string) error {

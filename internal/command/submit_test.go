@@ -301,3 +301,62 @@ func TestFullQueueRefusesNewCommands(t *testing.T) {
 		t.Errorf("a refused command has a record: %v", err)
 	}
 }
+
+// TestSubmitAfterTheDuplicateWindow: once the command stream has
+// forgotten a request's message id, the record's create-if-absent still
+// makes a repeat the same operation and a different request under the
+// used request_id a ReusedError.
+func TestSubmitAfterTheDuplicateWindow(t *testing.T) {
+	const other = "0b7c1f0e-8d1c-4c43-9a55-3a8f3f1f6a10"
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	topo := bus.DefaultTopology(1)
+	topo.DuplicateWindow = 100 * time.Millisecond
+	_, js := natstest.Bus(t, topo)
+	records, err := operations.Open(ctx, js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := NewSubmitter(ctx, js, records, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := sub.Submit(ctx, authorize(t, requestID, 443), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * topo.DuplicateWindow)
+	again, err := sub.Submit(ctx, authorize(t, requestID, 443), nil)
+	if err != nil || again.GetId() != rec.GetId() || again.GetMetadata().GetCreateTime().AsTime() != rec.GetMetadata().GetCreateTime().AsTime() {
+		t.Fatalf("repeat after the window: %v, %v; want the first operation", again, err)
+	}
+	var reused *ReusedError
+	if _, err := sub.Submit(ctx, authorize(t, requestID, 80), nil); !errors.As(err, &reused) {
+		t.Fatalf("different request after the window: %v, want ReusedError", err)
+	}
+	// The repeats indexed the operation again; a list shows it once.
+	if list, _, err := records.List(ctx, "alice", 50, "", nil); err != nil || len(list) != 1 {
+		t.Fatalf("list after repeats past the window: %d operations (%v), want 1", len(list), err)
+	}
+
+	// A rollout is looked up first: stored again, its second delivery
+	// would drive it beside the first.
+	ro := &palisadev1.Command{
+		OperationId: OperationID("alice", other), Caller: "alice", RequestId: other, RequestHash: []byte("h"),
+		Request: &palisadev1.Command_StartRollout{StartRollout: &palisadev1.StartRolloutRequest{RequestId: other}},
+	}
+	if _, err := sub.Submit(ctx, ro, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * topo.DuplicateWindow)
+	if _, err := sub.Submit(ctx, proto.CloneOf(ro), nil); err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, bus.RolloutStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := s.Info(ctx); err != nil || info.State.Msgs != 1 {
+		t.Fatalf("rollout stream holds %v messages (%v) after a repeat past the window, want 1", info.State.Msgs, err)
+	}
+}

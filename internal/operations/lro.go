@@ -106,7 +106,14 @@ func (s *Store) List(ctx context.Context, caller string, pageSize int, pageToken
 		filter = bus.OperationIndexSubject(caller)
 	}
 	var out []*palisadev1.OperationRecord
+	// A request repeated after the index's de-duplication window adds a
+	// second entry for its operation; a page lists it once.
+	seen := map[string]bool{}
 	next, err := bus.Scan(ctx, s.js, bus.OperationIndexStream, filter, pageToken, MaxListScan, func(_ uint64, id []byte) (bool, error) {
+		if seen[string(id)] {
+			return false, nil
+		}
+		seen[string(id)] = true
 		rec, _, err := s.Get(ctx, string(id))
 		switch {
 		case errors.Is(err, ErrNotFound):

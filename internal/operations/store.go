@@ -130,17 +130,38 @@ func NewRecord(id string, requestHash []byte, cmd *palisadev1.Command, md *palis
 // ErrExists when the id is taken (by a retried request, or by a worker that
 // met the command first).
 func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) error {
-	b, err := proto.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode operation %s: %w", rec.GetId(), err)
-	}
 	// The index entry goes first: an entry whose record was never written
 	// is skipped by a list, a record without an entry would never be
-	// listed. Its message id makes a repeat (a retried create, a worker
-	// writing the record the API did not) one entry.
+	// listed.
+	if err := s.Index(ctx, rec); err != nil {
+		return err
+	}
+	if err := s.CreateIndexed(ctx, rec); err != nil {
+		return err
+	}
+	s.announce(ctx, rec)
+	return nil
+}
+
+// Index writes the index entry of a record about to be created. Its
+// message id makes a repeat (a retried create, a worker writing the record
+// the API did not) one entry within the index's de-duplication window.
+// Whoever calls it must call CreateIndexed only once it succeeded.
+func (s *Store) Index(ctx context.Context, rec *palisadev1.OperationRecord) error {
 	if _, err := s.js.Publish(ctx, bus.OperationIndexSubject(rec.GetMetadata().GetCaller()), []byte(rec.GetId()),
 		jetstream.WithMsgID(rec.GetId()), jetstream.WithExpectStream(bus.OperationIndexStream)); err != nil {
 		return fmt.Errorf("index operation %s: %w", rec.GetId(), err)
+	}
+	return nil
+}
+
+// CreateIndexed stores a new record whose index entry Index wrote, and
+// announces nothing: the caller does (Announce, or AnnounceAsync).
+// ErrExists when the id is taken.
+func (s *Store) CreateIndexed(ctx context.Context, rec *palisadev1.OperationRecord) error {
+	b, err := proto.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode operation %s: %w", rec.GetId(), err)
 	}
 	if _, err := s.kv.Create(ctx, rec.GetId(), b); err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
@@ -148,8 +169,47 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) err
 		}
 		return fmt.Errorf("create operation %s: %w", rec.GetId(), err)
 	}
-	s.announce(ctx, rec)
 	return nil
+}
+
+// AnnounceAsync publishes the record's latest event without waiting for
+// JetStream's answer, which a goroutine of its own awaits (bounded by
+// timeout) and counts as Unannounced when it is not an ack. The accept
+// path answers without that round trip: the stored record is the truth
+// (see announce), the event only tells watchers sooner.
+func (s *Store) AnnounceAsync(ctx context.Context, rec *palisadev1.OperationRecord, timeout time.Duration) {
+	h := rec.GetHistory()
+	if len(h) == 0 {
+		return
+	}
+	ev := h[len(h)-1]
+	b, err := proto.Marshal(ev)
+	if err == nil {
+		var f jetstream.PubAckFuture
+		f, err = s.js.PublishAsync(bus.EventSubject(rec.GetId()), b,
+			jetstream.WithMsgID(fmt.Sprintf("%s.%d", rec.GetId(), ev.GetSequence())))
+		if err == nil {
+			go s.awaitAnnounced(context.WithoutCancel(ctx), rec.GetId(), f, timeout)
+			return
+		}
+	}
+	s.unannounced.Add(1)
+	s.log.WarnContext(ctx, "operation event not published; the record holds it", "operation_id", rec.GetId(), "error", err)
+}
+
+func (s *Store) awaitAnnounced(ctx context.Context, id string, f jetstream.PubAckFuture, timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	var err error
+	select {
+	case <-f.Ok():
+		return
+	case err = <-f.Err():
+	case <-t.C:
+		err = errors.New("no answer in " + timeout.String())
+	}
+	s.unannounced.Add(1)
+	s.log.WarnContext(ctx, "operation event not published; the record holds it", "operation_id", id, "error", err)
 }
 
 // Transition applies change to the latest record and stores it if the

@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/ec2limits"
+)
+
+// Fleet benchmark shape: a platform team's estate, 8 accounts × 12
+// regions × 60 groups (5,760), one rule added to all of it, against the
+// local EC2 endpoint throttling at EC2's own rates (factor 1) and taking
+// 100 ms per call, with a role assumed in each account.
+const (
+	fleetAccounts       = 8
+	fleetGroupsPerPlace = 60
+	fleetLatency        = 100 * time.Millisecond
+)
+
+var fleetRegions = []string{
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2",
+	"eu-west-3", "eu-central-1", "eu-north-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
+}
+
+func fleetAccount(i int) string { return fmt.Sprintf("1000000000%02d", i+1) }
+
+// BenchmarkRolloutFleet rolls one rule out to 5,760 groups in 96
+// account-regions through `palisade worker` processes (1 and 3) and
+// reports the completion time against the minimum EC2's buckets allow
+// (every account-region's in parallel).
+//
+//	go test -run '^$' -bench RolloutFleet -benchtime 1x -timeout 30m ./e2e/
+func BenchmarkRolloutFleet(b *testing.B) {
+	for _, procs := range []int{1, 3} {
+		b.Run(fmt.Sprintf("worker-processes=%d", procs), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				benchFleet(b, procs)
+			}
+		})
+	}
+}
+
+func benchFleet(b *testing.B, procs int) {
+	bin := palisadeBinary(b)
+	b.StopTimer()
+	const externalID = "palisade-bench"
+	e := newEnv(b, envOptions{assumeRole: roleTemplate, externalID: externalID})
+	var targets []*palisadev1.RolloutTarget
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for a := range fleetAccounts {
+		for _, reg := range fleetRegions {
+			targets = append(targets, &palisadev1.RolloutTarget{
+				Location: &palisadev1.Location{AccountId: fleetAccount(a), Region: reg}, Tags: map[string]string{"team": "platform"}})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ids := e.makeGroups(fleetAccount(a), reg, "fleet", fleetGroupsPerPlace, map[string]string{"team": "platform"})
+				mu.Lock()
+				defer mu.Unlock()
+				if len(ids) != fleetGroupsPerPlace {
+					b.Errorf("%d groups made in %s %s", len(ids), fleetAccount(a), reg)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for p := range procs {
+		startWorkerProcessWith(b, bin, e, p, "--ec2-rate-factor", "1",
+			"--assume-role", roleTemplate, "--assume-role-external-id", externalID)
+	}
+	waitWorkersReady(b, e, procs)
+	e.sim.ResetCounters()
+	e.sim.SetThrottle(true, 1)
+	e.sim.SetFaults(0, fleetLatency, 0)
+
+	b.StartTimer()
+	start := time.Now()
+	name := e.startRollout(&palisadev1.StartRolloutRequest{
+		Change:   &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{tcp(9100, 9100, "10.50.0.0/16")}},
+		Targets:  targets,
+		Strategy: &palisadev1.RolloutStrategy{MaxInFlight: 1000},
+	})
+	ro := e.watchRollout(name, func(r *palisadev1.Rollout) bool {
+		if testing.Verbose() { // the rollout's course, for finding where time goes
+			p := r.GetProgress()
+			fmt.Printf("%6.2fs %v q=%d r=%d s=%d\n", time.Since(start).Seconds(), r.GetState(), p.GetQueued(), p.GetRunning(), p.GetSucceeded())
+		}
+		return false
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	e.sim.SetFaults(0, 0, 0)
+	e.sim.SetThrottle(false, 1)
+	total := fleetAccounts * len(fleetRegions) * fleetGroupsPerPlace
+	if ro.GetState() != palisadev1.RolloutState_ROLLOUT_STATE_SUCCEEDED || ro.GetProgress().GetSucceeded() != int32(total) {
+		b.Fatalf("rollout ended %v (%s): %v", ro.GetState(), ro.GetStateReason(), ro.GetProgress())
+	}
+	throttled, calls := throttledCalls(e.sim)
+	// Check the end state in one account-region per account.
+	for a := range fleetAccounts {
+		out, err := e.ec2.Client(fleetAccount(a), fleetRegions[a]).DescribeSecurityGroupRules(e.ctx, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(1000)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, r := range out.SecurityGroupRules {
+			if aws.ToInt32(r.FromPort) == 9100 {
+				n++
+			}
+		}
+		if n != fleetGroupsPerPlace {
+			b.Fatalf("%s %s: %d groups hold the rule, want %d", fleetAccount(a), fleetRegions[a], n, fleetGroupsPerPlace)
+		}
+	}
+	minimum := ec2limits.Slowest(map[string]int{"AuthorizeSecurityGroupIngress": fleetGroupsPerPlace}, 1)
+	b.ReportMetric(elapsed.Seconds(), "s")
+	b.ReportMetric(minimum.Seconds(), "min-s")
+	b.ReportMetric(elapsed.Seconds()/minimum.Seconds(), "ratio")
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "groups/s")
+	b.ReportMetric(float64(calls), "ec2-calls")
+	b.ReportMetric(100*float64(throttled)/float64(max(calls, 1)), "throttled-%")
+	b.ReportMetric(0, "ns/op")
+}
+
+// startWorkerProcessWith runs `palisade worker` against the env's NATS and
+// EC2 endpoint with args until the benchmark ends.
+func startWorkerProcessWith(b *testing.B, bin string, e *env, n int, args ...string) {
+	logf, err := os.Create(filepath.Join(b.TempDir(), fmt.Sprintf("worker-%d.log", n)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"worker", "--nats-url", e.ns.ClientURL(), "--ec2-endpoint", e.simURL,
+		"--log-level", "warn"}, args...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		_ = logf.Close()
+	})
+}
