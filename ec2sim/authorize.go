@@ -39,6 +39,13 @@ func (c *call) authorize(egress bool) (response, *apiError) {
 	if perms, err = mergeLegacy(perms, legacy, egress); err != nil {
 		return nil, err
 	}
+	// The request is checked in full before the group is looked up, so an
+	// unknown group with no permissions is MissingParameter rather than
+	// InvalidGroup.NotFound. EC2's order for that case cannot be
+	// established: its reference does not say and no public report shows
+	// both faults in one request. Checking what needs no state first is
+	// the order EC2 shows everywhere it is documented (UnknownParameter
+	// before anything, malformed ids before lookups).
 	if len(perms) == 0 {
 		return nil, errMissing("IpPermissions")
 	}

@@ -112,7 +112,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"protocol all", id, []types.IpPermission{p("all", nil, nil)}, "InvalidParameterValue"},
 		{"protocol 256", id, []types.IpPermission{p("256", nil, nil)}, "InvalidParameterValue"},
 		{"protocol word", id, []types.IpPermission{p("sctp", nil, nil)}, "InvalidParameterValue"},
-		{"protocol missing", id, []types.IpPermission{{IpRanges: []types.IpRange{{CidrIp: aws.String("192.0.2.0/24")}}}}, "MissingParameter"},
+		{"protocol missing", id, []types.IpPermission{{IpRanges: []types.IpRange{{CidrIp: aws.String("192.0.2.0/24")}}}}, "InvalidParameterValue"}, // TestNullProtocol
 		{"tcp without ports", id, []types.IpPermission{p("tcp", nil, nil)}, "InvalidParameterValue"},
 		{"tcp without to port", id, []types.IpPermission{p("tcp", i32(1), nil)}, "InvalidParameterValue"},
 		{"tcp port -1", id, []types.IpPermission{p("tcp", i32(-1), i32(-1))}, "InvalidPermission.Malformed"},

@@ -21,7 +21,7 @@ func handleCreateSecurityGroup(c *call) (response, *apiError) {
 	if !hasName {
 		return nil, errMissing("GroupName")
 	}
-	if !hasDesc {
+	if !hasDesc || desc == "" {
 		return nil, errMissing("GroupDescription")
 	}
 	name, err := canonicalGroupName(rawName)

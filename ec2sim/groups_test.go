@@ -112,7 +112,7 @@ func TestCreateGroupErrors(t *testing.T) {
 		{name: "description too long", group: "g", desc: long, code: "InvalidParameterValue"},
 		{name: "description non-ascii", group: "g", desc: "naïve", code: "InvalidParameterValue"},
 		{name: "description charset", group: "g", desc: "a|b", code: "InvalidParameterValue"},
-		{name: "empty description", group: "g", desc: "", code: "InvalidParameterValue"},
+		{name: "empty description", group: "g", desc: "", code: "MissingParameter"}, // TestCreateGroupEmptyDescription
 		{name: "malformed vpc", group: "g", desc: "d", vpc: aws.String("vpc-xyz"), code: "InvalidVpcId.Malformed"},
 		{name: "unknown vpc", group: "g", desc: "d", vpc: aws.String("vpc-0123456789abcdef0"), code: "InvalidVpcID.NotFound"},
 		{name: "wrong tag resource type", group: "g", desc: "d", code: "InvalidParameterValue",
@@ -296,7 +296,7 @@ func TestDescribeGroupsFiltersAndErrors(t *testing.T) {
 		{"ip-permission.to-port", []types.Filter{f("ip-permission.to-port", "53")}, []string{web}},
 		{"ip-permission.protocol", []types.Filter{f("ip-permission.protocol", "udp")}, []string{web}},
 		{"ip-permission.group-id", []types.Filter{f("ip-permission.group-id", web)}, []string{db}},
-		{"ip-permission.group-name", []types.Filter{f("ip-permission.group-name", "web")}, []string{db}},
+		{"ip-permission.group-name", []types.Filter{f("ip-permission.group-name", "web")}, nil}, // TestReferencedGroupFilters
 		{"ip-permission.user-id", []types.Filter{f("ip-permission.user-id", "123456789012"), f("group-name", "db")}, []string{db}},
 		{"ip-permission.ipv6-cidr", []types.Filter{f("ip-permission.ipv6-cidr", "2001:db8::/32")}, []string{web}},
 		{"ip-permission.prefix-list-id", []types.Filter{f("ip-permission.prefix-list-id", "pl-12345678")}, []string{web}},

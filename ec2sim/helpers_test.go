@@ -190,3 +190,13 @@ func validID(id, prefix string) bool {
 	}
 	return strings.Trim(rest, "0123456789abcdef") == ""
 }
+
+// wantErrMsg asserts a 400 with the code and a message naming want.
+func wantErrMsg(t testing.TB, err error, code, want string) {
+	t.Helper()
+	wantErr(t, err, code, s400)
+	var ae smithy.APIError
+	if errors.As(err, &ae) && !strings.Contains(ae.ErrorMessage(), want) {
+		t.Fatalf("message %q does not name %q", ae.ErrorMessage(), want)
+	}
+}

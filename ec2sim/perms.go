@@ -23,7 +23,7 @@ func checkPerms(perms []permReq) ([]pendingRule, *apiError) {
 	var out []pendingRule
 	for _, p := range perms {
 		if !p.HasProtocol {
-			return nil, clientErr(codeMissingParameter, "VPC security group rules must specify protocols explicitly")
+			return nil, errNullProtocol()
 		}
 		proto, err := canonicalProtocol(p.Protocol)
 		if err != nil {
@@ -34,9 +34,10 @@ func checkPerms(perms []permReq) ([]pendingRule, *apiError) {
 			return nil, err
 		}
 		if p.sourceCount() == 0 {
-			// Unverified: EC2 refuses a permission with nothing to allow; the
-			// exact code is not documented.
-			return nil, clientErr(codeMissingParameter, "The request must contain at least one of IpRanges, Ipv6Ranges, PrefixListIds or Groups in each IpPermission")
+			// EC2 refuses a permission with nothing to allow with
+			// MissingParameter "Missing source specification: include
+			// source security group or CIDR information" (boto/boto3#1078).
+			return nil, clientErr(codeMissingParameter, "Missing source specification: include source security group or CIDR information")
 		}
 		base := ruleSpec{Protocol: proto, FromPort: from, ToPort: to}
 		for _, r := range p.IPv4 {
@@ -91,6 +92,11 @@ func checkPerms(perms []permReq) ([]pendingRule, *apiError) {
 				return nil, errMissing("GroupId")
 			}
 			if pair.GroupID != "" {
+				// A referenced group id that is not an sg- id at all is
+				// InvalidGroupId.Malformed, before any lookup and so before
+				// InvalidGroup.NotFound: EC2 answered a pair whose GroupId
+				// was "sg-xxxxxxxx, sg-xxxxxxxxx" with InvalidGroupId.Malformed
+				// (hashicorp/terraform#16673; reference §3).
 				if err := checkGroupID(pair.GroupID); err != nil {
 					return nil, err
 				}

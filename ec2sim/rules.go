@@ -16,6 +16,22 @@ func handleDescribeSecurityGroupRules(c *call) (response, *apiError) {
 		return nil, err
 	}
 	filters, pg := in.filters, in.page
+	// EC2 checks the values of the group-id filter here as group ids:
+	// "", "foobar" or "sg-123" is InvalidGroupId.Malformed ("The security
+	// group ID '' is malformed"), not an empty answer (EC2's answer quoted in
+	// localstack/localstack#9059; moto followed in getmoto/moto#7620).
+	// Whether DescribeSecurityGroups checks its group-id filter the same way
+	// cannot be established; there the values stay patterns.
+	for _, f := range filters {
+		if f.Name != "group-id" {
+			continue
+		}
+		for _, v := range f.Values {
+			if !isResourceID(v, "sg-") {
+				return nil, clientErr(codeInvalidGroupIDMalformed, "The security group ID '%s' is malformed", truncate(v, 64))
+			}
+		}
+	}
 
 	defer c.lockWorld()()
 	var candidates []*rule
