@@ -40,4 +40,5 @@ var actions = map[string]action{
 	"DescribeTags":                               {handleDescribeTags, fixedBucket("DescribeTags", bucketNonMutating), false},
 	"DescribeVpcs":                               {handleDescribeVpcs, fixedBucket("DescribeVpcs", bucketNonMutating), false},
 	"CreateVpc":                                  {handleCreateVpc, fixedBucket("CreateVpc", bucketMutating), true},
+	"DeleteVpc":                                  {handleDeleteVpc, fixedBucket("DeleteVpc", bucketMutating), true},
 }

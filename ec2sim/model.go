@@ -276,6 +276,18 @@ func (w *world) removeRule(r *rule) {
 	}
 }
 
+// removeVPC deletes a VPC and its default group; the caller has checked
+// that nothing else depends on it.
+func (w *world) removeVPC(v *vpc) {
+	if g := w.Groups[v.DefaultGroupID]; g != nil {
+		w.removeGroup(g)
+	}
+	delete(w.VPCs, v.ID)
+	if w.DefaultVPC == v.ID {
+		w.DefaultVPC = ""
+	}
+}
+
 func (w *world) removeGroup(g *group) {
 	for _, id := range append(append([]string{}, g.Ingress...), g.Egress...) {
 		delete(w.Rules, id)
