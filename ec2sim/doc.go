@@ -20,10 +20,11 @@
 // can act as several accounts), otherwise Options.DefaultAccountID; the region
 // comes from the SigV4 credential scope. Signatures are not verified.
 //
-// It also answers STS's AssumeRole (version 2011-06-15), with STS's
-// validation and error shape and without IAM: the temporary credentials'
-// access key id is the role's account, so a client that assumes a role per
-// account acts as that account.
+// It also answers STS's AssumeRole and GetCallerIdentity (version
+// 2011-06-15), with STS's validation and error shape and without IAM: the
+// temporary credentials' access key id is the role's account, so a client
+// that assumes a role per account acts as that account, and
+// GetCallerIdentity names that account and the assumed role.
 //
 // Modelling choices worth knowing when testing against it:
 //   - Throttling: one token bucket per (account, region, action), sized by

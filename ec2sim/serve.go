@@ -23,6 +23,9 @@ type call struct {
 	w         *world
 	groupID   string // for the call log
 	sts       bool   // an STS request: STS's error shape
+	// sessionToken is the X-Amz-Security-Token the request was signed
+	// with, if any.
+	sessionToken string
 }
 
 // ServeHTTP answers one EC2 Query request. The stages, in EC2's order:
@@ -83,6 +86,10 @@ func (s *Sim) dispatch(c *call, rw http.ResponseWriter, r *http.Request) (respon
 	form, err := readForm(rw, r)
 	if err != nil {
 		return nil, err
+	}
+	c.sessionToken = r.Header.Get("X-Amz-Security-Token")
+	if v := form["X-Amz-Security-Token"]; c.sessionToken == "" && len(v) == 1 {
+		c.sessionToken = v[0]
 	}
 	if c.account, c.region, err = s.identity(r, form); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Steps for the calls around security groups (VPCs, managed prefix lists,
@@ -24,6 +25,31 @@ func newCallSteps() []step {
 		{name: "vpc4-delete", do: deleteVpc("vpc4"), want: "OK"},
 		{name: "vpc4-describe-deleted", do: describeVpc("vpc4"), want: "InvalidVpcID.NotFound"},
 		{name: "vpc4-delete-again", do: deleteVpc("vpc4"), want: "InvalidVpcID.NotFound"},
+
+		// --- STS GetCallerIdentity (STS API reference: the account the credentials act as) ---
+		{name: "sts-caller-account", do: callerIdentity(false), want: "OK"},
+		{name: "sts-caller-arn", do: callerIdentity(true), want: "OK",
+			moto:      "moto: the caller is always the IAM user arn:aws:sts::123456789012:user/moto, whatever the credentials",
+			wantShape: "account=123456789012 arn=arn:aws:iam::123456789012:root"},
+	}
+}
+
+// callerIdentity reports the account, and with arn the principal's ARN.
+func callerIdentity(arn bool) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		c := sts.New(sts.Options{Region: region, BaseEndpoint: aws.String(b.url), Retryer: aws.NopRetryer{}, HTTPClient: bufferedBodyClient{},
+			Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "difftest"}, nil
+			})})
+		out, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return "", err
+		}
+		shape := "account=" + aws.ToString(out.Account)
+		if arn {
+			shape += " arn=" + aws.ToString(out.Arn)
+		}
+		return shape, nil
 	}
 }
 
