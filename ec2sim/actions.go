@@ -5,7 +5,7 @@ type action struct {
 	handle func(*call) (response, *apiError)
 	// bucket names the throttle bucket and its size for this request.
 	bucket func(*pnode) (string, bucketSpec)
-	// mutating actions rewrite the state file when they succeed.
+	// mutating actions write their change to the journal when they succeed.
 	mutating bool
 }
 

@@ -26,6 +26,25 @@ type world struct {
 	// and the uniqueness check do not scan every group. It is derived
 	// state: rebuilt on first use after a load.
 	byName map[nameKey]*group
+	// dirty holds the ids of objects changed since the world last went to
+	// the journal; persistence writes exactly these (see journal.go).
+	dirty map[string]struct{}
+	// track is set when the Sim persists its state; otherwise nothing
+	// would ever drain dirty.
+	track bool
+}
+
+// touch records that the object with this id was created, changed or
+// deleted. Every change to the world goes through it, so the journal
+// records the change and nothing else.
+func (w *world) touch(id string) {
+	if !w.track {
+		return
+	}
+	if w.dirty == nil {
+		w.dirty = make(map[string]struct{})
+	}
+	w.dirty[id] = struct{}{}
 }
 
 type nameKey struct{ vpcID, lowerName string }
@@ -215,6 +234,7 @@ func (w *world) addVPC(cidr string, ipv6 bool, isDefault bool, tenancy string, t
 		v.IPv6AssocID = newID("vpc-cidr-assoc-", nil)
 	}
 	w.VPCs[v.ID] = v
+	w.touch(v.ID)
 	if isDefault {
 		w.DefaultVPC = v.ID
 	}
@@ -239,6 +259,7 @@ func (w *world) addGroup(name, desc string, v *vpc, t tags, now time.Time) *grou
 		Egress:      []string{},
 	}
 	w.Groups[g.ID] = g
+	w.touch(g.ID)
 	w.names()[nameKey{v.ID, strings.ToLower(name)}] = g
 	w.addRule(g, true, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindCIDRv4, Target: "0.0.0.0/0"}, nil, now)
 	if v.IPv6CIDR != "" {
@@ -250,6 +271,8 @@ func (w *world) addGroup(name, desc string, v *vpc, t tags, now time.Time) *grou
 func (w *world) addRule(g *group, egress bool, spec ruleSpec, t tags, now time.Time) *rule {
 	r := &rule{ID: newID("sgr-", w.idTaken), GroupID: g.ID, Egress: egress, Spec: spec, Tags: t.clone(), Created: now}
 	w.Rules[r.ID] = r
+	w.touch(r.ID)
+	w.touch(g.ID)
 	if egress {
 		g.Egress = append(g.Egress, r.ID)
 	} else {
@@ -261,9 +284,11 @@ func (w *world) addRule(g *group, egress bool, spec ruleSpec, t tags, now time.T
 func (w *world) removeRule(r *rule) {
 	g := w.Groups[r.GroupID]
 	delete(w.Rules, r.ID)
+	w.touch(r.ID)
 	if g == nil {
 		return
 	}
+	w.touch(g.ID)
 	list := &g.Ingress
 	if r.Egress {
 		list = &g.Egress
@@ -283,6 +308,7 @@ func (w *world) removeVPC(v *vpc) {
 		w.removeGroup(g)
 	}
 	delete(w.VPCs, v.ID)
+	w.touch(v.ID)
 	if w.DefaultVPC == v.ID {
 		w.DefaultVPC = ""
 	}
@@ -291,8 +317,10 @@ func (w *world) removeVPC(v *vpc) {
 func (w *world) removeGroup(g *group) {
 	for _, id := range append(append([]string{}, g.Ingress...), g.Egress...) {
 		delete(w.Rules, id)
+		w.touch(id)
 	}
 	delete(w.Groups, g.ID)
+	w.touch(g.ID)
 	delete(w.names(), nameKey{g.VPCID, strings.ToLower(g.Name)})
 }
 

@@ -226,6 +226,7 @@ func handleModifySecurityGroupRules(c *call) (response, *apiError) {
 	}
 	for i, r := range targets {
 		r.Spec = pending[i].spec
+		c.w.touch(r.ID)
 	}
 	return &returnResponse{XMLName: rootName(c.action), Return: true}, nil
 }
@@ -325,6 +326,7 @@ func (c *call) updateDescriptions(egress bool) (response, *apiError) {
 	}
 	for _, ch := range changes {
 		ch.r.Spec.Description = ch.desc
+		c.w.touch(ch.r.ID)
 	}
 	return &returnResponse{XMLName: rootName(c.action), Return: true}, nil
 }

@@ -134,7 +134,7 @@ func (s *Sim) dispatch(c *call, rw http.ResponseWriter, r *http.Request) (respon
 	c.w = s.world(c.account, c.region)
 	resp, err := act.handle(c)
 	if err == nil && act.mutating && s.opts.StateFile != "" {
-		if saveErr := s.save(); saveErr != nil {
+		if saveErr := s.save(c.w); saveErr != nil {
 			// The change is made in memory and will reach the file with the
 			// next successful save; the caller learns only that the outcome
 			// is uncertain, as with a real InternalError.

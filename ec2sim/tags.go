@@ -88,6 +88,7 @@ func handleCreateTags(c *call) (response, *apiError) {
 		return nil, errDryRun
 	}
 	for _, t := range targets {
+		c.w.touch(t.id)
 		if *t.tags == nil {
 			*t.tags = make(tags, len(add))
 		}
@@ -135,6 +136,7 @@ func handleDeleteTags(c *call) (response, *apiError) {
 		return nil, errDryRun
 	}
 	for _, t := range targets {
+		c.w.touch(t.id)
 		if len(list) == 0 {
 			*t.tags = nil
 			continue
