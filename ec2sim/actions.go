@@ -41,4 +41,9 @@ var actions = map[string]action{
 	"DescribeVpcs":                               {handleDescribeVpcs, fixedBucket("DescribeVpcs", bucketNonMutating), false},
 	"CreateVpc":                                  {handleCreateVpc, fixedBucket("CreateVpc", bucketMutating), true},
 	"DeleteVpc":                                  {handleDeleteVpc, fixedBucket("DeleteVpc", bucketMutating), true},
+	"CreateManagedPrefixList":                    {handleCreateManagedPrefixList, fixedBucket("CreateManagedPrefixList", bucketMutating), true},
+	"DescribeManagedPrefixLists":                 {handleDescribeManagedPrefixLists, fixedBucket("DescribeManagedPrefixLists", bucketNonMutating), false},
+	"GetManagedPrefixListEntries":                {handleGetManagedPrefixListEntries, fixedBucket("GetManagedPrefixListEntries", bucketNonMutating), false},
+	"ModifyManagedPrefixList":                    {handleModifyManagedPrefixList, fixedBucket("ModifyManagedPrefixList", bucketMutating), true},
+	"DeleteManagedPrefixList":                    {handleDeleteManagedPrefixList, fixedBucket("DeleteManagedPrefixList", bucketMutating), true},
 }

@@ -68,6 +68,9 @@ func (c *call) authorize(egress bool) (response, *apiError) {
 	if err := c.resolvePairs(g, pending, true); err != nil {
 		return nil, err
 	}
+	if err := c.resolvePrefixLists(pending); err != nil {
+		return nil, err
+	}
 	inRequest := map[ruleKey]bool{}
 	for _, p := range pending {
 		k := p.spec.key()
@@ -88,7 +91,7 @@ func (c *call) authorize(egress bool) (response, *apiError) {
 	for i, p := range pending {
 		newSpecs[i] = p.spec
 	}
-	v4, v6 := familyCounts(append(specsOf(existing), newSpecs...))
+	v4, v6 := familyCounts(append(specsOf(existing), newSpecs...), c.prefixListWeight)
 	if limit := c.s.limits.rulesPerDirection; v4 > limit || v6 > limit {
 		return nil, clientErr(codeRulesPerGroupLimit, msgRulesPerGroupLimit)
 	}

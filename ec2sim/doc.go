@@ -7,12 +7,17 @@
 // would let a mistake in one hide the same mistake in the other.
 //
 // What it models, per (account, region) "world":
-//   - VPCs (DescribeVpcs, CreateVpc), each with a default security group. The
+//   - VPCs (DescribeVpcs, CreateVpc, DeleteVpc), each with a default
+//     security group. The
 //     lazily created default VPC is 172.31.0.0/16 without an IPv6 block, as on
 //     a real account, so a new group in it gets only the 0.0.0.0/0 egress rule;
 //     a VPC created with AmazonProvidedIpv6CidrBlock=true also gets ::/0.
 //   - security groups and their rules with EC2's validation, quotas,
 //     duplicate and not-found semantics, sgr- rule ids and tags.
+//   - managed prefix lists (create, describe, entries, modify, delete) and
+//     each region's AWS-managed lists; a rule may name only a list that
+//     exists, and a customer-managed list counts against the rule quota as
+//     its MaxEntries.
 //   - EC2's token-bucket throttling, eventual consistency of new resources,
 //     injected faults, latency and dropped connections, all optional.
 //

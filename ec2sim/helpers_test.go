@@ -200,3 +200,16 @@ func wantErrMsg(t testing.TB, err error, code, want string) {
 		t.Fatalf("message %q does not name %q", ae.ErrorMessage(), want)
 	}
 }
+
+// awsList returns the id of the region's AWS-managed prefix list
+// com.amazonaws.us-east-1.<service>.
+func (e *env) awsList(service string) string {
+	e.t.Helper()
+	out, err := e.ec2.DescribeManagedPrefixLists(ctx(e.t), &ec2.DescribeManagedPrefixListsInput{
+		Filters: []types.Filter{{Name: aws.String("prefix-list-name"), Values: []string{"com.amazonaws.us-east-1." + service}}}})
+	mustOK(e.t, err)
+	if len(out.PrefixLists) != 1 {
+		e.t.Fatalf("AWS-managed list %s: %+v", service, out.PrefixLists)
+	}
+	return aws.ToString(out.PrefixLists[0].PrefixListId)
+}

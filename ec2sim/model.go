@@ -21,6 +21,9 @@ type world struct {
 	VPCs       map[string]*vpc   `json:"vpcs"`
 	Groups     map[string]*group `json:"groups"`
 	Rules      map[string]*rule  `json:"rules"`
+	// PrefixLists holds the account's own managed prefix lists; the
+	// AWS-managed ones are not stored (see awsManagedLists).
+	PrefixLists map[string]*prefixList `json:"prefixLists,omitempty"`
 
 	// byName indexes groups by VPC and lower-cased name, so name lookups
 	// and the uniqueness check do not scan every group. It is derived
@@ -206,6 +209,8 @@ func newWorld(account, region string) *world {
 		VPCs:    make(map[string]*vpc),
 		Groups:  make(map[string]*group),
 		Rules:   make(map[string]*rule),
+
+		PrefixLists: make(map[string]*prefixList),
 	}
 }
 
@@ -213,7 +218,8 @@ func (w *world) idTaken(id string) bool {
 	_, v := w.VPCs[id]
 	_, g := w.Groups[id]
 	_, r := w.Rules[id]
-	return v || g || r
+	_, pl := w.PrefixLists[id]
+	return v || g || r || pl
 }
 
 // addVPC creates a VPC together with its default security group, as EC2

@@ -74,8 +74,8 @@ func checkPerms(perms []permReq) ([]pendingRule, *apiError) {
 			if r.Value == "" {
 				return nil, errMissing("PrefixListId")
 			}
-			// Any well-formed pl- id is accepted: the simulator does not
-			// model managed prefix lists.
+			// Existence is checked against the world with the group
+			// (resolvePrefixLists); here only the form.
 			if err := checkPrefixListID(r.Value); err != nil {
 				return nil, err
 			}
@@ -174,20 +174,40 @@ func mergeLegacy(perms []permReq, l legacyPerm, egress bool) ([]permReq, *apiErr
 }
 
 // familyCounts counts rules against the IPv4 and IPv6 quotas: group
-// references and prefix lists count against both.
-func familyCounts(specs []ruleSpec) (v4, v6 int) {
+// references count once against both, a prefix list as its weight (see
+// prefixList.quotaWeight) against both.
+func familyCounts(specs []ruleSpec, plWeight func(id string) int) (v4, v6 int) {
 	for _, s := range specs {
 		switch s.Kind {
 		case kindCIDRv4:
 			v4++
 		case kindCIDRv6:
 			v6++
+		case kindPrefixList:
+			w := plWeight(s.Target)
+			v4 += w
+			v6 += w
 		default:
 			v4++
 			v6++
 		}
 	}
 	return v4, v6
+}
+
+// resolvePrefixLists checks that every prefix list the rules name exists:
+// InvalidPrefixListID.NotFound otherwise (EC2 API reference, error codes;
+// as users report it from CloudFormation and Terraform).
+func (c *call) resolvePrefixLists(rules []pendingRule) *apiError {
+	for _, r := range rules {
+		if r.spec.Kind != kindPrefixList {
+			continue
+		}
+		if _, err := c.prefixListByID(r.spec.Target); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // describeRule renders a rule the way EC2's duplicate message names it.

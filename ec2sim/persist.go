@@ -69,12 +69,13 @@ type journalHeader struct {
 // journalRecord is one world's changes from one flush. A nil value deletes
 // the object with that id.
 type journalRecord struct {
-	Account    string            `json:"a"`
-	Region     string            `json:"r"`
-	DefaultVPC string            `json:"d,omitempty"`
-	VPCs       map[string]*vpc   `json:"v,omitempty"`
-	Groups     map[string]*group `json:"g,omitempty"`
-	Rules      map[string]*rule  `json:"s,omitempty"`
+	Account     string                 `json:"a"`
+	Region      string                 `json:"r"`
+	DefaultVPC  string                 `json:"d,omitempty"`
+	VPCs        map[string]*vpc        `json:"v,omitempty"`
+	Groups      map[string]*group      `json:"g,omitempty"`
+	Rules       map[string]*rule       `json:"s,omitempty"`
+	PrefixLists map[string]*prefixList `json:"p,omitempty"`
 }
 
 // journalState is the Sim's persistence bookkeeping, guarded by Sim.saveMu.
@@ -115,6 +116,9 @@ func (s *Sim) load() error {
 		for _, w := range st.Worlds {
 			if w == nil || w.VPCs == nil || w.Groups == nil || w.Rules == nil {
 				return fmt.Errorf("ec2sim: state %s holds an incomplete world", s.opts.StateFile)
+			}
+			if w.PrefixLists == nil {
+				w.PrefixLists = make(map[string]*prefixList)
 			}
 			w.track = true
 			s.worlds[worldKey{w.Account, w.Region}] = w
@@ -237,6 +241,13 @@ func (s *Sim) apply(rec *journalRecord) {
 			w.Rules[id] = r
 		}
 	}
+	for id, pl := range rec.PrefixLists {
+		if pl == nil {
+			delete(w.PrefixLists, id)
+		} else {
+			w.PrefixLists[id] = pl
+		}
+	}
 	w.byName = nil
 }
 
@@ -317,6 +328,11 @@ func (w *world) drain() (*journalRecord, []string) {
 				rec.Groups = map[string]*group{}
 			}
 			rec.Groups[id] = w.Groups[id]
+		case isResourceID(id, "pl-"):
+			if rec.PrefixLists == nil {
+				rec.PrefixLists = map[string]*prefixList{}
+			}
+			rec.PrefixLists[id] = w.PrefixLists[id]
 		case isResourceID(id, "vpc-"):
 			if rec.VPCs == nil {
 				rec.VPCs = map[string]*vpc{}

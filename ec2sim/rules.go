@@ -184,6 +184,9 @@ func handleModifySecurityGroupRules(c *call) (response, *apiError) {
 	if err := c.resolvePairs(g, pending, true); err != nil {
 		return nil, err
 	}
+	if err := c.resolvePrefixLists(pending); err != nil {
+		return nil, err
+	}
 	targets := make([]*rule, len(updates))
 	seen := map[string]bool{}
 	for i, u := range updates {

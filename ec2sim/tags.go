@@ -34,6 +34,11 @@ func (c *call) resolveTaggable(id string) (taggable, *apiError) {
 			return taggable{id, "vpc", &v.Tags}, nil
 		}
 		return taggable{}, errVpcNotFound(id)
+	case isResourceID(id, "pl-"):
+		if pl := c.w.PrefixLists[id]; pl != nil && c.visible(pl.Created) {
+			return taggable{id, prefixListResourceType, &pl.Tags}, nil
+		}
+		return taggable{}, errPrefixListNotFound(id)
 	}
 	return taggable{}, clientErr(codeInvalidID, "The ID '%s' is not valid", truncate(id, 128))
 }
@@ -180,6 +185,11 @@ func handleDescribeTags(c *call) (response, *apiError) {
 	for _, v := range c.w.VPCs {
 		if c.visible(v.Created) {
 			collect(v.ID, "vpc", v.Tags)
+		}
+	}
+	for _, pl := range c.w.PrefixLists {
+		if c.visible(pl.Created) {
+			collect(pl.ID, prefixListResourceType, pl.Tags)
 		}
 	}
 	var matched []xmlTagDescription

@@ -99,6 +99,8 @@ func (b *backend) id(sym string) string {
 		prefix = "vpc-"
 	case strings.HasPrefix(sym, "sgr"):
 		prefix = "sgr-"
+	case strings.HasPrefix(sym, "pl-"):
+		prefix = "pl-"
 	}
 	return prefix + "0deadbeef0deadbee"
 }
