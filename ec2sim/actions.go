@@ -46,4 +46,9 @@ var actions = map[string]action{
 	"GetManagedPrefixListEntries":                {handleGetManagedPrefixListEntries, fixedBucket("GetManagedPrefixListEntries", bucketNonMutating), false},
 	"ModifyManagedPrefixList":                    {handleModifyManagedPrefixList, fixedBucket("ModifyManagedPrefixList", bucketMutating), true},
 	"DeleteManagedPrefixList":                    {handleDeleteManagedPrefixList, fixedBucket("DeleteManagedPrefixList", bucketMutating), true},
+	"AssociateSecurityGroupVpc":                  {handleAssociateSecurityGroupVpc, fixedBucket("AssociateSecurityGroupVpc", bucketMutating), true},
+	"DisassociateSecurityGroupVpc":               {handleDisassociateSecurityGroupVpc, fixedBucket("DisassociateSecurityGroupVpc", bucketMutating), true},
+	"DescribeSecurityGroupVpcAssociations":       {handleDescribeSecurityGroupVpcAssociations, fixedBucket("DescribeSecurityGroupVpcAssociations", bucketNonMutating), false},
+	"DescribeStaleSecurityGroups":                {handleDescribeStaleSecurityGroups, fixedBucket("DescribeStaleSecurityGroups", bucketUncategorizedRefs), false},
+	"DescribeSecurityGroupReferences":            {handleDescribeSecurityGroupReferences, fixedBucket("DescribeSecurityGroupReferences", bucketUncategorizedRefs), false},
 }

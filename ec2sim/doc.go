@@ -14,6 +14,10 @@
 //     a VPC created with AmazonProvidedIpv6CidrBlock=true also gets ::/0.
 //   - security groups and their rules with EC2's validation, quotas,
 //     duplicate and not-found semantics, sgr- rule ids and tags.
+//   - security group VPC associations, which keep the group and the VPC
+//     from deletion; DescribeStaleSecurityGroups and
+//     DescribeSecurityGroupReferences, which answer empty sets because VPC
+//     peering, the only way a reference crosses VPCs, is not modelled.
 //   - managed prefix lists (create, describe, entries, modify, delete) and
 //     each region's AWS-managed lists; a rule may name only a list that
 //     exists, and a customer-managed list counts against the rule quota as

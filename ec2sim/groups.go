@@ -85,6 +85,10 @@ func handleDeleteSecurityGroup(c *call) (response, *apiError) {
 			return nil, clientErr(codeDependencyViolation, "resource %s has a dependent object", g.ID)
 		}
 	}
+	if c.w.groupAssociated(g.ID) {
+		// Reference §2: a group with a VPC association cannot be deleted.
+		return nil, clientErr(codeDependencyViolation, "resource %s has a dependent object", g.ID)
+	}
 	if c.dryRun {
 		return nil, errDryRun
 	}

@@ -24,6 +24,9 @@ type world struct {
 	// PrefixLists holds the account's own managed prefix lists; the
 	// AWS-managed ones are not stored (see awsManagedLists).
 	PrefixLists map[string]*prefixList `json:"prefixLists,omitempty"`
+	// Associations holds groups' associations with other VPCs, by
+	// "<group id>/<vpc id>".
+	Associations map[string]*association `json:"associations,omitempty"`
 
 	// byName indexes groups by VPC and lower-cased name, so name lookups
 	// and the uniqueness check do not scan every group. It is derived
@@ -210,7 +213,8 @@ func newWorld(account, region string) *world {
 		Groups:  make(map[string]*group),
 		Rules:   make(map[string]*rule),
 
-		PrefixLists: make(map[string]*prefixList),
+		PrefixLists:  make(map[string]*prefixList),
+		Associations: make(map[string]*association),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Persistence: a snapshot plus an append-only journal, so a change costs
@@ -76,6 +77,8 @@ type journalRecord struct {
 	Groups      map[string]*group      `json:"g,omitempty"`
 	Rules       map[string]*rule       `json:"s,omitempty"`
 	PrefixLists map[string]*prefixList `json:"p,omitempty"`
+	// Associations are keyed "<group id>/<vpc id>".
+	Associations map[string]*association `json:"x,omitempty"`
 }
 
 // journalState is the Sim's persistence bookkeeping, guarded by Sim.saveMu.
@@ -119,6 +122,9 @@ func (s *Sim) load() error {
 			}
 			if w.PrefixLists == nil {
 				w.PrefixLists = make(map[string]*prefixList)
+			}
+			if w.Associations == nil {
+				w.Associations = make(map[string]*association)
 			}
 			w.track = true
 			s.worlds[worldKey{w.Account, w.Region}] = w
@@ -241,6 +247,13 @@ func (s *Sim) apply(rec *journalRecord) {
 			w.Rules[id] = r
 		}
 	}
+	for k, a := range rec.Associations {
+		if a == nil {
+			delete(w.Associations, k)
+		} else {
+			w.Associations[k] = a
+		}
+	}
 	for id, pl := range rec.PrefixLists {
 		if pl == nil {
 			delete(w.PrefixLists, id)
@@ -317,6 +330,13 @@ func (w *world) drain() (*journalRecord, []string) {
 	ids := make([]string, 0, len(w.dirty))
 	for id := range w.dirty {
 		ids = append(ids, id)
+		if k, ok := strings.CutPrefix(id, assocPrefix); ok {
+			if rec.Associations == nil {
+				rec.Associations = map[string]*association{}
+			}
+			rec.Associations[k] = w.Associations[k]
+			continue
+		}
 		switch {
 		case isResourceID(id, "sgr-"):
 			if rec.Rules == nil {

@@ -211,6 +211,9 @@ func handleDeleteVpc(c *call) (response, *apiError) {
 			return nil, clientErr(codeDependencyViolation, "The vpc '%s' has dependencies and cannot be deleted.", v.ID)
 		}
 	}
+	if c.w.vpcHasAssociations(v.ID) {
+		return nil, clientErr(codeDependencyViolation, "The vpc '%s' has dependencies and cannot be deleted.", v.ID)
+	}
 	if c.dryRun {
 		return nil, errDryRun
 	}

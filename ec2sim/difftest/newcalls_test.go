@@ -50,6 +50,23 @@ func newCallSteps() []step {
 		{name: "pl-describe-deleted", do: describePL("pl-web"), want: "InvalidPrefixListID.NotFound",
 			moto: "moto: a deleted list is still described"},
 
+		// --- Stale groups and references (API reference; no peering here, so none) ---
+		{name: "stale-groups-vpc2", do: staleGroups("vpc2"), want: "OK", moto: notImplemented("DescribeStaleSecurityGroups")},
+		{name: "stale-groups-unknown-vpc", do: staleGroups("vpcnone"), want: "InvalidVpcID.NotFound", moto: notImplemented("DescribeStaleSecurityGroups")},
+		{name: "group-references", do: groupReferences("plg"), want: "OK", moto: notImplemented("DescribeSecurityGroupReferences")},
+		{name: "group-references-unknown", do: groupReferences(unknownSG), want: "InvalidGroup.NotFound", moto: notImplemented("DescribeSecurityGroupReferences")},
+
+		// --- Security group VPC associations (API reference, AssociateSecurityGroupVpc) ---
+		{name: "assoc-vpc5", do: createVpc("vpc5", "10.5.0.0/16"), want: "OK"},
+		{name: "assoc-group", do: createSG("ag", "ag", "associated", inVpc2), want: "OK"},
+		{name: "assoc-associate", do: associate("ag", "vpc5", true), want: "OK", moto: notImplemented("AssociateSecurityGroupVpc")},
+		{name: "assoc-describe", do: describeAssociations("vpc5"), want: "OK", moto: notImplemented("DescribeSecurityGroupVpcAssociations"),
+			wantShape: "ag@vpc5:associated"},
+		{name: "assoc-delete-vpc", do: deleteVpc("vpc5"), want: "DependencyViolation",
+			moto: "moto: DeleteVpc ignores security groups associated with the VPC"},
+		{name: "assoc-disassociate", do: associate("ag", "vpc5", false), want: "OK", moto: notImplemented("DisassociateSecurityGroupVpc")},
+		{name: "assoc-default-group", do: associate("sgdef2", "vpc5", true), want: "InvalidParameterValue", moto: notImplemented("AssociateSecurityGroupVpc")},
+
 		// --- STS GetCallerIdentity (STS API reference: the account the credentials act as) ---
 		{name: "sts-caller-account", do: callerIdentity(false), want: "OK"},
 		{name: "sts-caller-arn", do: callerIdentity(true), want: "OK",
@@ -142,6 +159,66 @@ func deletePL(sym string) func(context.Context, *backend) (string, error) {
 		}
 		return b.sym(aws.ToString(out.PrefixList.PrefixListId)), nil
 	}
+}
+
+func staleGroups(vpc string) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		out, err := b.client.DescribeStaleSecurityGroups(ctx, &ec2.DescribeStaleSecurityGroupsInput{VpcId: b.ptr(vpc)})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("stale=%d", len(out.StaleSecurityGroupSet)), nil
+	}
+}
+
+func groupReferences(group string) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		id, _ := groupRef(b, group)
+		out, err := b.client.DescribeSecurityGroupReferences(ctx, &ec2.DescribeSecurityGroupReferencesInput{GroupId: []string{aws.ToString(id)}})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("references=%d", len(out.SecurityGroupReferenceSet)), nil
+	}
+}
+
+func associate(group, vpc string, on bool) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		id, _ := groupRef(b, group)
+		if on {
+			out, err := b.client.AssociateSecurityGroupVpc(ctx, &ec2.AssociateSecurityGroupVpcInput{GroupId: id, VpcId: b.ptr(vpc)})
+			if err != nil {
+				return "", err
+			}
+			return "state=" + string(out.State), nil
+		}
+		out, err := b.client.DisassociateSecurityGroupVpc(ctx, &ec2.DisassociateSecurityGroupVpcInput{GroupId: id, VpcId: b.ptr(vpc)})
+		if err != nil {
+			return "", err
+		}
+		return "state=" + string(out.State), nil
+	}
+}
+
+func describeAssociations(vpc string) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		out, err := b.client.DescribeSecurityGroupVpcAssociations(ctx, &ec2.DescribeSecurityGroupVpcAssociationsInput{
+			Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{b.id(vpc)}}}})
+		if err != nil {
+			return "", err
+		}
+		var parts []string
+		for _, a := range out.SecurityGroupVpcAssociations {
+			parts = append(parts, b.sym(aws.ToString(a.GroupId))+"@"+b.sym(aws.ToString(a.VpcId))+":"+string(a.State))
+		}
+		return strings.Join(parts, " "), nil
+	}
+}
+
+// notImplemented is the departure of a call moto 5.2.1 lacks: it answers
+// HTTP 500. EC2 answers as the step wants (its API reference).
+func notImplemented(action string) string {
+	return "moto: " + action + " is not implemented (HTTP 500)"
 }
 
 // callerIdentity reports the account, and with arn the principal's ARN.
