@@ -17,6 +17,12 @@ import (
 // the security-group scenario, on resources of their own.
 func newCallSteps() []step {
 	return []step{
+		// --- Answers a simpler model gets wrong (sources in ec2sim's differences_test.go) ---
+		{name: "diff-null-protocol", do: authorize("web2", ingress, P("", 22, 22, "10.0.0.0/8")), want: "InvalidParameterValue",
+			moto: "moto: a rule without protocol is added, with no protocol"},
+		{name: "diff-empty-description", do: createSG("nodesc", "nodesc", "", inVpc2), want: "MissingParameter"},
+		{name: "diff-rule-filter-malformed-group-id", do: describeRulesByGroupFilter("foobar"), want: "InvalidGroupId.Malformed"},
+
 		// --- DeleteVpc (API reference, DeleteVpc: groups other than the default one must go first) ---
 		{name: "vpc3-create", do: createVpc("vpc3", "10.3.0.0/16"), want: "OK"},
 		{name: "vpc3-group", do: createSG("in3", "in3", "group in vpc3", createOpts{vpc: "vpc3"}), want: "OK"},
@@ -212,6 +218,17 @@ func describeAssociations(vpc string) func(context.Context, *backend) (string, e
 			parts = append(parts, b.sym(aws.ToString(a.GroupId))+"@"+b.sym(aws.ToString(a.VpcId))+":"+string(a.State))
 		}
 		return strings.Join(parts, " "), nil
+	}
+}
+
+func describeRulesByGroupFilter(value string) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		out, err := b.client.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{
+			Filters: []types.Filter{{Name: aws.String("group-id"), Values: []string{value}}}})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("rules=%d", len(out.SecurityGroupRules)), nil
 	}
 }
 
