@@ -32,6 +32,9 @@ type world struct {
 	// and the uniqueness check do not scan every group. It is derived
 	// state: rebuilt on first use after a load.
 	byName map[nameKey]*group
+	// perVPC counts groups per VPC for the quota check; derived with
+	// byName.
+	perVPC map[string]int
 	// dirty holds the ids of objects changed since the world last went to
 	// the journal; persistence writes exactly these (see journal.go).
 	dirty map[string]struct{}
@@ -268,9 +271,11 @@ func (w *world) addGroup(name, desc string, v *vpc, t tags, now time.Time) *grou
 		Ingress:     []string{},
 		Egress:      []string{},
 	}
+	names := w.names() // built before the group joins, so it is counted once
 	w.Groups[g.ID] = g
 	w.touch(g.ID)
-	w.names()[nameKey{v.ID, strings.ToLower(name)}] = g
+	names[nameKey{v.ID, strings.ToLower(name)}] = g
+	w.perVPC[v.ID]++
 	w.addRule(g, true, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindCIDRv4, Target: "0.0.0.0/0"}, nil, now)
 	if v.IPv6CIDR != "" {
 		w.addRule(g, true, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindCIDRv6, Target: "::/0"}, nil, now)
@@ -325,13 +330,15 @@ func (w *world) removeVPC(v *vpc) {
 }
 
 func (w *world) removeGroup(g *group) {
+	names := w.names() // built while the group is still there, so it is uncounted once
 	for _, id := range append(append([]string{}, g.Ingress...), g.Egress...) {
 		delete(w.Rules, id)
 		w.touch(id)
 	}
 	delete(w.Groups, g.ID)
 	w.touch(g.ID)
-	delete(w.names(), nameKey{g.VPCID, strings.ToLower(g.Name)})
+	delete(names, nameKey{g.VPCID, strings.ToLower(g.Name)})
+	w.perVPC[g.VPCID]--
 }
 
 // rulesOf returns a group's rules in one direction, in creation order.
@@ -358,21 +365,18 @@ func (w *world) groupByName(vpcID, name string) *group {
 func (w *world) names() map[nameKey]*group {
 	if w.byName == nil {
 		w.byName = make(map[nameKey]*group, len(w.Groups))
+		w.perVPC = make(map[string]int)
 		for _, g := range w.Groups {
 			w.byName[nameKey{g.VPCID, strings.ToLower(g.Name)}] = g
+			w.perVPC[g.VPCID]++
 		}
 	}
 	return w.byName
 }
 
 func (w *world) groupCount(vpcID string) int {
-	n := 0
-	for _, g := range w.Groups {
-		if g.VPCID == vpcID {
-			n++
-		}
-	}
-	return n
+	w.names()
+	return w.perVPC[vpcID]
 }
 
 func (w *world) groupArn(id string) string {

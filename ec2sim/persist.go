@@ -261,7 +261,7 @@ func (s *Sim) apply(rec *journalRecord) {
 			w.PrefixLists[id] = pl
 		}
 	}
-	w.byName = nil
+	w.byName, w.perVPC = nil, nil
 }
 
 // save writes the changes of w, and of worlds created since the last save,

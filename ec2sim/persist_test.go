@@ -154,3 +154,30 @@ func TestJournalSync(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", got, want)
 	}
 }
+
+// The per-VPC group count (derived state, rebuilt after a load) agrees
+// with the groups: the quota holds across a restart, and a deletion right
+// after one frees exactly one place.
+func TestGroupCountAfterReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ec2.json")
+	e := newEnv(t, ec2sim.Options{StateFile: path})
+	ec2sim.SetLimitsForTest(e.sim, 60, 3, 50, 5, false)
+	a := e.createGroup("a", "")
+	e.createGroup("b", "") // with the default group: 3 of 3
+	create := func(e *env, name string) error {
+		_, err := e.ec2.CreateSecurityGroup(ctx(t), &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String("d")})
+		return err
+	}
+	for _, first := range []string{"create", "delete"} {
+		again := newEnv(t, ec2sim.Options{StateFile: path})
+		ec2sim.SetLimitsForTest(again.sim, 60, 3, 50, 5, false)
+		if first == "create" {
+			wantErr(t, create(again, "c"), "SecurityGroupLimitExceeded", s400)
+			continue
+		}
+		_, err := again.ec2.DeleteSecurityGroup(ctx(t), &ec2.DeleteSecurityGroupInput{GroupId: aws.String(a)})
+		mustOK(t, err)
+		mustOK(t, create(again, "c"))
+		wantErr(t, create(again, "d"), "SecurityGroupLimitExceeded", s400)
+	}
+}
