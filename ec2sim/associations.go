@@ -203,11 +203,10 @@ func (w *world) vpcHasAssociations(vpcID string) bool {
 // is 5–255 (API reference).
 func handleDescribeStaleSecurityGroups(c *call) (response, *apiError) {
 	vid, hasV := c.n.str("VpcId")
-	max, err := c.n.int32Param("MaxResults")
+	pg, err := decodePaginationIn(c.n, 5, 255)
 	if err != nil {
 		return nil, err
 	}
-	tok, hasTok := c.n.str("NextToken")
 	if err := c.finishDecode(); err != nil {
 		return nil, err
 	}
@@ -217,20 +216,16 @@ func handleDescribeStaleSecurityGroups(c *call) (response, *apiError) {
 	if err := checkVPCID(vid); err != nil {
 		return nil, err
 	}
-	if max != nil && (*max < 5 || *max > 255) {
-		return nil, clientErr(codeInvalidParameterValue, "Value ( %d ) for parameter maxResults is invalid. Parameter must be between 5 and 255.", *max)
-	}
-	if hasTok && tok != "" {
-		if _, ok := decodeToken(tok, "stale"); !ok {
-			return nil, clientErr(codeInvalidPaginationToken, "Invalid pagination token: %s", tok)
-		}
-	}
 	defer c.lockWorld()()
 	if _, err := c.vpcByID(vid); err != nil {
 		return nil, err
 	}
 	if c.dryRun {
 		return nil, errDryRun
+	}
+	// No stale group can arise (see above); the page still checks its token.
+	if _, _, err := paginate([]string(nil), func(id string) string { return id }, "stale", pg); err != nil {
+		return nil, err
 	}
 	return &staleResponse{Set: []struct{}{}}, nil
 }

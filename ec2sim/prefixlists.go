@@ -355,19 +355,7 @@ func (c *call) plOwner(pl *prefixList) string {
 // decodePLPagination: the prefix-list calls take MaxResults 1–100 (API
 // reference), not the 5–1000 of the security-group describes.
 func decodePLPagination(n *pnode) (pagination, *apiError) {
-	var pg pagination
-	max, err := n.int32Param("MaxResults")
-	if err != nil {
-		return pg, err
-	}
-	if max != nil {
-		if *max < describePLMinResults || *max > describePLMaxResults {
-			return pg, clientErr(codeInvalidParameterValue, "Value ( %d ) for parameter maxResults is invalid. Parameter must be between %d and %d.", *max, describePLMinResults, describePLMaxResults)
-		}
-		pg.MaxResults = int(*max)
-	}
-	pg.NextToken, pg.HasToken = n.str("NextToken")
-	return pg, nil
+	return decodePaginationIn(n, describePLMinResults, describePLMaxResults)
 }
 
 // GetManagedPrefixListEntries answers the current version's entries,
