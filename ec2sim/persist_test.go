@@ -181,3 +181,21 @@ func TestGroupCountAfterReload(t *testing.T) {
 		wantErr(t, create(again, "d"), "SecurityGroupLimitExceeded", s400)
 	}
 }
+
+// A state file written before the journal existed (no generation, no
+// journal beside it) loads, and the journal starts from it.
+func TestStateFileWithoutJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ec2.json")
+	old := `{"version": 1, "worlds": [{"account": "123456789012", "region": "us-east-1", "vpcs": {}, "groups": {}, "rules": {}}]}`
+	mustOK(t, os.WriteFile(path, []byte(old), 0o600))
+	e := newEnv(t, ec2sim.Options{StateFile: path})
+	v := e.createVpc("10.0.0.0/16", false)
+	g := e.createGroup("kept", v)
+	again := newEnv(t, ec2sim.Options{StateFile: path})
+	if got := again.group(g); aws.ToString(got.VpcId) != v {
+		t.Errorf("reloaded %+v", got)
+	}
+	if _, err := os.Stat(path + ".journal"); err != nil {
+		t.Errorf("no journal: %v", err)
+	}
+}
