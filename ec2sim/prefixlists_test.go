@@ -221,9 +221,22 @@ func TestPrefixListRules(t *testing.T) {
 	wantErr(t, err, "RulesPerSecurityGroupLimitExceeded", s400)
 	_, err = e.ec2.ModifyManagedPrefixList(ctx(t), &ec2.ModifyManagedPrefixListInput{PrefixListId: aws.String(small), MaxEntries: aws.Int32(3)})
 	wantErr(t, err, "RulesPerSecurityGroupLimitExceeded", s400)
-	// An AWS-managed list weighs one rule: room for it after revoking small.
+	// Changing a rule to name a larger list is checked against the quota
+	// too: small's rule naming big instead would make 8 + 8.
+	rs := e.rules(g, false)
+	var smallRule *string
+	for _, r := range rs {
+		if aws.ToString(r.PrefixListId) == small {
+			smallRule = r.SecurityGroupRuleId
+		}
+	}
+	_, err = e.ec2.ModifySecurityGroupRules(ctx(t), &ec2.ModifySecurityGroupRulesInput{GroupId: aws.String(g), SecurityGroupRules: []types.SecurityGroupRuleUpdate{{
+		SecurityGroupRuleId: smallRule,
+		SecurityGroupRule:   &types.SecurityGroupRuleRequest{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(444), ToPort: aws.Int32(444), PrefixListId: aws.String(big)}}}})
+	wantErr(t, err, "RulesPerSecurityGroupLimitExceeded", s400)
 	_, err = e.ec2.RevokeSecurityGroupIngress(ctx(t), &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(g), IpPermissions: []types.IpPermission{plRule(small)}})
 	mustOK(t, err)
+	// An AWS-managed list weighs one rule: room for it after revoking small.
 	_, err = e.authorize(g, plRule(e.awsList("dynamodb")))
 	mustOK(t, err)
 

@@ -224,6 +224,26 @@ func handleModifySecurityGroupRules(c *call) (response, *apiError) {
 			keys[k] = true
 		}
 	}
+	// A rule changed to name a larger prefix list weighs more (reference
+	// §4), so the quota is checked on the rules as they would be.
+	changed := make(map[string]ruleSpec, len(targets))
+	for i, r := range targets {
+		changed[r.ID] = pending[i].spec
+	}
+	for _, egress := range []bool{false, true} {
+		rs := c.w.rulesOf(g, egress)
+		specs := make([]ruleSpec, len(rs))
+		for j, r := range rs {
+			specs[j] = r.Spec
+			if s, ok := changed[r.ID]; ok {
+				specs[j] = s
+			}
+		}
+		v4, v6 := familyCounts(specs, c.prefixListWeight)
+		if limit := c.s.limits.rulesPerDirection; v4 > limit || v6 > limit {
+			return nil, clientErr(codeRulesPerGroupLimit, msgRulesPerGroupLimit)
+		}
+	}
 	if c.dryRun {
 		return nil, errDryRun
 	}
