@@ -51,4 +51,8 @@ var actions = map[string]action{
 	"DescribeSecurityGroupVpcAssociations":       {handleDescribeSecurityGroupVpcAssociations, fixedBucket("DescribeSecurityGroupVpcAssociations", bucketNonMutating), false},
 	"DescribeStaleSecurityGroups":                {handleDescribeStaleSecurityGroups, fixedBucket("DescribeStaleSecurityGroups", bucketUncategorizedRefs), false},
 	"DescribeSecurityGroupReferences":            {handleDescribeSecurityGroupReferences, fixedBucket("DescribeSecurityGroupReferences", bucketUncategorizedRefs), false},
+	"CreateVpcPeeringConnection":                 {handleCreateVpcPeeringConnection, fixedBucket("CreateVpcPeeringConnection", bucketMutating), true},
+	"AcceptVpcPeeringConnection":                 {handleAcceptVpcPeeringConnection, fixedBucket("AcceptVpcPeeringConnection", bucketMutating), true},
+	"DeleteVpcPeeringConnection":                 {handleDeleteVpcPeeringConnection, fixedBucket("DeleteVpcPeeringConnection", bucketMutating), true},
+	"DescribeVpcPeeringConnections":              {handleDescribeVpcPeeringConnections, fixedBucket("DescribeVpcPeeringConnections", bucketNonMutating), false},
 }

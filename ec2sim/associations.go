@@ -20,13 +20,11 @@ import (
 // DeleteSecurityGroup). The codes of the refusals are not documented:
 // they are InvalidParameterValue here (unverified).
 //
-// VPC peering is not modelled, so a rule can reference only a group of its
-// own VPC (a group elsewhere is InvalidGroup.NotFound, "different
-// networks"), and a referenced group cannot be deleted. References that
-// cross a peering, and the stale rules left when the peer group or the
-// peering goes away, therefore never arise here: DescribeStaleSecurityGroups
-// and DescribeSecurityGroupReferences validate their input as EC2 does and
-// answer with empty sets.
+// A rule may reference a group of a peered VPC (peering.go). Such a rule
+// goes stale when the peer group is deleted or the peering is deleted
+// (VPC peering guide, "Identify stale security group rules"), and the peer
+// group is then described as referenced from the rule's VPC
+// (DescribeSecurityGroupReferences) while the reference lasts.
 
 // association is a group's association with a VPC other than its own.
 type association struct {
@@ -199,8 +197,12 @@ func (w *world) vpcHasAssociations(vpcID string) bool {
 	return false
 }
 
-// DescribeStaleSecurityGroups: VpcId is required and must exist; MaxResults
-// is 5–255 (API reference).
+// DescribeStaleSecurityGroups lists the groups of a VPC that have stale
+// rules, with those rules: rules referencing a group of another VPC that
+// is gone, or across a peering that is no longer active (API reference,
+// DescribeStaleSecurityGroups; StaleSecurityGroup, StaleIpPermission).
+// VpcId is required and must exist; MaxResults is 5–255. Each stale rule
+// is listed as its own permission (grouping unverified).
 func handleDescribeStaleSecurityGroups(c *call) (response, *apiError) {
 	vid, hasV := c.n.str("VpcId")
 	pg, err := decodePaginationIn(c.n, 5, 255)
@@ -217,21 +219,62 @@ func handleDescribeStaleSecurityGroups(c *call) (response, *apiError) {
 		return nil, err
 	}
 	defer c.lockWorld()()
-	if _, err := c.vpcByID(vid); err != nil {
+	v, err := c.vpcByID(vid)
+	if err != nil {
 		return nil, err
 	}
 	if c.dryRun {
 		return nil, errDryRun
 	}
-	// No stale group can arise (see above); the page still checks its token.
-	if _, _, err := paginate([]string(nil), func(id string) string { return id }, "stale", pg); err != nil {
+	var stale []xmlStaleGroup
+	for _, g := range c.w.Groups {
+		if g.VPCID != v.ID || !c.visible(g.Created) {
+			continue
+		}
+		x := xmlStaleGroup{GroupID: g.ID, GroupName: g.Name, Description: g.Description, VpcID: g.VPCID}
+		for _, egress := range []bool{false, true} {
+			for _, r := range c.visibleRules(g, egress) {
+				if !c.isStale(r) {
+					continue
+				}
+				p := xmlStalePermission{IPProtocol: r.Spec.Protocol, Groups: []xmlPair{c.xmlPair(r.Spec)}}
+				if protocolHasPorts(r.Spec.Protocol) {
+					from, to := r.Spec.FromPort, r.Spec.ToPort
+					p.FromPort, p.ToPort = &from, &to
+				}
+				if egress {
+					x.Egress = append(x.Egress, p)
+				} else {
+					x.Ingress = append(x.Ingress, p)
+				}
+			}
+		}
+		if len(x.Ingress)+len(x.Egress) > 0 {
+			stale = append(stale, x)
+		}
+	}
+	slices.SortFunc(stale, func(a, b xmlStaleGroup) int { return cmp.Compare(a.GroupID, b.GroupID) })
+	page, next, err := paginate(stale, func(x xmlStaleGroup) string { return x.GroupID }, "stale", pg)
+	if err != nil {
 		return nil, err
 	}
-	return &staleResponse{Set: []struct{}{}}, nil
+	return &staleResponse{Set: append([]xmlStaleGroup{}, page...), NextToken: next}, nil
 }
 
-// DescribeSecurityGroupReferences: GroupId.N is required; each must be a
-// group of the account (API reference).
+// isStale reports whether a rule references a group of another VPC that
+// is gone or is no longer reachable over an active peering.
+func (c *call) isStale(r *rule) bool {
+	if r.Spec.Kind != kindGroup || r.Spec.PeerVPC == "" {
+		return false
+	}
+	g := c.w.Groups[r.GroupID]
+	return c.w.Groups[r.Spec.Target] == nil || g == nil || c.w.activePeering(g.VPCID, r.Spec.PeerVPC) == nil
+}
+
+// DescribeSecurityGroupReferences lists, for each group given, the other
+// VPCs whose rules reference it across a peering (API reference:
+// GroupId.N required; each item names the group, the referencing VPC and
+// the peering).
 func handleDescribeSecurityGroupReferences(c *call) (response, *apiError) {
 	ids := c.n.strList("GroupId")
 	if err := c.finishDecode(); err != nil {
@@ -246,15 +289,35 @@ func handleDescribeSecurityGroupReferences(c *call) (response, *apiError) {
 		}
 	}
 	defer c.lockWorld()()
+	wanted := map[string]*group{}
 	for _, id := range ids {
-		if _, err := c.groupByID(id); err != nil {
+		g, err := c.groupByID(id)
+		if err != nil {
 			return nil, err
 		}
+		wanted[g.ID] = g
 	}
 	if c.dryRun {
 		return nil, errDryRun
 	}
-	return &referencesResponse{Set: []struct{}{}}, nil
+	seen := map[xmlReference]bool{}
+	out := &referencesResponse{Set: []xmlReference{}}
+	for _, r := range c.w.Rules {
+		target := wanted[r.Spec.Target]
+		holder := c.w.Groups[r.GroupID]
+		if r.Spec.Kind != kindGroup || target == nil || holder == nil || holder.VPCID == target.VPCID || !c.ruleVisible(r) {
+			continue
+		}
+		x := xmlReference{GroupID: target.ID, ReferencingVpcID: holder.VPCID, VpcPeeringConnectionID: r.Spec.PeeringID}
+		if !seen[x] {
+			seen[x] = true
+			out.Set = append(out.Set, x)
+		}
+	}
+	slices.SortFunc(out.Set, func(a, b xmlReference) int {
+		return cmp.Or(cmp.Compare(a.GroupID, b.GroupID), cmp.Compare(a.ReferencingVpcID, b.ReferencingVpcID))
+	})
+	return out, nil
 }
 
 // assocPrefix marks association keys in the journal's dirty set.
@@ -281,14 +344,37 @@ type describeAssocResponse struct {
 	NextToken string           `xml:"nextToken,omitempty"`
 }
 
+type xmlStalePermission struct {
+	FromPort   *int32    `xml:"fromPort,omitempty"`
+	IPProtocol string    `xml:"ipProtocol"`
+	Groups     []xmlPair `xml:"groups>item"`
+	ToPort     *int32    `xml:"toPort,omitempty"`
+}
+
+type xmlStaleGroup struct {
+	Description string               `xml:"description"`
+	GroupID     string               `xml:"groupId"`
+	GroupName   string               `xml:"groupName"`
+	Ingress     []xmlStalePermission `xml:"staleIpPermissions>item"`
+	Egress      []xmlStalePermission `xml:"staleIpPermissionsEgress>item"`
+	VpcID       string               `xml:"vpcId"`
+}
+
 type staleResponse struct {
 	XMLName xml.Name `xml:"DescribeStaleSecurityGroupsResponse"`
 	meta
-	Set []struct{} `xml:"staleSecurityGroupSet>item"`
+	Set       []xmlStaleGroup `xml:"staleSecurityGroupSet>item"`
+	NextToken string          `xml:"nextToken,omitempty"`
+}
+
+type xmlReference struct {
+	GroupID                string `xml:"groupId"`
+	ReferencingVpcID       string `xml:"referencingVpcId"`
+	VpcPeeringConnectionID string `xml:"vpcPeeringConnectionId,omitempty"`
 }
 
 type referencesResponse struct {
 	XMLName xml.Name `xml:"DescribeSecurityGroupReferencesResponse"`
 	meta
-	Set []struct{} `xml:"securityGroupReferenceSet>item"`
+	Set []xmlReference `xml:"securityGroupReferenceSet>item"`
 }

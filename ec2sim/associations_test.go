@@ -101,10 +101,10 @@ func TestSecurityGroupVpcAssociations(t *testing.T) {
 }
 
 // DescribeStaleSecurityGroups and DescribeSecurityGroupReferences (API
-// reference): references across a VPC peering, and the stale rules a gone
-// peer leaves, cannot arise without peering, which the endpoint does not
-// model (a rule may reference only a group of its own VPC), so both answer
-// with empty sets; their input is checked as EC2 checks it.
+// reference) without any peering: a group of another VPC is another
+// network and cannot be referenced (reference §3), so nothing is stale and
+// nothing is referenced from elsewhere; the input is checked as EC2 checks
+// it. The peered case is TestPeeringAndStaleRules.
 func TestStaleGroupsAndReferences(t *testing.T) {
 	e := newEnv(t, ec2sim.Options{})
 	v := e.createVpc("10.1.0.0/16", false)

@@ -223,7 +223,9 @@ func (c *call) xmlRule(r *rule) xmlRule {
 	case kindPrefixList:
 		x.PrefixListID = r.Spec.Target
 	case kindGroup:
-		x.ReferencedGroupInfo = &xmlReferencedGroup{GroupID: r.Spec.Target, UserID: c.w.Account}
+		pair := c.xmlPair(r.Spec)
+		x.ReferencedGroupInfo = &xmlReferencedGroup{GroupID: r.Spec.Target, UserID: c.w.Account,
+			VpcID: pair.VpcID, VpcPeeringConnectionID: pair.VpcPeeringConnectionID, PeeringStatus: pair.PeeringStatus}
 	}
 	return x
 }

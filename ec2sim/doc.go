@@ -15,9 +15,10 @@
 //   - security groups and their rules with EC2's validation, quotas,
 //     duplicate and not-found semantics, sgr- rule ids and tags.
 //   - security group VPC associations, which keep the group and the VPC
-//     from deletion; DescribeStaleSecurityGroups and
-//     DescribeSecurityGroupReferences, which answer empty sets because VPC
-//     peering, the only way a reference crosses VPCs, is not modelled.
+//     from deletion; VPC peering within the account and region, across
+//     which a rule may reference a group and goes stale when the peer group
+//     or the peering is deleted (DescribeStaleSecurityGroups,
+//     DescribeSecurityGroupReferences).
 //   - managed prefix lists (create, describe, entries, modify, delete) and
 //     each region's AWS-managed lists; a rule may name only a list that
 //     exists, and a customer-managed list counts against the rule quota as

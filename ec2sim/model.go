@@ -27,6 +27,8 @@ type world struct {
 	// Associations holds groups' associations with other VPCs, by
 	// "<group id>/<vpc id>".
 	Associations map[string]*association `json:"associations,omitempty"`
+	// Peerings holds VPC peering connections between the world's VPCs.
+	Peerings map[string]*peering `json:"peerings,omitempty"`
 
 	// byName indexes groups by VPC and lower-cased name, so name lookups
 	// and the uniqueness check do not scan every group. It is derived
@@ -120,6 +122,11 @@ type ruleSpec struct {
 	Kind        ruleKind `json:"kind"`
 	Target      string   `json:"target"` // canonical CIDR, pl- id or sg- id
 	Description string   `json:"description,omitempty"`
+	// PeerVPC and PeeringID record, for a group in another VPC, that VPC
+	// and the peering the rule was made across. They are not part of the
+	// rule's identity (key).
+	PeerVPC   string `json:"peerVpc,omitempty"`
+	PeeringID string `json:"peeringId,omitempty"`
 }
 
 // ruleKey identifies a rule within one direction of one group: two rules
@@ -218,6 +225,7 @@ func newWorld(account, region string) *world {
 
 		PrefixLists:  make(map[string]*prefixList),
 		Associations: make(map[string]*association),
+		Peerings:     make(map[string]*peering),
 	}
 }
 
@@ -226,7 +234,8 @@ func (w *world) idTaken(id string) bool {
 	_, g := w.Groups[id]
 	_, r := w.Rules[id]
 	_, pl := w.PrefixLists[id]
-	return v || g || r || pl
+	_, pcx := w.Peerings[id]
+	return v || g || r || pl || pcx
 }
 
 // addVPC creates a VPC together with its default security group, as EC2

@@ -102,7 +102,9 @@ func checkPerms(perms []permReq) ([]pendingRule, *apiError) {
 				}
 			}
 			if pair.PeeringID != "" {
-				return nil, clientErr(codeInvalidPeeringNotFound, "The vpcPeeringConnection ID '%s' does not exist", pair.PeeringID)
+				if err := checkPeeringID(pair.PeeringID); err != nil {
+					return nil, err
+				}
 			}
 			if err := checkRuleDescription(pair.Description, false); err != nil {
 				return nil, err
@@ -130,9 +132,7 @@ func (c *call) resolvePairs(g *group, rules []pendingRule, mustExist bool) *apiE
 			// modelled: to this account the group does not exist.
 			return clientErr(codeInvalidGroupNotFound, "The security group '%s' does not exist for user '%s'", p.GroupID+p.GroupName, p.UserID)
 		}
-		if p.VPCID != "" && p.VPCID != g.VPCID {
-			return clientErr(codeInvalidGroupNotFound, "You have specified two resources that belong to different networks.")
-		}
+
 		if p.GroupID == "" {
 			if !c.isDefaultVPC(g.VPCID) {
 				return clientErr(codeInvalidParameterValue, "Group names identify referenced groups only in a default VPC; use GroupId for group '%s'", p.GroupName)
@@ -151,9 +151,34 @@ func (c *call) resolvePairs(g *group, rules []pendingRule, mustExist bool) *apiE
 		if err != nil {
 			return err
 		}
-		if ref.VPCID != g.VPCID {
+		if p.VPCID != "" && p.VPCID != ref.VPCID {
 			return clientErr(codeInvalidGroupNotFound, "You have specified two resources that belong to different networks.")
 		}
+		if ref.VPCID == g.VPCID {
+			if p.PeeringID != "" {
+				if _, err := c.peeringByID(p.PeeringID); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		// A group of another VPC may be referenced across an active
+		// peering of the two VPCs (VPC peering guide, "Update your
+		// security groups to reference peer security groups").
+		pcx := c.w.activePeering(g.VPCID, ref.VPCID)
+		if p.PeeringID != "" {
+			named, err := c.peeringByID(p.PeeringID)
+			if err != nil {
+				return err
+			}
+			if named != pcx {
+				return clientErr(codeInvalidGroupNotFound, "You have specified two resources that belong to different networks.")
+			}
+		}
+		if pcx == nil {
+			return clientErr(codeInvalidGroupNotFound, "You have specified two resources that belong to different networks.")
+		}
+		rules[i].spec.PeerVPC, rules[i].spec.PeeringID = ref.VPCID, pcx.ID
 	}
 	return nil
 }

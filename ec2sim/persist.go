@@ -79,6 +79,7 @@ type journalRecord struct {
 	PrefixLists map[string]*prefixList `json:"p,omitempty"`
 	// Associations are keyed "<group id>/<vpc id>".
 	Associations map[string]*association `json:"x,omitempty"`
+	Peerings     map[string]*peering     `json:"c,omitempty"`
 }
 
 // journalState is the Sim's persistence bookkeeping, guarded by Sim.saveMu.
@@ -125,6 +126,9 @@ func (s *Sim) load() error {
 			}
 			if w.Associations == nil {
 				w.Associations = make(map[string]*association)
+			}
+			if w.Peerings == nil {
+				w.Peerings = make(map[string]*peering)
 			}
 			w.track = true
 			s.worlds[worldKey{w.Account, w.Region}] = w
@@ -247,6 +251,13 @@ func (s *Sim) apply(rec *journalRecord) {
 			w.Rules[id] = r
 		}
 	}
+	for id, p := range rec.Peerings {
+		if p == nil {
+			delete(w.Peerings, id)
+		} else {
+			w.Peerings[id] = p
+		}
+	}
 	for k, a := range rec.Associations {
 		if a == nil {
 			delete(w.Associations, k)
@@ -348,6 +359,11 @@ func (w *world) drain() (*journalRecord, []string) {
 				rec.Groups = map[string]*group{}
 			}
 			rec.Groups[id] = w.Groups[id]
+		case isResourceID(id, "pcx-"):
+			if rec.Peerings == nil {
+				rec.Peerings = map[string]*peering{}
+			}
+			rec.Peerings[id] = w.Peerings[id]
 		case isResourceID(id, "pl-"):
 			if rec.PrefixLists == nil {
 				rec.PrefixLists = map[string]*prefixList{}

@@ -101,6 +101,8 @@ func (b *backend) id(sym string) string {
 		prefix = "sgr-"
 	case strings.HasPrefix(sym, "pl-"):
 		prefix = "pl-"
+	case strings.HasPrefix(sym, "pcx-"):
+		prefix = "pcx-"
 	}
 	return prefix + "0deadbeef0deadbee"
 }

@@ -62,6 +62,20 @@ func newCallSteps() []step {
 		{name: "group-references", do: groupReferences("plg"), want: "OK", moto: notImplemented("DescribeSecurityGroupReferences")},
 		{name: "group-references-unknown", do: groupReferences(unknownSG), want: "InvalidGroup.NotFound", moto: notImplemented("DescribeSecurityGroupReferences")},
 
+		// --- VPC peering and rules across it (VPC peering guide; API reference) ---
+		{name: "pcx-vpc6", do: createVpc("vpc6", "10.6.0.0/16"), want: "OK"},
+		{name: "pcx-group-a", do: createSG("pa", "pa", "peer side a", inVpc2), want: "OK"},
+		{name: "pcx-group-b", do: createSG("pb", "pb", "peer side b", createOpts{vpc: "vpc6"}), want: "OK"},
+		{name: "pcx-create", do: createPeering("pcx-26", "vpc2", "vpc6"), want: "OK"},
+		{name: "pcx-accept", do: acceptPeering("pcx-26"), want: "OK"},
+		{name: "pcx-authorize-across", do: authorize("pb", ingress, P("tcp", 5432, 5432, "@pa")), want: "OK"},
+		{name: "pcx-references", do: groupReferences("pa"), want: "OK", moto: notImplemented("DescribeSecurityGroupReferences"),
+			wantShape: "references=1"},
+		{name: "pcx-delete-peer-group", do: deleteSG("pa", false), want: "OK"},
+		{name: "pcx-stale", do: staleGroups("vpc6"), want: "OK", moto: notImplemented("DescribeStaleSecurityGroups"),
+			wantShape: "stale=1"},
+		{name: "pcx-delete", do: deletePeering("pcx-26"), want: "OK"},
+
 		// --- Security group VPC associations (API reference, AssociateSecurityGroupVpc) ---
 		{name: "assoc-vpc5", do: createVpc("vpc5", "10.5.0.0/16"), want: "OK"},
 		{name: "assoc-group", do: createSG("ag", "ag", "associated", inVpc2), want: "OK"},
@@ -229,6 +243,46 @@ func describeRulesByGroupFilter(value string) func(context.Context, *backend) (s
 			return "", err
 		}
 		return fmt.Sprintf("rules=%d", len(out.SecurityGroupRules)), nil
+	}
+}
+
+func createPeering(sym, vpc, peer string) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		out, err := b.client.CreateVpcPeeringConnection(ctx, &ec2.CreateVpcPeeringConnectionInput{VpcId: b.ptr(vpc), PeerVpcId: b.ptr(peer)})
+		if err != nil {
+			return "", err
+		}
+		b.set(sym, aws.ToString(out.VpcPeeringConnection.VpcPeeringConnectionId))
+		return peeringShape(b, out.VpcPeeringConnection), nil
+	}
+}
+
+func peeringShape(b *backend, p *types.VpcPeeringConnection) string {
+	var state string
+	if p.Status != nil {
+		state = string(p.Status.Code)
+	}
+	return fmt.Sprintf("%s %s->%s %s", b.sym(aws.ToString(p.VpcPeeringConnectionId)),
+		b.sym(aws.ToString(p.RequesterVpcInfo.VpcId)), b.sym(aws.ToString(p.AccepterVpcInfo.VpcId)), state)
+}
+
+func acceptPeering(sym string) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		out, err := b.client.AcceptVpcPeeringConnection(ctx, &ec2.AcceptVpcPeeringConnectionInput{VpcPeeringConnectionId: b.ptr(sym)})
+		if err != nil {
+			return "", err
+		}
+		return peeringShape(b, out.VpcPeeringConnection), nil
+	}
+}
+
+func deletePeering(sym string) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		out, err := b.client.DeleteVpcPeeringConnection(ctx, &ec2.DeleteVpcPeeringConnectionInput{VpcPeeringConnectionId: b.ptr(sym)})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("return=%v", aws.ToBool(out.Return)), nil
 	}
 }
 
