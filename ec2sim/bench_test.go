@@ -73,7 +73,7 @@ func newBenchEnv(b *testing.B) *env { return newEnv(b, ec2sim.Options{}) }
 // (a full snapshot once the journal outgrows twice the last one) fall
 // inside the measurement. "memory" is the same with no state file.
 //
-//	go test -run '^$' -bench BenchmarkStateFileChanges -benchtime 3s ./ec2sim/
+//	go test -run '^$' -bench BenchmarkStateFileChanges -benchtime 3s -count 3 ./ec2sim/
 func BenchmarkStateFileChanges(b *testing.B) {
 	parent := b // owns the endpoints, which outlive each run of a case
 	for _, tc := range []struct {
