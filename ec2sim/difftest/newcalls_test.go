@@ -68,6 +68,7 @@ func newCallSteps() []step {
 		{name: "pcx-group-b", do: createSG("pb", "pb", "peer side b", createOpts{vpc: "vpc6"}), want: "OK"},
 		{name: "pcx-create", do: createPeering("pcx-26", "vpc2", "vpc6"), want: "OK"},
 		{name: "pcx-accept", do: acceptPeering("pcx-26"), want: "OK"},
+		{name: "pcx-describe", do: describePeering("pcx-26"), want: "OK"},
 		{name: "pcx-authorize-across", do: authorize("pb", ingress, P("tcp", 5432, 5432, "@pa")), want: "OK"},
 		{name: "pcx-references", do: groupReferences("pa"), want: "OK", moto: notImplemented("DescribeSecurityGroupReferences"),
 			wantShape: "references=1"},
@@ -273,6 +274,20 @@ func acceptPeering(sym string) func(context.Context, *backend) (string, error) {
 			return "", err
 		}
 		return peeringShape(b, out.VpcPeeringConnection), nil
+	}
+}
+
+func describePeering(sym string) func(context.Context, *backend) (string, error) {
+	return func(ctx context.Context, b *backend) (string, error) {
+		out, err := b.client.DescribeVpcPeeringConnections(ctx, &ec2.DescribeVpcPeeringConnectionsInput{VpcPeeringConnectionIds: []string{b.id(sym)}})
+		if err != nil {
+			return "", err
+		}
+		var parts []string
+		for i := range out.VpcPeeringConnections {
+			parts = append(parts, peeringShape(b, &out.VpcPeeringConnections[i]))
+		}
+		return strings.Join(parts, "; "), nil
 	}
 }
 
