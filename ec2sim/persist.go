@@ -401,6 +401,12 @@ func (s *Sim) appendJournal(b []byte) error {
 		return fmt.Errorf("ec2sim: append to journal: %w", err)
 	}
 	_, err = f.Write(b)
+	if err != nil {
+		// A short write (a full disk) would leave part of a record, and
+		// the retry would put whole records after it, which load takes
+		// for corruption: cut the journal back to its last whole record.
+		_ = f.Truncate(s.journal.journalBytes)
+	}
 	if err == nil && s.opts.SyncJournal {
 		err = f.Sync()
 	}
