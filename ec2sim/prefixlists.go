@@ -359,9 +359,10 @@ func decodePLPagination(n *pnode) (pagination, *apiError) {
 }
 
 // GetManagedPrefixListEntries answers the current version's entries,
-// sorted by CIDR (unverified order). Earlier versions are not kept: a
-// TargetVersion other than the current one is InvalidParameterValue
-// (unverified; EC2 keeps up to 1,000 versions).
+// sorted by CIDR (unverified order). Earlier versions are not kept, so a
+// change costs the list's size and not its history: a TargetVersion other
+// than the current one is InvalidParameterValue. EC2 serves earlier
+// versions too; how many it keeps is not established here.
 func handleGetManagedPrefixListEntries(c *call) (response, *apiError) {
 	id, hasID := c.n.str("PrefixListId")
 	target, err := c.n.int32Param("TargetVersion")
