@@ -5,7 +5,7 @@ type action struct {
 	handle func(*call) (response, *apiError)
 	// bucket names the throttle bucket and its size for this request.
 	bucket func(*pnode) (string, bucketSpec)
-	// mutating actions rewrite the state file when they succeed.
+	// mutating actions write their change to the journal when they succeed.
 	mutating bool
 }
 
@@ -40,4 +40,19 @@ var actions = map[string]action{
 	"DescribeTags":                               {handleDescribeTags, fixedBucket("DescribeTags", bucketNonMutating), false},
 	"DescribeVpcs":                               {handleDescribeVpcs, fixedBucket("DescribeVpcs", bucketNonMutating), false},
 	"CreateVpc":                                  {handleCreateVpc, fixedBucket("CreateVpc", bucketMutating), true},
+	"DeleteVpc":                                  {handleDeleteVpc, fixedBucket("DeleteVpc", bucketMutating), true},
+	"CreateManagedPrefixList":                    {handleCreateManagedPrefixList, fixedBucket("CreateManagedPrefixList", bucketMutating), true},
+	"DescribeManagedPrefixLists":                 {handleDescribeManagedPrefixLists, fixedBucket("DescribeManagedPrefixLists", bucketNonMutating), false},
+	"GetManagedPrefixListEntries":                {handleGetManagedPrefixListEntries, fixedBucket("GetManagedPrefixListEntries", bucketNonMutating), false},
+	"ModifyManagedPrefixList":                    {handleModifyManagedPrefixList, fixedBucket("ModifyManagedPrefixList", bucketMutating), true},
+	"DeleteManagedPrefixList":                    {handleDeleteManagedPrefixList, fixedBucket("DeleteManagedPrefixList", bucketMutating), true},
+	"AssociateSecurityGroupVpc":                  {handleAssociateSecurityGroupVpc, fixedBucket("AssociateSecurityGroupVpc", bucketMutating), true},
+	"DisassociateSecurityGroupVpc":               {handleDisassociateSecurityGroupVpc, fixedBucket("DisassociateSecurityGroupVpc", bucketMutating), true},
+	"DescribeSecurityGroupVpcAssociations":       {handleDescribeSecurityGroupVpcAssociations, fixedBucket("DescribeSecurityGroupVpcAssociations", bucketNonMutating), false},
+	"DescribeStaleSecurityGroups":                {handleDescribeStaleSecurityGroups, fixedBucket("DescribeStaleSecurityGroups", bucketUncategorizedRefs), false},
+	"DescribeSecurityGroupReferences":            {handleDescribeSecurityGroupReferences, fixedBucket("DescribeSecurityGroupReferences", bucketUncategorizedRefs), false},
+	"CreateVpcPeeringConnection":                 {handleCreateVpcPeeringConnection, fixedBucket("CreateVpcPeeringConnection", bucketMutating), true},
+	"AcceptVpcPeeringConnection":                 {handleAcceptVpcPeeringConnection, fixedBucket("AcceptVpcPeeringConnection", bucketMutating), true},
+	"DeleteVpcPeeringConnection":                 {handleDeleteVpcPeeringConnection, fixedBucket("DeleteVpcPeeringConnection", bucketMutating), true},
+	"DescribeVpcPeeringConnections":              {handleDescribeVpcPeeringConnections, fixedBucket("DescribeVpcPeeringConnections", bucketNonMutating), false},
 }

@@ -14,6 +14,7 @@ import (
 
 func TestAuthorizeIngress(t *testing.T) {
 	e := newEnv(t, ec2sim.Options{})
+	s3pl := e.awsList("s3")
 	id := e.createGroup("web", "")
 	peer := e.createGroup("peer", "")
 	out, err := e.ec2.AuthorizeSecurityGroupIngress(ctx(t), &ec2.AuthorizeSecurityGroupIngressInput{
@@ -24,7 +25,7 @@ func TestAuthorizeIngress(t *testing.T) {
 			{IpProtocol: aws.String("6"), FromPort: aws.Int32(443), ToPort: aws.Int32(443),
 				Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("2001:db8::1/64")}}},
 			{IpProtocol: aws.String("icmp"), FromPort: aws.Int32(8), ToPort: aws.Int32(-1),
-				PrefixListIds: []types.PrefixListId{{PrefixListId: aws.String("pl-0123456789abcdef0"), Description: aws.String("s3")}}},
+				PrefixListIds: []types.PrefixListId{{PrefixListId: aws.String(s3pl), Description: aws.String("s3")}}},
 			{IpProtocol: aws.String("-1"), FromPort: aws.Int32(1), ToPort: aws.Int32(2),
 				UserIdGroupPairs: []types.UserIdGroupPair{{GroupId: aws.String(peer), Description: aws.String("from peer")}}},
 			{IpProtocol: aws.String("50"), FromPort: aws.Int32(9), ToPort: aws.Int32(9), IpRanges: []types.IpRange{{CidrIp: aws.String("10.0.0.0/8")}}},
@@ -44,7 +45,7 @@ func TestAuthorizeIngress(t *testing.T) {
 	}
 	wants := []want{
 		{"tcp", 21, 80, "0.0.0.0/0"}, {"tcp", 21, 80, "100.68.0.0/18"}, {"tcp", 443, 443, "2001:db8::/64"},
-		{"icmp", 8, -1, "pl-0123456789abcdef0"}, {"-1", -1, -1, peer}, {"50", -1, -1, "10.0.0.0/8"},
+		{"icmp", 8, -1, s3pl}, {"-1", -1, -1, peer}, {"50", -1, -1, "10.0.0.0/8"},
 		{"icmpv6", -1, -1, "10.0.0.0/8"}, {"udp", 53, 53, "10.0.0.0/8"},
 	}
 	for i, r := range out.SecurityGroupRules {
@@ -112,7 +113,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"protocol all", id, []types.IpPermission{p("all", nil, nil)}, "InvalidParameterValue"},
 		{"protocol 256", id, []types.IpPermission{p("256", nil, nil)}, "InvalidParameterValue"},
 		{"protocol word", id, []types.IpPermission{p("sctp", nil, nil)}, "InvalidParameterValue"},
-		{"protocol missing", id, []types.IpPermission{{IpRanges: []types.IpRange{{CidrIp: aws.String("192.0.2.0/24")}}}}, "MissingParameter"},
+		{"protocol missing", id, []types.IpPermission{{IpRanges: []types.IpRange{{CidrIp: aws.String("192.0.2.0/24")}}}}, "InvalidParameterValue"}, // TestNullProtocol
 		{"tcp without ports", id, []types.IpPermission{p("tcp", nil, nil)}, "InvalidParameterValue"},
 		{"tcp without to port", id, []types.IpPermission{p("tcp", i32(1), nil)}, "InvalidParameterValue"},
 		{"tcp port -1", id, []types.IpPermission{p("tcp", i32(-1), i32(-1))}, "InvalidPermission.Malformed"},

@@ -239,14 +239,20 @@ type pagination struct {
 }
 
 func decodePagination(n *pnode) (pagination, *apiError) {
+	return decodePaginationIn(n, describeMinResults, describeMaxResults)
+}
+
+// decodePaginationIn reads MaxResults, which must lie in [lo, hi], and
+// NextToken.
+func decodePaginationIn(n *pnode, lo, hi int32) (pagination, *apiError) {
 	var pg pagination
 	max, err := n.int32Param("MaxResults")
 	if err != nil {
 		return pg, err
 	}
 	if max != nil {
-		if *max < describeMinResults || *max > describeMaxResults {
-			return pg, clientErr(codeInvalidParameterValue, "Value ( %d ) for parameter maxResults is invalid. Parameter must be between %d and %d.", *max, describeMinResults, describeMaxResults)
+		if *max < lo || *max > hi {
+			return pg, clientErr(codeInvalidParameterValue, "Value ( %d ) for parameter maxResults is invalid. Parameter must be between %d and %d.", *max, lo, hi)
 		}
 		pg.MaxResults = int(*max)
 	}

@@ -7,12 +7,22 @@
 // would let a mistake in one hide the same mistake in the other.
 //
 // What it models, per (account, region) "world":
-//   - VPCs (DescribeVpcs, CreateVpc), each with a default security group. The
+//   - VPCs (DescribeVpcs, CreateVpc, DeleteVpc), each with a default
+//     security group. The
 //     lazily created default VPC is 172.31.0.0/16 without an IPv6 block, as on
 //     a real account, so a new group in it gets only the 0.0.0.0/0 egress rule;
 //     a VPC created with AmazonProvidedIpv6CidrBlock=true also gets ::/0.
 //   - security groups and their rules with EC2's validation, quotas,
 //     duplicate and not-found semantics, sgr- rule ids and tags.
+//   - security group VPC associations, which keep the group and the VPC
+//     from deletion; VPC peering within the account and region, across
+//     which a rule may reference a group and goes stale when the peer group
+//     or the peering is deleted (DescribeStaleSecurityGroups,
+//     DescribeSecurityGroupReferences).
+//   - managed prefix lists (create, describe, entries, modify, delete) and
+//     each region's AWS-managed lists; a rule may name only a list that
+//     exists, and a customer-managed list counts against the rule quota as
+//     its MaxEntries.
 //   - EC2's token-bucket throttling, eventual consistency of new resources,
 //     injected faults, latency and dropped connections, all optional.
 //
@@ -20,10 +30,11 @@
 // can act as several accounts), otherwise Options.DefaultAccountID; the region
 // comes from the SigV4 credential scope. Signatures are not verified.
 //
-// It also answers STS's AssumeRole (version 2011-06-15), with STS's
-// validation and error shape and without IAM: the temporary credentials'
-// access key id is the role's account, so a client that assumes a role per
-// account acts as that account.
+// It also answers STS's AssumeRole and GetCallerIdentity (version
+// 2011-06-15), with STS's validation and error shape and without IAM: the
+// temporary credentials' access key id is the role's account, so a client
+// that assumes a role per account acts as that account, and
+// GetCallerIdentity names that account and the assumed role.
 //
 // Modelling choices worth knowing when testing against it:
 //   - Throttling: one token bucket per (account, region, action), sized by

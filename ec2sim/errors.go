@@ -87,6 +87,14 @@ func errMissing(param string) *apiError {
 	return clientErr(codeMissingParameter, "The request must contain the parameter %s", param)
 }
 
+// errNullProtocol is EC2's answer to a rule without IpProtocol, in every
+// call that takes rules: InvalidParameterValue, not MissingParameter, as
+// reported from EC2 for AuthorizeSecurityGroupIngress (nanovms/ops#735,
+// boto/boto#3376, ryankanno/locust-swarm#2).
+func errNullProtocol() *apiError {
+	return clientErr(codeInvalidParameterValue, "Invalid value 'null' for protocol. VPC security group rules must specify protocols explicitly.")
+}
+
 func errGroupNotFound(id string) *apiError {
 	return clientErr(codeInvalidGroupNotFound, "The security group '%s' does not exist", id)
 }

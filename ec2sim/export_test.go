@@ -17,6 +17,28 @@ func SetLimitsForTest(s *Sim, rulesPerDirection, groupsPerVPC, tagsPerResource, 
 	}
 }
 
+// SetCompactMinForTest sets the journal size below which the endpoint does
+// not compact, so tests reach a compaction in a few changes.
+func SetCompactMinForTest(s *Sim, n int64) {
+	s.saveMu.Lock()
+	s.journal.compactMin = n
+	s.saveMu.Unlock()
+}
+
+// CompactForTest writes a snapshot and restarts the journal now.
+func CompactForTest(s *Sim) error {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	return s.compact()
+}
+
+// StateGenerationForTest is the generation of the current snapshot.
+func StateGenerationForTest(s *Sim) int64 {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	return s.journal.generation
+}
+
 // PanicAction is an action that panics, to prove the recover middleware.
 const PanicAction = "PanicForTest"
 

@@ -170,12 +170,14 @@ func (c *call) ruleField(r *rule, field string) (string, bool) {
 	case "user-id":
 		return c.w.Account, s.Kind == kindGroup
 	case "group-name":
-		if s.Kind != kindGroup {
-			return "", false
-		}
-		if g := c.w.Groups[s.Target]; g != nil {
-			return g.Name, true
-		}
+		// EC2 compares this filter with the GroupName of the rule's
+		// user-id-group pair as it stores it, and a VPC group's pair carries
+		// only the id (DescribeSecurityGroups shows no groupName in it), so
+		// no VPC rule matches by the referenced group's name. Every group
+		// here is a VPC group. (DescribeSecurityGroups filter list, API
+		// reference; UserIdGroupPair: "GroupName … [Default VPC] … in a
+		// request"; the response pairs of VPC groups name no group.)
+		return "", false
 	}
 	return "", false
 }

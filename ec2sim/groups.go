@@ -21,7 +21,7 @@ func handleCreateSecurityGroup(c *call) (response, *apiError) {
 	if !hasName {
 		return nil, errMissing("GroupName")
 	}
-	if !hasDesc {
+	if !hasDesc || desc == "" {
 		return nil, errMissing("GroupDescription")
 	}
 	name, err := canonicalGroupName(rawName)
@@ -80,10 +80,16 @@ func handleDeleteSecurityGroup(c *call) (response, *apiError) {
 	}
 	// A rule of another group that references this one is a dependent
 	// object; the group's references to itself are not.
+	// A reference from a peered VPC does not hold the group: that rule
+	// goes stale instead (VPC peering guide, stale security group rules).
 	for _, r := range c.w.Rules {
-		if r.Spec.Kind == kindGroup && r.Spec.Target == g.ID && r.GroupID != g.ID {
+		if r.Spec.Kind == kindGroup && r.Spec.Target == g.ID && r.GroupID != g.ID && r.Spec.PeerVPC == "" {
 			return nil, clientErr(codeDependencyViolation, "resource %s has a dependent object", g.ID)
 		}
+	}
+	if c.w.groupAssociated(g.ID) {
+		// Reference §2: a group with a VPC association cannot be deleted.
+		return nil, clientErr(codeDependencyViolation, "resource %s has a dependent object", g.ID)
 	}
 	if c.dryRun {
 		return nil, errDryRun
@@ -213,8 +219,21 @@ func (c *call) permissionsOf(specs []ruleSpec) []xmlPermission {
 		case kindPrefixList:
 			p.PrefixListIDs = append(p.PrefixListIDs, xmlPrefixList{PrefixListID: s.Target, Description: s.Description})
 		case kindGroup:
-			p.Groups = append(p.Groups, xmlPair{UserID: c.w.Account, GroupID: s.Target, Description: s.Description})
+			p.Groups = append(p.Groups, c.xmlPair(s))
 		}
 	}
 	return out
+}
+
+// xmlPair is a referenced group as DescribeSecurityGroups shows it; one in
+// a peered VPC also names that VPC, the peering and its state.
+func (c *call) xmlPair(s ruleSpec) xmlPair {
+	x := xmlPair{UserID: c.w.Account, GroupID: s.Target, Description: s.Description}
+	if s.PeerVPC != "" {
+		x.VpcID, x.VpcPeeringConnectionID = s.PeerVPC, s.PeeringID
+		if p := c.w.Peerings[s.PeeringID]; p != nil {
+			x.PeeringStatus = p.State
+		}
+	}
+	return x
 }

@@ -112,7 +112,7 @@ func TestCreateGroupErrors(t *testing.T) {
 		{name: "description too long", group: "g", desc: long, code: "InvalidParameterValue"},
 		{name: "description non-ascii", group: "g", desc: "naïve", code: "InvalidParameterValue"},
 		{name: "description charset", group: "g", desc: "a|b", code: "InvalidParameterValue"},
-		{name: "empty description", group: "g", desc: "", code: "InvalidParameterValue"},
+		{name: "empty description", group: "g", desc: "", code: "MissingParameter"}, // TestCreateGroupEmptyDescription
 		{name: "malformed vpc", group: "g", desc: "d", vpc: aws.String("vpc-xyz"), code: "InvalidVpcId.Malformed"},
 		{name: "unknown vpc", group: "g", desc: "d", vpc: aws.String("vpc-0123456789abcdef0"), code: "InvalidVpcID.NotFound"},
 		{name: "wrong tag resource type", group: "g", desc: "d", code: "InvalidParameterValue",
@@ -257,12 +257,13 @@ func TestDeleteGroupErrors(t *testing.T) {
 
 func TestDescribeGroupsFiltersAndErrors(t *testing.T) {
 	e := newEnv(t, ec2sim.Options{})
+	s3pl := e.awsList("s3")
 	web := e.createGroup("web", "")
 	db := e.createGroup("db", "")
 	_, err := e.ec2.CreateTags(ctx(t), &ec2.CreateTagsInput{Resources: []string{web}, Tags: []types.Tag{{Key: aws.String("tier"), Value: aws.String("front")}}})
 	mustOK(t, err)
 	_, err = e.authorize(web, tcp(443, 443, "10.0.0.0/8"), types.IpPermission{IpProtocol: aws.String("udp"), FromPort: aws.Int32(53), ToPort: aws.Int32(53),
-		Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("2001:db8::/32")}}, PrefixListIds: []types.PrefixListId{{PrefixListId: aws.String("pl-12345678")}}})
+		Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("2001:db8::/32")}}, PrefixListIds: []types.PrefixListId{{PrefixListId: aws.String(s3pl)}}})
 	mustOK(t, err)
 	_, err = e.authorize(db, types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432),
 		UserIdGroupPairs: []types.UserIdGroupPair{{GroupId: aws.String(web)}}})
@@ -296,10 +297,10 @@ func TestDescribeGroupsFiltersAndErrors(t *testing.T) {
 		{"ip-permission.to-port", []types.Filter{f("ip-permission.to-port", "53")}, []string{web}},
 		{"ip-permission.protocol", []types.Filter{f("ip-permission.protocol", "udp")}, []string{web}},
 		{"ip-permission.group-id", []types.Filter{f("ip-permission.group-id", web)}, []string{db}},
-		{"ip-permission.group-name", []types.Filter{f("ip-permission.group-name", "web")}, []string{db}},
+		{"ip-permission.group-name", []types.Filter{f("ip-permission.group-name", "web")}, nil}, // TestReferencedGroupFilters
 		{"ip-permission.user-id", []types.Filter{f("ip-permission.user-id", "123456789012"), f("group-name", "db")}, []string{db}},
 		{"ip-permission.ipv6-cidr", []types.Filter{f("ip-permission.ipv6-cidr", "2001:db8::/32")}, []string{web}},
-		{"ip-permission.prefix-list-id", []types.Filter{f("ip-permission.prefix-list-id", "pl-12345678")}, []string{web}},
+		{"ip-permission.prefix-list-id", []types.Filter{f("ip-permission.prefix-list-id", s3pl)}, []string{web}},
 		{"egress.ip-permission.cidr", []types.Filter{f("egress.ip-permission.cidr", "192.0.2.0/24")}, []string{other}},
 		{"egress.ip-permission.protocol", []types.Filter{f("egress.ip-permission.protocol", "tcp")}, []string{other}},
 		{"rule filters may match different rules", []types.Filter{f("ip-permission.protocol", "tcp"), f("ip-permission.to-port", "53")}, []string{web}},

@@ -190,3 +190,26 @@ func validID(id, prefix string) bool {
 	}
 	return strings.Trim(rest, "0123456789abcdef") == ""
 }
+
+// wantErrMsg asserts a 400 with the code and a message naming want.
+func wantErrMsg(t testing.TB, err error, code, want string) {
+	t.Helper()
+	wantErr(t, err, code, s400)
+	var ae smithy.APIError
+	if errors.As(err, &ae) && !strings.Contains(ae.ErrorMessage(), want) {
+		t.Fatalf("message %q does not name %q", ae.ErrorMessage(), want)
+	}
+}
+
+// awsList returns the id of the region's AWS-managed prefix list
+// com.amazonaws.us-east-1.<service>.
+func (e *env) awsList(service string) string {
+	e.t.Helper()
+	out, err := e.ec2.DescribeManagedPrefixLists(ctx(e.t), &ec2.DescribeManagedPrefixListsInput{
+		Filters: []types.Filter{{Name: aws.String("prefix-list-name"), Values: []string{"com.amazonaws.us-east-1." + service}}}})
+	mustOK(e.t, err)
+	if len(out.PrefixLists) != 1 {
+		e.t.Fatalf("AWS-managed list %s: %+v", service, out.PrefixLists)
+	}
+	return aws.ToString(out.PrefixLists[0].PrefixListId)
+}

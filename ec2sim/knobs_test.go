@@ -335,7 +335,8 @@ func TestStateFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := newEnv(t, ec2sim.Options{StateFile: filepath.Join(dir, "s.json")})
-		if err := os.Remove(dir); err != nil {
+		// The snapshot and the journal go with the directory.
+		if err := os.RemoveAll(dir); err != nil {
 			t.Fatal(err)
 		}
 		_, err := e.ec2.CreateSecurityGroup(ctx(t), &ec2.CreateSecurityGroupInput{GroupName: aws.String("g"), Description: aws.String("d")})

@@ -21,11 +21,41 @@ type world struct {
 	VPCs       map[string]*vpc   `json:"vpcs"`
 	Groups     map[string]*group `json:"groups"`
 	Rules      map[string]*rule  `json:"rules"`
+	// PrefixLists holds the account's own managed prefix lists; the
+	// AWS-managed ones are not stored (see awsManagedLists).
+	PrefixLists map[string]*prefixList `json:"prefixLists,omitempty"`
+	// Associations holds groups' associations with other VPCs, by
+	// "<group id>/<vpc id>".
+	Associations map[string]*association `json:"associations,omitempty"`
+	// Peerings holds VPC peering connections between the world's VPCs.
+	Peerings map[string]*peering `json:"peerings,omitempty"`
 
 	// byName indexes groups by VPC and lower-cased name, so name lookups
 	// and the uniqueness check do not scan every group. It is derived
 	// state: rebuilt on first use after a load.
 	byName map[nameKey]*group
+	// perVPC counts groups per VPC for the quota check; derived with
+	// byName.
+	perVPC map[string]int
+	// dirty holds the ids of objects changed since the world last went to
+	// the journal; persistence writes exactly these (see journal.go).
+	dirty map[string]struct{}
+	// track is set when the Sim persists its state; otherwise nothing
+	// would ever drain dirty.
+	track bool
+}
+
+// touch records that the object with this id was created, changed or
+// deleted. Every change to the world goes through it, so the journal
+// records the change and nothing else.
+func (w *world) touch(id string) {
+	if !w.track {
+		return
+	}
+	if w.dirty == nil {
+		w.dirty = make(map[string]struct{})
+	}
+	w.dirty[id] = struct{}{}
 }
 
 type nameKey struct{ vpcID, lowerName string }
@@ -92,6 +122,11 @@ type ruleSpec struct {
 	Kind        ruleKind `json:"kind"`
 	Target      string   `json:"target"` // canonical CIDR, pl- id or sg- id
 	Description string   `json:"description,omitempty"`
+	// PeerVPC and PeeringID record, for a group in another VPC, that VPC
+	// and the peering the rule was made across. They are not part of the
+	// rule's identity (key).
+	PeerVPC   string `json:"peerVpc,omitempty"`
+	PeeringID string `json:"peeringId,omitempty"`
 }
 
 // ruleKey identifies a rule within one direction of one group: two rules
@@ -187,6 +222,10 @@ func newWorld(account, region string) *world {
 		VPCs:    make(map[string]*vpc),
 		Groups:  make(map[string]*group),
 		Rules:   make(map[string]*rule),
+
+		PrefixLists:  make(map[string]*prefixList),
+		Associations: make(map[string]*association),
+		Peerings:     make(map[string]*peering),
 	}
 }
 
@@ -194,7 +233,9 @@ func (w *world) idTaken(id string) bool {
 	_, v := w.VPCs[id]
 	_, g := w.Groups[id]
 	_, r := w.Rules[id]
-	return v || g || r
+	_, pl := w.PrefixLists[id]
+	_, pcx := w.Peerings[id]
+	return v || g || r || pl || pcx
 }
 
 // addVPC creates a VPC together with its default security group, as EC2
@@ -215,6 +256,7 @@ func (w *world) addVPC(cidr string, ipv6 bool, isDefault bool, tenancy string, t
 		v.IPv6AssocID = newID("vpc-cidr-assoc-", nil)
 	}
 	w.VPCs[v.ID] = v
+	w.touch(v.ID)
 	if isDefault {
 		w.DefaultVPC = v.ID
 	}
@@ -238,8 +280,11 @@ func (w *world) addGroup(name, desc string, v *vpc, t tags, now time.Time) *grou
 		Ingress:     []string{},
 		Egress:      []string{},
 	}
+	names := w.names() // built before the group joins, so it is counted once
 	w.Groups[g.ID] = g
-	w.names()[nameKey{v.ID, strings.ToLower(name)}] = g
+	w.touch(g.ID)
+	names[nameKey{v.ID, strings.ToLower(name)}] = g
+	w.perVPC[v.ID]++
 	w.addRule(g, true, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindCIDRv4, Target: "0.0.0.0/0"}, nil, now)
 	if v.IPv6CIDR != "" {
 		w.addRule(g, true, ruleSpec{Protocol: "-1", FromPort: -1, ToPort: -1, Kind: kindCIDRv6, Target: "::/0"}, nil, now)
@@ -250,6 +295,8 @@ func (w *world) addGroup(name, desc string, v *vpc, t tags, now time.Time) *grou
 func (w *world) addRule(g *group, egress bool, spec ruleSpec, t tags, now time.Time) *rule {
 	r := &rule{ID: newID("sgr-", w.idTaken), GroupID: g.ID, Egress: egress, Spec: spec, Tags: t.clone(), Created: now}
 	w.Rules[r.ID] = r
+	w.touch(r.ID)
+	w.touch(g.ID)
 	if egress {
 		g.Egress = append(g.Egress, r.ID)
 	} else {
@@ -261,9 +308,11 @@ func (w *world) addRule(g *group, egress bool, spec ruleSpec, t tags, now time.T
 func (w *world) removeRule(r *rule) {
 	g := w.Groups[r.GroupID]
 	delete(w.Rules, r.ID)
+	w.touch(r.ID)
 	if g == nil {
 		return
 	}
+	w.touch(g.ID)
 	list := &g.Ingress
 	if r.Egress {
 		list = &g.Egress
@@ -276,12 +325,29 @@ func (w *world) removeRule(r *rule) {
 	}
 }
 
+// removeVPC deletes a VPC and its default group; the caller has checked
+// that nothing else depends on it.
+func (w *world) removeVPC(v *vpc) {
+	if g := w.Groups[v.DefaultGroupID]; g != nil {
+		w.removeGroup(g)
+	}
+	delete(w.VPCs, v.ID)
+	w.touch(v.ID)
+	if w.DefaultVPC == v.ID {
+		w.DefaultVPC = ""
+	}
+}
+
 func (w *world) removeGroup(g *group) {
+	names := w.names() // built while the group is still there, so it is uncounted once
 	for _, id := range append(append([]string{}, g.Ingress...), g.Egress...) {
 		delete(w.Rules, id)
+		w.touch(id)
 	}
 	delete(w.Groups, g.ID)
-	delete(w.names(), nameKey{g.VPCID, strings.ToLower(g.Name)})
+	w.touch(g.ID)
+	delete(names, nameKey{g.VPCID, strings.ToLower(g.Name)})
+	w.perVPC[g.VPCID]--
 }
 
 // rulesOf returns a group's rules in one direction, in creation order.
@@ -308,21 +374,18 @@ func (w *world) groupByName(vpcID, name string) *group {
 func (w *world) names() map[nameKey]*group {
 	if w.byName == nil {
 		w.byName = make(map[nameKey]*group, len(w.Groups))
+		w.perVPC = make(map[string]int)
 		for _, g := range w.Groups {
 			w.byName[nameKey{g.VPCID, strings.ToLower(g.Name)}] = g
+			w.perVPC[g.VPCID]++
 		}
 	}
 	return w.byName
 }
 
 func (w *world) groupCount(vpcID string) int {
-	n := 0
-	for _, g := range w.Groups {
-		if g.VPCID == vpcID {
-			n++
-		}
-	}
-	return n
+	w.names()
+	return w.perVPC[vpcID]
 }
 
 func (w *world) groupArn(id string) string {

@@ -23,7 +23,7 @@ func checkPerms(perms []permReq) ([]pendingRule, *apiError) {
 	var out []pendingRule
 	for _, p := range perms {
 		if !p.HasProtocol {
-			return nil, clientErr(codeMissingParameter, "VPC security group rules must specify protocols explicitly")
+			return nil, errNullProtocol()
 		}
 		proto, err := canonicalProtocol(p.Protocol)
 		if err != nil {
@@ -34,9 +34,10 @@ func checkPerms(perms []permReq) ([]pendingRule, *apiError) {
 			return nil, err
 		}
 		if p.sourceCount() == 0 {
-			// Unverified: EC2 refuses a permission with nothing to allow; the
-			// exact code is not documented.
-			return nil, clientErr(codeMissingParameter, "The request must contain at least one of IpRanges, Ipv6Ranges, PrefixListIds or Groups in each IpPermission")
+			// EC2 refuses a permission with nothing to allow with
+			// MissingParameter "Missing source specification: include
+			// source security group or CIDR information" (boto/boto3#1078).
+			return nil, clientErr(codeMissingParameter, "Missing source specification: include source security group or CIDR information")
 		}
 		base := ruleSpec{Protocol: proto, FromPort: from, ToPort: to}
 		for _, r := range p.IPv4 {
@@ -73,8 +74,8 @@ func checkPerms(perms []permReq) ([]pendingRule, *apiError) {
 			if r.Value == "" {
 				return nil, errMissing("PrefixListId")
 			}
-			// Any well-formed pl- id is accepted: the simulator does not
-			// model managed prefix lists.
+			// Existence is checked against the world with the group
+			// (resolvePrefixLists); here only the form.
 			if err := checkPrefixListID(r.Value); err != nil {
 				return nil, err
 			}
@@ -91,12 +92,19 @@ func checkPerms(perms []permReq) ([]pendingRule, *apiError) {
 				return nil, errMissing("GroupId")
 			}
 			if pair.GroupID != "" {
+				// A referenced group id that is not an sg- id at all is
+				// InvalidGroupId.Malformed, before any lookup and so before
+				// InvalidGroup.NotFound: EC2 answered a pair whose GroupId
+				// was "sg-xxxxxxxx, sg-xxxxxxxxx" with InvalidGroupId.Malformed
+				// (hashicorp/terraform#16673; reference §3).
 				if err := checkGroupID(pair.GroupID); err != nil {
 					return nil, err
 				}
 			}
 			if pair.PeeringID != "" {
-				return nil, clientErr(codeInvalidPeeringNotFound, "The vpcPeeringConnection ID '%s' does not exist", pair.PeeringID)
+				if err := checkPeeringID(pair.PeeringID); err != nil {
+					return nil, err
+				}
 			}
 			if err := checkRuleDescription(pair.Description, false); err != nil {
 				return nil, err
@@ -124,9 +132,7 @@ func (c *call) resolvePairs(g *group, rules []pendingRule, mustExist bool) *apiE
 			// modelled: to this account the group does not exist.
 			return clientErr(codeInvalidGroupNotFound, "The security group '%s' does not exist for user '%s'", p.GroupID+p.GroupName, p.UserID)
 		}
-		if p.VPCID != "" && p.VPCID != g.VPCID {
-			return clientErr(codeInvalidGroupNotFound, "You have specified two resources that belong to different networks.")
-		}
+
 		if p.GroupID == "" {
 			if !c.isDefaultVPC(g.VPCID) {
 				return clientErr(codeInvalidParameterValue, "Group names identify referenced groups only in a default VPC; use GroupId for group '%s'", p.GroupName)
@@ -145,9 +151,34 @@ func (c *call) resolvePairs(g *group, rules []pendingRule, mustExist bool) *apiE
 		if err != nil {
 			return err
 		}
-		if ref.VPCID != g.VPCID {
+		if p.VPCID != "" && p.VPCID != ref.VPCID {
 			return clientErr(codeInvalidGroupNotFound, "You have specified two resources that belong to different networks.")
 		}
+		if ref.VPCID == g.VPCID {
+			if p.PeeringID != "" {
+				if _, err := c.peeringByID(p.PeeringID); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		// A group of another VPC may be referenced across an active
+		// peering of the two VPCs (VPC peering guide, "Update your
+		// security groups to reference peer security groups").
+		pcx := c.w.activePeering(g.VPCID, ref.VPCID)
+		if p.PeeringID != "" {
+			named, err := c.peeringByID(p.PeeringID)
+			if err != nil {
+				return err
+			}
+			if named != pcx {
+				return clientErr(codeInvalidGroupNotFound, "You have specified two resources that belong to different networks.")
+			}
+		}
+		if pcx == nil {
+			return clientErr(codeInvalidGroupNotFound, "You have specified two resources that belong to different networks.")
+		}
+		rules[i].spec.PeerVPC, rules[i].spec.PeeringID = ref.VPCID, pcx.ID
 	}
 	return nil
 }
@@ -168,20 +199,40 @@ func mergeLegacy(perms []permReq, l legacyPerm, egress bool) ([]permReq, *apiErr
 }
 
 // familyCounts counts rules against the IPv4 and IPv6 quotas: group
-// references and prefix lists count against both.
-func familyCounts(specs []ruleSpec) (v4, v6 int) {
+// references count once against both, a prefix list as its weight (see
+// prefixList.quotaWeight) against both.
+func familyCounts(specs []ruleSpec, plWeight func(id string) int) (v4, v6 int) {
 	for _, s := range specs {
 		switch s.Kind {
 		case kindCIDRv4:
 			v4++
 		case kindCIDRv6:
 			v6++
+		case kindPrefixList:
+			w := plWeight(s.Target)
+			v4 += w
+			v6 += w
 		default:
 			v4++
 			v6++
 		}
 	}
 	return v4, v6
+}
+
+// resolvePrefixLists checks that every prefix list the rules name exists:
+// InvalidPrefixListID.NotFound otherwise (EC2 API reference, error codes;
+// as users report it from CloudFormation and Terraform).
+func (c *call) resolvePrefixLists(rules []pendingRule) *apiError {
+	for _, r := range rules {
+		if r.spec.Kind != kindPrefixList {
+			continue
+		}
+		if _, err := c.prefixListByID(r.spec.Target); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // describeRule renders a rule the way EC2's duplicate message names it.

@@ -16,6 +16,7 @@ func (e *env) revoke(groupID string, perms ...types.IpPermission) (*ec2.RevokeSe
 
 func TestRevokeByPermission(t *testing.T) {
 	e := newEnv(t, ec2sim.Options{})
+	s3pl := e.awsList("s3")
 	vpc := e.createVpc("10.0.0.0/16", false)
 	id := e.createGroup("web", vpc)
 	_, err := e.ec2.AuthorizeSecurityGroupIngress(ctx(t), &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []types.IpPermission{
@@ -44,13 +45,13 @@ func TestRevokeByPermission(t *testing.T) {
 	}
 	// IPv6 ranges and prefix lists are matched and reported like CIDRs.
 	v6pl := types.IpPermission{IpProtocol: aws.String("udp"), FromPort: aws.Int32(53), ToPort: aws.Int32(53),
-		Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("2001:db8::/32")}}, PrefixListIds: []types.PrefixListId{{PrefixListId: aws.String("pl-12345678")}}}
+		Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("2001:db8::/32")}}, PrefixListIds: []types.PrefixListId{{PrefixListId: aws.String(s3pl)}}}
 	_, err = e.authorize(id, v6pl)
 	mustOK(t, err)
 	out, err = e.revoke(id, v6pl)
 	mustOK(t, err)
 	if len(out.RevokedSecurityGroupRules) != 2 || aws.ToString(out.RevokedSecurityGroupRules[0].CidrIpv6) != "2001:db8::/32" ||
-		aws.ToString(out.RevokedSecurityGroupRules[1].PrefixListId) != "pl-12345678" {
+		aws.ToString(out.RevokedSecurityGroupRules[1].PrefixListId) != s3pl {
 		t.Errorf("revoke output %+v", out.RevokedSecurityGroupRules)
 	}
 	// Ports must match exactly.

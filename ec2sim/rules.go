@@ -16,6 +16,22 @@ func handleDescribeSecurityGroupRules(c *call) (response, *apiError) {
 		return nil, err
 	}
 	filters, pg := in.filters, in.page
+	// EC2 checks the values of the group-id filter here as group ids:
+	// "", "foobar" or "sg-123" is InvalidGroupId.Malformed ("The security
+	// group ID '' is malformed"), not an empty answer (EC2's answer quoted in
+	// localstack/localstack#9059; moto followed in getmoto/moto#7620).
+	// Whether DescribeSecurityGroups checks its group-id filter the same way
+	// cannot be established; there the values stay patterns.
+	for _, f := range filters {
+		if f.Name != "group-id" {
+			continue
+		}
+		for _, v := range f.Values {
+			if !isResourceID(v, "sg-") {
+				return nil, clientErr(codeInvalidGroupIDMalformed, "The security group ID '%s' is malformed", truncate(v, 64))
+			}
+		}
+	}
 
 	defer c.lockWorld()()
 	var candidates []*rule
@@ -168,6 +184,9 @@ func handleModifySecurityGroupRules(c *call) (response, *apiError) {
 	if err := c.resolvePairs(g, pending, true); err != nil {
 		return nil, err
 	}
+	if err := c.resolvePrefixLists(pending); err != nil {
+		return nil, err
+	}
 	targets := make([]*rule, len(updates))
 	seen := map[string]bool{}
 	for i, u := range updates {
@@ -205,11 +224,32 @@ func handleModifySecurityGroupRules(c *call) (response, *apiError) {
 			keys[k] = true
 		}
 	}
+	// A rule changed to name a larger prefix list weighs more (reference
+	// §4), so the quota is checked on the rules as they would be.
+	changed := make(map[string]ruleSpec, len(targets))
+	for i, r := range targets {
+		changed[r.ID] = pending[i].spec
+	}
+	for _, egress := range []bool{false, true} {
+		rs := c.w.rulesOf(g, egress)
+		specs := make([]ruleSpec, len(rs))
+		for j, r := range rs {
+			specs[j] = r.Spec
+			if s, ok := changed[r.ID]; ok {
+				specs[j] = s
+			}
+		}
+		v4, v6 := familyCounts(specs, c.prefixListWeight)
+		if limit := c.s.limits.rulesPerDirection; v4 > limit || v6 > limit {
+			return nil, clientErr(codeRulesPerGroupLimit, msgRulesPerGroupLimit)
+		}
+	}
 	if c.dryRun {
 		return nil, errDryRun
 	}
 	for i, r := range targets {
 		r.Spec = pending[i].spec
+		c.w.touch(r.ID)
 	}
 	return &returnResponse{XMLName: rootName(c.action), Return: true}, nil
 }
@@ -309,6 +349,7 @@ func (c *call) updateDescriptions(egress bool) (response, *apiError) {
 	}
 	for _, ch := range changes {
 		ch.r.Spec.Description = ch.desc
+		c.w.touch(ch.r.ID)
 	}
 	return &returnResponse{XMLName: rootName(c.action), Return: true}, nil
 }

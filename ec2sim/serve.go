@@ -23,6 +23,9 @@ type call struct {
 	w         *world
 	groupID   string // for the call log
 	sts       bool   // an STS request: STS's error shape
+	// sessionToken is the X-Amz-Security-Token the request was signed
+	// with, if any.
+	sessionToken string
 }
 
 // ServeHTTP answers one EC2 Query request. The stages, in EC2's order:
@@ -84,6 +87,10 @@ func (s *Sim) dispatch(c *call, rw http.ResponseWriter, r *http.Request) (respon
 	if err != nil {
 		return nil, err
 	}
+	c.sessionToken = r.Header.Get("X-Amz-Security-Token")
+	if v := form["X-Amz-Security-Token"]; c.sessionToken == "" && len(v) == 1 {
+		c.sessionToken = v[0]
+	}
 	if c.account, c.region, err = s.identity(r, form); err != nil {
 		return nil, err
 	}
@@ -127,7 +134,7 @@ func (s *Sim) dispatch(c *call, rw http.ResponseWriter, r *http.Request) (respon
 	c.w = s.world(c.account, c.region)
 	resp, err := act.handle(c)
 	if err == nil && act.mutating && s.opts.StateFile != "" {
-		if saveErr := s.save(); saveErr != nil {
+		if saveErr := s.save(c.w); saveErr != nil {
 			// The change is made in memory and will reach the file with the
 			// next successful save; the caller learns only that the outcome
 			// is uncertain, as with a real InternalError.

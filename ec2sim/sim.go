@@ -38,9 +38,15 @@ type Options struct {
 	// so creating the same name again is a duplicate and re-adding the same
 	// rule is InvalidPermission.Duplicate.
 	ConsistencyDelay time.Duration
-	// StateFile, if set, is loaded by New and rewritten (temp file + rename)
-	// after each call that changed state.
+	// StateFile, if set, is loaded by New, and each call that changed state
+	// appends its change to StateFile+".journal" before answering; the
+	// journal is folded into a new StateFile from time to time (see
+	// persist.go for the format and the crash guarantees).
 	StateFile string
+	// SyncJournal fsyncs the journal after every change, so an operating
+	// system crash or power loss loses no acknowledged change either. Off,
+	// a crash of the process still loses nothing.
+	SyncJournal bool
 	// Seed seeds the fault and drop randomness (0: time-based).
 	Seed int64
 	// Now replaces time.Now for throttling and consistency, so tests can
@@ -62,6 +68,7 @@ type Sim struct {
 	throttle *throttle
 	stats    *stats
 	saveMu   sync.Mutex
+	journal  journalState // guarded by saveMu, fresh by mu
 }
 
 // limits are EC2's default quotas. They are fields so tests inside the
@@ -135,6 +142,7 @@ func New(opts Options) (*Sim, error) {
 		stats:    &stats{limit: maxCallLog},
 	}
 	if opts.StateFile != "" {
+		s.journal.compactMin = compactMinBytes
 		if err := s.load(); err != nil {
 			return nil, err
 		}
@@ -228,6 +236,10 @@ func (s *Sim) world(account, region string) *world {
 	defer s.mu.Unlock()
 	if w = s.worlds[k]; w == nil {
 		w = newWorld(account, region)
+		if s.opts.StateFile != "" {
+			w.track = true
+			s.journal.fresh = append(s.journal.fresh, w)
+		}
 		if !s.limits.noDefaultVPC {
 			w.addVPC("172.31.0.0/16", false, true, "default", nil, time.Time{})
 		}

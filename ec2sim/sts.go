@@ -2,6 +2,7 @@ package ec2sim
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"net/http"
@@ -51,11 +52,60 @@ func isSTS(n *pnode) bool {
 func (s *Sim) sts(c *call) (response, *apiError) {
 	name, _ := c.n.str("Action")
 	c.action = name
-	if name != "AssumeRole" {
-		c.action = "Unknown"
-		return nil, &apiError{Code: codeInvalidAction, Message: "Could not find operation " + truncate(name, 64) + " for version " + stsAPIVersion, Status: http.StatusBadRequest}
+	switch name {
+	case "AssumeRole":
+		return s.assumeRole(c)
+	case "GetCallerIdentity":
+		return getCallerIdentity(c), nil
 	}
-	return s.assumeRole(c)
+	c.action = "Unknown"
+	return nil, &apiError{Code: codeInvalidAction, Message: "Could not find operation " + truncate(name, 64) + " for version " + stsAPIVersion, Status: http.StatusBadRequest}
+}
+
+// sessionPrefix starts every session token the endpoint issues. The token
+// carries the assumed-role user after a '.', so GetCallerIdentity can name
+// the role without the endpoint keeping sessions.
+const sessionPrefix = "palisade-ec2sim-"
+
+// getCallerIdentity answers with the account the credentials act as (the
+// same account EC2 calls with them act as) and the principal: the assumed
+// role for credentials this endpoint issued, otherwise the account's root
+// user, since there is no IAM to name another (GetCallerIdentity, STS API
+// reference: Account, Arn, UserId; for the root user UserId is the account
+// id and Arn arn:aws:iam::<account>:root). STS takes no parameters here and
+// needs no permission, so nothing can make it fail but the transport.
+func getCallerIdentity(c *call) response {
+	out := &xmlGetCallerIdentityResponse{}
+	r := &out.Result
+	r.Account = c.account
+	r.Arn = "arn:aws:iam::" + c.account + ":root"
+	r.UserID = c.account
+	if arn, id, ok := sessionUser(c.sessionToken); ok && strings.HasPrefix(arn, "arn:aws:sts::"+c.account+":") {
+		r.Arn, r.UserID = arn, id
+	}
+	return out
+}
+
+// sessionToken builds a token that names the assumed-role user.
+func sessionToken(arn, userID string) string {
+	return sessionPrefix + randomToken(32) + "." + base64.RawURLEncoding.EncodeToString([]byte(arn+"|"+userID))
+}
+
+func sessionUser(token string) (arn, userID string, ok bool) {
+	rest, ok := strings.CutPrefix(token, sessionPrefix)
+	if !ok {
+		return "", "", false
+	}
+	_, enc, ok := strings.Cut(rest, ".")
+	if !ok {
+		return "", "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return "", "", false
+	}
+	arn, userID, ok = strings.Cut(string(b), "|")
+	return arn, userID, ok
 }
 
 func stsValidation(format string, args ...any) *apiError {
@@ -111,10 +161,10 @@ func (s *Sim) assumeRole(c *call) (response, *apiError) {
 	r := &out.Result
 	r.Credentials.AccessKeyID = account
 	r.Credentials.SecretAccessKey = randomToken(20)
-	r.Credentials.SessionToken = "palisade-ec2sim-" + randomToken(32)
 	r.Credentials.Expiration = c.now.Add(duration).UTC().Format(time.RFC3339)
 	r.AssumedRoleUser.Arn = "arn:aws:sts::" + account + ":assumed-role/" + roleName + "/" + session
 	r.AssumedRoleUser.AssumedRoleID = roleID + ":" + session
+	r.Credentials.SessionToken = sessionToken(r.AssumedRoleUser.Arn, r.AssumedRoleUser.AssumedRoleID)
 	return out, nil
 }
 
@@ -145,6 +195,24 @@ type xmlAssumeRoleResponse struct {
 }
 
 func (r *xmlAssumeRoleResponse) setMeta(id string) {
+	r.Xmlns = stsNamespace
+	r.ResponseMetadata.RequestID = id
+}
+
+type xmlGetCallerIdentityResponse struct {
+	XMLName xml.Name `xml:"GetCallerIdentityResponse"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	Result  struct {
+		UserID  string `xml:"UserId"`
+		Account string `xml:"Account"`
+		Arn     string `xml:"Arn"`
+	} `xml:"GetCallerIdentityResult"`
+	ResponseMetadata struct {
+		RequestID string `xml:"RequestId"`
+	} `xml:"ResponseMetadata"`
+}
+
+func (r *xmlGetCallerIdentityResponse) setMeta(id string) {
 	r.Xmlns = stsNamespace
 	r.ResponseMetadata.RequestID = id
 }

@@ -133,3 +133,41 @@ func (e *env) rawSTS(t *testing.T, body string) (status int, code, message, raw 
 	}
 	return resp.StatusCode, x.Error.Code, x.Error.Message, string(b)
 }
+
+// GetCallerIdentity answers with the account the credentials act as (STS
+// API reference, GetCallerIdentity: Account, Arn, UserId). Credentials this
+// endpoint issued name the assumed role and session, as STS does
+// (arn:aws:sts::<account>:assumed-role/<role>/<session>, UserId
+// <role id>:<session>); any other credentials are the account's root user
+// (Arn arn:aws:iam::<account>:root, UserId the account id), there being no
+// IAM to name another principal.
+func TestGetCallerIdentity(t *testing.T) {
+	e := newEnv(t, ec2sim.Options{})
+	out, err := e.stsClient().GetCallerIdentity(ctx(t), &sts.GetCallerIdentityInput{})
+	mustOK(t, err)
+	if aws.ToString(out.Account) != "123456789012" || aws.ToString(out.Arn) != "arn:aws:iam::123456789012:root" || aws.ToString(out.UserId) != "123456789012" {
+		t.Errorf("default credentials: %s %s %s", aws.ToString(out.Account), aws.ToString(out.Arn), aws.ToString(out.UserId))
+	}
+
+	role, err := e.stsClient().AssumeRole(ctx(t), &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::444455556666:role/ops/palisade"), RoleSessionName: aws.String("worker-1")})
+	mustOK(t, err)
+	c := role.Credentials
+	as := sts.New(sts.Options{Region: "eu-west-1", BaseEndpoint: aws.String(e.url), Retryer: aws.NopRetryer{}, HTTPClient: sdkHTTPClient(),
+		Credentials: credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))})
+	out, err = as.GetCallerIdentity(ctx(t), &sts.GetCallerIdentityInput{})
+	mustOK(t, err)
+	if aws.ToString(out.Account) != "444455556666" || aws.ToString(out.Arn) != "arn:aws:sts::444455556666:assumed-role/palisade/worker-1" ||
+		aws.ToString(out.UserId) != aws.ToString(role.AssumedRoleUser.AssumedRoleId) || !strings.HasSuffix(aws.ToString(out.UserId), ":worker-1") {
+		t.Errorf("assumed role: %s %s %s", aws.ToString(out.Account), aws.ToString(out.Arn), aws.ToString(out.UserId))
+	}
+
+	// A token of another account's session does not lend its role.
+	other := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(e.url), Retryer: aws.NopRetryer{}, HTTPClient: sdkHTTPClient(),
+		Credentials: credentials.NewStaticCredentialsProvider("111122223333", "x", aws.ToString(c.SessionToken))})
+	out, err = other.GetCallerIdentity(ctx(t), &sts.GetCallerIdentityInput{})
+	mustOK(t, err)
+	if aws.ToString(out.Account) != "111122223333" || aws.ToString(out.Arn) != "arn:aws:iam::111122223333:root" {
+		t.Errorf("foreign token: %s %s", aws.ToString(out.Account), aws.ToString(out.Arn))
+	}
+}

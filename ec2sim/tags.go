@@ -34,6 +34,11 @@ func (c *call) resolveTaggable(id string) (taggable, *apiError) {
 			return taggable{id, "vpc", &v.Tags}, nil
 		}
 		return taggable{}, errVpcNotFound(id)
+	case isResourceID(id, "pl-"):
+		if pl := c.w.PrefixLists[id]; pl != nil && c.visible(pl.Created) {
+			return taggable{id, prefixListResourceType, &pl.Tags}, nil
+		}
+		return taggable{}, errPrefixListNotFound(id)
 	}
 	return taggable{}, clientErr(codeInvalidID, "The ID '%s' is not valid", truncate(id, 128))
 }
@@ -88,6 +93,7 @@ func handleCreateTags(c *call) (response, *apiError) {
 		return nil, errDryRun
 	}
 	for _, t := range targets {
+		c.w.touch(t.id)
 		if *t.tags == nil {
 			*t.tags = make(tags, len(add))
 		}
@@ -135,6 +141,7 @@ func handleDeleteTags(c *call) (response, *apiError) {
 		return nil, errDryRun
 	}
 	for _, t := range targets {
+		c.w.touch(t.id)
 		if len(list) == 0 {
 			*t.tags = nil
 			continue
@@ -178,6 +185,11 @@ func handleDescribeTags(c *call) (response, *apiError) {
 	for _, v := range c.w.VPCs {
 		if c.visible(v.Created) {
 			collect(v.ID, "vpc", v.Tags)
+		}
+	}
+	for _, pl := range c.w.PrefixLists {
+		if c.visible(pl.Created) {
+			collect(pl.ID, prefixListResourceType, pl.Tags)
 		}
 	}
 	var matched []xmlTagDescription

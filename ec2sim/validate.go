@@ -61,7 +61,10 @@ func canonicalGroupName(raw string) (string, *apiError) {
 func checkGroupDescription(desc string) *apiError {
 	switch {
 	case desc == "":
-		return clientErr(codeInvalidParameterValue, "Value () for parameter GroupDescription is invalid. The value cannot be empty")
+		// An empty description is a missing one to EC2 (reference §3,
+		// "Missing → MissingParameter"; the API reference marks
+		// GroupDescription required).
+		return errMissing("GroupDescription")
 	case !isASCII(desc):
 		return clientErr(codeInvalidParameterValue, "Value (%s) for parameter GroupDescription is invalid. Character sets beyond ASCII are not supported.", desc)
 	case len(desc) > maxDescriptionLen:
@@ -93,7 +96,7 @@ func canonicalProtocol(raw string) (string, *apiError) {
 	case "tcp", "udp", "icmp", "icmpv6", "-1":
 		return p, nil
 	case "":
-		return "", clientErr(codeMissingParameter, "VPC security group rules must specify protocols explicitly")
+		return "", errNullProtocol()
 	}
 	if n, err := strconv.Atoi(p); err == nil && n >= 0 && n <= 255 && isDigits(p) {
 		switch n {

@@ -183,3 +183,40 @@ func markUsed(n *pnode) {
 		markUsed(c)
 	}
 }
+
+// DeleteVpc deletes an empty VPC together with its default security group:
+// "you must … delete all security groups associated with the VPC (except
+// the default one)" (API reference, DeleteVpc,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteVpc.html).
+// Any other group still in it is a dependency: DependencyViolation "The vpc
+// '…' has dependencies and cannot be deleted." (EC2's text as users of
+// Terraform report it on destroy). The default VPC may be deleted too; the
+// account then has none, and calls that rely on it answer
+// VPCIdNotSpecified.
+func handleDeleteVpc(c *call) (response, *apiError) {
+	id, hasID := c.n.str("VpcId")
+	if err := c.finishDecode(); err != nil {
+		return nil, err
+	}
+	if !hasID {
+		return nil, errMissing("VpcId")
+	}
+	defer c.lockWorld()()
+	v, err := c.vpcByID(id)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range c.w.Groups {
+		if g.VPCID == v.ID && g.ID != v.DefaultGroupID {
+			return nil, clientErr(codeDependencyViolation, "The vpc '%s' has dependencies and cannot be deleted.", v.ID)
+		}
+	}
+	if c.w.vpcHasAssociations(v.ID) {
+		return nil, clientErr(codeDependencyViolation, "The vpc '%s' has dependencies and cannot be deleted.", v.ID)
+	}
+	if c.dryRun {
+		return nil, errDryRun
+	}
+	c.w.removeVPC(v)
+	return &returnResponse{XMLName: rootName(c.action), Return: true}, nil
+}

@@ -135,3 +135,44 @@ func TestVpcs(t *testing.T) {
 		wantErr(t, err, "VpcLimitExceeded", s400)
 	})
 }
+
+// DeleteVpc: DependencyViolation while a group other than the default one
+// remains; then the VPC and its default group go (API reference,
+// DeleteVpc). Deleting the default VPC leaves the account without one, so
+// a create without VpcId is VPCIdNotSpecified (reference §2).
+func TestDeleteVpc(t *testing.T) {
+	e := newEnv(t, ec2sim.Options{})
+	v := e.createVpc("10.3.0.0/16", false)
+	g := e.createGroup("app", v)
+	_, err := e.ec2.DeleteVpc(ctx(t), &ec2.DeleteVpcInput{VpcId: aws.String(v)})
+	wantErr(t, err, "DependencyViolation", s400)
+	_, err = e.ec2.DeleteVpc(ctx(t), &ec2.DeleteVpcInput{VpcId: aws.String(v), DryRun: aws.Bool(true)})
+	wantErr(t, err, "DependencyViolation", s400)
+	_, err = e.ec2.DeleteSecurityGroup(ctx(t), &ec2.DeleteSecurityGroupInput{GroupId: aws.String(g)})
+	mustOK(t, err)
+	_, err = e.ec2.DeleteVpc(ctx(t), &ec2.DeleteVpcInput{VpcId: aws.String(v), DryRun: aws.Bool(true)})
+	wantErr(t, err, "DryRunOperation", s412)
+	_, err = e.ec2.DeleteVpc(ctx(t), &ec2.DeleteVpcInput{VpcId: aws.String(v)})
+	mustOK(t, err)
+	_, err = e.ec2.DescribeVpcs(ctx(t), &ec2.DescribeVpcsInput{VpcIds: []string{v}})
+	wantErr(t, err, "InvalidVpcID.NotFound", s400)
+	out, err := e.ec2.DescribeSecurityGroups(ctx(t), &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Name: aws.String("vpc-id"), Values: []string{v}}}})
+	mustOK(t, err)
+	if len(out.SecurityGroups) != 0 {
+		t.Errorf("groups left in the deleted VPC: %+v", out.SecurityGroups)
+	}
+	_, err = e.ec2.DeleteVpc(ctx(t), &ec2.DeleteVpcInput{VpcId: aws.String(v)})
+	wantErr(t, err, "InvalidVpcID.NotFound", s400)
+	_, err = e.ec2.DeleteVpc(ctx(t), &ec2.DeleteVpcInput{VpcId: aws.String("vpc-nope")})
+	wantErr(t, err, "InvalidVpcId.Malformed", s400)
+	if r := e.raw(t, "POST", "Action=DeleteVpc&Version=2016-11-15", nil); r.code != "MissingParameter" {
+		t.Errorf("no VpcId: %s", r.code)
+	}
+
+	def, err := e.ec2.DescribeVpcs(ctx(t), &ec2.DescribeVpcsInput{Filters: []types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}})
+	mustOK(t, err)
+	_, err = e.ec2.DeleteVpc(ctx(t), &ec2.DeleteVpcInput{VpcId: def.Vpcs[0].VpcId})
+	mustOK(t, err)
+	_, err = e.ec2.CreateSecurityGroup(ctx(t), &ec2.CreateSecurityGroupInput{GroupName: aws.String("x"), Description: aws.String("x")})
+	wantErr(t, err, "VPCIdNotSpecified", s400)
+}

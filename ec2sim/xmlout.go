@@ -55,10 +55,13 @@ type xmlPrefixList struct {
 }
 
 type xmlPair struct {
-	UserID      string `xml:"userId,omitempty"`
-	GroupID     string `xml:"groupId,omitempty"`
-	GroupName   string `xml:"groupName,omitempty"`
-	Description string `xml:"description,omitempty"`
+	UserID                 string `xml:"userId,omitempty"`
+	GroupID                string `xml:"groupId,omitempty"`
+	GroupName              string `xml:"groupName,omitempty"`
+	Description            string `xml:"description,omitempty"`
+	VpcID                  string `xml:"vpcId,omitempty"`
+	VpcPeeringConnectionID string `xml:"vpcPeeringConnectionId,omitempty"`
+	PeeringStatus          string `xml:"peeringStatus,omitempty"`
 }
 
 type xmlPermission struct {
@@ -84,9 +87,11 @@ type xmlSecurityGroup struct {
 }
 
 type xmlReferencedGroup struct {
-	GroupID string `xml:"groupId"`
-	UserID  string `xml:"userId"`
-	VpcID   string `xml:"vpcId,omitempty"`
+	GroupID                string `xml:"groupId"`
+	UserID                 string `xml:"userId"`
+	VpcID                  string `xml:"vpcId,omitempty"`
+	VpcPeeringConnectionID string `xml:"vpcPeeringConnectionId,omitempty"`
+	PeeringStatus          string `xml:"peeringStatus,omitempty"`
 }
 
 type xmlRule struct {

@@ -13,6 +13,7 @@ func runEC2Sim(ctx context.Context, args []string, lookup func(string) (string, 
 	var (
 		listen    = fs.String("ec2-listen", defaultEC2Listen, "address to serve EC2's Query API on")
 		stateFile = fs.String("ec2-state-file", "", "keep state in this file across restarts (\"\": memory only)")
+		syncState = fs.Bool("ec2-sync-state", false, "fsync the state file's journal after every change (survives an OS crash, not only a process crash)")
 		sf        simFlags
 	)
 	sf.register(fs)
@@ -20,7 +21,9 @@ func runEC2Sim(ctx context.Context, args []string, lookup func(string) (string, 
 	if err != nil {
 		return err
 	}
-	sim, err := ec2sim.New(sf.options(*stateFile))
+	opts := sf.options(*stateFile)
+	opts.SyncJournal = *syncState
+	sim, err := ec2sim.New(opts)
 	if err != nil {
 		return err
 	}

@@ -99,6 +99,10 @@ func (b *backend) id(sym string) string {
 		prefix = "vpc-"
 	case strings.HasPrefix(sym, "sgr"):
 		prefix = "sgr-"
+	case strings.HasPrefix(sym, "pl-"):
+		prefix = "pl-"
+	case strings.HasPrefix(sym, "pcx-"):
+		prefix = "pcx-"
 	}
 	return prefix + "0deadbeef0deadbee"
 }

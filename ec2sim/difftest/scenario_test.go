@@ -7,7 +7,7 @@ package difftest
 
 const (
 	unknownSG = "!sg-0123456789abcdef0"
-	plID      = "pl-0123456789abcdef0"
+	plID      = "pl-corp" // a customer-managed list the scenario creates
 )
 
 var (
@@ -63,6 +63,7 @@ func scenario() []step {
 		{name: "authorize-seed-rule-again", do: authorize("web", ingress, P("tcp", 21, 80, "0.0.0.0/0", "10.0.0.0/16")), want: "InvalidPermission.Duplicate"},
 		{name: "authorize-by-group-name", do: authorize("=web", ingress, P("tcp", 22, 22, "192.168.0.0/24|ssh from office")), want: "OK"},
 		{name: "authorize-ipv6", do: authorize("web2", ingress, P("tcp", 443, 443, "::/0")), want: "OK"},
+		{name: "create-prefix-list", do: createPL(plID, "corp", 3, "10.8.0.0/16"), want: "OK"},
 		{name: "authorize-prefix-list", do: authorize("web2", ingress, P("tcp", 80, 80, plID)), want: "OK"},
 		{name: "authorize-group-ref", do: authorize("db2", ingress, P("tcp", 5432, 5432, "@web2|app")), want: "OK",
 			moto:      "moto: the Authorize response leaves out a referenced-group rule's description",
@@ -123,7 +124,7 @@ func scenario() []step {
 		{name: "describe-by-rule-filter", do: describe(describeOpts{filters: map[string]string{"vpc-id": "@vpc2", "ip-permission.group-id": "@web2"}}), want: "OK"},
 		{name: "describe-by-egress-filter", do: describe(describeOpts{filters: map[string]string{"vpc-id": "@vpc2", "egress.ip-permission.ipv6-cidr": "::/0"}}), want: "OK",
 			moto:      "moto: unknown filters (here egress.ip-permission.ipv6-cidr) crash with an HTML 500",
-			wantShape: `web2[web vpc=vpc2 owner=123456789012 desc="web tier in vpc2" in=[icmp:8..-1:10.1.0.0/16 tcp:25..25:10.1.5.0/24 tcp:443..443:::/0 tcp:80..80:pl-0123456789abcdef0 tcp:8080..8081:10.1.2.0/24 tcp:8080..8081:10.1.3.0/24 udp:53..53:10.1.0.0/16] out=[-1:*:0.0.0.0/0 tcp:443..443:::/0 tcp:5432..5432:sg=db2] tags={}]`},
+			wantShape: `web2[web vpc=vpc2 owner=123456789012 desc="web tier in vpc2" in=[icmp:8..-1:10.1.0.0/16 tcp:25..25:10.1.5.0/24 tcp:443..443:::/0 tcp:80..80:pl-corp tcp:8080..8081:10.1.2.0/24 tcp:8080..8081:10.1.3.0/24 udp:53..53:10.1.0.0/16] out=[-1:*:0.0.0.0/0 tcp:443..443:::/0 tcp:5432..5432:sg=db2] tags={}]`},
 		{name: "describe-unknown-id", do: describe(describeOpts{ids: []string{unknownSG}}), want: "InvalidGroup.NotFound"},
 		{name: "describe-malformed-id", do: describe(describeOpts{ids: []string{"!sg-xyz"}}), want: "InvalidGroupId.Malformed",
 			moto: "moto: malformed ids give InvalidGroup.NotFound"},

@@ -51,7 +51,7 @@ func permRules(b *backend, perms []types.IpPermission) []string {
 			out = append(out, head+aws.ToString(r.CidrIpv6)+desc(r.Description))
 		}
 		for _, r := range p.PrefixListIds {
-			out = append(out, head+aws.ToString(r.PrefixListId)+desc(r.Description))
+			out = append(out, head+b.sym(aws.ToString(r.PrefixListId))+desc(r.Description))
 		}
 		for _, r := range p.UserIdGroupPairs {
 			out = append(out, head+"sg="+b.sym(aws.ToString(r.GroupId))+desc(r.Description))
@@ -104,7 +104,7 @@ func ruleShape(b *backend, r types.SecurityGroupRule) string {
 	case r.CidrIpv6 != nil:
 		src = *r.CidrIpv6
 	case r.PrefixListId != nil:
-		src = *r.PrefixListId
+		src = b.sym(*r.PrefixListId)
 	case r.ReferencedGroupInfo != nil:
 		src = "sg=" + b.sym(aws.ToString(r.ReferencedGroupInfo.GroupId))
 	default:
@@ -142,7 +142,7 @@ func revokedShape(b *backend, rs []types.RevokedSecurityGroupRule) string {
 		case r.CidrIpv6 != nil:
 			src = *r.CidrIpv6
 		case r.PrefixListId != nil:
-			src = *r.PrefixListId
+			src = b.sym(*r.PrefixListId)
 		case r.ReferencedGroupId != nil:
 			src = "sg=" + b.sym(*r.ReferencedGroupId)
 		}

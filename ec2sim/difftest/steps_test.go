@@ -63,7 +63,12 @@ func (p perm) build(b *backend) types.IpPermission {
 		case strings.HasPrefix(s, "@"):
 			ip.UserIdGroupPairs = append(ip.UserIdGroupPairs, types.UserIdGroupPair{GroupId: b.ptr(s[1:]), Description: dp})
 		case strings.HasPrefix(s, "pl-"):
-			ip.PrefixListIds = append(ip.PrefixListIds, types.PrefixListId{PrefixListId: aws.String(s), Description: dp})
+			// A prefix list symbol of the scenario, or a literal id.
+			id := s
+			if real, ok := b.ids[s]; ok {
+				id = real
+			}
+			ip.PrefixListIds = append(ip.PrefixListIds, types.PrefixListId{PrefixListId: aws.String(id), Description: dp})
 		case strings.Contains(s, ":"):
 			ip.Ipv6Ranges = append(ip.Ipv6Ranges, types.Ipv6Range{CidrIpv6: aws.String(s), Description: dp})
 		default:

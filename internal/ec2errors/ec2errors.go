@@ -67,7 +67,15 @@ func init() {
 		"InternalError", "InternalFailure", "ServerInternal", "Unavailable", "ServiceUnavailable", "RequestExpired", "RequestTimeout")
 	add(Meaning{NotVisible, codes.NotFound}, "InvalidGroup.NotFound")
 	add(Meaning{Dependency, codes.FailedPrecondition}, "DependencyViolation")
-	add(Meaning{Terminal, codes.NotFound}, "InvalidVpcID.NotFound", "InvalidSecurityGroupRuleId.NotFound")
+	add(Meaning{Terminal, codes.NotFound}, "InvalidVpcID.NotFound", "InvalidSecurityGroupRuleId.NotFound",
+		// A pl- id no list has (or one this account may not see): the
+		// request names something that is not there, as with a VPC.
+		"InvalidPrefixListID.NotFound")
+	// A managed prefix list changed under the caller (another modify
+	// bumped its version, or it is still being modified): the caller must
+	// re-read it, so it is not retried blindly.
+	add(Meaning{Terminal, codes.Aborted}, "PrefixListVersionMismatch", "IncorrectState")
+	add(Meaning{Terminal, codes.ResourceExhausted}, "PrefixListMaxEntriesExceeded")
 	add(Meaning{Terminal, codes.AlreadyExists}, "InvalidGroup.Duplicate", "InvalidPermission.Duplicate")
 	add(Meaning{Terminal, codes.ResourceExhausted},
 		"RulesPerSecurityGroupLimitExceeded", "SecurityGroupLimitExceeded", "TagLimitExceeded")
@@ -76,7 +84,8 @@ func init() {
 		"AccessDenied", "RegionDisabledException")
 	add(Meaning{Terminal, codes.InvalidArgument},
 		"InvalidParameterValue", "InvalidParameter", "MissingParameter", "InvalidParameterCombination",
-		"InvalidPermission.Malformed", "InvalidGroupId.Malformed",
+		"InvalidPermission.Malformed", "InvalidGroupId.Malformed", "InvalidPrefixListId.Malformed",
+		"InvalidPrefixListModification",
 		"InvalidFilter", "InvalidNextToken", "InvalidPaginationToken")
 }
 

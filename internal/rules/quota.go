@@ -38,8 +38,27 @@ func (e *QuotaError) Is(target error) bool { return target == ErrQuotaExceeded }
 //
 // Rules naming a prefix list count once against each family. For a
 // customer-managed list EC2 counts its maximum number of entries, which
-// this package cannot know, so the check is a lower bound there.
+// this package cannot know, so the check is a lower bound there; callers
+// that know the lists' sizes use CheckQuotaWeighted.
 func CheckQuota(existing, adding []Rule) error {
+	return CheckQuotaWeighted(existing, adding, nil)
+}
+
+// PrefixListWeight says how many rules a rule naming the prefix list id
+// counts for: a customer-managed list its MaxEntries, an AWS-managed list
+// one (EC2 reference §4).
+type PrefixListWeight func(id string) int
+
+// CheckQuotaWeighted is CheckQuota with each rule naming a prefix list
+// counted as weight(id) rules against each family; a nil weight, or one
+// below 1, counts it once.
+func CheckQuotaWeighted(existing, adding []Rule, weight PrefixListWeight) error {
+	count := func(r Rule) int {
+		if r.Kind != SourcePrefixList || weight == nil {
+			return 1
+		}
+		return max(weight(r.Source), 1)
+	}
 	have := make(map[string]bool, len(existing))
 	var e4, e6 int
 	for _, r := range existing {
@@ -48,7 +67,8 @@ func CheckQuota(existing, adding []Rule) error {
 			continue
 		}
 		have[k] = true
-		e4, e6 = e4+b2i(r.CountsIPv4()), e6+b2i(r.CountsIPv6())
+		n := count(r)
+		e4, e6 = e4+n*b2i(r.CountsIPv4()), e6+n*b2i(r.CountsIPv6())
 	}
 	var a4, a6 int
 	for _, r := range adding {
@@ -57,7 +77,8 @@ func CheckQuota(existing, adding []Rule) error {
 			continue
 		}
 		have[k] = true
-		a4, a6 = a4+b2i(r.CountsIPv4()), a6+b2i(r.CountsIPv6())
+		n := count(r)
+		a4, a6 = a4+n*b2i(r.CountsIPv4()), a6+n*b2i(r.CountsIPv6())
 	}
 	if e4+a4 > MaxRulesPerDirection && a4 > 0 {
 		return &QuotaError{Family: "IPv4", Existing: e4, Adding: a4, Limit: MaxRulesPerDirection}

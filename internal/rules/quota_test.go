@@ -95,3 +95,37 @@ func TestMissingPresent(t *testing.T) {
 		t.Errorf("Missing(_, nil) = %v, want the 3 distinct rules", got)
 	}
 }
+
+// A rule naming a customer-managed prefix list counts as the list's
+// MaxEntries against each family; an AWS-managed list (weight 1) or an
+// unknown weight counts once (EC2 reference §4).
+func TestCheckQuotaWeighted(t *testing.T) {
+	pl := func(id string) Rule {
+		return Rule{Direction: Ingress, Protocol: "tcp", FromPort: 443, ToPort: 443, Kind: SourcePrefixList, Source: id}
+	}
+	weight := func(id string) int {
+		return map[string]int{"pl-00000000000000050": 50, "pl-00000000000000001": 1}[id]
+	}
+	existing := append(ipv4Rules(9, 0), pl("pl-00000000000000050")) // 59 IPv4, 50 IPv6
+	if err := CheckQuotaWeighted(existing, ipv4Rules(1, 100), weight); err != nil {
+		t.Errorf("the 60th IPv4 rule: %v", err)
+	}
+	err := CheckQuotaWeighted(existing, ipv4Rules(2, 100), weight)
+	var qe *QuotaError
+	if !errors.As(err, &qe) || qe.Family != "IPv4" || qe.Existing != 59 || qe.Adding != 2 {
+		t.Errorf("the 61st IPv4 rule: %v", err)
+	}
+	err = CheckQuotaWeighted(ipv6Rules(11), []Rule{pl("pl-00000000000000050")}, weight)
+	if !errors.As(err, &qe) || qe.Family != "IPv6" || qe.Existing != 11 || qe.Adding != 50 {
+		t.Errorf("a list of 50 over 11 IPv6 rules: %v", err)
+	}
+	// Weight 1, an unknown list (0) and no weight at all count once.
+	for _, w := range []PrefixListWeight{weight, nil} {
+		if err := CheckQuotaWeighted(ipv4Rules(58, 0), []Rule{pl("pl-00000000000000001"), pl("pl-0000000000000000f")}, w); err != nil {
+			t.Errorf("two lists counted once each: %v", err)
+		}
+	}
+	if err := CheckQuota(ipv4Rules(59, 0), []Rule{pl("pl-00000000000000050")}); err != nil {
+		t.Errorf("CheckQuota counts a list once: %v", err)
+	}
+}
