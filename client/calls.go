@@ -164,3 +164,9 @@ func (c *Client) ListAuditRecords(ctx context.Context, req *palisadev1.ListAudit
 func (c *Client) WatchAuditRecords(ctx context.Context, req *palisadev1.WatchAuditRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[palisadev1.WatchAuditRecordsResponse], error) {
 	return invoke(ctx, c, c.audit.WatchAuditRecords, req, opts)
 }
+
+// ListSecurityGroupRules reads one page of rules from EC2, each with its
+// sgr- id and tags.
+func (c *Client) ListSecurityGroupRules(ctx context.Context, req *palisadev1.ListSecurityGroupRulesRequest, opts ...grpc.CallOption) (*palisadev1.ListSecurityGroupRulesResponse, error) {
+	return invoke(ctx, c, c.groups.ListSecurityGroupRules, req, opts)
+}

@@ -33,7 +33,7 @@ func commands() []command {
 		authorizeCommand(ingress), authorizeCommand(egress),
 		revokeCommand(ingress), revokeCommand(egress),
 		deleteCommand(),
-		describeCommand(),
+		describeCommand(), describeRulesCommand(),
 		getOperationCommand(),
 		listOperationsCommand(),
 		watchCommand(),

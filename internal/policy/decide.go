@@ -22,6 +22,7 @@ const (
 	StartRollout                  = "StartRollout"
 	GetSecurityGroup              = "GetSecurityGroup"
 	ListSecurityGroups            = "ListSecurityGroups"
+	ListSecurityGroupRules        = "ListSecurityGroupRules"
 	CancelOperation               = "CancelOperation"
 	ReadAllOperations             = "ReadAllOperations"
 	ReadAudit                     = "ReadAudit"

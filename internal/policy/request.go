@@ -47,6 +47,8 @@ func Checks(caller string, req proto.Message) ([]Check, error) {
 		return one(GetSecurityGroup, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, nil), nil
 	case *palisadev1.ListSecurityGroupsRequest:
 		return one(ListSecurityGroups, groupAt(r.GetLocation(), "", ""), nil, nil), nil
+	case *palisadev1.ListSecurityGroupRulesRequest:
+		return one(ListSecurityGroupRules, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, nil), nil
 	case *palisadev1.StartRolloutRequest:
 		c := r.GetChange()
 		b.add("change.authorize_ingress", rules.Ingress, Add, c.GetAuthorizeIngress())

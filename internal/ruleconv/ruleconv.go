@@ -89,3 +89,39 @@ func FromEC2(in []types.IpPermission) []*palisadev1.IpPermission {
 	}
 	return out
 }
+
+// SecurityGroupRule converts one rule as DescribeSecurityGroupRules
+// reports it to the API's shape, as EC2 holds it (no canonicalisation:
+// a read shows what is there).
+func SecurityGroupRule(r types.SecurityGroupRule) *palisadev1.SecurityGroupRule {
+	out := &palisadev1.SecurityGroupRule{
+		SecurityGroupRuleId: aws.ToString(r.SecurityGroupRuleId),
+		GroupId:             aws.ToString(r.GroupId),
+		IsEgress:            aws.ToBool(r.IsEgress),
+		IpProtocol:          aws.ToString(r.IpProtocol),
+		FromPort:            aws.ToInt32(r.FromPort),
+		ToPort:              aws.ToInt32(r.ToPort),
+		CidrIpv4:            aws.ToString(r.CidrIpv4),
+		CidrIpv6:            aws.ToString(r.CidrIpv6),
+		PrefixListId:        aws.ToString(r.PrefixListId),
+		Description:         aws.ToString(r.Description),
+		Tags:                Tags(r.Tags),
+	}
+	if g := r.ReferencedGroupInfo; g != nil {
+		out.ReferencedGroupId = aws.ToString(g.GroupId)
+		out.ReferencedUserId = aws.ToString(g.UserId)
+	}
+	return out
+}
+
+// Tags converts EC2's tag list to a map; nil when there are none.
+func Tags(in []types.Tag) map[string]string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(in))
+	for _, t := range in {
+		out[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return out
+}

@@ -785,6 +785,205 @@ func (x *ListSecurityGroupsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// Filter is one of EC2's describe filters: a name and the values of which
+// any may match. Several filters must all match. Values may use EC2's
+// wildcards ('*' any run, '?' one character, '\\' escaping either).
+type Filter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Filter) Reset() {
+	*x = Filter{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Filter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Filter) ProtoMessage() {}
+
+func (x *Filter) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Filter.ProtoReflect.Descriptor instead.
+func (*Filter) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Filter) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Filter) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// ListSecurityGroupRulesRequest lists rules in one account and region.
+type ListSecurityGroupRulesRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Location *Location              `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// Only the rules of this group, when set.
+	GroupId string `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// Only these rules, when set. An id EC2 does not have is simply absent
+	// from the answer.
+	SecurityGroupRuleIds []string `protobuf:"bytes,3,rep,name=security_group_rule_ids,json=securityGroupRuleIds,proto3" json:"security_group_rule_ids,omitempty"`
+	// EC2's filters for rules: "group-id", "security-group-rule-id" and
+	// "tag:<key>".
+	Filters []*Filter `protobuf:"bytes,4,rep,name=filters,proto3" json:"filters,omitempty"`
+	// 5..1000; 0 means 100.
+	PageSize      int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSecurityGroupRulesRequest) Reset() {
+	*x = ListSecurityGroupRulesRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecurityGroupRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecurityGroupRulesRequest) ProtoMessage() {}
+
+func (x *ListSecurityGroupRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecurityGroupRulesRequest.ProtoReflect.Descriptor instead.
+func (*ListSecurityGroupRulesRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListSecurityGroupRulesRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *ListSecurityGroupRulesRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListSecurityGroupRulesRequest) GetSecurityGroupRuleIds() []string {
+	if x != nil {
+		return x.SecurityGroupRuleIds
+	}
+	return nil
+}
+
+func (x *ListSecurityGroupRulesRequest) GetFilters() []*Filter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+func (x *ListSecurityGroupRulesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSecurityGroupRulesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListSecurityGroupRulesResponse is one page of rules.
+type ListSecurityGroupRulesResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	SecurityGroupRules []*SecurityGroupRule   `protobuf:"bytes,1,rep,name=security_group_rules,json=securityGroupRules,proto3" json:"security_group_rules,omitempty"`
+	NextPageToken      string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ListSecurityGroupRulesResponse) Reset() {
+	*x = ListSecurityGroupRulesResponse{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecurityGroupRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecurityGroupRulesResponse) ProtoMessage() {}
+
+func (x *ListSecurityGroupRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecurityGroupRulesResponse.ProtoReflect.Descriptor instead.
+func (*ListSecurityGroupRulesResponse) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListSecurityGroupRulesResponse) GetSecurityGroupRules() []*SecurityGroupRule {
+	if x != nil {
+		return x.SecurityGroupRules
+	}
+	return nil
+}
+
+func (x *ListSecurityGroupRulesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_palisade_v1_security_group_service_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_security_group_service_proto_rawDesc = "" +
@@ -861,7 +1060,22 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x89\x01\n" +
 	"\x1aListSecurityGroupsResponse\x12C\n" +
 	"\x0fsecurity_groups\x18\x01 \x03(\v2\x1a.palisade.v1.SecurityGroupR\x0esecurityGroups\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xd9\t\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"4\n" +
+	"\x06Filter\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\x94\x02\n" +
+	"\x1dListSecurityGroupRulesRequest\x126\n" +
+	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x125\n" +
+	"\x17security_group_rule_ids\x18\x03 \x03(\tR\x14securityGroupRuleIds\x12-\n" +
+	"\afilters\x18\x04 \x03(\v2\x13.palisade.v1.FilterR\afilters\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"\x9a\x01\n" +
+	"\x1eListSecurityGroupRulesResponse\x12P\n" +
+	"\x14security_group_rules\x18\x01 \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\x12securityGroupRules\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xcc\n" +
+	"\n" +
 	"\x14SecurityGroupService\x12\x9e\x01\n" +
 	"\x13CreateSecurityGroup\x12'.palisade.v1.CreateSecurityGroupRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xb2\x01\n" +
@@ -876,7 +1090,8 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\x13DeleteSecurityGroup\x12'.palisade.v1.DeleteSecurityGroupRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12T\n" +
 	"\x10GetSecurityGroup\x12$.palisade.v1.GetSecurityGroupRequest\x1a\x1a.palisade.v1.SecurityGroup\x12e\n" +
-	"\x12ListSecurityGroups\x12&.palisade.v1.ListSecurityGroupsRequest\x1a'.palisade.v1.ListSecurityGroupsResponseB;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
+	"\x12ListSecurityGroups\x12&.palisade.v1.ListSecurityGroupsRequest\x1a'.palisade.v1.ListSecurityGroupsResponse\x12q\n" +
+	"\x16ListSecurityGroupRules\x12*.palisade.v1.ListSecurityGroupRulesRequest\x1a+.palisade.v1.ListSecurityGroupRulesResponseB;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 
 var (
 	file_palisade_v1_security_group_service_proto_rawDescOnce sync.Once
@@ -890,7 +1105,7 @@ func file_palisade_v1_security_group_service_proto_rawDescGZIP() []byte {
 	return file_palisade_v1_security_group_service_proto_rawDescData
 }
 
-var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_palisade_v1_security_group_service_proto_goTypes = []any{
 	(*Location)(nil),                             // 0: palisade.v1.Location
 	(*CreateSecurityGroupRequest)(nil),           // 1: palisade.v1.CreateSecurityGroupRequest
@@ -902,51 +1117,60 @@ var file_palisade_v1_security_group_service_proto_goTypes = []any{
 	(*GetSecurityGroupRequest)(nil),              // 7: palisade.v1.GetSecurityGroupRequest
 	(*ListSecurityGroupsRequest)(nil),            // 8: palisade.v1.ListSecurityGroupsRequest
 	(*ListSecurityGroupsResponse)(nil),           // 9: palisade.v1.ListSecurityGroupsResponse
-	nil,                                          // 10: palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	nil,                                          // 11: palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	(*IpPermission)(nil),                         // 12: palisade.v1.IpPermission
-	(*SecurityGroup)(nil),                        // 13: palisade.v1.SecurityGroup
-	(*longrunningpb.Operation)(nil),              // 14: google.longrunning.Operation
+	(*Filter)(nil),                               // 10: palisade.v1.Filter
+	(*ListSecurityGroupRulesRequest)(nil),        // 11: palisade.v1.ListSecurityGroupRulesRequest
+	(*ListSecurityGroupRulesResponse)(nil),       // 12: palisade.v1.ListSecurityGroupRulesResponse
+	nil,                                          // 13: palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	nil,                                          // 14: palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	(*IpPermission)(nil),                         // 15: palisade.v1.IpPermission
+	(*SecurityGroup)(nil),                        // 16: palisade.v1.SecurityGroup
+	(*SecurityGroupRule)(nil),                    // 17: palisade.v1.SecurityGroupRule
+	(*longrunningpb.Operation)(nil),              // 18: google.longrunning.Operation
 }
 var file_palisade_v1_security_group_service_proto_depIdxs = []int32{
 	0,  // 0: palisade.v1.CreateSecurityGroupRequest.location:type_name -> palisade.v1.Location
-	10, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	12, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	12, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
+	13, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	15, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	15, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
 	0,  // 4: palisade.v1.AuthorizeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	12, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	15, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 6: palisade.v1.AuthorizeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	12, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	15, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 8: palisade.v1.RevokeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	12, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	15, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 10: palisade.v1.RevokeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	12, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	15, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 12: palisade.v1.DeleteSecurityGroupRequest.location:type_name -> palisade.v1.Location
 	0,  // 13: palisade.v1.GetSecurityGroupRequest.location:type_name -> palisade.v1.Location
 	0,  // 14: palisade.v1.ListSecurityGroupsRequest.location:type_name -> palisade.v1.Location
-	11, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	13, // 16: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
-	1,  // 17: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
-	2,  // 18: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
-	3,  // 19: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
-	4,  // 20: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
-	5,  // 21: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
-	6,  // 22: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
-	7,  // 23: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
-	8,  // 24: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
-	14, // 25: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
-	14, // 26: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	14, // 27: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	14, // 28: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	14, // 29: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	14, // 30: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
-	13, // 31: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
-	9,  // 32: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
-	25, // [25:33] is the sub-list for method output_type
-	17, // [17:25] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	14, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	16, // 16: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
+	0,  // 17: palisade.v1.ListSecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
+	10, // 18: palisade.v1.ListSecurityGroupRulesRequest.filters:type_name -> palisade.v1.Filter
+	17, // 19: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
+	1,  // 20: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
+	2,  // 21: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
+	3,  // 22: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
+	4,  // 23: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
+	5,  // 24: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
+	6,  // 25: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
+	7,  // 26: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
+	8,  // 27: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
+	11, // 28: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
+	18, // 29: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
+	18, // 30: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	18, // 31: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	18, // 32: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	18, // 33: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	18, // 34: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
+	16, // 35: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
+	9,  // 36: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
+	12, // 37: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
+	29, // [29:38] is the sub-list for method output_type
+	20, // [20:29] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_security_group_service_proto_init() }
@@ -961,7 +1185,7 @@ func file_palisade_v1_security_group_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_security_group_service_proto_rawDesc), len(file_palisade_v1_security_group_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	SecurityGroupService_DeleteSecurityGroup_FullMethodName           = "/palisade.v1.SecurityGroupService/DeleteSecurityGroup"
 	SecurityGroupService_GetSecurityGroup_FullMethodName              = "/palisade.v1.SecurityGroupService/GetSecurityGroup"
 	SecurityGroupService_ListSecurityGroups_FullMethodName            = "/palisade.v1.SecurityGroupService/ListSecurityGroups"
+	SecurityGroupService_ListSecurityGroupRules_FullMethodName        = "/palisade.v1.SecurityGroupService/ListSecurityGroupRules"
 )
 
 // SecurityGroupServiceClient is the client API for SecurityGroupService service.
@@ -57,6 +58,9 @@ type SecurityGroupServiceClient interface {
 	GetSecurityGroup(ctx context.Context, in *GetSecurityGroupRequest, opts ...grpc.CallOption) (*SecurityGroup, error)
 	// Lists groups from EC2 (AIP-158 pagination).
 	ListSecurityGroups(ctx context.Context, in *ListSecurityGroupsRequest, opts ...grpc.CallOption) (*ListSecurityGroupsResponse, error)
+	// Lists rules from EC2 one by one, each with its sgr- id and tags
+	// (EC2's DescribeSecurityGroupRules; AIP-158 pagination).
+	ListSecurityGroupRules(ctx context.Context, in *ListSecurityGroupRulesRequest, opts ...grpc.CallOption) (*ListSecurityGroupRulesResponse, error)
 }
 
 type securityGroupServiceClient struct {
@@ -147,6 +151,16 @@ func (c *securityGroupServiceClient) ListSecurityGroups(ctx context.Context, in 
 	return out, nil
 }
 
+func (c *securityGroupServiceClient) ListSecurityGroupRules(ctx context.Context, in *ListSecurityGroupRulesRequest, opts ...grpc.CallOption) (*ListSecurityGroupRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSecurityGroupRulesResponse)
+	err := c.cc.Invoke(ctx, SecurityGroupService_ListSecurityGroupRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SecurityGroupServiceServer is the server API for SecurityGroupService service.
 // All implementations must embed UnimplementedSecurityGroupServiceServer
 // for forward compatibility.
@@ -174,6 +188,9 @@ type SecurityGroupServiceServer interface {
 	GetSecurityGroup(context.Context, *GetSecurityGroupRequest) (*SecurityGroup, error)
 	// Lists groups from EC2 (AIP-158 pagination).
 	ListSecurityGroups(context.Context, *ListSecurityGroupsRequest) (*ListSecurityGroupsResponse, error)
+	// Lists rules from EC2 one by one, each with its sgr- id and tags
+	// (EC2's DescribeSecurityGroupRules; AIP-158 pagination).
+	ListSecurityGroupRules(context.Context, *ListSecurityGroupRulesRequest) (*ListSecurityGroupRulesResponse, error)
 	mustEmbedUnimplementedSecurityGroupServiceServer()
 }
 
@@ -207,6 +224,9 @@ func (UnimplementedSecurityGroupServiceServer) GetSecurityGroup(context.Context,
 }
 func (UnimplementedSecurityGroupServiceServer) ListSecurityGroups(context.Context, *ListSecurityGroupsRequest) (*ListSecurityGroupsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSecurityGroups not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) ListSecurityGroupRules(context.Context, *ListSecurityGroupRulesRequest) (*ListSecurityGroupRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSecurityGroupRules not implemented")
 }
 func (UnimplementedSecurityGroupServiceServer) mustEmbedUnimplementedSecurityGroupServiceServer() {}
 func (UnimplementedSecurityGroupServiceServer) testEmbeddedByValue()                              {}
@@ -373,6 +393,24 @@ func _SecurityGroupService_ListSecurityGroups_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecurityGroupService_ListSecurityGroupRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSecurityGroupRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).ListSecurityGroupRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_ListSecurityGroupRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).ListSecurityGroupRules(ctx, req.(*ListSecurityGroupRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SecurityGroupService_ServiceDesc is the grpc.ServiceDesc for SecurityGroupService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -411,6 +449,10 @@ var SecurityGroupService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSecurityGroups",
 			Handler:    _SecurityGroupService_ListSecurityGroups_Handler,
+		},
+		{
+			MethodName: "ListSecurityGroupRules",
+			Handler:    _SecurityGroupService_ListSecurityGroupRules_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

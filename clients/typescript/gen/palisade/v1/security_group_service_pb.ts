@@ -7,7 +7,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb.js";
 import type { OperationSchema } from "../../google/longrunning/operations_pb.js";
 import { file_google_longrunning_operations } from "../../google/longrunning/operations_pb.js";
-import type { IpPermission, SecurityGroup, SecurityGroupSchema } from "./types_pb.js";
+import type { IpPermission, SecurityGroup, SecurityGroupRule, SecurityGroupSchema } from "./types_pb.js";
 import { file_palisade_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/security_group_service.proto.
  */
 export const file_palisade_v1_security_group_service: GenFile = /*@__PURE__*/
-  fileDesc("CihwYWxpc2FkZS92MS9zZWN1cml0eV9ncm91cF9zZXJ2aWNlLnByb3RvEgtwYWxpc2FkZS52MSI4CghMb2NhdGlvbhIXCgphY2NvdW50X2lkGAEgASgJQgPgQQISEwoGcmVnaW9uGAIgASgJQgPgQQIikwMKGkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAQgASgJEhcKCmdyb3VwX25hbWUYBSABKAlCA+BBAhIYCgtkZXNjcmlwdGlvbhgGIAEoCUID4EECEj8KBHRhZ3MYByADKAsyMS5wYWxpc2FkZS52MS5DcmVhdGVTZWN1cml0eUdyb3VwUmVxdWVzdC5UYWdzRW50cnkSMQoOaXBfcGVybWlzc2lvbnMYCCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SOAoVaXBfcGVybWlzc2lvbnNfZWdyZXNzGAkgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs4BCiRBdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjYKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uQgPgQQIizQEKI0F1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhI2Cg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbkID4EECIucBCiFSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjEKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEh8KF3NlY3VyaXR5X2dyb3VwX3J1bGVfaWRzGAYgAygJIuYBCiBSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoIbG9jYXRpb24YAyABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhUKCGdyb3VwX2lkGAQgASgJQgPgQQISMQoOaXBfcGVybWlzc2lvbnMYBSADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYBiADKAkijAEKGkRlbGV0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAiJeChdHZXRTZWN1cml0eUdyb3VwUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYAiABKAlCA+BBAiKAAgoZTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAIgASgJEj4KBHRhZ3MYAyADKAsyMC5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXF1ZXN0LlRhZ3NFbnRyeRIRCglncm91cF9pZHMYBCADKAkSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiagoaTGlzdFNlY3VyaXR5R3JvdXBzUmVzcG9uc2USMwoPc2VjdXJpdHlfZ3JvdXBzGAEgAygLMhoucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAky2QkKFFNlY3VyaXR5R3JvdXBTZXJ2aWNlEp4BChNDcmVhdGVTZWN1cml0eUdyb3VwEicucGFsaXNhZGUudjEuQ3JlYXRlU2VjdXJpdHlHcm91cFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESsgEKHUF1dGhvcml6ZVNlY3VyaXR5R3JvdXBJbmdyZXNzEjEucGFsaXNhZGUudjEuQXV0aG9yaXplU2VjdXJpdHlHcm91cEluZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhErABChxBdXRob3JpemVTZWN1cml0eUdyb3VwRWdyZXNzEjAucGFsaXNhZGUudjEuQXV0aG9yaXplU2VjdXJpdHlHcm91cEVncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESrAEKGlJldm9rZVNlY3VyaXR5R3JvdXBJbmdyZXNzEi4ucGFsaXNhZGUudjEuUmV2b2tlU2VjdXJpdHlHcm91cEluZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEqoBChlSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzEi0ucGFsaXNhZGUudjEuUmV2b2tlU2VjdXJpdHlHcm91cEVncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESngEKE0RlbGV0ZVNlY3VyaXR5R3JvdXASJy5wYWxpc2FkZS52MS5EZWxldGVTZWN1cml0eUdyb3VwUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRJUChBHZXRTZWN1cml0eUdyb3VwEiQucGFsaXNhZGUudjEuR2V0U2VjdXJpdHlHcm91cFJlcXVlc3QaGi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwEmUKEkxpc3RTZWN1cml0eUdyb3VwcxImLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3Vwc1JlcXVlc3QaJy5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXNwb25zZUI7WjlnaXRodWIuY29tL3BhbGlzYWRlaHEvcGFsaXNhZGUvZ2VuL3BhbGlzYWRlL3YxO3BhbGlzYWRldjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_longrunning_operations, file_palisade_v1_types]);
+  fileDesc("CihwYWxpc2FkZS92MS9zZWN1cml0eV9ncm91cF9zZXJ2aWNlLnByb3RvEgtwYWxpc2FkZS52MSI4CghMb2NhdGlvbhIXCgphY2NvdW50X2lkGAEgASgJQgPgQQISEwoGcmVnaW9uGAIgASgJQgPgQQIikwMKGkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAQgASgJEhcKCmdyb3VwX25hbWUYBSABKAlCA+BBAhIYCgtkZXNjcmlwdGlvbhgGIAEoCUID4EECEj8KBHRhZ3MYByADKAsyMS5wYWxpc2FkZS52MS5DcmVhdGVTZWN1cml0eUdyb3VwUmVxdWVzdC5UYWdzRW50cnkSMQoOaXBfcGVybWlzc2lvbnMYCCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SOAoVaXBfcGVybWlzc2lvbnNfZWdyZXNzGAkgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs4BCiRBdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjYKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uQgPgQQIizQEKI0F1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhI2Cg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbkID4EECIucBCiFSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjEKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEh8KF3NlY3VyaXR5X2dyb3VwX3J1bGVfaWRzGAYgAygJIuYBCiBSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoIbG9jYXRpb24YAyABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhUKCGdyb3VwX2lkGAQgASgJQgPgQQISMQoOaXBfcGVybWlzc2lvbnMYBSADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYBiADKAkijAEKGkRlbGV0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAiJeChdHZXRTZWN1cml0eUdyb3VwUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYAiABKAlCA+BBAiKAAgoZTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAIgASgJEj4KBHRhZ3MYAyADKAsyMC5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXF1ZXN0LlRhZ3NFbnRyeRIRCglncm91cF9pZHMYBCADKAkSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiagoaTGlzdFNlY3VyaXR5R3JvdXBzUmVzcG9uc2USMwoPc2VjdXJpdHlfZ3JvdXBzGAEgAygLMhoucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJgoGRmlsdGVyEgwKBG5hbWUYASABKAkSDgoGdmFsdWVzGAIgAygJIs0BCh1MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISEAoIZ3JvdXBfaWQYAiABKAkSHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYAyADKAkSJAoHZmlsdGVycxgEIAMoCzITLnBhbGlzYWRlLnYxLkZpbHRlchIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCSJ3Ch5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVzcG9uc2USPAoUc2VjdXJpdHlfZ3JvdXBfcnVsZXMYASADKAsyHi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwUnVsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkyzAoKFFNlY3VyaXR5R3JvdXBTZXJ2aWNlEp4BChNDcmVhdGVTZWN1cml0eUdyb3VwEicucGFsaXNhZGUudjEuQ3JlYXRlU2VjdXJpdHlHcm91cFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESsgEKHUF1dGhvcml6ZVNlY3VyaXR5R3JvdXBJbmdyZXNzEjEucGFsaXNhZGUudjEuQXV0aG9yaXplU2VjdXJpdHlHcm91cEluZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhErABChxBdXRob3JpemVTZWN1cml0eUdyb3VwRWdyZXNzEjAucGFsaXNhZGUudjEuQXV0aG9yaXplU2VjdXJpdHlHcm91cEVncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESrAEKGlJldm9rZVNlY3VyaXR5R3JvdXBJbmdyZXNzEi4ucGFsaXNhZGUudjEuUmV2b2tlU2VjdXJpdHlHcm91cEluZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEqoBChlSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzEi0ucGFsaXNhZGUudjEuUmV2b2tlU2VjdXJpdHlHcm91cEVncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESngEKE0RlbGV0ZVNlY3VyaXR5R3JvdXASJy5wYWxpc2FkZS52MS5EZWxldGVTZWN1cml0eUdyb3VwUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRJUChBHZXRTZWN1cml0eUdyb3VwEiQucGFsaXNhZGUudjEuR2V0U2VjdXJpdHlHcm91cFJlcXVlc3QaGi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwEmUKEkxpc3RTZWN1cml0eUdyb3VwcxImLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3Vwc1JlcXVlc3QaJy5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXNwb25zZRJxChZMaXN0U2VjdXJpdHlHcm91cFJ1bGVzEioucGFsaXNhZGUudjEuTGlzdFNlY3VyaXR5R3JvdXBSdWxlc1JlcXVlc3QaKy5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVzcG9uc2VCO1o5Z2l0aHViLmNvbS9wYWxpc2FkZWhxL3BhbGlzYWRlL2dlbi9wYWxpc2FkZS92MTtwYWxpc2FkZXYxYgZwcm90bzM", [file_google_api_field_behavior, file_google_longrunning_operations, file_palisade_v1_types]);
 
 /**
  * Location names the EC2 account and region a request applies to.
@@ -420,6 +420,110 @@ export const ListSecurityGroupsResponseSchema: GenMessage<ListSecurityGroupsResp
   messageDesc(file_palisade_v1_security_group_service, 9);
 
 /**
+ * Filter is one of EC2's describe filters: a name and the values of which
+ * any may match. Several filters must all match. Values may use EC2's
+ * wildcards ('*' any run, '?' one character, '\\' escaping either).
+ *
+ * @generated from message palisade.v1.Filter
+ */
+export type Filter = Message<"palisade.v1.Filter"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated string values = 2;
+   */
+  values: string[];
+};
+
+/**
+ * Describes the message palisade.v1.Filter.
+ * Use `create(FilterSchema)` to create a new message.
+ */
+export const FilterSchema: GenMessage<Filter> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 10);
+
+/**
+ * ListSecurityGroupRulesRequest lists rules in one account and region.
+ *
+ * @generated from message palisade.v1.ListSecurityGroupRulesRequest
+ */
+export type ListSecurityGroupRulesRequest = Message<"palisade.v1.ListSecurityGroupRulesRequest"> & {
+  /**
+   * @generated from field: palisade.v1.Location location = 1;
+   */
+  location?: Location | undefined;
+
+  /**
+   * Only the rules of this group, when set.
+   *
+   * @generated from field: string group_id = 2;
+   */
+  groupId: string;
+
+  /**
+   * Only these rules, when set. An id EC2 does not have is simply absent
+   * from the answer.
+   *
+   * @generated from field: repeated string security_group_rule_ids = 3;
+   */
+  securityGroupRuleIds: string[];
+
+  /**
+   * EC2's filters for rules: "group-id", "security-group-rule-id" and
+   * "tag:<key>".
+   *
+   * @generated from field: repeated palisade.v1.Filter filters = 4;
+   */
+  filters: Filter[];
+
+  /**
+   * 5..1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 5;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 6;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message palisade.v1.ListSecurityGroupRulesRequest.
+ * Use `create(ListSecurityGroupRulesRequestSchema)` to create a new message.
+ */
+export const ListSecurityGroupRulesRequestSchema: GenMessage<ListSecurityGroupRulesRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 11);
+
+/**
+ * ListSecurityGroupRulesResponse is one page of rules.
+ *
+ * @generated from message palisade.v1.ListSecurityGroupRulesResponse
+ */
+export type ListSecurityGroupRulesResponse = Message<"palisade.v1.ListSecurityGroupRulesResponse"> & {
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRule security_group_rules = 1;
+   */
+  securityGroupRules: SecurityGroupRule[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message palisade.v1.ListSecurityGroupRulesResponse.
+ * Use `create(ListSecurityGroupRulesResponseSchema)` to create a new message.
+ */
+export const ListSecurityGroupRulesResponseSchema: GenMessage<ListSecurityGroupRulesResponse> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 12);
+
+/**
  * SecurityGroupService creates EC2 security groups and changes their rules.
  *
  * Every mutating call is validated, stored durably and answered at once
@@ -509,6 +613,17 @@ export const SecurityGroupService: GenService<{
     methodKind: "unary";
     input: typeof ListSecurityGroupsRequestSchema;
     output: typeof ListSecurityGroupsResponseSchema;
+  },
+  /**
+   * Lists rules from EC2 one by one, each with its sgr- id and tags
+   * (EC2's DescribeSecurityGroupRules; AIP-158 pagination).
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.ListSecurityGroupRules
+   */
+  listSecurityGroupRules: {
+    methodKind: "unary";
+    input: typeof ListSecurityGroupRulesRequestSchema;
+    output: typeof ListSecurityGroupRulesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_palisade_v1_security_group_service, 0);
