@@ -8,7 +8,9 @@ import (
 )
 
 func TestFilters(t *testing.T) {
-	f := func(name string, values ...string) *palisadev1.Filter { return &palisadev1.Filter{Name: name, Values: values} }
+	f := func(name string, values ...string) *palisadev1.Filter {
+		return &palisadev1.Filter{Name: name, Values: values}
+	}
 	tests := []struct {
 		name    string
 		filters []*palisadev1.Filter
