@@ -170,3 +170,15 @@ func (c *Client) WatchAuditRecords(ctx context.Context, req *palisadev1.WatchAud
 func (c *Client) ListSecurityGroupRules(ctx context.Context, req *palisadev1.ListSecurityGroupRulesRequest, opts ...grpc.CallOption) (*palisadev1.ListSecurityGroupRulesResponse, error) {
 	return invoke(ctx, c, c.groups.ListSecurityGroupRules, req, opts)
 }
+
+// CreateTags sets tags on a group and on rules of that group.
+func (c *Client) CreateTags(ctx context.Context, req *palisadev1.CreateTagsRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.CreateTags, req, opts)
+}
+
+// DeleteTags removes tags from a group and from rules of that group.
+func (c *Client) DeleteTags(ctx context.Context, req *palisadev1.DeleteTagsRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.DeleteTags, req, opts)
+}

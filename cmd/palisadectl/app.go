@@ -34,6 +34,7 @@ func commands() []command {
 		revokeCommand(ingress), revokeCommand(egress),
 		deleteCommand(),
 		describeCommand(), describeRulesCommand(),
+		tagCommand("create-tags"), tagCommand("delete-tags"),
 		getOperationCommand(),
 		listOperationsCommand(),
 		watchCommand(),

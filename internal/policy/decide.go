@@ -23,6 +23,8 @@ const (
 	GetSecurityGroup              = "GetSecurityGroup"
 	ListSecurityGroups            = "ListSecurityGroups"
 	ListSecurityGroupRules        = "ListSecurityGroupRules"
+	CreateTags                    = "CreateTags"
+	DeleteTags                    = "DeleteTags"
 	CancelOperation               = "CancelOperation"
 	ReadAllOperations             = "ReadAllOperations"
 	ReadAudit                     = "ReadAudit"

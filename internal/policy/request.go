@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -43,6 +44,10 @@ func Checks(caller string, req proto.Message) ([]Check, error) {
 		return one(RevokeSecurityGroupEgress, groupAt(r.GetLocation(), "", r.GetGroupId()), b.rules, ruleIDs(r.GetSecurityGroupRuleIds())), b.err
 	case *palisadev1.DeleteSecurityGroupRequest:
 		return one(DeleteSecurityGroup, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, nil), nil
+	case *palisadev1.CreateTagsRequest:
+		return one(CreateTags, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, tagRuleIDs(r.GetResourceIds())), nil
+	case *palisadev1.DeleteTagsRequest:
+		return one(DeleteTags, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, tagRuleIDs(r.GetResourceIds())), nil
 	case *palisadev1.GetSecurityGroupRequest:
 		return one(GetSecurityGroup, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, nil), nil
 	case *palisadev1.ListSecurityGroupsRequest:
@@ -82,6 +87,18 @@ func ruleIDs(ids []string) []RuleID {
 	out := make([]RuleID, len(ids))
 	for i, id := range ids {
 		out[i] = RuleID{Field: "security_group_rule_ids[" + strconv.Itoa(i) + "]", ID: id}
+	}
+	return out
+}
+
+// tagRuleIDs are the rules a tag request names among its resources, each
+// decided on its own; the group itself is the check's resource.
+func tagRuleIDs(resources []string) []RuleID {
+	var out []RuleID
+	for i, id := range resources {
+		if strings.HasPrefix(id, "sgr-") {
+			out = append(out, RuleID{Field: "resource_ids[" + strconv.Itoa(i) + "]", ID: id})
+		}
 	}
 	return out
 }

@@ -52,6 +52,12 @@ func Command(cmd *palisadev1.Command) (v rules.Violations, reserved bool) {
 		v = append(v, StartRollout(r.StartRollout)...)
 	case *palisadev1.Command_ApplyRuleChange:
 		v = append(v, ApplyRuleChange(r.ApplyRuleChange)...)
+	case *palisadev1.Command_CreateTags:
+		v = append(v, CreateTags(r.CreateTags)...)
+		reserved = reservedTags(r.CreateTags.GetTags())
+	case *palisadev1.Command_DeleteTags:
+		v = append(v, DeleteTags(r.DeleteTags)...)
+		reserved = reservedTags(r.DeleteTags.GetTags()) || reservedTagKeys(r.DeleteTags.GetTagKeys())
 	default:
 		v = append(v, rules.Violation{Field: "request", Description: "the command carries no request of a kind Palisade knows"})
 	}

@@ -103,20 +103,24 @@ const (
 	OperationKind_OPERATION_KIND_ROLLOUT OperationKind = 7
 	// One group of a rollout.
 	OperationKind_OPERATION_KIND_APPLY_RULE_CHANGE OperationKind = 8
+	OperationKind_OPERATION_KIND_CREATE_TAGS       OperationKind = 9
+	OperationKind_OPERATION_KIND_DELETE_TAGS       OperationKind = 10
 )
 
 // Enum value maps for OperationKind.
 var (
 	OperationKind_name = map[int32]string{
-		0: "OPERATION_KIND_UNSPECIFIED",
-		1: "OPERATION_KIND_CREATE_SECURITY_GROUP",
-		2: "OPERATION_KIND_AUTHORIZE_INGRESS",
-		3: "OPERATION_KIND_AUTHORIZE_EGRESS",
-		4: "OPERATION_KIND_REVOKE_INGRESS",
-		5: "OPERATION_KIND_REVOKE_EGRESS",
-		6: "OPERATION_KIND_DELETE_SECURITY_GROUP",
-		7: "OPERATION_KIND_ROLLOUT",
-		8: "OPERATION_KIND_APPLY_RULE_CHANGE",
+		0:  "OPERATION_KIND_UNSPECIFIED",
+		1:  "OPERATION_KIND_CREATE_SECURITY_GROUP",
+		2:  "OPERATION_KIND_AUTHORIZE_INGRESS",
+		3:  "OPERATION_KIND_AUTHORIZE_EGRESS",
+		4:  "OPERATION_KIND_REVOKE_INGRESS",
+		5:  "OPERATION_KIND_REVOKE_EGRESS",
+		6:  "OPERATION_KIND_DELETE_SECURITY_GROUP",
+		7:  "OPERATION_KIND_ROLLOUT",
+		8:  "OPERATION_KIND_APPLY_RULE_CHANGE",
+		9:  "OPERATION_KIND_CREATE_TAGS",
+		10: "OPERATION_KIND_DELETE_TAGS",
 	}
 	OperationKind_value = map[string]int32{
 		"OPERATION_KIND_UNSPECIFIED":           0,
@@ -128,6 +132,8 @@ var (
 		"OPERATION_KIND_DELETE_SECURITY_GROUP": 6,
 		"OPERATION_KIND_ROLLOUT":               7,
 		"OPERATION_KIND_APPLY_RULE_CHANGE":     8,
+		"OPERATION_KIND_CREATE_TAGS":           9,
+		"OPERATION_KIND_DELETE_TAGS":           10,
 	}
 )
 
@@ -623,7 +629,7 @@ const file_palisade_v1_operation_proto_rawDesc = "" +
 	"\x18OPERATION_STATE_RETRYING\x10\x03\x12\x1d\n" +
 	"\x19OPERATION_STATE_SUCCEEDED\x10\x04\x12\x1a\n" +
 	"\x16OPERATION_STATE_FAILED\x10\x05\x12\x1d\n" +
-	"\x19OPERATION_STATE_CANCELLED\x10\x06*\xd5\x02\n" +
+	"\x19OPERATION_STATE_CANCELLED\x10\x06*\x95\x03\n" +
 	"\rOperationKind\x12\x1e\n" +
 	"\x1aOPERATION_KIND_UNSPECIFIED\x10\x00\x12(\n" +
 	"$OPERATION_KIND_CREATE_SECURITY_GROUP\x10\x01\x12$\n" +
@@ -633,7 +639,10 @@ const file_palisade_v1_operation_proto_rawDesc = "" +
 	"\x1cOPERATION_KIND_REVOKE_EGRESS\x10\x05\x12(\n" +
 	"$OPERATION_KIND_DELETE_SECURITY_GROUP\x10\x06\x12\x1a\n" +
 	"\x16OPERATION_KIND_ROLLOUT\x10\a\x12$\n" +
-	" OPERATION_KIND_APPLY_RULE_CHANGE\x10\b2t\n" +
+	" OPERATION_KIND_APPLY_RULE_CHANGE\x10\b\x12\x1e\n" +
+	"\x1aOPERATION_KIND_CREATE_TAGS\x10\t\x12\x1e\n" +
+	"\x1aOPERATION_KIND_DELETE_TAGS\x10\n" +
+	"2t\n" +
 	"\x15OperationEventService\x12[\n" +
 	"\x0eWatchOperation\x12\".palisade.v1.WatchOperationRequest\x1a#.palisade.v1.WatchOperationResponse0\x01B;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 

@@ -787,7 +787,7 @@ func (x *ListSecurityGroupsResponse) GetNextPageToken() string {
 
 // Filter is one of EC2's describe filters: a name and the values of which
 // any may match. Several filters must all match. Values may use EC2's
-// wildcards ('*' any run, '?' one character, '\\' escaping either).
+// wildcards ('*' any run, '?' one character, '\' escaping either).
 type Filter struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -984,6 +984,196 @@ func (x *ListSecurityGroupRulesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// CreateTagsRequest tags a group and rules of that group. The group names
+// where the change is ordered with every other change to the group; a
+// rule of another group is refused.
+type CreateTagsRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	RequestId    string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly bool                   `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location     *Location              `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	// The group the resources are or belong to.
+	GroupId string `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// What to tag: group_id itself and sgr- ids of its rules.
+	ResourceIds []string `protobuf:"bytes,5,rep,name=resource_ids,json=resourceIds,proto3" json:"resource_ids,omitempty"`
+	// The tags to set, with the same rules as a create's: no "aws:" prefix,
+	// not Palisade's marker key.
+	Tags          map[string]string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTagsRequest) Reset() {
+	*x = CreateTagsRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTagsRequest) ProtoMessage() {}
+
+func (x *CreateTagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTagsRequest.ProtoReflect.Descriptor instead.
+func (*CreateTagsRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CreateTagsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateTagsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *CreateTagsRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *CreateTagsRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *CreateTagsRequest) GetResourceIds() []string {
+	if x != nil {
+		return x.ResourceIds
+	}
+	return nil
+}
+
+func (x *CreateTagsRequest) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// DeleteTagsRequest removes tags from a group and rules of that group.
+// At least one tag must be named: EC2 would take none as "every tag",
+// Palisade's marker included.
+type DeleteTagsRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	RequestId    string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly bool                   `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location     *Location              `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	// The group the resources are or belong to.
+	GroupId string `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// What to untag: group_id itself and sgr- ids of its rules.
+	ResourceIds []string `protobuf:"bytes,5,rep,name=resource_ids,json=resourceIds,proto3" json:"resource_ids,omitempty"`
+	// Tags removed only where they have this value.
+	Tags map[string]string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Tags removed whatever their value.
+	TagKeys       []string `protobuf:"bytes,7,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTagsRequest) Reset() {
+	*x = DeleteTagsRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTagsRequest) ProtoMessage() {}
+
+func (x *DeleteTagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTagsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTagsRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DeleteTagsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *DeleteTagsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *DeleteTagsRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *DeleteTagsRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *DeleteTagsRequest) GetResourceIds() []string {
+	if x != nil {
+		return x.ResourceIds
+	}
+	return nil
+}
+
+func (x *DeleteTagsRequest) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *DeleteTagsRequest) GetTagKeys() []string {
+	if x != nil {
+		return x.TagKeys
+	}
+	return nil
+}
+
 var File_palisade_v1_security_group_service_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_security_group_service_proto_rawDesc = "" +
@@ -1074,8 +1264,30 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"page_token\x18\x06 \x01(\tR\tpageToken\"\x9a\x01\n" +
 	"\x1eListSecurityGroupRulesResponse\x12P\n" +
 	"\x14security_group_rules\x18\x01 \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\x12securityGroupRules\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xcc\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd3\x02\n" +
+	"\x11CreateTagsRequest\x12\x1d\n" +
 	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12&\n" +
+	"\fresource_ids\x18\x05 \x03(\tB\x03\xe0A\x02R\vresourceIds\x12A\n" +
+	"\x04tags\x18\x06 \x03(\v2(.palisade.v1.CreateTagsRequest.TagsEntryB\x03\xe0A\x02R\x04tags\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x02\n" +
+	"\x11DeleteTagsRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12&\n" +
+	"\fresource_ids\x18\x05 \x03(\tB\x03\xe0A\x02R\vresourceIds\x12<\n" +
+	"\x04tags\x18\x06 \x03(\v2(.palisade.v1.DeleteTagsRequest.TagsEntryR\x04tags\x12\x19\n" +
+	"\btag_keys\x18\a \x03(\tR\atagKeys\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xea\f\n" +
 	"\x14SecurityGroupService\x12\x9e\x01\n" +
 	"\x13CreateSecurityGroup\x12'.palisade.v1.CreateSecurityGroupRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xb2\x01\n" +
@@ -1088,6 +1300,12 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\x19RevokeSecurityGroupEgress\x12-.palisade.v1.RevokeSecurityGroupEgressRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\x9e\x01\n" +
 	"\x13DeleteSecurityGroup\x12'.palisade.v1.DeleteSecurityGroupRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\x8c\x01\n" +
+	"\n" +
+	"CreateTags\x12\x1e.palisade.v1.CreateTagsRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\x8c\x01\n" +
+	"\n" +
+	"DeleteTags\x12\x1e.palisade.v1.DeleteTagsRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12T\n" +
 	"\x10GetSecurityGroup\x12$.palisade.v1.GetSecurityGroupRequest\x1a\x1a.palisade.v1.SecurityGroup\x12e\n" +
 	"\x12ListSecurityGroups\x12&.palisade.v1.ListSecurityGroupsRequest\x1a'.palisade.v1.ListSecurityGroupsResponse\x12q\n" +
@@ -1105,7 +1323,7 @@ func file_palisade_v1_security_group_service_proto_rawDescGZIP() []byte {
 	return file_palisade_v1_security_group_service_proto_rawDescData
 }
 
-var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_palisade_v1_security_group_service_proto_goTypes = []any{
 	(*Location)(nil),                             // 0: palisade.v1.Location
 	(*CreateSecurityGroupRequest)(nil),           // 1: palisade.v1.CreateSecurityGroupRequest
@@ -1120,57 +1338,69 @@ var file_palisade_v1_security_group_service_proto_goTypes = []any{
 	(*Filter)(nil),                               // 10: palisade.v1.Filter
 	(*ListSecurityGroupRulesRequest)(nil),        // 11: palisade.v1.ListSecurityGroupRulesRequest
 	(*ListSecurityGroupRulesResponse)(nil),       // 12: palisade.v1.ListSecurityGroupRulesResponse
-	nil,                                          // 13: palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	nil,                                          // 14: palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	(*IpPermission)(nil),                         // 15: palisade.v1.IpPermission
-	(*SecurityGroup)(nil),                        // 16: palisade.v1.SecurityGroup
-	(*SecurityGroupRule)(nil),                    // 17: palisade.v1.SecurityGroupRule
-	(*longrunningpb.Operation)(nil),              // 18: google.longrunning.Operation
+	(*CreateTagsRequest)(nil),                    // 13: palisade.v1.CreateTagsRequest
+	(*DeleteTagsRequest)(nil),                    // 14: palisade.v1.DeleteTagsRequest
+	nil,                                          // 15: palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	nil,                                          // 16: palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	nil,                                          // 17: palisade.v1.CreateTagsRequest.TagsEntry
+	nil,                                          // 18: palisade.v1.DeleteTagsRequest.TagsEntry
+	(*IpPermission)(nil),                         // 19: palisade.v1.IpPermission
+	(*SecurityGroup)(nil),                        // 20: palisade.v1.SecurityGroup
+	(*SecurityGroupRule)(nil),                    // 21: palisade.v1.SecurityGroupRule
+	(*longrunningpb.Operation)(nil),              // 22: google.longrunning.Operation
 }
 var file_palisade_v1_security_group_service_proto_depIdxs = []int32{
 	0,  // 0: palisade.v1.CreateSecurityGroupRequest.location:type_name -> palisade.v1.Location
-	13, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	15, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	15, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
+	15, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	19, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	19, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
 	0,  // 4: palisade.v1.AuthorizeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	15, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	19, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 6: palisade.v1.AuthorizeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	15, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	19, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 8: palisade.v1.RevokeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	15, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	19, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 10: palisade.v1.RevokeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	15, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	19, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 12: palisade.v1.DeleteSecurityGroupRequest.location:type_name -> palisade.v1.Location
 	0,  // 13: palisade.v1.GetSecurityGroupRequest.location:type_name -> palisade.v1.Location
 	0,  // 14: palisade.v1.ListSecurityGroupsRequest.location:type_name -> palisade.v1.Location
-	14, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	16, // 16: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
+	16, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	20, // 16: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
 	0,  // 17: palisade.v1.ListSecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
 	10, // 18: palisade.v1.ListSecurityGroupRulesRequest.filters:type_name -> palisade.v1.Filter
-	17, // 19: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
-	1,  // 20: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
-	2,  // 21: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
-	3,  // 22: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
-	4,  // 23: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
-	5,  // 24: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
-	6,  // 25: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
-	7,  // 26: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
-	8,  // 27: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
-	11, // 28: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
-	18, // 29: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
-	18, // 30: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	18, // 31: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	18, // 32: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	18, // 33: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	18, // 34: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
-	16, // 35: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
-	9,  // 36: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
-	12, // 37: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
-	29, // [29:38] is the sub-list for method output_type
-	20, // [20:29] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	21, // 19: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
+	0,  // 20: palisade.v1.CreateTagsRequest.location:type_name -> palisade.v1.Location
+	17, // 21: palisade.v1.CreateTagsRequest.tags:type_name -> palisade.v1.CreateTagsRequest.TagsEntry
+	0,  // 22: palisade.v1.DeleteTagsRequest.location:type_name -> palisade.v1.Location
+	18, // 23: palisade.v1.DeleteTagsRequest.tags:type_name -> palisade.v1.DeleteTagsRequest.TagsEntry
+	1,  // 24: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
+	2,  // 25: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
+	3,  // 26: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
+	4,  // 27: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
+	5,  // 28: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
+	6,  // 29: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
+	13, // 30: palisade.v1.SecurityGroupService.CreateTags:input_type -> palisade.v1.CreateTagsRequest
+	14, // 31: palisade.v1.SecurityGroupService.DeleteTags:input_type -> palisade.v1.DeleteTagsRequest
+	7,  // 32: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
+	8,  // 33: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
+	11, // 34: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
+	22, // 35: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
+	22, // 36: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	22, // 37: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	22, // 38: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	22, // 39: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	22, // 40: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
+	22, // 41: palisade.v1.SecurityGroupService.CreateTags:output_type -> google.longrunning.Operation
+	22, // 42: palisade.v1.SecurityGroupService.DeleteTags:output_type -> google.longrunning.Operation
+	20, // 43: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
+	9,  // 44: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
+	12, // 45: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
+	35, // [35:46] is the sub-list for method output_type
+	24, // [24:35] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_security_group_service_proto_init() }
@@ -1185,7 +1415,7 @@ func file_palisade_v1_security_group_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_security_group_service_proto_rawDesc), len(file_palisade_v1_security_group_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

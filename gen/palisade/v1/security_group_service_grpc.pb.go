@@ -26,6 +26,8 @@ const (
 	SecurityGroupService_RevokeSecurityGroupIngress_FullMethodName    = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupIngress"
 	SecurityGroupService_RevokeSecurityGroupEgress_FullMethodName     = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupEgress"
 	SecurityGroupService_DeleteSecurityGroup_FullMethodName           = "/palisade.v1.SecurityGroupService/DeleteSecurityGroup"
+	SecurityGroupService_CreateTags_FullMethodName                    = "/palisade.v1.SecurityGroupService/CreateTags"
+	SecurityGroupService_DeleteTags_FullMethodName                    = "/palisade.v1.SecurityGroupService/DeleteTags"
 	SecurityGroupService_GetSecurityGroup_FullMethodName              = "/palisade.v1.SecurityGroupService/GetSecurityGroup"
 	SecurityGroupService_ListSecurityGroups_FullMethodName            = "/palisade.v1.SecurityGroupService/ListSecurityGroups"
 	SecurityGroupService_ListSecurityGroupRules_FullMethodName        = "/palisade.v1.SecurityGroupService/ListSecurityGroupRules"
@@ -54,6 +56,12 @@ type SecurityGroupServiceClient interface {
 	RevokeSecurityGroupEgress(ctx context.Context, in *RevokeSecurityGroupEgressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
 	// Deletes a security group.
 	DeleteSecurityGroup(ctx context.Context, in *DeleteSecurityGroupRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Adds tags to a group and to rules of that group, or overwrites their
+	// values (EC2's CreateTags).
+	CreateTags(ctx context.Context, in *CreateTagsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Removes tags from a group and from rules of that group (EC2's
+	// DeleteTags).
+	DeleteTags(ctx context.Context, in *DeleteTagsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
 	// Reads one group from EC2, with its rules.
 	GetSecurityGroup(ctx context.Context, in *GetSecurityGroupRequest, opts ...grpc.CallOption) (*SecurityGroup, error)
 	// Lists groups from EC2 (AIP-158 pagination).
@@ -131,6 +139,26 @@ func (c *securityGroupServiceClient) DeleteSecurityGroup(ctx context.Context, in
 	return out, nil
 }
 
+func (c *securityGroupServiceClient) CreateTags(ctx context.Context, in *CreateTagsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_CreateTags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityGroupServiceClient) DeleteTags(ctx context.Context, in *DeleteTagsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_DeleteTags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *securityGroupServiceClient) GetSecurityGroup(ctx context.Context, in *GetSecurityGroupRequest, opts ...grpc.CallOption) (*SecurityGroup, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SecurityGroup)
@@ -184,6 +212,12 @@ type SecurityGroupServiceServer interface {
 	RevokeSecurityGroupEgress(context.Context, *RevokeSecurityGroupEgressRequest) (*longrunningpb.Operation, error)
 	// Deletes a security group.
 	DeleteSecurityGroup(context.Context, *DeleteSecurityGroupRequest) (*longrunningpb.Operation, error)
+	// Adds tags to a group and to rules of that group, or overwrites their
+	// values (EC2's CreateTags).
+	CreateTags(context.Context, *CreateTagsRequest) (*longrunningpb.Operation, error)
+	// Removes tags from a group and from rules of that group (EC2's
+	// DeleteTags).
+	DeleteTags(context.Context, *DeleteTagsRequest) (*longrunningpb.Operation, error)
 	// Reads one group from EC2, with its rules.
 	GetSecurityGroup(context.Context, *GetSecurityGroupRequest) (*SecurityGroup, error)
 	// Lists groups from EC2 (AIP-158 pagination).
@@ -218,6 +252,12 @@ func (UnimplementedSecurityGroupServiceServer) RevokeSecurityGroupEgress(context
 }
 func (UnimplementedSecurityGroupServiceServer) DeleteSecurityGroup(context.Context, *DeleteSecurityGroupRequest) (*longrunningpb.Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteSecurityGroup not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) CreateTags(context.Context, *CreateTagsRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTags not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) DeleteTags(context.Context, *DeleteTagsRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTags not implemented")
 }
 func (UnimplementedSecurityGroupServiceServer) GetSecurityGroup(context.Context, *GetSecurityGroupRequest) (*SecurityGroup, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSecurityGroup not implemented")
@@ -357,6 +397,42 @@ func _SecurityGroupService_DeleteSecurityGroup_Handler(srv interface{}, ctx cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecurityGroupService_CreateTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).CreateTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_CreateTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).CreateTags(ctx, req.(*CreateTagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityGroupService_DeleteTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).DeleteTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_DeleteTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).DeleteTags(ctx, req.(*DeleteTagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SecurityGroupService_GetSecurityGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSecurityGroupRequest)
 	if err := dec(in); err != nil {
@@ -441,6 +517,14 @@ var SecurityGroupService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteSecurityGroup",
 			Handler:    _SecurityGroupService_DeleteSecurityGroup_Handler,
+		},
+		{
+			MethodName: "CreateTags",
+			Handler:    _SecurityGroupService_CreateTags_Handler,
+		},
+		{
+			MethodName: "DeleteTags",
+			Handler:    _SecurityGroupService_DeleteTags_Handler,
 		},
 		{
 			MethodName: "GetSecurityGroup",

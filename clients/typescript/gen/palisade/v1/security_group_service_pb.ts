@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/security_group_service.proto.
  */
 export const file_palisade_v1_security_group_service: GenFile = /*@__PURE__*/
-  fileDesc("CihwYWxpc2FkZS92MS9zZWN1cml0eV9ncm91cF9zZXJ2aWNlLnByb3RvEgtwYWxpc2FkZS52MSI4CghMb2NhdGlvbhIXCgphY2NvdW50X2lkGAEgASgJQgPgQQISEwoGcmVnaW9uGAIgASgJQgPgQQIikwMKGkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAQgASgJEhcKCmdyb3VwX25hbWUYBSABKAlCA+BBAhIYCgtkZXNjcmlwdGlvbhgGIAEoCUID4EECEj8KBHRhZ3MYByADKAsyMS5wYWxpc2FkZS52MS5DcmVhdGVTZWN1cml0eUdyb3VwUmVxdWVzdC5UYWdzRW50cnkSMQoOaXBfcGVybWlzc2lvbnMYCCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SOAoVaXBfcGVybWlzc2lvbnNfZWdyZXNzGAkgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs4BCiRBdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjYKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uQgPgQQIizQEKI0F1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhI2Cg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbkID4EECIucBCiFSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjEKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEh8KF3NlY3VyaXR5X2dyb3VwX3J1bGVfaWRzGAYgAygJIuYBCiBSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoIbG9jYXRpb24YAyABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhUKCGdyb3VwX2lkGAQgASgJQgPgQQISMQoOaXBfcGVybWlzc2lvbnMYBSADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYBiADKAkijAEKGkRlbGV0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAiJeChdHZXRTZWN1cml0eUdyb3VwUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYAiABKAlCA+BBAiKAAgoZTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAIgASgJEj4KBHRhZ3MYAyADKAsyMC5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXF1ZXN0LlRhZ3NFbnRyeRIRCglncm91cF9pZHMYBCADKAkSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiagoaTGlzdFNlY3VyaXR5R3JvdXBzUmVzcG9uc2USMwoPc2VjdXJpdHlfZ3JvdXBzGAEgAygLMhoucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJgoGRmlsdGVyEgwKBG5hbWUYASABKAkSDgoGdmFsdWVzGAIgAygJIs0BCh1MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISEAoIZ3JvdXBfaWQYAiABKAkSHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYAyADKAkSJAoHZmlsdGVycxgEIAMoCzITLnBhbGlzYWRlLnYxLkZpbHRlchIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCSJ3Ch5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVzcG9uc2USPAoUc2VjdXJpdHlfZ3JvdXBfcnVsZXMYASADKAsyHi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwUnVsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkyzAoKFFNlY3VyaXR5R3JvdXBTZXJ2aWNlEp4BChNDcmVhdGVTZWN1cml0eUdyb3VwEicucGFsaXNhZGUudjEuQ3JlYXRlU2VjdXJpdHlHcm91cFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESsgEKHUF1dGhvcml6ZVNlY3VyaXR5R3JvdXBJbmdyZXNzEjEucGFsaXNhZGUudjEuQXV0aG9yaXplU2VjdXJpdHlHcm91cEluZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhErABChxBdXRob3JpemVTZWN1cml0eUdyb3VwRWdyZXNzEjAucGFsaXNhZGUudjEuQXV0aG9yaXplU2VjdXJpdHlHcm91cEVncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESrAEKGlJldm9rZVNlY3VyaXR5R3JvdXBJbmdyZXNzEi4ucGFsaXNhZGUudjEuUmV2b2tlU2VjdXJpdHlHcm91cEluZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEqoBChlSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzEi0ucGFsaXNhZGUudjEuUmV2b2tlU2VjdXJpdHlHcm91cEVncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESngEKE0RlbGV0ZVNlY3VyaXR5R3JvdXASJy5wYWxpc2FkZS52MS5EZWxldGVTZWN1cml0eUdyb3VwUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRJUChBHZXRTZWN1cml0eUdyb3VwEiQucGFsaXNhZGUudjEuR2V0U2VjdXJpdHlHcm91cFJlcXVlc3QaGi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwEmUKEkxpc3RTZWN1cml0eUdyb3VwcxImLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3Vwc1JlcXVlc3QaJy5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXNwb25zZRJxChZMaXN0U2VjdXJpdHlHcm91cFJ1bGVzEioucGFsaXNhZGUudjEuTGlzdFNlY3VyaXR5R3JvdXBSdWxlc1JlcXVlc3QaKy5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVzcG9uc2VCO1o5Z2l0aHViLmNvbS9wYWxpc2FkZWhxL3BhbGlzYWRlL2dlbi9wYWxpc2FkZS92MTtwYWxpc2FkZXYxYgZwcm90bzM", [file_google_api_field_behavior, file_google_longrunning_operations, file_palisade_v1_types]);
+  fileDesc("CihwYWxpc2FkZS92MS9zZWN1cml0eV9ncm91cF9zZXJ2aWNlLnByb3RvEgtwYWxpc2FkZS52MSI4CghMb2NhdGlvbhIXCgphY2NvdW50X2lkGAEgASgJQgPgQQISEwoGcmVnaW9uGAIgASgJQgPgQQIikwMKGkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAQgASgJEhcKCmdyb3VwX25hbWUYBSABKAlCA+BBAhIYCgtkZXNjcmlwdGlvbhgGIAEoCUID4EECEj8KBHRhZ3MYByADKAsyMS5wYWxpc2FkZS52MS5DcmVhdGVTZWN1cml0eUdyb3VwUmVxdWVzdC5UYWdzRW50cnkSMQoOaXBfcGVybWlzc2lvbnMYCCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SOAoVaXBfcGVybWlzc2lvbnNfZWdyZXNzGAkgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs4BCiRBdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjYKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uQgPgQQIizQEKI0F1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhI2Cg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbkID4EECIucBCiFSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjEKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEh8KF3NlY3VyaXR5X2dyb3VwX3J1bGVfaWRzGAYgAygJIuYBCiBSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoIbG9jYXRpb24YAyABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhUKCGdyb3VwX2lkGAQgASgJQgPgQQISMQoOaXBfcGVybWlzc2lvbnMYBSADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYBiADKAkijAEKGkRlbGV0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAiJeChdHZXRTZWN1cml0eUdyb3VwUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYAiABKAlCA+BBAiKAAgoZTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAIgASgJEj4KBHRhZ3MYAyADKAsyMC5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXF1ZXN0LlRhZ3NFbnRyeRIRCglncm91cF9pZHMYBCADKAkSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiagoaTGlzdFNlY3VyaXR5R3JvdXBzUmVzcG9uc2USMwoPc2VjdXJpdHlfZ3JvdXBzGAEgAygLMhoucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJgoGRmlsdGVyEgwKBG5hbWUYASABKAkSDgoGdmFsdWVzGAIgAygJIs0BCh1MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISEAoIZ3JvdXBfaWQYAiABKAkSHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYAyADKAkSJAoHZmlsdGVycxgEIAMoCzITLnBhbGlzYWRlLnYxLkZpbHRlchIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCSJ3Ch5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVzcG9uc2USPAoUc2VjdXJpdHlfZ3JvdXBfcnVsZXMYASADKAsyHi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwUnVsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiiAIKEUNyZWF0ZVRhZ3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhIZCgxyZXNvdXJjZV9pZHMYBSADKAlCA+BBAhI7CgR0YWdzGAYgAygLMigucGFsaXNhZGUudjEuQ3JlYXRlVGFnc1JlcXVlc3QuVGFnc0VudHJ5QgPgQQIaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilQIKEURlbGV0ZVRhZ3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhIZCgxyZXNvdXJjZV9pZHMYBSADKAlCA+BBAhI2CgR0YWdzGAYgAygLMigucGFsaXNhZGUudjEuRGVsZXRlVGFnc1JlcXVlc3QuVGFnc0VudHJ5EhAKCHRhZ19rZXlzGAcgAygJGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBMuoMChRTZWN1cml0eUdyb3VwU2VydmljZRKeAQoTQ3JlYXRlU2VjdXJpdHlHcm91cBInLnBhbGlzYWRlLnYxLkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhErIBCh1BdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzcxIxLnBhbGlzYWRlLnYxLkF1dGhvcml6ZVNlY3VyaXR5R3JvdXBJbmdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKwAQocQXV0aG9yaXplU2VjdXJpdHlHcm91cEVncmVzcxIwLnBhbGlzYWRlLnYxLkF1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEqwBChpSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzcxIuLnBhbGlzYWRlLnYxLlJldm9rZVNlY3VyaXR5R3JvdXBJbmdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKqAQoZUmV2b2tlU2VjdXJpdHlHcm91cEVncmVzcxItLnBhbGlzYWRlLnYxLlJldm9rZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEp4BChNEZWxldGVTZWN1cml0eUdyb3VwEicucGFsaXNhZGUudjEuRGVsZXRlU2VjdXJpdHlHcm91cFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESjAEKCkNyZWF0ZVRhZ3MSHi5wYWxpc2FkZS52MS5DcmVhdGVUYWdzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKMAQoKRGVsZXRlVGFncxIeLnBhbGlzYWRlLnYxLkRlbGV0ZVRhZ3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhElQKEEdldFNlY3VyaXR5R3JvdXASJC5wYWxpc2FkZS52MS5HZXRTZWN1cml0eUdyb3VwUmVxdWVzdBoaLnBhbGlzYWRlLnYxLlNlY3VyaXR5R3JvdXASZQoSTGlzdFNlY3VyaXR5R3JvdXBzEiYucGFsaXNhZGUudjEuTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBonLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3Vwc1Jlc3BvbnNlEnEKFkxpc3RTZWN1cml0eUdyb3VwUnVsZXMSKi5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVxdWVzdBorLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3VwUnVsZXNSZXNwb25zZUI7WjlnaXRodWIuY29tL3BhbGlzYWRlaHEvcGFsaXNhZGUvZ2VuL3BhbGlzYWRlL3YxO3BhbGlzYWRldjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_longrunning_operations, file_palisade_v1_types]);
 
 /**
  * Location names the EC2 account and region a request applies to.
@@ -422,7 +422,7 @@ export const ListSecurityGroupsResponseSchema: GenMessage<ListSecurityGroupsResp
 /**
  * Filter is one of EC2's describe filters: a name and the values of which
  * any may match. Several filters must all match. Values may use EC2's
- * wildcards ('*' any run, '?' one character, '\\' escaping either).
+ * wildcards ('*' any run, '?' one character, '\' escaping either).
  *
  * @generated from message palisade.v1.Filter
  */
@@ -524,6 +524,118 @@ export const ListSecurityGroupRulesResponseSchema: GenMessage<ListSecurityGroupR
   messageDesc(file_palisade_v1_security_group_service, 12);
 
 /**
+ * CreateTagsRequest tags a group and rules of that group. The group names
+ * where the change is ordered with every other change to the group; a
+ * rule of another group is refused.
+ *
+ * @generated from message palisade.v1.CreateTagsRequest
+ */
+export type CreateTagsRequest = Message<"palisade.v1.CreateTagsRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * The group the resources are or belong to.
+   *
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * What to tag: group_id itself and sgr- ids of its rules.
+   *
+   * @generated from field: repeated string resource_ids = 5;
+   */
+  resourceIds: string[];
+
+  /**
+   * The tags to set, with the same rules as a create's: no "aws:" prefix,
+   * not Palisade's marker key.
+   *
+   * @generated from field: map<string, string> tags = 6;
+   */
+  tags: { [key: string]: string };
+};
+
+/**
+ * Describes the message palisade.v1.CreateTagsRequest.
+ * Use `create(CreateTagsRequestSchema)` to create a new message.
+ */
+export const CreateTagsRequestSchema: GenMessage<CreateTagsRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 13);
+
+/**
+ * DeleteTagsRequest removes tags from a group and rules of that group.
+ * At least one tag must be named: EC2 would take none as "every tag",
+ * Palisade's marker included.
+ *
+ * @generated from message palisade.v1.DeleteTagsRequest
+ */
+export type DeleteTagsRequest = Message<"palisade.v1.DeleteTagsRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * The group the resources are or belong to.
+   *
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * What to untag: group_id itself and sgr- ids of its rules.
+   *
+   * @generated from field: repeated string resource_ids = 5;
+   */
+  resourceIds: string[];
+
+  /**
+   * Tags removed only where they have this value.
+   *
+   * @generated from field: map<string, string> tags = 6;
+   */
+  tags: { [key: string]: string };
+
+  /**
+   * Tags removed whatever their value.
+   *
+   * @generated from field: repeated string tag_keys = 7;
+   */
+  tagKeys: string[];
+};
+
+/**
+ * Describes the message palisade.v1.DeleteTagsRequest.
+ * Use `create(DeleteTagsRequestSchema)` to create a new message.
+ */
+export const DeleteTagsRequestSchema: GenMessage<DeleteTagsRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 14);
+
+/**
  * SecurityGroupService creates EC2 security groups and changes their rules.
  *
  * Every mutating call is validated, stored durably and answered at once
@@ -592,6 +704,28 @@ export const SecurityGroupService: GenService<{
   deleteSecurityGroup: {
     methodKind: "unary";
     input: typeof DeleteSecurityGroupRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Adds tags to a group and to rules of that group, or overwrites their
+   * values (EC2's CreateTags).
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.CreateTags
+   */
+  createTags: {
+    methodKind: "unary";
+    input: typeof CreateTagsRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Removes tags from a group and from rules of that group (EC2's
+   * DeleteTags).
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.DeleteTags
+   */
+  deleteTags: {
+    methodKind: "unary";
+    input: typeof DeleteTagsRequestSchema;
     output: typeof OperationSchema;
   },
   /**

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRuleIDsAndTags reads rules with their ids, tags a rule named only
+// by its id (the group is looked up) and untags it, as the AWS CLI's
+// commands do.
+func TestRuleIDsAndTags(t *testing.T) {
+	s := newStack(t)
+	op := decodeOp(t, s.ctl(nil, "create-security-group", "--group-name", "rules-cli", "--description", "d",
+		"--ip-permissions", "IpProtocol=tcp,FromPort=22,ToPort=22,IpRanges=[{CidrIp=10.0.0.0/8}]", "--wait", "--output", "json").must(t, exitOK).stdout)
+	group := op.Response.GroupID
+	var rule string
+	for _, r := range op.Response.Rules {
+		if !r.IsEgress {
+			rule = r.ID
+		}
+	}
+	r := s.ctl(nil, "describe-security-group-rules", "--group-id", group).must(t, exitOK)
+	if !strings.Contains(r.stdout, rule) || !strings.Contains(r.stdout, "10.0.0.0/8") {
+		t.Fatalf("describe-security-group-rules lacks %s:\n%s", rule, r.stdout)
+	}
+
+	s.ctl(nil, "create-tags", "--resources", rule, "--tags", "Key=team,Value=payments", "--wait").must(t, exitOK)
+	r = s.ctl(nil, "describe-security-group-rules", "--filters", "Name=tag:team,Values=payments", "--output", "json").must(t, exitOK)
+	if !strings.Contains(r.stdout, rule) || !strings.Contains(r.stdout, `"team": "payments"`) {
+		t.Fatalf("the tagged rule is not found by its tag:\n%s", r.stdout)
+	}
+	s.ctl(nil, "delete-tags", "--resources", rule, "--tags", "Key=team", "--wait").must(t, exitOK)
+	if r := s.ctl(nil, "describe-security-group-rules", "--filters", "tag:team=payments").must(t, exitOK); strings.Contains(r.stdout, rule) {
+		t.Fatalf("the tag is still there:\n%s", r.stdout)
+	}
+
+	r = s.ctl(nil, "describe-security-group-rules", "--filters", "Name=ip-permission.cidr,Values=0.0.0.0/0").must(t, exitUsage)
+	if !strings.Contains(r.stderr, "filters[0].name") {
+		t.Errorf("a filter EC2 lacks for rules is not named:\n%s", r.stderr)
+	}
+	r = s.ctl(nil, "create-tags", "--resources", "sgr-0123456789abcdef0", "--tags", "Key=a,Value=b").must(t, exitUsage)
+	if !strings.Contains(r.stderr, "no rule") {
+		t.Errorf("an unknown rule is not reported:\n%s", r.stderr)
+	}
+}
