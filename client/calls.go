@@ -182,3 +182,23 @@ func (c *Client) DeleteTags(ctx context.Context, req *palisadev1.DeleteTagsReque
 	requestID(&req.RequestId)
 	return submit(ctx, c, c.groups.DeleteTags, req, opts)
 }
+
+// ModifySecurityGroupRules changes rules in place, by id.
+func (c *Client) ModifySecurityGroupRules(ctx context.Context, req *palisadev1.ModifySecurityGroupRulesRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.ModifySecurityGroupRules, req, opts)
+}
+
+// UpdateSecurityGroupRuleDescriptionsIngress changes inbound rules'
+// descriptions, by content or by id.
+func (c *Client) UpdateSecurityGroupRuleDescriptionsIngress(ctx context.Context, req *palisadev1.UpdateSecurityGroupRuleDescriptionsIngressRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.UpdateSecurityGroupRuleDescriptionsIngress, req, opts)
+}
+
+// UpdateSecurityGroupRuleDescriptionsEgress changes outbound rules'
+// descriptions, by content or by id.
+func (c *Client) UpdateSecurityGroupRuleDescriptionsEgress(ctx context.Context, req *palisadev1.UpdateSecurityGroupRuleDescriptionsEgressRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.UpdateSecurityGroupRuleDescriptionsEgress, req, opts)
+}

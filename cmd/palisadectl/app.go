@@ -35,6 +35,7 @@ func commands() []command {
 		deleteCommand(),
 		describeCommand(), describeRulesCommand(),
 		tagCommand("create-tags"), tagCommand("delete-tags"),
+		modifyRulesCommand(), updateDescriptionsCommand(ingress), updateDescriptionsCommand(egress),
 		getOperationCommand(),
 		listOperationsCommand(),
 		watchCommand(),

@@ -34,6 +34,23 @@ func TestRuleIDsAndTags(t *testing.T) {
 		t.Fatalf("the tag is still there:\n%s", r.stdout)
 	}
 
+	// In place, as the AWS CLI writes it; then a description by id.
+	s.ctl(nil, "modify-security-group-rules", "--group-id", group, "--security-group-rules",
+		"SecurityGroupRuleId="+rule+",SecurityGroupRule={IpProtocol=tcp,FromPort=2222,ToPort=2222,CidrIpv4=10.8.0.0/16,Description=moved}", "--wait").must(t, exitOK)
+	r = s.ctl(nil, "describe-security-group-rules", "--security-group-rule-ids", rule).must(t, exitOK)
+	if !strings.Contains(r.stdout, "2222") || !strings.Contains(r.stdout, "10.8.0.0/16") || !strings.Contains(r.stdout, "moved") {
+		t.Fatalf("the rule was not changed in place:\n%s", r.stdout)
+	}
+	s.ctl(nil, "update-security-group-rule-descriptions-ingress", "--group-id", group, "--security-group-rule-descriptions",
+		"SecurityGroupRuleId="+rule+",Description=bastion", "--wait").must(t, exitOK)
+	if r := s.ctl(nil, "describe-security-group-rules", "--security-group-rule-ids", rule).must(t, exitOK); !strings.Contains(r.stdout, "bastion") {
+		t.Fatalf("the description was not changed:\n%s", r.stdout)
+	}
+	r = s.ctl(nil, "modify-security-group-rules", "--group-id", group, "--security-group-rules", "SecurityGroupRuleId="+rule+",Colour=red").must(t, exitUsage)
+	if !strings.Contains(r.stderr, "Colour") {
+		t.Errorf("an unknown key is not named:\n%s", r.stderr)
+	}
+
 	r = s.ctl(nil, "describe-security-group-rules", "--filters", "Name=ip-permission.cidr,Values=0.0.0.0/0").must(t, exitUsage)
 	if !strings.Contains(r.stderr, "filters[0].name") {
 		t.Errorf("a filter EC2 lacks for rules is not named:\n%s", r.stderr)

@@ -48,6 +48,12 @@ func Checks(caller string, req proto.Message) ([]Check, error) {
 		return one(CreateTags, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, tagRuleIDs(r.GetResourceIds())), nil
 	case *palisadev1.DeleteTagsRequest:
 		return one(DeleteTags, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, tagRuleIDs(r.GetResourceIds())), nil
+	case *palisadev1.ModifySecurityGroupRulesRequest:
+		return nil, ErrNeedsDirections
+	case *palisadev1.UpdateSecurityGroupRuleDescriptionsIngressRequest:
+		return descriptionChecks(caller, UpdateRuleDescriptionsIngress, rules.Ingress, r.GetLocation(), r.GetGroupId(), r.GetIpPermissions(), r.GetSecurityGroupRuleDescriptions())
+	case *palisadev1.UpdateSecurityGroupRuleDescriptionsEgressRequest:
+		return descriptionChecks(caller, UpdateRuleDescriptionsEgress, rules.Egress, r.GetLocation(), r.GetGroupId(), r.GetIpPermissions(), r.GetSecurityGroupRuleDescriptions())
 	case *palisadev1.GetSecurityGroupRequest:
 		return one(GetSecurityGroup, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, nil), nil
 	case *palisadev1.ListSecurityGroupsRequest:

@@ -125,3 +125,27 @@ func Tags(in []types.Tag) map[string]string {
 	}
 	return out
 }
+
+// RuleRequest converts one rule's new content (ModifySecurityGroupRules)
+// to the rule model's input shape: a permission with the peer it names.
+func RuleRequest(r *palisadev1.SecurityGroupRuleRequest) rules.Permission {
+	p := rules.Permission{Protocol: r.GetIpProtocol()}
+	if r.FromPort != nil {
+		p.FromPort = rules.Port(r.GetFromPort())
+	}
+	if r.ToPort != nil {
+		p.ToPort = rules.Port(r.GetToPort())
+	}
+	d := r.GetDescription()
+	switch {
+	case r.GetCidrIpv4() != "":
+		p.IPv4Ranges = []rules.CIDR{{Value: r.GetCidrIpv4(), Description: d}}
+	case r.GetCidrIpv6() != "":
+		p.IPv6Ranges = []rules.CIDR{{Value: r.GetCidrIpv6(), Description: d}}
+	case r.GetPrefixListId() != "":
+		p.PrefixLists = []rules.PrefixList{{ID: r.GetPrefixListId(), Description: d}}
+	case r.GetReferencedGroupId() != "":
+		p.Groups = []rules.GroupRef{{GroupID: r.GetReferencedGroupId(), Description: d}}
+	}
+	return p
+}

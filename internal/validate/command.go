@@ -58,6 +58,12 @@ func Command(cmd *palisadev1.Command) (v rules.Violations, reserved bool) {
 	case *palisadev1.Command_DeleteTags:
 		v = append(v, DeleteTags(r.DeleteTags)...)
 		reserved = reservedTags(r.DeleteTags.GetTags()) || reservedTagKeys(r.DeleteTags.GetTagKeys())
+	case *palisadev1.Command_ModifySecurityGroupRules:
+		v = append(v, ModifySecurityGroupRules(r.ModifySecurityGroupRules)...)
+	case *palisadev1.Command_UpdateDescriptionsIngress:
+		v = append(v, UpdateDescriptions(r.UpdateDescriptionsIngress, rules.Ingress)...)
+	case *palisadev1.Command_UpdateDescriptionsEgress:
+		v = append(v, UpdateDescriptions(r.UpdateDescriptionsEgress, rules.Egress)...)
 	default:
 		v = append(v, rules.Violation{Field: "request", Description: "the command carries no request of a kind Palisade knows"})
 	}

@@ -102,9 +102,12 @@ const (
 	// A rollout of one rule change to many groups (RolloutService).
 	OperationKind_OPERATION_KIND_ROLLOUT OperationKind = 7
 	// One group of a rollout.
-	OperationKind_OPERATION_KIND_APPLY_RULE_CHANGE OperationKind = 8
-	OperationKind_OPERATION_KIND_CREATE_TAGS       OperationKind = 9
-	OperationKind_OPERATION_KIND_DELETE_TAGS       OperationKind = 10
+	OperationKind_OPERATION_KIND_APPLY_RULE_CHANGE           OperationKind = 8
+	OperationKind_OPERATION_KIND_CREATE_TAGS                 OperationKind = 9
+	OperationKind_OPERATION_KIND_DELETE_TAGS                 OperationKind = 10
+	OperationKind_OPERATION_KIND_MODIFY_SECURITY_GROUP_RULES OperationKind = 11
+	OperationKind_OPERATION_KIND_UPDATE_DESCRIPTIONS_INGRESS OperationKind = 12
+	OperationKind_OPERATION_KIND_UPDATE_DESCRIPTIONS_EGRESS  OperationKind = 13
 )
 
 // Enum value maps for OperationKind.
@@ -121,19 +124,25 @@ var (
 		8:  "OPERATION_KIND_APPLY_RULE_CHANGE",
 		9:  "OPERATION_KIND_CREATE_TAGS",
 		10: "OPERATION_KIND_DELETE_TAGS",
+		11: "OPERATION_KIND_MODIFY_SECURITY_GROUP_RULES",
+		12: "OPERATION_KIND_UPDATE_DESCRIPTIONS_INGRESS",
+		13: "OPERATION_KIND_UPDATE_DESCRIPTIONS_EGRESS",
 	}
 	OperationKind_value = map[string]int32{
-		"OPERATION_KIND_UNSPECIFIED":           0,
-		"OPERATION_KIND_CREATE_SECURITY_GROUP": 1,
-		"OPERATION_KIND_AUTHORIZE_INGRESS":     2,
-		"OPERATION_KIND_AUTHORIZE_EGRESS":      3,
-		"OPERATION_KIND_REVOKE_INGRESS":        4,
-		"OPERATION_KIND_REVOKE_EGRESS":         5,
-		"OPERATION_KIND_DELETE_SECURITY_GROUP": 6,
-		"OPERATION_KIND_ROLLOUT":               7,
-		"OPERATION_KIND_APPLY_RULE_CHANGE":     8,
-		"OPERATION_KIND_CREATE_TAGS":           9,
-		"OPERATION_KIND_DELETE_TAGS":           10,
+		"OPERATION_KIND_UNSPECIFIED":                 0,
+		"OPERATION_KIND_CREATE_SECURITY_GROUP":       1,
+		"OPERATION_KIND_AUTHORIZE_INGRESS":           2,
+		"OPERATION_KIND_AUTHORIZE_EGRESS":            3,
+		"OPERATION_KIND_REVOKE_INGRESS":              4,
+		"OPERATION_KIND_REVOKE_EGRESS":               5,
+		"OPERATION_KIND_DELETE_SECURITY_GROUP":       6,
+		"OPERATION_KIND_ROLLOUT":                     7,
+		"OPERATION_KIND_APPLY_RULE_CHANGE":           8,
+		"OPERATION_KIND_CREATE_TAGS":                 9,
+		"OPERATION_KIND_DELETE_TAGS":                 10,
+		"OPERATION_KIND_MODIFY_SECURITY_GROUP_RULES": 11,
+		"OPERATION_KIND_UPDATE_DESCRIPTIONS_INGRESS": 12,
+		"OPERATION_KIND_UPDATE_DESCRIPTIONS_EGRESS":  13,
 	}
 )
 
@@ -629,7 +638,7 @@ const file_palisade_v1_operation_proto_rawDesc = "" +
 	"\x18OPERATION_STATE_RETRYING\x10\x03\x12\x1d\n" +
 	"\x19OPERATION_STATE_SUCCEEDED\x10\x04\x12\x1a\n" +
 	"\x16OPERATION_STATE_FAILED\x10\x05\x12\x1d\n" +
-	"\x19OPERATION_STATE_CANCELLED\x10\x06*\x95\x03\n" +
+	"\x19OPERATION_STATE_CANCELLED\x10\x06*\xa4\x04\n" +
 	"\rOperationKind\x12\x1e\n" +
 	"\x1aOPERATION_KIND_UNSPECIFIED\x10\x00\x12(\n" +
 	"$OPERATION_KIND_CREATE_SECURITY_GROUP\x10\x01\x12$\n" +
@@ -642,7 +651,10 @@ const file_palisade_v1_operation_proto_rawDesc = "" +
 	" OPERATION_KIND_APPLY_RULE_CHANGE\x10\b\x12\x1e\n" +
 	"\x1aOPERATION_KIND_CREATE_TAGS\x10\t\x12\x1e\n" +
 	"\x1aOPERATION_KIND_DELETE_TAGS\x10\n" +
-	"2t\n" +
+	"\x12.\n" +
+	"*OPERATION_KIND_MODIFY_SECURITY_GROUP_RULES\x10\v\x12.\n" +
+	"*OPERATION_KIND_UPDATE_DESCRIPTIONS_INGRESS\x10\f\x12-\n" +
+	")OPERATION_KIND_UPDATE_DESCRIPTIONS_EGRESS\x10\r2t\n" +
 	"\x15OperationEventService\x12[\n" +
 	"\x0eWatchOperation\x12\".palisade.v1.WatchOperationRequest\x1a#.palisade.v1.WatchOperationResponse0\x01B;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 

@@ -1174,6 +1174,466 @@ func (x *DeleteTagsRequest) GetTagKeys() []string {
 	return nil
 }
 
+// ModifySecurityGroupRulesRequest changes rules of one group in place.
+type ModifySecurityGroupRulesRequest struct {
+	state              protoimpl.MessageState     `protogen:"open.v1"`
+	RequestId          string                     `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly       bool                       `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location           *Location                  `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId            string                     `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	SecurityGroupRules []*SecurityGroupRuleUpdate `protobuf:"bytes,5,rep,name=security_group_rules,json=securityGroupRules,proto3" json:"security_group_rules,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ModifySecurityGroupRulesRequest) Reset() {
+	*x = ModifySecurityGroupRulesRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModifySecurityGroupRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModifySecurityGroupRulesRequest) ProtoMessage() {}
+
+func (x *ModifySecurityGroupRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModifySecurityGroupRulesRequest.ProtoReflect.Descriptor instead.
+func (*ModifySecurityGroupRulesRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetSecurityGroupRules() []*SecurityGroupRuleUpdate {
+	if x != nil {
+		return x.SecurityGroupRules
+	}
+	return nil
+}
+
+// SecurityGroupRuleUpdate is one rule's new content.
+type SecurityGroupRuleUpdate struct {
+	state               protoimpl.MessageState    `protogen:"open.v1"`
+	SecurityGroupRuleId string                    `protobuf:"bytes,1,opt,name=security_group_rule_id,json=securityGroupRuleId,proto3" json:"security_group_rule_id,omitempty"`
+	SecurityGroupRule   *SecurityGroupRuleRequest `protobuf:"bytes,2,opt,name=security_group_rule,json=securityGroupRule,proto3" json:"security_group_rule,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRuleUpdate) Reset() {
+	*x = SecurityGroupRuleUpdate{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRuleUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRuleUpdate) ProtoMessage() {}
+
+func (x *SecurityGroupRuleUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRuleUpdate.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRuleUpdate) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SecurityGroupRuleUpdate) GetSecurityGroupRuleId() string {
+	if x != nil {
+		return x.SecurityGroupRuleId
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleUpdate) GetSecurityGroupRule() *SecurityGroupRuleRequest {
+	if x != nil {
+		return x.SecurityGroupRule
+	}
+	return nil
+}
+
+// SecurityGroupRuleRequest is a rule's whole content, as EC2's
+// SecurityGroupRuleRequest: exactly one peer, of the kind the rule already
+// has. A description left empty removes the rule's description.
+type SecurityGroupRuleRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	IpProtocol        string                 `protobuf:"bytes,1,opt,name=ip_protocol,json=ipProtocol,proto3" json:"ip_protocol,omitempty"`
+	FromPort          *int32                 `protobuf:"varint,2,opt,name=from_port,json=fromPort,proto3,oneof" json:"from_port,omitempty"`
+	ToPort            *int32                 `protobuf:"varint,3,opt,name=to_port,json=toPort,proto3,oneof" json:"to_port,omitempty"`
+	CidrIpv4          string                 `protobuf:"bytes,4,opt,name=cidr_ipv4,json=cidrIpv4,proto3" json:"cidr_ipv4,omitempty"`
+	CidrIpv6          string                 `protobuf:"bytes,5,opt,name=cidr_ipv6,json=cidrIpv6,proto3" json:"cidr_ipv6,omitempty"`
+	PrefixListId      string                 `protobuf:"bytes,6,opt,name=prefix_list_id,json=prefixListId,proto3" json:"prefix_list_id,omitempty"`
+	ReferencedGroupId string                 `protobuf:"bytes,7,opt,name=referenced_group_id,json=referencedGroupId,proto3" json:"referenced_group_id,omitempty"`
+	Description       string                 `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRuleRequest) Reset() {
+	*x = SecurityGroupRuleRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRuleRequest) ProtoMessage() {}
+
+func (x *SecurityGroupRuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRuleRequest.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRuleRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SecurityGroupRuleRequest) GetIpProtocol() string {
+	if x != nil {
+		return x.IpProtocol
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetFromPort() int32 {
+	if x != nil && x.FromPort != nil {
+		return *x.FromPort
+	}
+	return 0
+}
+
+func (x *SecurityGroupRuleRequest) GetToPort() int32 {
+	if x != nil && x.ToPort != nil {
+		return *x.ToPort
+	}
+	return 0
+}
+
+func (x *SecurityGroupRuleRequest) GetCidrIpv4() string {
+	if x != nil {
+		return x.CidrIpv4
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetCidrIpv6() string {
+	if x != nil {
+		return x.CidrIpv6
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetPrefixListId() string {
+	if x != nil {
+		return x.PrefixListId
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetReferencedGroupId() string {
+	if x != nil {
+		return x.ReferencedGroupId
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// SecurityGroupRuleDescription is a rule's new description, by id.
+type SecurityGroupRuleDescription struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	SecurityGroupRuleId string                 `protobuf:"bytes,1,opt,name=security_group_rule_id,json=securityGroupRuleId,proto3" json:"security_group_rule_id,omitempty"`
+	// Empty removes the description.
+	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRuleDescription) Reset() {
+	*x = SecurityGroupRuleDescription{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRuleDescription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRuleDescription) ProtoMessage() {}
+
+func (x *SecurityGroupRuleDescription) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRuleDescription.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRuleDescription) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SecurityGroupRuleDescription) GetSecurityGroupRuleId() string {
+	if x != nil {
+		return x.SecurityGroupRuleId
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleDescription) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// UpdateSecurityGroupRuleDescriptionsIngressRequest names inbound rules
+// either by content, each with its new description in ip_permissions, or
+// by id. Every rule named must exist, or nothing changes.
+type UpdateSecurityGroupRuleDescriptionsIngressRequest struct {
+	state                         protoimpl.MessageState          `protogen:"open.v1"`
+	RequestId                     string                          `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly                  bool                            `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location                      *Location                       `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId                       string                          `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	IpPermissions                 []*IpPermission                 `protobuf:"bytes,5,rep,name=ip_permissions,json=ipPermissions,proto3" json:"ip_permissions,omitempty"`
+	SecurityGroupRuleDescriptions []*SecurityGroupRuleDescription `protobuf:"bytes,6,rep,name=security_group_rule_descriptions,json=securityGroupRuleDescriptions,proto3" json:"security_group_rule_descriptions,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) Reset() {
+	*x = UpdateSecurityGroupRuleDescriptionsIngressRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSecurityGroupRuleDescriptionsIngressRequest) ProtoMessage() {}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSecurityGroupRuleDescriptionsIngressRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSecurityGroupRuleDescriptionsIngressRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetIpPermissions() []*IpPermission {
+	if x != nil {
+		return x.IpPermissions
+	}
+	return nil
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetSecurityGroupRuleDescriptions() []*SecurityGroupRuleDescription {
+	if x != nil {
+		return x.SecurityGroupRuleDescriptions
+	}
+	return nil
+}
+
+// UpdateSecurityGroupRuleDescriptionsEgressRequest is the same for
+// outbound rules.
+type UpdateSecurityGroupRuleDescriptionsEgressRequest struct {
+	state                         protoimpl.MessageState          `protogen:"open.v1"`
+	RequestId                     string                          `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly                  bool                            `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location                      *Location                       `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId                       string                          `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	IpPermissions                 []*IpPermission                 `protobuf:"bytes,5,rep,name=ip_permissions,json=ipPermissions,proto3" json:"ip_permissions,omitempty"`
+	SecurityGroupRuleDescriptions []*SecurityGroupRuleDescription `protobuf:"bytes,6,rep,name=security_group_rule_descriptions,json=securityGroupRuleDescriptions,proto3" json:"security_group_rule_descriptions,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) Reset() {
+	*x = UpdateSecurityGroupRuleDescriptionsEgressRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSecurityGroupRuleDescriptionsEgressRequest) ProtoMessage() {}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSecurityGroupRuleDescriptionsEgressRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSecurityGroupRuleDescriptionsEgressRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetIpPermissions() []*IpPermission {
+	if x != nil {
+		return x.IpPermissions
+	}
+	return nil
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetSecurityGroupRuleDescriptions() []*SecurityGroupRuleDescription {
+	if x != nil {
+		return x.SecurityGroupRuleDescriptions
+	}
+	return nil
+}
+
 var File_palisade_v1_security_group_service_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_security_group_service_proto_rawDesc = "" +
@@ -1287,7 +1747,50 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\btag_keys\x18\a \x03(\tR\atagKeys\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xea\f\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9a\x02\n" +
+	"\x1fModifySecurityGroupRulesRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12[\n" +
+	"\x14security_group_rules\x18\x05 \x03(\v2$.palisade.v1.SecurityGroupRuleUpdateB\x03\xe0A\x02R\x12securityGroupRules\"\xaf\x01\n" +
+	"\x17SecurityGroupRuleUpdate\x128\n" +
+	"\x16security_group_rule_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x13securityGroupRuleId\x12Z\n" +
+	"\x13security_group_rule\x18\x02 \x01(\v2%.palisade.v1.SecurityGroupRuleRequestB\x03\xe0A\x02R\x11securityGroupRule\"\xc7\x02\n" +
+	"\x18SecurityGroupRuleRequest\x12\x1f\n" +
+	"\vip_protocol\x18\x01 \x01(\tR\n" +
+	"ipProtocol\x12 \n" +
+	"\tfrom_port\x18\x02 \x01(\x05H\x00R\bfromPort\x88\x01\x01\x12\x1c\n" +
+	"\ato_port\x18\x03 \x01(\x05H\x01R\x06toPort\x88\x01\x01\x12\x1b\n" +
+	"\tcidr_ipv4\x18\x04 \x01(\tR\bcidrIpv4\x12\x1b\n" +
+	"\tcidr_ipv6\x18\x05 \x01(\tR\bcidrIpv6\x12$\n" +
+	"\x0eprefix_list_id\x18\x06 \x01(\tR\fprefixListId\x12.\n" +
+	"\x13referenced_group_id\x18\a \x01(\tR\x11referencedGroupId\x12 \n" +
+	"\vdescription\x18\b \x01(\tR\vdescriptionB\f\n" +
+	"\n" +
+	"_from_portB\n" +
+	"\n" +
+	"\b_to_port\"u\n" +
+	"\x1cSecurityGroupRuleDescription\x123\n" +
+	"\x16security_group_rule_id\x18\x01 \x01(\tR\x13securityGroupRuleId\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\x85\x03\n" +
+	"1UpdateSecurityGroupRuleDescriptionsIngressRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12@\n" +
+	"\x0eip_permissions\x18\x05 \x03(\v2\x19.palisade.v1.IpPermissionR\ripPermissions\x12r\n" +
+	" security_group_rule_descriptions\x18\x06 \x03(\v2).palisade.v1.SecurityGroupRuleDescriptionR\x1dsecurityGroupRuleDescriptions\"\x84\x03\n" +
+	"0UpdateSecurityGroupRuleDescriptionsEgressRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12@\n" +
+	"\x0eip_permissions\x18\x05 \x03(\v2\x19.palisade.v1.IpPermissionR\ripPermissions\x12r\n" +
+	" security_group_rule_descriptions\x18\x06 \x03(\v2).palisade.v1.SecurityGroupRuleDescriptionR\x1dsecurityGroupRuleDescriptions2\xb1\x11\n" +
 	"\x14SecurityGroupService\x12\x9e\x01\n" +
 	"\x13CreateSecurityGroup\x12'.palisade.v1.CreateSecurityGroupRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xb2\x01\n" +
@@ -1306,6 +1809,12 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\x8c\x01\n" +
 	"\n" +
 	"DeleteTags\x12\x1e.palisade.v1.DeleteTagsRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xa8\x01\n" +
+	"\x18ModifySecurityGroupRules\x12,.palisade.v1.ModifySecurityGroupRulesRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xcc\x01\n" +
+	"*UpdateSecurityGroupRuleDescriptionsIngress\x12>.palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xca\x01\n" +
+	")UpdateSecurityGroupRuleDescriptionsEgress\x12=.palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12T\n" +
 	"\x10GetSecurityGroup\x12$.palisade.v1.GetSecurityGroupRequest\x1a\x1a.palisade.v1.SecurityGroup\x12e\n" +
 	"\x12ListSecurityGroups\x12&.palisade.v1.ListSecurityGroupsRequest\x1a'.palisade.v1.ListSecurityGroupsResponse\x12q\n" +
@@ -1323,84 +1832,105 @@ func file_palisade_v1_security_group_service_proto_rawDescGZIP() []byte {
 	return file_palisade_v1_security_group_service_proto_rawDescData
 }
 
-var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_palisade_v1_security_group_service_proto_goTypes = []any{
-	(*Location)(nil),                             // 0: palisade.v1.Location
-	(*CreateSecurityGroupRequest)(nil),           // 1: palisade.v1.CreateSecurityGroupRequest
-	(*AuthorizeSecurityGroupIngressRequest)(nil), // 2: palisade.v1.AuthorizeSecurityGroupIngressRequest
-	(*AuthorizeSecurityGroupEgressRequest)(nil),  // 3: palisade.v1.AuthorizeSecurityGroupEgressRequest
-	(*RevokeSecurityGroupIngressRequest)(nil),    // 4: palisade.v1.RevokeSecurityGroupIngressRequest
-	(*RevokeSecurityGroupEgressRequest)(nil),     // 5: palisade.v1.RevokeSecurityGroupEgressRequest
-	(*DeleteSecurityGroupRequest)(nil),           // 6: palisade.v1.DeleteSecurityGroupRequest
-	(*GetSecurityGroupRequest)(nil),              // 7: palisade.v1.GetSecurityGroupRequest
-	(*ListSecurityGroupsRequest)(nil),            // 8: palisade.v1.ListSecurityGroupsRequest
-	(*ListSecurityGroupsResponse)(nil),           // 9: palisade.v1.ListSecurityGroupsResponse
-	(*Filter)(nil),                               // 10: palisade.v1.Filter
-	(*ListSecurityGroupRulesRequest)(nil),        // 11: palisade.v1.ListSecurityGroupRulesRequest
-	(*ListSecurityGroupRulesResponse)(nil),       // 12: palisade.v1.ListSecurityGroupRulesResponse
-	(*CreateTagsRequest)(nil),                    // 13: palisade.v1.CreateTagsRequest
-	(*DeleteTagsRequest)(nil),                    // 14: palisade.v1.DeleteTagsRequest
-	nil,                                          // 15: palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	nil,                                          // 16: palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	nil,                                          // 17: palisade.v1.CreateTagsRequest.TagsEntry
-	nil,                                          // 18: palisade.v1.DeleteTagsRequest.TagsEntry
-	(*IpPermission)(nil),                         // 19: palisade.v1.IpPermission
-	(*SecurityGroup)(nil),                        // 20: palisade.v1.SecurityGroup
-	(*SecurityGroupRule)(nil),                    // 21: palisade.v1.SecurityGroupRule
-	(*longrunningpb.Operation)(nil),              // 22: google.longrunning.Operation
+	(*Location)(nil),                                          // 0: palisade.v1.Location
+	(*CreateSecurityGroupRequest)(nil),                        // 1: palisade.v1.CreateSecurityGroupRequest
+	(*AuthorizeSecurityGroupIngressRequest)(nil),              // 2: palisade.v1.AuthorizeSecurityGroupIngressRequest
+	(*AuthorizeSecurityGroupEgressRequest)(nil),               // 3: palisade.v1.AuthorizeSecurityGroupEgressRequest
+	(*RevokeSecurityGroupIngressRequest)(nil),                 // 4: palisade.v1.RevokeSecurityGroupIngressRequest
+	(*RevokeSecurityGroupEgressRequest)(nil),                  // 5: palisade.v1.RevokeSecurityGroupEgressRequest
+	(*DeleteSecurityGroupRequest)(nil),                        // 6: palisade.v1.DeleteSecurityGroupRequest
+	(*GetSecurityGroupRequest)(nil),                           // 7: palisade.v1.GetSecurityGroupRequest
+	(*ListSecurityGroupsRequest)(nil),                         // 8: palisade.v1.ListSecurityGroupsRequest
+	(*ListSecurityGroupsResponse)(nil),                        // 9: palisade.v1.ListSecurityGroupsResponse
+	(*Filter)(nil),                                            // 10: palisade.v1.Filter
+	(*ListSecurityGroupRulesRequest)(nil),                     // 11: palisade.v1.ListSecurityGroupRulesRequest
+	(*ListSecurityGroupRulesResponse)(nil),                    // 12: palisade.v1.ListSecurityGroupRulesResponse
+	(*CreateTagsRequest)(nil),                                 // 13: palisade.v1.CreateTagsRequest
+	(*DeleteTagsRequest)(nil),                                 // 14: palisade.v1.DeleteTagsRequest
+	(*ModifySecurityGroupRulesRequest)(nil),                   // 15: palisade.v1.ModifySecurityGroupRulesRequest
+	(*SecurityGroupRuleUpdate)(nil),                           // 16: palisade.v1.SecurityGroupRuleUpdate
+	(*SecurityGroupRuleRequest)(nil),                          // 17: palisade.v1.SecurityGroupRuleRequest
+	(*SecurityGroupRuleDescription)(nil),                      // 18: palisade.v1.SecurityGroupRuleDescription
+	(*UpdateSecurityGroupRuleDescriptionsIngressRequest)(nil), // 19: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+	(*UpdateSecurityGroupRuleDescriptionsEgressRequest)(nil),  // 20: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+	nil,                             // 21: palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	nil,                             // 22: palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	nil,                             // 23: palisade.v1.CreateTagsRequest.TagsEntry
+	nil,                             // 24: palisade.v1.DeleteTagsRequest.TagsEntry
+	(*IpPermission)(nil),            // 25: palisade.v1.IpPermission
+	(*SecurityGroup)(nil),           // 26: palisade.v1.SecurityGroup
+	(*SecurityGroupRule)(nil),       // 27: palisade.v1.SecurityGroupRule
+	(*longrunningpb.Operation)(nil), // 28: google.longrunning.Operation
 }
 var file_palisade_v1_security_group_service_proto_depIdxs = []int32{
 	0,  // 0: palisade.v1.CreateSecurityGroupRequest.location:type_name -> palisade.v1.Location
-	15, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	19, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	19, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
+	21, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	25, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	25, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
 	0,  // 4: palisade.v1.AuthorizeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	19, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	25, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 6: palisade.v1.AuthorizeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	19, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	25, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 8: palisade.v1.RevokeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	19, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	25, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 10: palisade.v1.RevokeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	19, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	25, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
 	0,  // 12: palisade.v1.DeleteSecurityGroupRequest.location:type_name -> palisade.v1.Location
 	0,  // 13: palisade.v1.GetSecurityGroupRequest.location:type_name -> palisade.v1.Location
 	0,  // 14: palisade.v1.ListSecurityGroupsRequest.location:type_name -> palisade.v1.Location
-	16, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	20, // 16: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
+	22, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	26, // 16: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
 	0,  // 17: palisade.v1.ListSecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
 	10, // 18: palisade.v1.ListSecurityGroupRulesRequest.filters:type_name -> palisade.v1.Filter
-	21, // 19: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
+	27, // 19: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
 	0,  // 20: palisade.v1.CreateTagsRequest.location:type_name -> palisade.v1.Location
-	17, // 21: palisade.v1.CreateTagsRequest.tags:type_name -> palisade.v1.CreateTagsRequest.TagsEntry
+	23, // 21: palisade.v1.CreateTagsRequest.tags:type_name -> palisade.v1.CreateTagsRequest.TagsEntry
 	0,  // 22: palisade.v1.DeleteTagsRequest.location:type_name -> palisade.v1.Location
-	18, // 23: palisade.v1.DeleteTagsRequest.tags:type_name -> palisade.v1.DeleteTagsRequest.TagsEntry
-	1,  // 24: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
-	2,  // 25: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
-	3,  // 26: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
-	4,  // 27: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
-	5,  // 28: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
-	6,  // 29: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
-	13, // 30: palisade.v1.SecurityGroupService.CreateTags:input_type -> palisade.v1.CreateTagsRequest
-	14, // 31: palisade.v1.SecurityGroupService.DeleteTags:input_type -> palisade.v1.DeleteTagsRequest
-	7,  // 32: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
-	8,  // 33: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
-	11, // 34: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
-	22, // 35: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
-	22, // 36: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	22, // 37: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	22, // 38: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	22, // 39: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	22, // 40: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
-	22, // 41: palisade.v1.SecurityGroupService.CreateTags:output_type -> google.longrunning.Operation
-	22, // 42: palisade.v1.SecurityGroupService.DeleteTags:output_type -> google.longrunning.Operation
-	20, // 43: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
-	9,  // 44: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
-	12, // 45: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
-	35, // [35:46] is the sub-list for method output_type
-	24, // [24:35] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	24, // 23: palisade.v1.DeleteTagsRequest.tags:type_name -> palisade.v1.DeleteTagsRequest.TagsEntry
+	0,  // 24: palisade.v1.ModifySecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
+	16, // 25: palisade.v1.ModifySecurityGroupRulesRequest.security_group_rules:type_name -> palisade.v1.SecurityGroupRuleUpdate
+	17, // 26: palisade.v1.SecurityGroupRuleUpdate.security_group_rule:type_name -> palisade.v1.SecurityGroupRuleRequest
+	0,  // 27: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.location:type_name -> palisade.v1.Location
+	25, // 28: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	18, // 29: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
+	0,  // 30: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.location:type_name -> palisade.v1.Location
+	25, // 31: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	18, // 32: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
+	1,  // 33: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
+	2,  // 34: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
+	3,  // 35: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
+	4,  // 36: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
+	5,  // 37: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
+	6,  // 38: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
+	13, // 39: palisade.v1.SecurityGroupService.CreateTags:input_type -> palisade.v1.CreateTagsRequest
+	14, // 40: palisade.v1.SecurityGroupService.DeleteTags:input_type -> palisade.v1.DeleteTagsRequest
+	15, // 41: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:input_type -> palisade.v1.ModifySecurityGroupRulesRequest
+	19, // 42: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+	20, // 43: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+	7,  // 44: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
+	8,  // 45: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
+	11, // 46: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
+	28, // 47: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
+	28, // 48: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	28, // 49: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	28, // 50: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	28, // 51: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	28, // 52: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
+	28, // 53: palisade.v1.SecurityGroupService.CreateTags:output_type -> google.longrunning.Operation
+	28, // 54: palisade.v1.SecurityGroupService.DeleteTags:output_type -> google.longrunning.Operation
+	28, // 55: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:output_type -> google.longrunning.Operation
+	28, // 56: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:output_type -> google.longrunning.Operation
+	28, // 57: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:output_type -> google.longrunning.Operation
+	26, // 58: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
+	9,  // 59: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
+	12, // 60: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
+	47, // [47:61] is the sub-list for method output_type
+	33, // [33:47] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_security_group_service_proto_init() }
@@ -1409,13 +1939,14 @@ func file_palisade_v1_security_group_service_proto_init() {
 		return
 	}
 	file_palisade_v1_types_proto_init()
+	file_palisade_v1_security_group_service_proto_msgTypes[17].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_security_group_service_proto_rawDesc), len(file_palisade_v1_security_group_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

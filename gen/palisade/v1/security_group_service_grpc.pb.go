@@ -20,17 +20,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SecurityGroupService_CreateSecurityGroup_FullMethodName           = "/palisade.v1.SecurityGroupService/CreateSecurityGroup"
-	SecurityGroupService_AuthorizeSecurityGroupIngress_FullMethodName = "/palisade.v1.SecurityGroupService/AuthorizeSecurityGroupIngress"
-	SecurityGroupService_AuthorizeSecurityGroupEgress_FullMethodName  = "/palisade.v1.SecurityGroupService/AuthorizeSecurityGroupEgress"
-	SecurityGroupService_RevokeSecurityGroupIngress_FullMethodName    = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupIngress"
-	SecurityGroupService_RevokeSecurityGroupEgress_FullMethodName     = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupEgress"
-	SecurityGroupService_DeleteSecurityGroup_FullMethodName           = "/palisade.v1.SecurityGroupService/DeleteSecurityGroup"
-	SecurityGroupService_CreateTags_FullMethodName                    = "/palisade.v1.SecurityGroupService/CreateTags"
-	SecurityGroupService_DeleteTags_FullMethodName                    = "/palisade.v1.SecurityGroupService/DeleteTags"
-	SecurityGroupService_GetSecurityGroup_FullMethodName              = "/palisade.v1.SecurityGroupService/GetSecurityGroup"
-	SecurityGroupService_ListSecurityGroups_FullMethodName            = "/palisade.v1.SecurityGroupService/ListSecurityGroups"
-	SecurityGroupService_ListSecurityGroupRules_FullMethodName        = "/palisade.v1.SecurityGroupService/ListSecurityGroupRules"
+	SecurityGroupService_CreateSecurityGroup_FullMethodName                        = "/palisade.v1.SecurityGroupService/CreateSecurityGroup"
+	SecurityGroupService_AuthorizeSecurityGroupIngress_FullMethodName              = "/palisade.v1.SecurityGroupService/AuthorizeSecurityGroupIngress"
+	SecurityGroupService_AuthorizeSecurityGroupEgress_FullMethodName               = "/palisade.v1.SecurityGroupService/AuthorizeSecurityGroupEgress"
+	SecurityGroupService_RevokeSecurityGroupIngress_FullMethodName                 = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupIngress"
+	SecurityGroupService_RevokeSecurityGroupEgress_FullMethodName                  = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupEgress"
+	SecurityGroupService_DeleteSecurityGroup_FullMethodName                        = "/palisade.v1.SecurityGroupService/DeleteSecurityGroup"
+	SecurityGroupService_CreateTags_FullMethodName                                 = "/palisade.v1.SecurityGroupService/CreateTags"
+	SecurityGroupService_DeleteTags_FullMethodName                                 = "/palisade.v1.SecurityGroupService/DeleteTags"
+	SecurityGroupService_ModifySecurityGroupRules_FullMethodName                   = "/palisade.v1.SecurityGroupService/ModifySecurityGroupRules"
+	SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_FullMethodName = "/palisade.v1.SecurityGroupService/UpdateSecurityGroupRuleDescriptionsIngress"
+	SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_FullMethodName  = "/palisade.v1.SecurityGroupService/UpdateSecurityGroupRuleDescriptionsEgress"
+	SecurityGroupService_GetSecurityGroup_FullMethodName                           = "/palisade.v1.SecurityGroupService/GetSecurityGroup"
+	SecurityGroupService_ListSecurityGroups_FullMethodName                         = "/palisade.v1.SecurityGroupService/ListSecurityGroups"
+	SecurityGroupService_ListSecurityGroupRules_FullMethodName                     = "/palisade.v1.SecurityGroupService/ListSecurityGroupRules"
 )
 
 // SecurityGroupServiceClient is the client API for SecurityGroupService service.
@@ -62,6 +65,14 @@ type SecurityGroupServiceClient interface {
 	// Removes tags from a group and from rules of that group (EC2's
 	// DeleteTags).
 	DeleteTags(ctx context.Context, in *DeleteTagsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Changes rules in place, by id: protocol, ports, peer (of the same
+	// kind) and description (EC2's ModifySecurityGroupRules). The rules keep
+	// their ids and the group's quota is unchanged.
+	ModifySecurityGroupRules(ctx context.Context, in *ModifySecurityGroupRulesRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Changes the descriptions of inbound rules, named by content or by id.
+	UpdateSecurityGroupRuleDescriptionsIngress(ctx context.Context, in *UpdateSecurityGroupRuleDescriptionsIngressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Changes the descriptions of outbound rules, named by content or by id.
+	UpdateSecurityGroupRuleDescriptionsEgress(ctx context.Context, in *UpdateSecurityGroupRuleDescriptionsEgressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
 	// Reads one group from EC2, with its rules.
 	GetSecurityGroup(ctx context.Context, in *GetSecurityGroupRequest, opts ...grpc.CallOption) (*SecurityGroup, error)
 	// Lists groups from EC2 (AIP-158 pagination).
@@ -159,6 +170,36 @@ func (c *securityGroupServiceClient) DeleteTags(ctx context.Context, in *DeleteT
 	return out, nil
 }
 
+func (c *securityGroupServiceClient) ModifySecurityGroupRules(ctx context.Context, in *ModifySecurityGroupRulesRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_ModifySecurityGroupRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityGroupServiceClient) UpdateSecurityGroupRuleDescriptionsIngress(ctx context.Context, in *UpdateSecurityGroupRuleDescriptionsIngressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityGroupServiceClient) UpdateSecurityGroupRuleDescriptionsEgress(ctx context.Context, in *UpdateSecurityGroupRuleDescriptionsEgressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *securityGroupServiceClient) GetSecurityGroup(ctx context.Context, in *GetSecurityGroupRequest, opts ...grpc.CallOption) (*SecurityGroup, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SecurityGroup)
@@ -218,6 +259,14 @@ type SecurityGroupServiceServer interface {
 	// Removes tags from a group and from rules of that group (EC2's
 	// DeleteTags).
 	DeleteTags(context.Context, *DeleteTagsRequest) (*longrunningpb.Operation, error)
+	// Changes rules in place, by id: protocol, ports, peer (of the same
+	// kind) and description (EC2's ModifySecurityGroupRules). The rules keep
+	// their ids and the group's quota is unchanged.
+	ModifySecurityGroupRules(context.Context, *ModifySecurityGroupRulesRequest) (*longrunningpb.Operation, error)
+	// Changes the descriptions of inbound rules, named by content or by id.
+	UpdateSecurityGroupRuleDescriptionsIngress(context.Context, *UpdateSecurityGroupRuleDescriptionsIngressRequest) (*longrunningpb.Operation, error)
+	// Changes the descriptions of outbound rules, named by content or by id.
+	UpdateSecurityGroupRuleDescriptionsEgress(context.Context, *UpdateSecurityGroupRuleDescriptionsEgressRequest) (*longrunningpb.Operation, error)
 	// Reads one group from EC2, with its rules.
 	GetSecurityGroup(context.Context, *GetSecurityGroupRequest) (*SecurityGroup, error)
 	// Lists groups from EC2 (AIP-158 pagination).
@@ -258,6 +307,15 @@ func (UnimplementedSecurityGroupServiceServer) CreateTags(context.Context, *Crea
 }
 func (UnimplementedSecurityGroupServiceServer) DeleteTags(context.Context, *DeleteTagsRequest) (*longrunningpb.Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteTags not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) ModifySecurityGroupRules(context.Context, *ModifySecurityGroupRulesRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method ModifySecurityGroupRules not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) UpdateSecurityGroupRuleDescriptionsIngress(context.Context, *UpdateSecurityGroupRuleDescriptionsIngressRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSecurityGroupRuleDescriptionsIngress not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) UpdateSecurityGroupRuleDescriptionsEgress(context.Context, *UpdateSecurityGroupRuleDescriptionsEgressRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSecurityGroupRuleDescriptionsEgress not implemented")
 }
 func (UnimplementedSecurityGroupServiceServer) GetSecurityGroup(context.Context, *GetSecurityGroupRequest) (*SecurityGroup, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSecurityGroup not implemented")
@@ -433,6 +491,60 @@ func _SecurityGroupService_DeleteTags_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecurityGroupService_ModifySecurityGroupRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ModifySecurityGroupRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).ModifySecurityGroupRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_ModifySecurityGroupRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).ModifySecurityGroupRules(ctx, req.(*ModifySecurityGroupRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSecurityGroupRuleDescriptionsIngressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).UpdateSecurityGroupRuleDescriptionsIngress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).UpdateSecurityGroupRuleDescriptionsIngress(ctx, req.(*UpdateSecurityGroupRuleDescriptionsIngressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSecurityGroupRuleDescriptionsEgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).UpdateSecurityGroupRuleDescriptionsEgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).UpdateSecurityGroupRuleDescriptionsEgress(ctx, req.(*UpdateSecurityGroupRuleDescriptionsEgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SecurityGroupService_GetSecurityGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSecurityGroupRequest)
 	if err := dec(in); err != nil {
@@ -525,6 +637,18 @@ var SecurityGroupService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteTags",
 			Handler:    _SecurityGroupService_DeleteTags_Handler,
+		},
+		{
+			MethodName: "ModifySecurityGroupRules",
+			Handler:    _SecurityGroupService_ModifySecurityGroupRules_Handler,
+		},
+		{
+			MethodName: "UpdateSecurityGroupRuleDescriptionsIngress",
+			Handler:    _SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_Handler,
+		},
+		{
+			MethodName: "UpdateSecurityGroupRuleDescriptionsEgress",
+			Handler:    _SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_Handler,
 		},
 		{
 			MethodName: "GetSecurityGroup",

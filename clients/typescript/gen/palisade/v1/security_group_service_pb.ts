@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/security_group_service.proto.
  */
 export const file_palisade_v1_security_group_service: GenFile = /*@__PURE__*/
-  fileDesc("CihwYWxpc2FkZS92MS9zZWN1cml0eV9ncm91cF9zZXJ2aWNlLnByb3RvEgtwYWxpc2FkZS52MSI4CghMb2NhdGlvbhIXCgphY2NvdW50X2lkGAEgASgJQgPgQQISEwoGcmVnaW9uGAIgASgJQgPgQQIikwMKGkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAQgASgJEhcKCmdyb3VwX25hbWUYBSABKAlCA+BBAhIYCgtkZXNjcmlwdGlvbhgGIAEoCUID4EECEj8KBHRhZ3MYByADKAsyMS5wYWxpc2FkZS52MS5DcmVhdGVTZWN1cml0eUdyb3VwUmVxdWVzdC5UYWdzRW50cnkSMQoOaXBfcGVybWlzc2lvbnMYCCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SOAoVaXBfcGVybWlzc2lvbnNfZWdyZXNzGAkgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs4BCiRBdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjYKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uQgPgQQIizQEKI0F1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhI2Cg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbkID4EECIucBCiFSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjEKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEh8KF3NlY3VyaXR5X2dyb3VwX3J1bGVfaWRzGAYgAygJIuYBCiBSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoIbG9jYXRpb24YAyABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhUKCGdyb3VwX2lkGAQgASgJQgPgQQISMQoOaXBfcGVybWlzc2lvbnMYBSADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYBiADKAkijAEKGkRlbGV0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAiJeChdHZXRTZWN1cml0eUdyb3VwUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYAiABKAlCA+BBAiKAAgoZTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAIgASgJEj4KBHRhZ3MYAyADKAsyMC5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXF1ZXN0LlRhZ3NFbnRyeRIRCglncm91cF9pZHMYBCADKAkSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiagoaTGlzdFNlY3VyaXR5R3JvdXBzUmVzcG9uc2USMwoPc2VjdXJpdHlfZ3JvdXBzGAEgAygLMhoucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJgoGRmlsdGVyEgwKBG5hbWUYASABKAkSDgoGdmFsdWVzGAIgAygJIs0BCh1MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISEAoIZ3JvdXBfaWQYAiABKAkSHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYAyADKAkSJAoHZmlsdGVycxgEIAMoCzITLnBhbGlzYWRlLnYxLkZpbHRlchIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCSJ3Ch5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVzcG9uc2USPAoUc2VjdXJpdHlfZ3JvdXBfcnVsZXMYASADKAsyHi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwUnVsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiiAIKEUNyZWF0ZVRhZ3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhIZCgxyZXNvdXJjZV9pZHMYBSADKAlCA+BBAhI7CgR0YWdzGAYgAygLMigucGFsaXNhZGUudjEuQ3JlYXRlVGFnc1JlcXVlc3QuVGFnc0VudHJ5QgPgQQIaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilQIKEURlbGV0ZVRhZ3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhIZCgxyZXNvdXJjZV9pZHMYBSADKAlCA+BBAhI2CgR0YWdzGAYgAygLMigucGFsaXNhZGUudjEuRGVsZXRlVGFnc1JlcXVlc3QuVGFnc0VudHJ5EhAKCHRhZ19rZXlzGAcgAygJGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBMuoMChRTZWN1cml0eUdyb3VwU2VydmljZRKeAQoTQ3JlYXRlU2VjdXJpdHlHcm91cBInLnBhbGlzYWRlLnYxLkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhErIBCh1BdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzcxIxLnBhbGlzYWRlLnYxLkF1dGhvcml6ZVNlY3VyaXR5R3JvdXBJbmdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKwAQocQXV0aG9yaXplU2VjdXJpdHlHcm91cEVncmVzcxIwLnBhbGlzYWRlLnYxLkF1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEqwBChpSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzcxIuLnBhbGlzYWRlLnYxLlJldm9rZVNlY3VyaXR5R3JvdXBJbmdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKqAQoZUmV2b2tlU2VjdXJpdHlHcm91cEVncmVzcxItLnBhbGlzYWRlLnYxLlJldm9rZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEp4BChNEZWxldGVTZWN1cml0eUdyb3VwEicucGFsaXNhZGUudjEuRGVsZXRlU2VjdXJpdHlHcm91cFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESjAEKCkNyZWF0ZVRhZ3MSHi5wYWxpc2FkZS52MS5DcmVhdGVUYWdzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKMAQoKRGVsZXRlVGFncxIeLnBhbGlzYWRlLnYxLkRlbGV0ZVRhZ3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhElQKEEdldFNlY3VyaXR5R3JvdXASJC5wYWxpc2FkZS52MS5HZXRTZWN1cml0eUdyb3VwUmVxdWVzdBoaLnBhbGlzYWRlLnYxLlNlY3VyaXR5R3JvdXASZQoSTGlzdFNlY3VyaXR5R3JvdXBzEiYucGFsaXNhZGUudjEuTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBonLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3Vwc1Jlc3BvbnNlEnEKFkxpc3RTZWN1cml0eUdyb3VwUnVsZXMSKi5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVxdWVzdBorLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3VwUnVsZXNSZXNwb25zZUI7WjlnaXRodWIuY29tL3BhbGlzYWRlaHEvcGFsaXNhZGUvZ2VuL3BhbGlzYWRlL3YxO3BhbGlzYWRldjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_longrunning_operations, file_palisade_v1_types]);
+  fileDesc("CihwYWxpc2FkZS92MS9zZWN1cml0eV9ncm91cF9zZXJ2aWNlLnByb3RvEgtwYWxpc2FkZS52MSI4CghMb2NhdGlvbhIXCgphY2NvdW50X2lkGAEgASgJQgPgQQISEwoGcmVnaW9uGAIgASgJQgPgQQIikwMKGkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAQgASgJEhcKCmdyb3VwX25hbWUYBSABKAlCA+BBAhIYCgtkZXNjcmlwdGlvbhgGIAEoCUID4EECEj8KBHRhZ3MYByADKAsyMS5wYWxpc2FkZS52MS5DcmVhdGVTZWN1cml0eUdyb3VwUmVxdWVzdC5UYWdzRW50cnkSMQoOaXBfcGVybWlzc2lvbnMYCCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SOAoVaXBfcGVybWlzc2lvbnNfZWdyZXNzGAkgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs4BCiRBdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjYKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uQgPgQQIizQEKI0F1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhI2Cg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbkID4EECIucBCiFSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjEKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEh8KF3NlY3VyaXR5X2dyb3VwX3J1bGVfaWRzGAYgAygJIuYBCiBSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoIbG9jYXRpb24YAyABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhUKCGdyb3VwX2lkGAQgASgJQgPgQQISMQoOaXBfcGVybWlzc2lvbnMYBSADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYBiADKAkijAEKGkRlbGV0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAiJeChdHZXRTZWN1cml0eUdyb3VwUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYAiABKAlCA+BBAiKAAgoZTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAIgASgJEj4KBHRhZ3MYAyADKAsyMC5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXF1ZXN0LlRhZ3NFbnRyeRIRCglncm91cF9pZHMYBCADKAkSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiagoaTGlzdFNlY3VyaXR5R3JvdXBzUmVzcG9uc2USMwoPc2VjdXJpdHlfZ3JvdXBzGAEgAygLMhoucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJgoGRmlsdGVyEgwKBG5hbWUYASABKAkSDgoGdmFsdWVzGAIgAygJIs0BCh1MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISEAoIZ3JvdXBfaWQYAiABKAkSHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYAyADKAkSJAoHZmlsdGVycxgEIAMoCzITLnBhbGlzYWRlLnYxLkZpbHRlchIRCglwYWdlX3NpemUYBSABKAUSEgoKcGFnZV90b2tlbhgGIAEoCSJ3Ch5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVzcG9uc2USPAoUc2VjdXJpdHlfZ3JvdXBfcnVsZXMYASADKAsyHi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwUnVsZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiiAIKEUNyZWF0ZVRhZ3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhIZCgxyZXNvdXJjZV9pZHMYBSADKAlCA+BBAhI7CgR0YWdzGAYgAygLMigucGFsaXNhZGUudjEuQ3JlYXRlVGFnc1JlcXVlc3QuVGFnc0VudHJ5QgPgQQIaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEilQIKEURlbGV0ZVRhZ3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhIZCgxyZXNvdXJjZV9pZHMYBSADKAlCA+BBAhI2CgR0YWdzGAYgAygLMigucGFsaXNhZGUudjEuRGVsZXRlVGFnc1JlcXVlc3QuVGFnc0VudHJ5EhAKCHRhZ19rZXlzGAcgAygJGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItoBCh9Nb2RpZnlTZWN1cml0eUdyb3VwUnVsZXNSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhJHChRzZWN1cml0eV9ncm91cF9ydWxlcxgFIAMoCzIkLnBhbGlzYWRlLnYxLlNlY3VyaXR5R3JvdXBSdWxlVXBkYXRlQgPgQQIihwEKF1NlY3VyaXR5R3JvdXBSdWxlVXBkYXRlEiMKFnNlY3VyaXR5X2dyb3VwX3J1bGVfaWQYASABKAlCA+BBAhJHChNzZWN1cml0eV9ncm91cF9ydWxlGAIgASgLMiUucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cFJ1bGVSZXF1ZXN0QgPgQQIi5wEKGFNlY3VyaXR5R3JvdXBSdWxlUmVxdWVzdBITCgtpcF9wcm90b2NvbBgBIAEoCRIWCglmcm9tX3BvcnQYAiABKAVIAIgBARIUCgd0b19wb3J0GAMgASgFSAGIAQESEQoJY2lkcl9pcHY0GAQgASgJEhEKCWNpZHJfaXB2NhgFIAEoCRIWCg5wcmVmaXhfbGlzdF9pZBgGIAEoCRIbChNyZWZlcmVuY2VkX2dyb3VwX2lkGAcgASgJEhMKC2Rlc2NyaXB0aW9uGAggASgJQgwKCl9mcm9tX3BvcnRCCgoIX3RvX3BvcnQiUwocU2VjdXJpdHlHcm91cFJ1bGVEZXNjcmlwdGlvbhIeChZzZWN1cml0eV9ncm91cF9ydWxlX2lkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIqsCCjFVcGRhdGVTZWN1cml0eUdyb3VwUnVsZURlc2NyaXB0aW9uc0luZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhIxCg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbhJTCiBzZWN1cml0eV9ncm91cF9ydWxlX2Rlc2NyaXB0aW9ucxgGIAMoCzIpLnBhbGlzYWRlLnYxLlNlY3VyaXR5R3JvdXBSdWxlRGVzY3JpcHRpb24iqgIKMFVwZGF0ZVNlY3VyaXR5R3JvdXBSdWxlRGVzY3JpcHRpb25zRWdyZXNzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoIbG9jYXRpb24YAyABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhUKCGdyb3VwX2lkGAQgASgJQgPgQQISMQoOaXBfcGVybWlzc2lvbnMYBSADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SUwogc2VjdXJpdHlfZ3JvdXBfcnVsZV9kZXNjcmlwdGlvbnMYBiADKAsyKS5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwUnVsZURlc2NyaXB0aW9uMrERChRTZWN1cml0eUdyb3VwU2VydmljZRKeAQoTQ3JlYXRlU2VjdXJpdHlHcm91cBInLnBhbGlzYWRlLnYxLkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhErIBCh1BdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzcxIxLnBhbGlzYWRlLnYxLkF1dGhvcml6ZVNlY3VyaXR5R3JvdXBJbmdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKwAQocQXV0aG9yaXplU2VjdXJpdHlHcm91cEVncmVzcxIwLnBhbGlzYWRlLnYxLkF1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEqwBChpSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzcxIuLnBhbGlzYWRlLnYxLlJldm9rZVNlY3VyaXR5R3JvdXBJbmdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKqAQoZUmV2b2tlU2VjdXJpdHlHcm91cEVncmVzcxItLnBhbGlzYWRlLnYxLlJldm9rZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEp4BChNEZWxldGVTZWN1cml0eUdyb3VwEicucGFsaXNhZGUudjEuRGVsZXRlU2VjdXJpdHlHcm91cFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESjAEKCkNyZWF0ZVRhZ3MSHi5wYWxpc2FkZS52MS5DcmVhdGVUYWdzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKMAQoKRGVsZXRlVGFncxIeLnBhbGlzYWRlLnYxLkRlbGV0ZVRhZ3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEqgBChhNb2RpZnlTZWN1cml0eUdyb3VwUnVsZXMSLC5wYWxpc2FkZS52MS5Nb2RpZnlTZWN1cml0eUdyb3VwUnVsZXNSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEswBCipVcGRhdGVTZWN1cml0eUdyb3VwUnVsZURlc2NyaXB0aW9uc0luZ3Jlc3MSPi5wYWxpc2FkZS52MS5VcGRhdGVTZWN1cml0eUdyb3VwUnVsZURlc2NyaXB0aW9uc0luZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEsoBCilVcGRhdGVTZWN1cml0eUdyb3VwUnVsZURlc2NyaXB0aW9uc0VncmVzcxI9LnBhbGlzYWRlLnYxLlVwZGF0ZVNlY3VyaXR5R3JvdXBSdWxlRGVzY3JpcHRpb25zRWdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRJUChBHZXRTZWN1cml0eUdyb3VwEiQucGFsaXNhZGUudjEuR2V0U2VjdXJpdHlHcm91cFJlcXVlc3QaGi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwEmUKEkxpc3RTZWN1cml0eUdyb3VwcxImLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3Vwc1JlcXVlc3QaJy5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXNwb25zZRJxChZMaXN0U2VjdXJpdHlHcm91cFJ1bGVzEioucGFsaXNhZGUudjEuTGlzdFNlY3VyaXR5R3JvdXBSdWxlc1JlcXVlc3QaKy5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cFJ1bGVzUmVzcG9uc2VCO1o5Z2l0aHViLmNvbS9wYWxpc2FkZWhxL3BhbGlzYWRlL2dlbi9wYWxpc2FkZS92MTtwYWxpc2FkZXYxYgZwcm90bzM", [file_google_api_field_behavior, file_google_longrunning_operations, file_palisade_v1_types]);
 
 /**
  * Location names the EC2 account and region a request applies to.
@@ -636,6 +636,242 @@ export const DeleteTagsRequestSchema: GenMessage<DeleteTagsRequest> = /*@__PURE_
   messageDesc(file_palisade_v1_security_group_service, 14);
 
 /**
+ * ModifySecurityGroupRulesRequest changes rules of one group in place.
+ *
+ * @generated from message palisade.v1.ModifySecurityGroupRulesRequest
+ */
+export type ModifySecurityGroupRulesRequest = Message<"palisade.v1.ModifySecurityGroupRulesRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRuleUpdate security_group_rules = 5;
+   */
+  securityGroupRules: SecurityGroupRuleUpdate[];
+};
+
+/**
+ * Describes the message palisade.v1.ModifySecurityGroupRulesRequest.
+ * Use `create(ModifySecurityGroupRulesRequestSchema)` to create a new message.
+ */
+export const ModifySecurityGroupRulesRequestSchema: GenMessage<ModifySecurityGroupRulesRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 15);
+
+/**
+ * SecurityGroupRuleUpdate is one rule's new content.
+ *
+ * @generated from message palisade.v1.SecurityGroupRuleUpdate
+ */
+export type SecurityGroupRuleUpdate = Message<"palisade.v1.SecurityGroupRuleUpdate"> & {
+  /**
+   * @generated from field: string security_group_rule_id = 1;
+   */
+  securityGroupRuleId: string;
+
+  /**
+   * @generated from field: palisade.v1.SecurityGroupRuleRequest security_group_rule = 2;
+   */
+  securityGroupRule?: SecurityGroupRuleRequest | undefined;
+};
+
+/**
+ * Describes the message palisade.v1.SecurityGroupRuleUpdate.
+ * Use `create(SecurityGroupRuleUpdateSchema)` to create a new message.
+ */
+export const SecurityGroupRuleUpdateSchema: GenMessage<SecurityGroupRuleUpdate> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 16);
+
+/**
+ * SecurityGroupRuleRequest is a rule's whole content, as EC2's
+ * SecurityGroupRuleRequest: exactly one peer, of the kind the rule already
+ * has. A description left empty removes the rule's description.
+ *
+ * @generated from message palisade.v1.SecurityGroupRuleRequest
+ */
+export type SecurityGroupRuleRequest = Message<"palisade.v1.SecurityGroupRuleRequest"> & {
+  /**
+   * @generated from field: string ip_protocol = 1;
+   */
+  ipProtocol: string;
+
+  /**
+   * @generated from field: optional int32 from_port = 2;
+   */
+  fromPort?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 to_port = 3;
+   */
+  toPort?: number | undefined;
+
+  /**
+   * @generated from field: string cidr_ipv4 = 4;
+   */
+  cidrIpv4: string;
+
+  /**
+   * @generated from field: string cidr_ipv6 = 5;
+   */
+  cidrIpv6: string;
+
+  /**
+   * @generated from field: string prefix_list_id = 6;
+   */
+  prefixListId: string;
+
+  /**
+   * @generated from field: string referenced_group_id = 7;
+   */
+  referencedGroupId: string;
+
+  /**
+   * @generated from field: string description = 8;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message palisade.v1.SecurityGroupRuleRequest.
+ * Use `create(SecurityGroupRuleRequestSchema)` to create a new message.
+ */
+export const SecurityGroupRuleRequestSchema: GenMessage<SecurityGroupRuleRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 17);
+
+/**
+ * SecurityGroupRuleDescription is a rule's new description, by id.
+ *
+ * @generated from message palisade.v1.SecurityGroupRuleDescription
+ */
+export type SecurityGroupRuleDescription = Message<"palisade.v1.SecurityGroupRuleDescription"> & {
+  /**
+   * @generated from field: string security_group_rule_id = 1;
+   */
+  securityGroupRuleId: string;
+
+  /**
+   * Empty removes the description.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message palisade.v1.SecurityGroupRuleDescription.
+ * Use `create(SecurityGroupRuleDescriptionSchema)` to create a new message.
+ */
+export const SecurityGroupRuleDescriptionSchema: GenMessage<SecurityGroupRuleDescription> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 18);
+
+/**
+ * UpdateSecurityGroupRuleDescriptionsIngressRequest names inbound rules
+ * either by content, each with its new description in ip_permissions, or
+ * by id. Every rule named must exist, or nothing changes.
+ *
+ * @generated from message palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+ */
+export type UpdateSecurityGroupRuleDescriptionsIngressRequest = Message<"palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: repeated palisade.v1.IpPermission ip_permissions = 5;
+   */
+  ipPermissions: IpPermission[];
+
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRuleDescription security_group_rule_descriptions = 6;
+   */
+  securityGroupRuleDescriptions: SecurityGroupRuleDescription[];
+};
+
+/**
+ * Describes the message palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.
+ * Use `create(UpdateSecurityGroupRuleDescriptionsIngressRequestSchema)` to create a new message.
+ */
+export const UpdateSecurityGroupRuleDescriptionsIngressRequestSchema: GenMessage<UpdateSecurityGroupRuleDescriptionsIngressRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 19);
+
+/**
+ * UpdateSecurityGroupRuleDescriptionsEgressRequest is the same for
+ * outbound rules.
+ *
+ * @generated from message palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+ */
+export type UpdateSecurityGroupRuleDescriptionsEgressRequest = Message<"palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: repeated palisade.v1.IpPermission ip_permissions = 5;
+   */
+  ipPermissions: IpPermission[];
+
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRuleDescription security_group_rule_descriptions = 6;
+   */
+  securityGroupRuleDescriptions: SecurityGroupRuleDescription[];
+};
+
+/**
+ * Describes the message palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.
+ * Use `create(UpdateSecurityGroupRuleDescriptionsEgressRequestSchema)` to create a new message.
+ */
+export const UpdateSecurityGroupRuleDescriptionsEgressRequestSchema: GenMessage<UpdateSecurityGroupRuleDescriptionsEgressRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 20);
+
+/**
  * SecurityGroupService creates EC2 security groups and changes their rules.
  *
  * Every mutating call is validated, stored durably and answered at once
@@ -726,6 +962,38 @@ export const SecurityGroupService: GenService<{
   deleteTags: {
     methodKind: "unary";
     input: typeof DeleteTagsRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Changes rules in place, by id: protocol, ports, peer (of the same
+   * kind) and description (EC2's ModifySecurityGroupRules). The rules keep
+   * their ids and the group's quota is unchanged.
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.ModifySecurityGroupRules
+   */
+  modifySecurityGroupRules: {
+    methodKind: "unary";
+    input: typeof ModifySecurityGroupRulesRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Changes the descriptions of inbound rules, named by content or by id.
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress
+   */
+  updateSecurityGroupRuleDescriptionsIngress: {
+    methodKind: "unary";
+    input: typeof UpdateSecurityGroupRuleDescriptionsIngressRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Changes the descriptions of outbound rules, named by content or by id.
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress
+   */
+  updateSecurityGroupRuleDescriptionsEgress: {
+    methodKind: "unary";
+    input: typeof UpdateSecurityGroupRuleDescriptionsEgressRequestSchema;
     output: typeof OperationSchema;
   },
   /**
