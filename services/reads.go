@@ -124,6 +124,7 @@ func (s *securityGroups) ListSecurityGroups(ctx context.Context, r *palisadev1.L
 	for _, k := range keys {
 		filters = append(filters, types.Filter{Name: aws.String("tag:" + k), Values: []string{r.GetTags()[k]}})
 	}
+	filters = append(filters, ec2Filters(r.GetFilters())...)
 	in := &ec2.DescribeSecurityGroupsInput{Filters: filters, MaxResults: aws.Int32(size)}
 	if r.GetPageToken() != "" {
 		in.NextToken = aws.String(r.GetPageToken())

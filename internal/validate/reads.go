@@ -32,6 +32,7 @@ func ListSecurityGroups(r *palisadev1.ListSecurityGroupsRequest) rules.Violation
 		}
 	}
 	v = append(v, rules.ValidateTagFilter("tags", r.GetTags())...)
+	v = append(v, Filters("filters", r.GetFilters(), GroupFilters)...)
 	v = append(v, pageSize(r.GetPageSize())...)
 	return v.Capped()
 }

@@ -654,8 +654,15 @@ type ListSecurityGroupsRequest struct {
 	// Only groups with these ids, when set.
 	GroupIds []string `protobuf:"bytes,4,rep,name=group_ids,json=groupIds,proto3" json:"group_ids,omitempty"`
 	// 5..1000; 0 means 100.
-	PageSize      int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageSize  int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// EC2's filters for groups, with the fields above: description,
+	// group-id, group-name, owner-id, vpc-id, tag:<key>, tag-key, and the
+	// rule filters ip-permission.{cidr, from-port, to-port, protocol,
+	// group-id, group-name, ipv6-cidr, prefix-list-id, user-id}, the same
+	// prefixed "egress." for outbound rules. Several rule filters may be
+	// met by different rules of one group, as in EC2.
+	Filters       []*Filter `protobuf:"bytes,7,rep,name=filters,proto3" json:"filters,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -730,6 +737,13 @@ func (x *ListSecurityGroupsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListSecurityGroupsRequest) GetFilters() []*Filter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
 }
 
 // ListSecurityGroupsResponse is one page of groups.
@@ -1696,7 +1710,7 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\"q\n" +
 	"\x17GetSecurityGroupRequest\x126\n" +
 	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
-	"\bgroup_id\x18\x02 \x01(\tB\x03\xe0A\x02R\agroupId\"\xc2\x02\n" +
+	"\bgroup_id\x18\x02 \x01(\tB\x03\xe0A\x02R\agroupId\"\xf1\x02\n" +
 	"\x19ListSecurityGroupsRequest\x126\n" +
 	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x15\n" +
 	"\x06vpc_id\x18\x02 \x01(\tR\x05vpcId\x12D\n" +
@@ -1704,7 +1718,8 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\tgroup_ids\x18\x04 \x03(\tR\bgroupIds\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tR\tpageToken\x1a7\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\x12-\n" +
+	"\afilters\x18\a \x03(\v2\x13.palisade.v1.FilterR\afilters\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x89\x01\n" +
@@ -1881,56 +1896,57 @@ var file_palisade_v1_security_group_service_proto_depIdxs = []int32{
 	0,  // 13: palisade.v1.GetSecurityGroupRequest.location:type_name -> palisade.v1.Location
 	0,  // 14: palisade.v1.ListSecurityGroupsRequest.location:type_name -> palisade.v1.Location
 	22, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	26, // 16: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
-	0,  // 17: palisade.v1.ListSecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
-	10, // 18: palisade.v1.ListSecurityGroupRulesRequest.filters:type_name -> palisade.v1.Filter
-	27, // 19: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
-	0,  // 20: palisade.v1.CreateTagsRequest.location:type_name -> palisade.v1.Location
-	23, // 21: palisade.v1.CreateTagsRequest.tags:type_name -> palisade.v1.CreateTagsRequest.TagsEntry
-	0,  // 22: palisade.v1.DeleteTagsRequest.location:type_name -> palisade.v1.Location
-	24, // 23: palisade.v1.DeleteTagsRequest.tags:type_name -> palisade.v1.DeleteTagsRequest.TagsEntry
-	0,  // 24: palisade.v1.ModifySecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
-	16, // 25: palisade.v1.ModifySecurityGroupRulesRequest.security_group_rules:type_name -> palisade.v1.SecurityGroupRuleUpdate
-	17, // 26: palisade.v1.SecurityGroupRuleUpdate.security_group_rule:type_name -> palisade.v1.SecurityGroupRuleRequest
-	0,  // 27: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.location:type_name -> palisade.v1.Location
-	25, // 28: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	18, // 29: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
-	0,  // 30: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.location:type_name -> palisade.v1.Location
-	25, // 31: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	18, // 32: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
-	1,  // 33: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
-	2,  // 34: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
-	3,  // 35: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
-	4,  // 36: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
-	5,  // 37: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
-	6,  // 38: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
-	13, // 39: palisade.v1.SecurityGroupService.CreateTags:input_type -> palisade.v1.CreateTagsRequest
-	14, // 40: palisade.v1.SecurityGroupService.DeleteTags:input_type -> palisade.v1.DeleteTagsRequest
-	15, // 41: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:input_type -> palisade.v1.ModifySecurityGroupRulesRequest
-	19, // 42: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
-	20, // 43: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
-	7,  // 44: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
-	8,  // 45: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
-	11, // 46: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
-	28, // 47: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
-	28, // 48: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	28, // 49: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	28, // 50: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	28, // 51: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	28, // 52: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
-	28, // 53: palisade.v1.SecurityGroupService.CreateTags:output_type -> google.longrunning.Operation
-	28, // 54: palisade.v1.SecurityGroupService.DeleteTags:output_type -> google.longrunning.Operation
-	28, // 55: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:output_type -> google.longrunning.Operation
-	28, // 56: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:output_type -> google.longrunning.Operation
-	28, // 57: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:output_type -> google.longrunning.Operation
-	26, // 58: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
-	9,  // 59: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
-	12, // 60: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
-	47, // [47:61] is the sub-list for method output_type
-	33, // [33:47] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	10, // 16: palisade.v1.ListSecurityGroupsRequest.filters:type_name -> palisade.v1.Filter
+	26, // 17: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
+	0,  // 18: palisade.v1.ListSecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
+	10, // 19: palisade.v1.ListSecurityGroupRulesRequest.filters:type_name -> palisade.v1.Filter
+	27, // 20: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
+	0,  // 21: palisade.v1.CreateTagsRequest.location:type_name -> palisade.v1.Location
+	23, // 22: palisade.v1.CreateTagsRequest.tags:type_name -> palisade.v1.CreateTagsRequest.TagsEntry
+	0,  // 23: palisade.v1.DeleteTagsRequest.location:type_name -> palisade.v1.Location
+	24, // 24: palisade.v1.DeleteTagsRequest.tags:type_name -> palisade.v1.DeleteTagsRequest.TagsEntry
+	0,  // 25: palisade.v1.ModifySecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
+	16, // 26: palisade.v1.ModifySecurityGroupRulesRequest.security_group_rules:type_name -> palisade.v1.SecurityGroupRuleUpdate
+	17, // 27: palisade.v1.SecurityGroupRuleUpdate.security_group_rule:type_name -> palisade.v1.SecurityGroupRuleRequest
+	0,  // 28: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.location:type_name -> palisade.v1.Location
+	25, // 29: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	18, // 30: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
+	0,  // 31: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.location:type_name -> palisade.v1.Location
+	25, // 32: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	18, // 33: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
+	1,  // 34: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
+	2,  // 35: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
+	3,  // 36: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
+	4,  // 37: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
+	5,  // 38: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
+	6,  // 39: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
+	13, // 40: palisade.v1.SecurityGroupService.CreateTags:input_type -> palisade.v1.CreateTagsRequest
+	14, // 41: palisade.v1.SecurityGroupService.DeleteTags:input_type -> palisade.v1.DeleteTagsRequest
+	15, // 42: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:input_type -> palisade.v1.ModifySecurityGroupRulesRequest
+	19, // 43: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+	20, // 44: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+	7,  // 45: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
+	8,  // 46: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
+	11, // 47: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
+	28, // 48: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
+	28, // 49: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	28, // 50: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	28, // 51: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	28, // 52: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	28, // 53: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
+	28, // 54: palisade.v1.SecurityGroupService.CreateTags:output_type -> google.longrunning.Operation
+	28, // 55: palisade.v1.SecurityGroupService.DeleteTags:output_type -> google.longrunning.Operation
+	28, // 56: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:output_type -> google.longrunning.Operation
+	28, // 57: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:output_type -> google.longrunning.Operation
+	28, // 58: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:output_type -> google.longrunning.Operation
+	26, // 59: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
+	9,  // 60: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
+	12, // 61: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
+	48, // [48:62] is the sub-list for method output_type
+	34, // [34:48] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_security_group_service_proto_init() }
