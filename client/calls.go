@@ -202,3 +202,10 @@ func (c *Client) UpdateSecurityGroupRuleDescriptionsEgress(ctx context.Context, 
 	requestID(&req.RequestId)
 	return submit(ctx, c, c.groups.UpdateSecurityGroupRuleDescriptionsEgress, req, opts)
 }
+
+// SearchSecurityGroups opens a fleet search: one answer per matching
+// group (or per target that could not be read) as each target is read.
+// Receive until io.EOF.
+func (c *Client) SearchSecurityGroups(ctx context.Context, req *palisadev1.SearchSecurityGroupsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[palisadev1.SearchSecurityGroupsResponse], error) {
+	return invoke(ctx, c, c.groups.SearchSecurityGroups, req, opts)
+}

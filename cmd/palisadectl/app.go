@@ -36,6 +36,7 @@ func commands() []command {
 		describeCommand(), describeRulesCommand(),
 		tagCommand("create-tags"), tagCommand("delete-tags"),
 		modifyRulesCommand(), updateDescriptionsCommand(ingress), updateDescriptionsCommand(egress),
+		searchCommand(),
 		getOperationCommand(),
 		listOperationsCommand(),
 		watchCommand(),

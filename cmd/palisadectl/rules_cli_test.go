@@ -60,3 +60,25 @@ func TestRuleIDsAndTags(t *testing.T) {
 		t.Errorf("an unknown rule is not reported:\n%s", r.stderr)
 	}
 }
+
+// TestSearch finds a world-open port across two regions, as a table and
+// as JSON lines, and refuses a predicate key it does not know.
+func TestSearch(t *testing.T) {
+	s := newStack(t)
+	env := map[string]string{"PALISADE_ACCOUNT_ID": "111122223333", "AWS_REGION": "eu-west-1"}
+	op := decodeOp(t, s.ctl(env, "create-security-group", "--group-name", "open-8080", "--description", "d",
+		"--ip-permissions", "IpProtocol=tcp,FromPort=8080,ToPort=8080,IpRanges=[{CidrIp=0.0.0.0/0}]", "--wait", "--output", "json").must(t, exitOK).stdout)
+	group := op.Response.GroupID
+	args := []string{"search", "--accounts", "111122223333", "--regions", "us-east-1,eu-west-1", "--rule", "Direction=ingress,Port=8080,CidrContains=0.0.0.0/0"}
+	r := s.ctl(nil, args...).must(t, exitOK)
+	if !strings.Contains(r.stdout, group) || !strings.Contains(r.stdout, "eu-west-1") || strings.Count(r.stdout, "\n") != 2 {
+		t.Fatalf("search found:\n%s", r.stdout)
+	}
+	r = s.ctl(nil, append(args, "--output", "json")...).must(t, exitOK)
+	if strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, `"matchingRules"`) {
+		t.Fatalf("search --output json:\n%s", r.stdout)
+	}
+	if r := s.ctl(nil, "search", "--rule", "Port=22,Colour=red").must(t, exitUsage); !strings.Contains(r.stderr, "Colour") {
+		t.Errorf("an unknown predicate key is not named:\n%s", r.stderr)
+	}
+}

@@ -26,6 +26,7 @@ const (
 	CreateTags                    = "CreateTags"
 	DeleteTags                    = "DeleteTags"
 	ModifySecurityGroupRules      = "ModifySecurityGroupRules"
+	SearchSecurityGroups          = "SearchSecurityGroups"
 	UpdateRuleDescriptionsIngress = "UpdateSecurityGroupRuleDescriptionsIngress"
 	UpdateRuleDescriptionsEgress  = "UpdateSecurityGroupRuleDescriptionsEgress"
 	CancelOperation               = "CancelOperation"

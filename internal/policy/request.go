@@ -60,6 +60,13 @@ func Checks(caller string, req proto.Message) ([]Check, error) {
 		return one(ListSecurityGroups, groupAt(r.GetLocation(), "", ""), nil, nil), nil
 	case *palisadev1.ListSecurityGroupRulesRequest:
 		return one(ListSecurityGroupRules, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, nil), nil
+	case *palisadev1.SearchSecurityGroupsRequest:
+		// One decision per account and region searched.
+		var out []Check
+		for _, t := range r.GetTargets() {
+			out = append(out, one(SearchSecurityGroups, groupAt(t, "", ""), nil, nil)...)
+		}
+		return out, nil
 	case *palisadev1.StartRolloutRequest:
 		c := r.GetChange()
 		b.add("change.authorize_ingress", rules.Ingress, Add, c.GetAuthorizeIngress())

@@ -3,6 +3,8 @@
 package ruleconv
 
 import (
+	"net/netip"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -148,4 +150,57 @@ func RuleRequest(r *palisadev1.SecurityGroupRuleRequest) rules.Permission {
 		p.Groups = []rules.GroupRef{{GroupID: r.GetReferencedGroupId(), Description: d}}
 	}
 	return p
+}
+
+// Canonical reads a rule as DescribeSecurityGroupRules reports it into the
+// canonical model, so that comparing it with a requested rule, or asking a
+// predicate of it, compares like with like.
+func Canonical(r types.SecurityGroupRule) rules.Rule {
+	dir := rules.Ingress
+	if aws.ToBool(r.IsEgress) {
+		dir = rules.Egress
+	}
+	p := rules.Permission{Protocol: aws.ToString(r.IpProtocol), FromPort: r.FromPort, ToPort: r.ToPort}
+	switch {
+	case r.CidrIpv4 != nil:
+		p.IPv4Ranges = []rules.CIDR{{Value: *r.CidrIpv4}}
+	case r.CidrIpv6 != nil:
+		p.IPv6Ranges = []rules.CIDR{{Value: *r.CidrIpv6}}
+	case r.PrefixListId != nil:
+		p.PrefixLists = []rules.PrefixList{{ID: *r.PrefixListId}}
+	case r.ReferencedGroupInfo != nil:
+		p.Groups = []rules.GroupRef{{GroupID: aws.ToString(r.ReferencedGroupInfo.GroupId), UserID: aws.ToString(r.ReferencedGroupInfo.UserId)}}
+	}
+	// The description is left out of the expansion on purpose: EC2 may
+	// hold one our stricter validation refuses, and it is not part of a
+	// rule's identity anyway.
+	var out rules.Rule
+	if rs, v := rules.Expand("rule", dir, []rules.Permission{p}); len(v) == 0 && len(rs) == 1 {
+		out = rs[0]
+	} else {
+		// Not expressible in the model (should not happen); keep it
+		// distinct so it never matches a requested rule.
+		out = rules.Rule{Direction: dir, Protocol: p.Protocol, Source: "unknown:" + aws.ToString(r.SecurityGroupRuleId)}
+	}
+	out.Description = aws.ToString(r.Description)
+	return out
+}
+
+// Predicate converts a validated rule predicate to the model's, for
+// groups owned by owner.
+func Predicate(p *palisadev1.RulePredicate, owner string) rules.Predicate {
+	out := rules.Predicate{Port: p.GetPort(), HasPort: p.Port != nil, OtherAccount: p.GetReferencesOtherAccount(), Owner: owner}
+	switch p.GetDirection() {
+	case palisadev1.RulePredicate_DIRECTION_INGRESS:
+		out.Direction = rules.Ingress
+	case palisadev1.RulePredicate_DIRECTION_EGRESS:
+		out.Direction = rules.Egress
+	}
+	if p.GetProtocol() != "" {
+		out.Protocol, _ = rules.CanonicalProtocol(p.GetProtocol())
+	}
+	if pfx, err := netip.ParsePrefix(p.GetCidrContains()); err == nil {
+		out.Contains = pfx.Masked()
+	}
+	return out
 }

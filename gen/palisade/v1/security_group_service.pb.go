@@ -9,6 +9,7 @@ package palisadev1
 import (
 	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -22,6 +23,56 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// Direction of the rule.
+type RulePredicate_Direction int32
+
+const (
+	RulePredicate_DIRECTION_UNSPECIFIED RulePredicate_Direction = 0
+	RulePredicate_DIRECTION_INGRESS     RulePredicate_Direction = 1
+	RulePredicate_DIRECTION_EGRESS      RulePredicate_Direction = 2
+)
+
+// Enum value maps for RulePredicate_Direction.
+var (
+	RulePredicate_Direction_name = map[int32]string{
+		0: "DIRECTION_UNSPECIFIED",
+		1: "DIRECTION_INGRESS",
+		2: "DIRECTION_EGRESS",
+	}
+	RulePredicate_Direction_value = map[string]int32{
+		"DIRECTION_UNSPECIFIED": 0,
+		"DIRECTION_INGRESS":     1,
+		"DIRECTION_EGRESS":      2,
+	}
+)
+
+func (x RulePredicate_Direction) Enum() *RulePredicate_Direction {
+	p := new(RulePredicate_Direction)
+	*p = x
+	return p
+}
+
+func (x RulePredicate_Direction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RulePredicate_Direction) Descriptor() protoreflect.EnumDescriptor {
+	return file_palisade_v1_security_group_service_proto_enumTypes[0].Descriptor()
+}
+
+func (RulePredicate_Direction) Type() protoreflect.EnumType {
+	return &file_palisade_v1_security_group_service_proto_enumTypes[0]
+}
+
+func (x RulePredicate_Direction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RulePredicate_Direction.Descriptor instead.
+func (RulePredicate_Direction) EnumDescriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{22, 0}
+}
 
 // Location names the EC2 account and region a request applies to.
 type Location struct {
@@ -1648,11 +1699,251 @@ func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetSecurityGroupRuleD
 	return nil
 }
 
+// SearchSecurityGroupsRequest is a question asked of the whole fleet:
+// "which groups, in any of these accounts and regions, allow 22 from
+// 0.0.0.0/0?".
+type SearchSecurityGroupsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where to look: up to 1,000 account and region pairs, each once.
+	Targets []*Location `protobuf:"bytes,1,rep,name=targets,proto3" json:"targets,omitempty"`
+	// EC2's filters for groups (as ListSecurityGroupsRequest.filters),
+	// applied by EC2 in each target.
+	Filters []*Filter `protobuf:"bytes,2,rep,name=filters,proto3" json:"filters,omitempty"`
+	// A group matches when, for every predicate, one of its rules
+	// satisfies it (different rules may satisfy different predicates).
+	RulePredicates []*RulePredicate `protobuf:"bytes,3,rep,name=rule_predicates,json=rulePredicates,proto3" json:"rule_predicates,omitempty"`
+	// Only groups with no rules left in either direction.
+	WithoutRules  bool `protobuf:"varint,4,opt,name=without_rules,json=withoutRules,proto3" json:"without_rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchSecurityGroupsRequest) Reset() {
+	*x = SearchSecurityGroupsRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchSecurityGroupsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchSecurityGroupsRequest) ProtoMessage() {}
+
+func (x *SearchSecurityGroupsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchSecurityGroupsRequest.ProtoReflect.Descriptor instead.
+func (*SearchSecurityGroupsRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SearchSecurityGroupsRequest) GetTargets() []*Location {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsRequest) GetFilters() []*Filter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsRequest) GetRulePredicates() []*RulePredicate {
+	if x != nil {
+		return x.RulePredicates
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsRequest) GetWithoutRules() bool {
+	if x != nil {
+		return x.WithoutRules
+	}
+	return false
+}
+
+// RulePredicate is a condition on one rule, on the canonical rule model
+// (CIDRs without host bits, protocol names for 6, 17, 1 and 58, "-1" for
+// all protocols). Every field set must hold; a predicate with none set
+// matches any rule.
+type RulePredicate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Either direction when unspecified.
+	Direction RulePredicate_Direction `protobuf:"varint,1,opt,name=direction,proto3,enum=palisade.v1.RulePredicate_Direction" json:"direction,omitempty"`
+	// The rule allows this protocol: a rule of that protocol, or an
+	// all-protocols ("-1") rule.
+	Protocol string `protobuf:"bytes,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// The rule allows this port: a tcp or udp rule whose range covers it,
+	// or an all-protocols rule.
+	Port *int32 `protobuf:"varint,3,opt,name=port,proto3,oneof" json:"port,omitempty"`
+	// The rule's peer is an IPv4 or IPv6 range containing this CIDR, e.g.
+	// "0.0.0.0/0" for rules open to the whole internet, "203.0.113.7/32"
+	// for rules letting that address in.
+	CidrContains string `protobuf:"bytes,4,opt,name=cidr_contains,json=cidrContains,proto3" json:"cidr_contains,omitempty"`
+	// The rule references a group owned by an account other than the
+	// group's own.
+	ReferencesOtherAccount bool `protobuf:"varint,5,opt,name=references_other_account,json=referencesOtherAccount,proto3" json:"references_other_account,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *RulePredicate) Reset() {
+	*x = RulePredicate{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulePredicate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulePredicate) ProtoMessage() {}
+
+func (x *RulePredicate) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulePredicate.ProtoReflect.Descriptor instead.
+func (*RulePredicate) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RulePredicate) GetDirection() RulePredicate_Direction {
+	if x != nil {
+		return x.Direction
+	}
+	return RulePredicate_DIRECTION_UNSPECIFIED
+}
+
+func (x *RulePredicate) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *RulePredicate) GetPort() int32 {
+	if x != nil && x.Port != nil {
+		return *x.Port
+	}
+	return 0
+}
+
+func (x *RulePredicate) GetCidrContains() string {
+	if x != nil {
+		return x.CidrContains
+	}
+	return ""
+}
+
+func (x *RulePredicate) GetReferencesOtherAccount() bool {
+	if x != nil {
+		return x.ReferencesOtherAccount
+	}
+	return false
+}
+
+// SearchSecurityGroupsResponse is one matching group, or one target that
+// could not be read (error set, no group).
+type SearchSecurityGroupsResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Location *Location              `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// The group as EC2 describes it, rules included.
+	SecurityGroup *SecurityGroup `protobuf:"bytes,2,opt,name=security_group,json=securityGroup,proto3" json:"security_group,omitempty"`
+	// The group's rules that satisfy some predicate, with their sgr- ids.
+	MatchingRules []*SecurityGroupRule `protobuf:"bytes,3,rep,name=matching_rules,json=matchingRules,proto3" json:"matching_rules,omitempty"`
+	// Why the target could not be read (EC2's code in ErrorInfo).
+	Error         *status.Status `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchSecurityGroupsResponse) Reset() {
+	*x = SearchSecurityGroupsResponse{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchSecurityGroupsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchSecurityGroupsResponse) ProtoMessage() {}
+
+func (x *SearchSecurityGroupsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchSecurityGroupsResponse.ProtoReflect.Descriptor instead.
+func (*SearchSecurityGroupsResponse) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SearchSecurityGroupsResponse) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsResponse) GetSecurityGroup() *SecurityGroup {
+	if x != nil {
+		return x.SecurityGroup
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsResponse) GetMatchingRules() []*SecurityGroupRule {
+	if x != nil {
+		return x.MatchingRules
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsResponse) GetError() *status.Status {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_palisade_v1_security_group_service_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\n" +
-	"(palisade/v1/security_group_service.proto\x12\vpalisade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x17palisade/v1/types.proto\"K\n" +
+	"(palisade/v1/security_group_service.proto\x12\vpalisade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x17google/rpc/status.proto\x1a\x17palisade/v1/types.proto\"K\n" +
 	"\bLocation\x12\"\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tB\x03\xe0A\x02R\taccountId\x12\x1b\n" +
@@ -1805,7 +2096,28 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
 	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12@\n" +
 	"\x0eip_permissions\x18\x05 \x03(\v2\x19.palisade.v1.IpPermissionR\ripPermissions\x12r\n" +
-	" security_group_rule_descriptions\x18\x06 \x03(\v2).palisade.v1.SecurityGroupRuleDescriptionR\x1dsecurityGroupRuleDescriptions2\xb1\x11\n" +
+	" security_group_rule_descriptions\x18\x06 \x03(\v2).palisade.v1.SecurityGroupRuleDescriptionR\x1dsecurityGroupRuleDescriptions\"\xec\x01\n" +
+	"\x1bSearchSecurityGroupsRequest\x124\n" +
+	"\atargets\x18\x01 \x03(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\atargets\x12-\n" +
+	"\afilters\x18\x02 \x03(\v2\x13.palisade.v1.FilterR\afilters\x12C\n" +
+	"\x0frule_predicates\x18\x03 \x03(\v2\x1a.palisade.v1.RulePredicateR\x0erulePredicates\x12#\n" +
+	"\rwithout_rules\x18\x04 \x01(\bR\fwithoutRules\"\xc5\x02\n" +
+	"\rRulePredicate\x12B\n" +
+	"\tdirection\x18\x01 \x01(\x0e2$.palisade.v1.RulePredicate.DirectionR\tdirection\x12\x1a\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\x12\x17\n" +
+	"\x04port\x18\x03 \x01(\x05H\x00R\x04port\x88\x01\x01\x12#\n" +
+	"\rcidr_contains\x18\x04 \x01(\tR\fcidrContains\x128\n" +
+	"\x18references_other_account\x18\x05 \x01(\bR\x16referencesOtherAccount\"S\n" +
+	"\tDirection\x12\x19\n" +
+	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11DIRECTION_INGRESS\x10\x01\x12\x14\n" +
+	"\x10DIRECTION_EGRESS\x10\x02B\a\n" +
+	"\x05_port\"\x85\x02\n" +
+	"\x1cSearchSecurityGroupsResponse\x121\n" +
+	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationR\blocation\x12A\n" +
+	"\x0esecurity_group\x18\x02 \x01(\v2\x1a.palisade.v1.SecurityGroupR\rsecurityGroup\x12E\n" +
+	"\x0ematching_rules\x18\x03 \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\rmatchingRules\x12(\n" +
+	"\x05error\x18\x04 \x01(\v2\x12.google.rpc.StatusR\x05error2\xa0\x12\n" +
 	"\x14SecurityGroupService\x12\x9e\x01\n" +
 	"\x13CreateSecurityGroup\x12'.palisade.v1.CreateSecurityGroupRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xb2\x01\n" +
@@ -1833,7 +2145,8 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12T\n" +
 	"\x10GetSecurityGroup\x12$.palisade.v1.GetSecurityGroupRequest\x1a\x1a.palisade.v1.SecurityGroup\x12e\n" +
 	"\x12ListSecurityGroups\x12&.palisade.v1.ListSecurityGroupsRequest\x1a'.palisade.v1.ListSecurityGroupsResponse\x12q\n" +
-	"\x16ListSecurityGroupRules\x12*.palisade.v1.ListSecurityGroupRulesRequest\x1a+.palisade.v1.ListSecurityGroupRulesResponseB;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
+	"\x16ListSecurityGroupRules\x12*.palisade.v1.ListSecurityGroupRulesRequest\x1a+.palisade.v1.ListSecurityGroupRulesResponse\x12m\n" +
+	"\x14SearchSecurityGroups\x12(.palisade.v1.SearchSecurityGroupsRequest\x1a).palisade.v1.SearchSecurityGroupsResponse0\x01B;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 
 var (
 	file_palisade_v1_security_group_service_proto_rawDescOnce sync.Once
@@ -1847,106 +2160,122 @@ func file_palisade_v1_security_group_service_proto_rawDescGZIP() []byte {
 	return file_palisade_v1_security_group_service_proto_rawDescData
 }
 
-var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_palisade_v1_security_group_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_palisade_v1_security_group_service_proto_goTypes = []any{
-	(*Location)(nil),                                          // 0: palisade.v1.Location
-	(*CreateSecurityGroupRequest)(nil),                        // 1: palisade.v1.CreateSecurityGroupRequest
-	(*AuthorizeSecurityGroupIngressRequest)(nil),              // 2: palisade.v1.AuthorizeSecurityGroupIngressRequest
-	(*AuthorizeSecurityGroupEgressRequest)(nil),               // 3: palisade.v1.AuthorizeSecurityGroupEgressRequest
-	(*RevokeSecurityGroupIngressRequest)(nil),                 // 4: palisade.v1.RevokeSecurityGroupIngressRequest
-	(*RevokeSecurityGroupEgressRequest)(nil),                  // 5: palisade.v1.RevokeSecurityGroupEgressRequest
-	(*DeleteSecurityGroupRequest)(nil),                        // 6: palisade.v1.DeleteSecurityGroupRequest
-	(*GetSecurityGroupRequest)(nil),                           // 7: palisade.v1.GetSecurityGroupRequest
-	(*ListSecurityGroupsRequest)(nil),                         // 8: palisade.v1.ListSecurityGroupsRequest
-	(*ListSecurityGroupsResponse)(nil),                        // 9: palisade.v1.ListSecurityGroupsResponse
-	(*Filter)(nil),                                            // 10: palisade.v1.Filter
-	(*ListSecurityGroupRulesRequest)(nil),                     // 11: palisade.v1.ListSecurityGroupRulesRequest
-	(*ListSecurityGroupRulesResponse)(nil),                    // 12: palisade.v1.ListSecurityGroupRulesResponse
-	(*CreateTagsRequest)(nil),                                 // 13: palisade.v1.CreateTagsRequest
-	(*DeleteTagsRequest)(nil),                                 // 14: palisade.v1.DeleteTagsRequest
-	(*ModifySecurityGroupRulesRequest)(nil),                   // 15: palisade.v1.ModifySecurityGroupRulesRequest
-	(*SecurityGroupRuleUpdate)(nil),                           // 16: palisade.v1.SecurityGroupRuleUpdate
-	(*SecurityGroupRuleRequest)(nil),                          // 17: palisade.v1.SecurityGroupRuleRequest
-	(*SecurityGroupRuleDescription)(nil),                      // 18: palisade.v1.SecurityGroupRuleDescription
-	(*UpdateSecurityGroupRuleDescriptionsIngressRequest)(nil), // 19: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
-	(*UpdateSecurityGroupRuleDescriptionsEgressRequest)(nil),  // 20: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
-	nil,                             // 21: palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	nil,                             // 22: palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	nil,                             // 23: palisade.v1.CreateTagsRequest.TagsEntry
-	nil,                             // 24: palisade.v1.DeleteTagsRequest.TagsEntry
-	(*IpPermission)(nil),            // 25: palisade.v1.IpPermission
-	(*SecurityGroup)(nil),           // 26: palisade.v1.SecurityGroup
-	(*SecurityGroupRule)(nil),       // 27: palisade.v1.SecurityGroupRule
-	(*longrunningpb.Operation)(nil), // 28: google.longrunning.Operation
+	(RulePredicate_Direction)(0),                              // 0: palisade.v1.RulePredicate.Direction
+	(*Location)(nil),                                          // 1: palisade.v1.Location
+	(*CreateSecurityGroupRequest)(nil),                        // 2: palisade.v1.CreateSecurityGroupRequest
+	(*AuthorizeSecurityGroupIngressRequest)(nil),              // 3: palisade.v1.AuthorizeSecurityGroupIngressRequest
+	(*AuthorizeSecurityGroupEgressRequest)(nil),               // 4: palisade.v1.AuthorizeSecurityGroupEgressRequest
+	(*RevokeSecurityGroupIngressRequest)(nil),                 // 5: palisade.v1.RevokeSecurityGroupIngressRequest
+	(*RevokeSecurityGroupEgressRequest)(nil),                  // 6: palisade.v1.RevokeSecurityGroupEgressRequest
+	(*DeleteSecurityGroupRequest)(nil),                        // 7: palisade.v1.DeleteSecurityGroupRequest
+	(*GetSecurityGroupRequest)(nil),                           // 8: palisade.v1.GetSecurityGroupRequest
+	(*ListSecurityGroupsRequest)(nil),                         // 9: palisade.v1.ListSecurityGroupsRequest
+	(*ListSecurityGroupsResponse)(nil),                        // 10: palisade.v1.ListSecurityGroupsResponse
+	(*Filter)(nil),                                            // 11: palisade.v1.Filter
+	(*ListSecurityGroupRulesRequest)(nil),                     // 12: palisade.v1.ListSecurityGroupRulesRequest
+	(*ListSecurityGroupRulesResponse)(nil),                    // 13: palisade.v1.ListSecurityGroupRulesResponse
+	(*CreateTagsRequest)(nil),                                 // 14: palisade.v1.CreateTagsRequest
+	(*DeleteTagsRequest)(nil),                                 // 15: palisade.v1.DeleteTagsRequest
+	(*ModifySecurityGroupRulesRequest)(nil),                   // 16: palisade.v1.ModifySecurityGroupRulesRequest
+	(*SecurityGroupRuleUpdate)(nil),                           // 17: palisade.v1.SecurityGroupRuleUpdate
+	(*SecurityGroupRuleRequest)(nil),                          // 18: palisade.v1.SecurityGroupRuleRequest
+	(*SecurityGroupRuleDescription)(nil),                      // 19: palisade.v1.SecurityGroupRuleDescription
+	(*UpdateSecurityGroupRuleDescriptionsIngressRequest)(nil), // 20: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+	(*UpdateSecurityGroupRuleDescriptionsEgressRequest)(nil),  // 21: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+	(*SearchSecurityGroupsRequest)(nil),                       // 22: palisade.v1.SearchSecurityGroupsRequest
+	(*RulePredicate)(nil),                                     // 23: palisade.v1.RulePredicate
+	(*SearchSecurityGroupsResponse)(nil),                      // 24: palisade.v1.SearchSecurityGroupsResponse
+	nil,                                                       // 25: palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	nil,                                                       // 26: palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	nil,                                                       // 27: palisade.v1.CreateTagsRequest.TagsEntry
+	nil,                                                       // 28: palisade.v1.DeleteTagsRequest.TagsEntry
+	(*IpPermission)(nil),                                      // 29: palisade.v1.IpPermission
+	(*SecurityGroup)(nil),                                     // 30: palisade.v1.SecurityGroup
+	(*SecurityGroupRule)(nil),                                 // 31: palisade.v1.SecurityGroupRule
+	(*status.Status)(nil),                                     // 32: google.rpc.Status
+	(*longrunningpb.Operation)(nil),                           // 33: google.longrunning.Operation
 }
 var file_palisade_v1_security_group_service_proto_depIdxs = []int32{
-	0,  // 0: palisade.v1.CreateSecurityGroupRequest.location:type_name -> palisade.v1.Location
-	21, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	25, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	25, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
-	0,  // 4: palisade.v1.AuthorizeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	25, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	0,  // 6: palisade.v1.AuthorizeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	25, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	0,  // 8: palisade.v1.RevokeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	25, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	0,  // 10: palisade.v1.RevokeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	25, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	0,  // 12: palisade.v1.DeleteSecurityGroupRequest.location:type_name -> palisade.v1.Location
-	0,  // 13: palisade.v1.GetSecurityGroupRequest.location:type_name -> palisade.v1.Location
-	0,  // 14: palisade.v1.ListSecurityGroupsRequest.location:type_name -> palisade.v1.Location
-	22, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	10, // 16: palisade.v1.ListSecurityGroupsRequest.filters:type_name -> palisade.v1.Filter
-	26, // 17: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
-	0,  // 18: palisade.v1.ListSecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
-	10, // 19: palisade.v1.ListSecurityGroupRulesRequest.filters:type_name -> palisade.v1.Filter
-	27, // 20: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
-	0,  // 21: palisade.v1.CreateTagsRequest.location:type_name -> palisade.v1.Location
-	23, // 22: palisade.v1.CreateTagsRequest.tags:type_name -> palisade.v1.CreateTagsRequest.TagsEntry
-	0,  // 23: palisade.v1.DeleteTagsRequest.location:type_name -> palisade.v1.Location
-	24, // 24: palisade.v1.DeleteTagsRequest.tags:type_name -> palisade.v1.DeleteTagsRequest.TagsEntry
-	0,  // 25: palisade.v1.ModifySecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
-	16, // 26: palisade.v1.ModifySecurityGroupRulesRequest.security_group_rules:type_name -> palisade.v1.SecurityGroupRuleUpdate
-	17, // 27: palisade.v1.SecurityGroupRuleUpdate.security_group_rule:type_name -> palisade.v1.SecurityGroupRuleRequest
-	0,  // 28: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.location:type_name -> palisade.v1.Location
-	25, // 29: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	18, // 30: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
-	0,  // 31: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.location:type_name -> palisade.v1.Location
-	25, // 32: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	18, // 33: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
-	1,  // 34: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
-	2,  // 35: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
-	3,  // 36: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
-	4,  // 37: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
-	5,  // 38: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
-	6,  // 39: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
-	13, // 40: palisade.v1.SecurityGroupService.CreateTags:input_type -> palisade.v1.CreateTagsRequest
-	14, // 41: palisade.v1.SecurityGroupService.DeleteTags:input_type -> palisade.v1.DeleteTagsRequest
-	15, // 42: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:input_type -> palisade.v1.ModifySecurityGroupRulesRequest
-	19, // 43: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
-	20, // 44: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
-	7,  // 45: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
-	8,  // 46: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
-	11, // 47: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
-	28, // 48: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
-	28, // 49: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	28, // 50: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	28, // 51: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	28, // 52: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	28, // 53: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
-	28, // 54: palisade.v1.SecurityGroupService.CreateTags:output_type -> google.longrunning.Operation
-	28, // 55: palisade.v1.SecurityGroupService.DeleteTags:output_type -> google.longrunning.Operation
-	28, // 56: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:output_type -> google.longrunning.Operation
-	28, // 57: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:output_type -> google.longrunning.Operation
-	28, // 58: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:output_type -> google.longrunning.Operation
-	26, // 59: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
-	9,  // 60: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
-	12, // 61: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
-	48, // [48:62] is the sub-list for method output_type
-	34, // [34:48] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	1,  // 0: palisade.v1.CreateSecurityGroupRequest.location:type_name -> palisade.v1.Location
+	25, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	29, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	29, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
+	1,  // 4: palisade.v1.AuthorizeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
+	29, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	1,  // 6: palisade.v1.AuthorizeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
+	29, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	1,  // 8: palisade.v1.RevokeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
+	29, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	1,  // 10: palisade.v1.RevokeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
+	29, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	1,  // 12: palisade.v1.DeleteSecurityGroupRequest.location:type_name -> palisade.v1.Location
+	1,  // 13: palisade.v1.GetSecurityGroupRequest.location:type_name -> palisade.v1.Location
+	1,  // 14: palisade.v1.ListSecurityGroupsRequest.location:type_name -> palisade.v1.Location
+	26, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	11, // 16: palisade.v1.ListSecurityGroupsRequest.filters:type_name -> palisade.v1.Filter
+	30, // 17: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
+	1,  // 18: palisade.v1.ListSecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
+	11, // 19: palisade.v1.ListSecurityGroupRulesRequest.filters:type_name -> palisade.v1.Filter
+	31, // 20: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
+	1,  // 21: palisade.v1.CreateTagsRequest.location:type_name -> palisade.v1.Location
+	27, // 22: palisade.v1.CreateTagsRequest.tags:type_name -> palisade.v1.CreateTagsRequest.TagsEntry
+	1,  // 23: palisade.v1.DeleteTagsRequest.location:type_name -> palisade.v1.Location
+	28, // 24: palisade.v1.DeleteTagsRequest.tags:type_name -> palisade.v1.DeleteTagsRequest.TagsEntry
+	1,  // 25: palisade.v1.ModifySecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
+	17, // 26: palisade.v1.ModifySecurityGroupRulesRequest.security_group_rules:type_name -> palisade.v1.SecurityGroupRuleUpdate
+	18, // 27: palisade.v1.SecurityGroupRuleUpdate.security_group_rule:type_name -> palisade.v1.SecurityGroupRuleRequest
+	1,  // 28: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.location:type_name -> palisade.v1.Location
+	29, // 29: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	19, // 30: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
+	1,  // 31: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.location:type_name -> palisade.v1.Location
+	29, // 32: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	19, // 33: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
+	1,  // 34: palisade.v1.SearchSecurityGroupsRequest.targets:type_name -> palisade.v1.Location
+	11, // 35: palisade.v1.SearchSecurityGroupsRequest.filters:type_name -> palisade.v1.Filter
+	23, // 36: palisade.v1.SearchSecurityGroupsRequest.rule_predicates:type_name -> palisade.v1.RulePredicate
+	0,  // 37: palisade.v1.RulePredicate.direction:type_name -> palisade.v1.RulePredicate.Direction
+	1,  // 38: palisade.v1.SearchSecurityGroupsResponse.location:type_name -> palisade.v1.Location
+	30, // 39: palisade.v1.SearchSecurityGroupsResponse.security_group:type_name -> palisade.v1.SecurityGroup
+	31, // 40: palisade.v1.SearchSecurityGroupsResponse.matching_rules:type_name -> palisade.v1.SecurityGroupRule
+	32, // 41: palisade.v1.SearchSecurityGroupsResponse.error:type_name -> google.rpc.Status
+	2,  // 42: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
+	3,  // 43: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
+	4,  // 44: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
+	5,  // 45: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
+	6,  // 46: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
+	7,  // 47: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
+	14, // 48: palisade.v1.SecurityGroupService.CreateTags:input_type -> palisade.v1.CreateTagsRequest
+	15, // 49: palisade.v1.SecurityGroupService.DeleteTags:input_type -> palisade.v1.DeleteTagsRequest
+	16, // 50: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:input_type -> palisade.v1.ModifySecurityGroupRulesRequest
+	20, // 51: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+	21, // 52: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+	8,  // 53: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
+	9,  // 54: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
+	12, // 55: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
+	22, // 56: palisade.v1.SecurityGroupService.SearchSecurityGroups:input_type -> palisade.v1.SearchSecurityGroupsRequest
+	33, // 57: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
+	33, // 58: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	33, // 59: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	33, // 60: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	33, // 61: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	33, // 62: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
+	33, // 63: palisade.v1.SecurityGroupService.CreateTags:output_type -> google.longrunning.Operation
+	33, // 64: palisade.v1.SecurityGroupService.DeleteTags:output_type -> google.longrunning.Operation
+	33, // 65: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:output_type -> google.longrunning.Operation
+	33, // 66: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:output_type -> google.longrunning.Operation
+	33, // 67: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:output_type -> google.longrunning.Operation
+	30, // 68: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
+	10, // 69: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
+	13, // 70: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
+	24, // 71: palisade.v1.SecurityGroupService.SearchSecurityGroups:output_type -> palisade.v1.SearchSecurityGroupsResponse
+	57, // [57:72] is the sub-list for method output_type
+	42, // [42:57] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_security_group_service_proto_init() }
@@ -1956,18 +2285,20 @@ func file_palisade_v1_security_group_service_proto_init() {
 	}
 	file_palisade_v1_types_proto_init()
 	file_palisade_v1_security_group_service_proto_msgTypes[17].OneofWrappers = []any{}
+	file_palisade_v1_security_group_service_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_security_group_service_proto_rawDesc), len(file_palisade_v1_security_group_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   25,
+			NumEnums:      1,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_palisade_v1_security_group_service_proto_goTypes,
 		DependencyIndexes: file_palisade_v1_security_group_service_proto_depIdxs,
+		EnumInfos:         file_palisade_v1_security_group_service_proto_enumTypes,
 		MessageInfos:      file_palisade_v1_security_group_service_proto_msgTypes,
 	}.Build()
 	File_palisade_v1_security_group_service_proto = out.File

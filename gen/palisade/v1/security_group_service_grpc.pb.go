@@ -34,6 +34,7 @@ const (
 	SecurityGroupService_GetSecurityGroup_FullMethodName                           = "/palisade.v1.SecurityGroupService/GetSecurityGroup"
 	SecurityGroupService_ListSecurityGroups_FullMethodName                         = "/palisade.v1.SecurityGroupService/ListSecurityGroups"
 	SecurityGroupService_ListSecurityGroupRules_FullMethodName                     = "/palisade.v1.SecurityGroupService/ListSecurityGroupRules"
+	SecurityGroupService_SearchSecurityGroups_FullMethodName                       = "/palisade.v1.SecurityGroupService/SearchSecurityGroups"
 )
 
 // SecurityGroupServiceClient is the client API for SecurityGroupService service.
@@ -80,6 +81,12 @@ type SecurityGroupServiceClient interface {
 	// Lists rules from EC2 one by one, each with its sgr- id and tags
 	// (EC2's DescribeSecurityGroupRules; AIP-158 pagination).
 	ListSecurityGroupRules(ctx context.Context, in *ListSecurityGroupRulesRequest, opts ...grpc.CallOption) (*ListSecurityGroupRulesResponse, error)
+	// Searches many accounts and regions at once for groups matching EC2's
+	// filters and rule predicates on the canonical rule model, streaming one
+	// answer per matching group (and one per target that could not be read)
+	// as each target is read. Targets are read in parallel, each paced by
+	// the shared rate budget of its account and region.
+	SearchSecurityGroups(ctx context.Context, in *SearchSecurityGroupsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SearchSecurityGroupsResponse], error)
 }
 
 type securityGroupServiceClient struct {
@@ -230,6 +237,25 @@ func (c *securityGroupServiceClient) ListSecurityGroupRules(ctx context.Context,
 	return out, nil
 }
 
+func (c *securityGroupServiceClient) SearchSecurityGroups(ctx context.Context, in *SearchSecurityGroupsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SearchSecurityGroupsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SecurityGroupService_ServiceDesc.Streams[0], SecurityGroupService_SearchSecurityGroups_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SearchSecurityGroupsRequest, SearchSecurityGroupsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SecurityGroupService_SearchSecurityGroupsClient = grpc.ServerStreamingClient[SearchSecurityGroupsResponse]
+
 // SecurityGroupServiceServer is the server API for SecurityGroupService service.
 // All implementations must embed UnimplementedSecurityGroupServiceServer
 // for forward compatibility.
@@ -274,6 +300,12 @@ type SecurityGroupServiceServer interface {
 	// Lists rules from EC2 one by one, each with its sgr- id and tags
 	// (EC2's DescribeSecurityGroupRules; AIP-158 pagination).
 	ListSecurityGroupRules(context.Context, *ListSecurityGroupRulesRequest) (*ListSecurityGroupRulesResponse, error)
+	// Searches many accounts and regions at once for groups matching EC2's
+	// filters and rule predicates on the canonical rule model, streaming one
+	// answer per matching group (and one per target that could not be read)
+	// as each target is read. Targets are read in parallel, each paced by
+	// the shared rate budget of its account and region.
+	SearchSecurityGroups(*SearchSecurityGroupsRequest, grpc.ServerStreamingServer[SearchSecurityGroupsResponse]) error
 	mustEmbedUnimplementedSecurityGroupServiceServer()
 }
 
@@ -325,6 +357,9 @@ func (UnimplementedSecurityGroupServiceServer) ListSecurityGroups(context.Contex
 }
 func (UnimplementedSecurityGroupServiceServer) ListSecurityGroupRules(context.Context, *ListSecurityGroupRulesRequest) (*ListSecurityGroupRulesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSecurityGroupRules not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) SearchSecurityGroups(*SearchSecurityGroupsRequest, grpc.ServerStreamingServer[SearchSecurityGroupsResponse]) error {
+	return status.Error(codes.Unimplemented, "method SearchSecurityGroups not implemented")
 }
 func (UnimplementedSecurityGroupServiceServer) mustEmbedUnimplementedSecurityGroupServiceServer() {}
 func (UnimplementedSecurityGroupServiceServer) testEmbeddedByValue()                              {}
@@ -599,6 +634,17 @@ func _SecurityGroupService_ListSecurityGroupRules_Handler(srv interface{}, ctx c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecurityGroupService_SearchSecurityGroups_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(SearchSecurityGroupsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SecurityGroupServiceServer).SearchSecurityGroups(m, &grpc.GenericServerStream[SearchSecurityGroupsRequest, SearchSecurityGroupsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SecurityGroupService_SearchSecurityGroupsServer = grpc.ServerStreamingServer[SearchSecurityGroupsResponse]
+
 // SecurityGroupService_ServiceDesc is the grpc.ServiceDesc for SecurityGroupService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -663,6 +709,12 @@ var SecurityGroupService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _SecurityGroupService_ListSecurityGroupRules_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "SearchSecurityGroups",
+			Handler:       _SecurityGroupService_SearchSecurityGroups_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "palisade/v1/security_group_service.proto",
 }
