@@ -149,3 +149,27 @@ func TestSearchSecurityGroups(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchReportsUnreadableTargets: a target EC2 does not answer is one
+// answer carrying the error, not the end of the search.
+func TestSearchReportsUnreadableTargets(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.sim.SetFaults(1, 0, 0) // every call fails with a 500 or 503
+	defer e.sim.SetFaults(0, 0, 0)
+	targets := []*palisadev1.Location{loc, {AccountId: account, Region: "eu-west-1"}}
+	res, err := e.search(&palisadev1.SearchSecurityGroupsRequest{Targets: targets, RulePredicates: []*palisadev1.RulePredicate{worldSSH}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != len(targets) {
+		t.Fatalf("%d answers for %d unreadable targets: %v", len(res), len(targets), res)
+	}
+	for _, r := range res {
+		if r.GetError() == nil || r.GetSecurityGroup() != nil {
+			t.Errorf("target %v: answer %v, want its error alone", r.GetLocation(), r)
+		}
+		if c := codes.Code(r.GetError().GetCode()); c != codes.Unavailable {
+			t.Errorf("target %v: code %v (%s), want Unavailable", r.GetLocation(), c, r.GetError().GetMessage())
+		}
+	}
+}

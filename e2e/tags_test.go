@@ -15,14 +15,7 @@ import (
 // ruleTags reads one rule's tags.
 func (e *env) ruleTags(id string) map[string]string {
 	e.t.Helper()
-	resp, err := e.sg.ListSecurityGroupRules(e.ctx, &palisadev1.ListSecurityGroupRulesRequest{Location: loc, SecurityGroupRuleIds: []string{id}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if len(resp.GetSecurityGroupRules()) != 1 {
-		e.t.Fatalf("rule %s: %d rules read", id, len(resp.GetSecurityGroupRules()))
-	}
-	return resp.GetSecurityGroupRules()[0].GetTags()
+	return e.liveRule(id).GetTags()
 }
 
 // groupTags reads one group's tags without Palisade's marker.

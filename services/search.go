@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/rollout"
 	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
 	"github.com/palisadehq/palisade/internal/validate"
@@ -72,7 +73,8 @@ func (s *securityGroups) SearchSecurityGroups(r *palisadev1.SearchSecurityGroups
 
 // searchTarget reads one account and region: the groups EC2's filters
 // select (one paced DescribeSecurityGroups per page), tested against the
-// predicates on their rules as DescribeSecurityGroups reports them, then
+// predicates on their rules as DescribeSecurityGroups reports them (in the
+// canonical model, as a rollout reads them), then
 // the rules of the groups that match, with their ids (one paced
 // DescribeSecurityGroupRules per 200 groups), tested again as EC2 now
 // holds them. A target that cannot be read is one answer with its error.
@@ -111,7 +113,8 @@ func (s *securityGroups) searchTarget(ctx context.Context, loc *palisadev1.Locat
 				}
 				continue
 			}
-			if _, ok := matching(preds, describedRules(g)); ok {
+			described := append(rollout.Observed(rules.Ingress, ruleconv.FromEC2(g.IpPermissions)), rollout.Observed(rules.Egress, ruleconv.FromEC2(g.IpPermissionsEgress))...)
+			if _, ok := matching(preds, described); ok {
 				candidates = append(candidates, g)
 			}
 		}
@@ -196,55 +199,4 @@ func matching(preds []rules.Predicate, rs []rules.Rule) ([]int, bool) {
 		}
 	}
 	return hits, true
-}
-
-// describedRules puts a described group's permissions in the canonical
-// model, one rule per peer, for a first test of the predicates before
-// the rules are read with their ids. Descriptions are left out: they do
-// not affect a predicate, and EC2 may hold one the model's validation
-// refuses.
-func describedRules(g types.SecurityGroup) []rules.Rule {
-	var out []rules.Rule
-	for _, side := range []struct {
-		dir   rules.Direction
-		perms []types.IpPermission
-	}{{rules.Ingress, g.IpPermissions}, {rules.Egress, g.IpPermissionsEgress}} {
-		for _, p := range ruleconv.Permissions(ruleconv.FromEC2(side.perms)) {
-			for _, one := range splitPeers(p) {
-				if rs, v := rules.Expand("rule", side.dir, []rules.Permission{one}); len(v) == 0 {
-					out = append(out, rs...)
-				}
-			}
-		}
-	}
-	return out
-}
-
-// splitPeers makes one permission per peer, without descriptions, so a
-// peer the model refuses costs only itself.
-func splitPeers(p rules.Permission) []rules.Permission {
-	base := rules.Permission{Protocol: p.Protocol, FromPort: p.FromPort, ToPort: p.ToPort}
-	var out []rules.Permission
-	for _, c := range p.IPv4Ranges {
-		one := base
-		one.IPv4Ranges = []rules.CIDR{{Value: c.Value}}
-		out = append(out, one)
-	}
-	for _, c := range p.IPv6Ranges {
-		one := base
-		one.IPv6Ranges = []rules.CIDR{{Value: c.Value}}
-		out = append(out, one)
-	}
-	for _, pl := range p.PrefixLists {
-		one := base
-		one.PrefixLists = []rules.PrefixList{{ID: pl.ID}}
-		out = append(out, one)
-	}
-	for _, g := range p.Groups {
-		one := base
-		g.Description = ""
-		one.Groups = []rules.GroupRef{g}
-		out = append(out, one)
-	}
-	return out
 }
