@@ -36,10 +36,21 @@ type rollouts struct {
 }
 
 func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutRequest) (*longrunningpb.Operation, error) {
+	if r.GetRemediation() != nil {
+		return s.startRemediation(ctx, r)
+	}
 	if v := validate.StartRollout(r); len(v) > 0 {
 		return nil, invalidArgument(v)
 	}
-	cmd, err := s.command(ctx, r, r.GetRequestId(), func(c *palisadev1.Command) {
+	return s.start(ctx, r, r, nil)
+}
+
+// start decides, and stores or plans, the rollout r. asked is the request
+// as the caller sent it, which its request_id stands for: r itself, or
+// the remediation r was derived from. losses are a remediation's rules
+// each group loses, by account/region/group id, for the plan.
+func (s *rollouts) start(ctx context.Context, asked, r *palisadev1.StartRolloutRequest, losses map[string][]*palisadev1.SecurityGroupRule) (*longrunningpb.Operation, error) {
+	cmd, err := s.command(ctx, asked, r.GetRequestId(), func(c *palisadev1.Command) {
 		c.Request = &palisadev1.Command_StartRollout{StartRollout: r}
 	})
 	if err != nil {
@@ -50,7 +61,7 @@ func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutR
 		return nil, err
 	}
 	if r.GetValidateOnly() {
-		return s.plan(ctx, cmd)
+		return s.plan(ctx, cmd, losses)
 	}
 	ctx = logging.With(ctx, logging.RequestID, r.GetRequestId())
 	// Once the command is stored, the rollout's record goes before the
@@ -66,7 +77,7 @@ func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutR
 // plan answers validate_only: it reads the targets from EC2 and returns,
 // as the response of a finished, unnamed operation, the Rollout that would
 // run with its plan.
-func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command) (*longrunningpb.Operation, error) {
+func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command, losses map[string][]*palisadev1.SecurityGroupRule) (*longrunningpb.Operation, error) {
 	r := cmd.GetStartRollout()
 	change, _ := rollout.ExpandChange("change", r.GetChange()) // validated
 	located, errs := rollout.ResolveAll(ctx, r.GetTargets(), func(ctx context.Context, t *palisadev1.RolloutTarget) (rollout.Located, error) {
@@ -83,6 +94,11 @@ func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command) (*longrunn
 	ro := rollout.NewRecord(cmd).GetRollout()
 	ro.Name, ro.Operation, ro.State = "", "", palisadev1.RolloutState_ROLLOUT_STATE_UNSPECIFIED
 	ro.Plan = plan
+	for _, lp := range plan.GetLocations() {
+		for _, gp := range lp.GetGroupPlans() {
+			gp.Losses = losses[placeKey(lp.GetLocation(), gp.GetGroupId())]
+		}
+	}
 	ro.Progress = rollout.Count(children, 0, plan.GetEstimatedDuration().AsDuration())
 	for _, c := range children {
 		if c.GetFailureCode() != "" {

@@ -38,27 +38,7 @@ func (s *securityGroups) SearchSecurityGroups(r *palisadev1.SearchSecurityGroups
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	found := make(chan *palisadev1.SearchSecurityGroupsResponse, searchParallel)
-	go func() {
-		defer close(found)
-		slots := make(chan struct{}, searchParallel)
-		var wg sync.WaitGroup
-		for _, t := range r.GetTargets() {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				s.searchTarget(ctx, t, r, found)
-			}()
-		}
-		wg.Wait()
-	}()
+	go s.reader.search(ctx, r, found)
 	var sendErr error
 	for res := range found {
 		if sendErr != nil {
@@ -71,6 +51,31 @@ func (s *securityGroups) SearchSecurityGroups(r *palisadev1.SearchSecurityGroups
 	return sendErr
 }
 
+// search reads every target of r, searchParallel at a time, sends each
+// answer on found as it comes, and closes found once every target is
+// read or ctx has ended.
+func (rd reader) search(ctx context.Context, r *palisadev1.SearchSecurityGroupsRequest, found chan<- *palisadev1.SearchSecurityGroupsResponse) {
+	defer close(found)
+	slots := make(chan struct{}, searchParallel)
+	var wg sync.WaitGroup
+	for _, t := range r.GetTargets() {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			rd.searchTarget(ctx, t, r, found)
+		}()
+	}
+	wg.Wait()
+}
+
 // searchTarget reads one account and region: the groups EC2's filters
 // select (one paced DescribeSecurityGroups per page), tested against the
 // predicates on their rules as DescribeSecurityGroups reports them (in the
@@ -78,7 +83,7 @@ func (s *securityGroups) SearchSecurityGroups(r *palisadev1.SearchSecurityGroups
 // the rules of the groups that match, with their ids (one paced
 // DescribeSecurityGroupRules per 200 groups), tested again as EC2 now
 // holds them. A target that cannot be read is one answer with its error.
-func (s *securityGroups) searchTarget(ctx context.Context, loc *palisadev1.Location, r *palisadev1.SearchSecurityGroupsRequest, found chan<- *palisadev1.SearchSecurityGroupsResponse) {
+func (rd reader) searchTarget(ctx context.Context, loc *palisadev1.Location, r *palisadev1.SearchSecurityGroupsRequest, found chan<- *palisadev1.SearchSecurityGroupsResponse) {
 	emit := func(res *palisadev1.SearchSecurityGroupsResponse) bool {
 		select {
 		case found <- res:
@@ -88,7 +93,7 @@ func (s *securityGroups) searchTarget(ctx context.Context, loc *palisadev1.Locat
 		}
 	}
 	fail := func(err error) {
-		emit(&palisadev1.SearchSecurityGroupsResponse{Location: loc, Error: status.Convert(s.reader.ec2Status(ctx, err)).Proto()})
+		emit(&palisadev1.SearchSecurityGroupsResponse{Location: loc, Error: status.Convert(rd.ec2Status(ctx, err)).Proto()})
 	}
 	preds := make([]rules.Predicate, len(r.GetRulePredicates()))
 	for i, p := range r.GetRulePredicates() {
@@ -97,7 +102,7 @@ func (s *securityGroups) searchTarget(ctx context.Context, loc *palisadev1.Locat
 	in := &ec2.DescribeSecurityGroupsInput{Filters: ec2Filters(r.GetFilters()), MaxResults: aws.Int32(1000)}
 	var candidates []types.SecurityGroup
 	for {
-		out, err := s.reader.describeGroups(ctx, loc, in)
+		out, err := rd.describeGroups(ctx, loc, in)
 		if err != nil {
 			fail(err)
 			return
@@ -129,7 +134,7 @@ func (s *securityGroups) searchTarget(ctx context.Context, loc *palisadev1.Locat
 		for i, g := range batch {
 			ids[i] = aws.ToString(g.GroupId)
 		}
-		byGroup, err := s.rulesOfGroups(ctx, loc, ids)
+		byGroup, err := rd.rulesOfGroups(ctx, loc, ids)
 		if err != nil {
 			fail(err)
 			return
@@ -156,14 +161,14 @@ func (s *securityGroups) searchTarget(ctx context.Context, loc *palisadev1.Locat
 }
 
 // rulesOfGroups reads every rule of the groups, by group.
-func (s *securityGroups) rulesOfGroups(ctx context.Context, loc *palisadev1.Location, groupIDs []string) (map[string][]types.SecurityGroupRule, error) {
+func (rd reader) rulesOfGroups(ctx context.Context, loc *palisadev1.Location, groupIDs []string) (map[string][]types.SecurityGroupRule, error) {
 	in := &ec2.DescribeSecurityGroupRulesInput{
 		Filters:    []types.Filter{{Name: aws.String("group-id"), Values: groupIDs}},
 		MaxResults: aws.Int32(1000),
 	}
 	out := map[string][]types.SecurityGroupRule{}
 	for {
-		page, err := s.reader.describeRules(ctx, loc, in)
+		page, err := rd.describeRules(ctx, loc, in)
 		if err != nil {
 			return nil, err
 		}

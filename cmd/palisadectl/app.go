@@ -40,7 +40,7 @@ func commands() []command {
 		getOperationCommand(),
 		listOperationsCommand(),
 		watchCommand(),
-		rolloutStartCommand(), rolloutGetCommand(), rolloutListCommand(), rolloutWatchCommand(),
+		rolloutStartCommand(), rolloutRemediateCommand(), rolloutGetCommand(), rolloutListCommand(), rolloutWatchCommand(),
 		rolloutControlCommand("pause"), rolloutControlCommand("resume"), rolloutControlCommand("cancel"),
 		cancelOperationCommand(),
 		auditCommand(),

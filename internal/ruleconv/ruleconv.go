@@ -204,3 +204,59 @@ func Predicate(p *palisadev1.RulePredicate, owner string) rules.Predicate {
 	}
 	return out
 }
+
+// CanonicalRule reads a rule in the API's shape into the canonical model
+// (without its description); false when the model cannot express it.
+func CanonicalRule(r *palisadev1.SecurityGroupRule) (rules.Rule, bool) {
+	dir := rules.Ingress
+	if r.GetIsEgress() {
+		dir = rules.Egress
+	}
+	p := rules.Permission{Protocol: r.GetIpProtocol()}
+	// No range where EC2 keeps none, but icmp always carries its type and
+	// code, -1 included.
+	if r.GetFromPort() != -1 || r.GetToPort() != -1 || r.GetIpProtocol() == "icmp" || r.GetIpProtocol() == "icmpv6" {
+		p.FromPort, p.ToPort = rules.Port(r.GetFromPort()), rules.Port(r.GetToPort())
+	}
+	switch {
+	case r.GetCidrIpv4() != "":
+		p.IPv4Ranges = []rules.CIDR{{Value: r.GetCidrIpv4()}}
+	case r.GetCidrIpv6() != "":
+		p.IPv6Ranges = []rules.CIDR{{Value: r.GetCidrIpv6()}}
+	case r.GetPrefixListId() != "":
+		p.PrefixLists = []rules.PrefixList{{ID: r.GetPrefixListId()}}
+	case r.GetReferencedGroupId() != "":
+		p.Groups = []rules.GroupRef{{GroupID: r.GetReferencedGroupId(), UserID: r.GetReferencedUserId()}}
+	}
+	rs, v := rules.Expand("rule", dir, []rules.Permission{p})
+	if len(v) > 0 || len(rs) != 1 {
+		return rules.Rule{}, false
+	}
+	return rs[0], true
+}
+
+// ToPermissions renders canonical rules in the API's shape, one
+// permission per rule.
+func ToPermissions(rs []rules.Rule) []*palisadev1.IpPermission {
+	out := make([]*palisadev1.IpPermission, 0, len(rs))
+	for _, r := range rs {
+		p := r.Permission()
+		q := &palisadev1.IpPermission{IpProtocol: p.Protocol, FromPort: p.FromPort, ToPort: p.ToPort}
+		for _, c := range p.IPv4Ranges {
+			q.IpRanges = append(q.IpRanges, &palisadev1.IpRange{CidrIp: c.Value, Description: c.Description})
+		}
+		for _, c := range p.IPv6Ranges {
+			q.Ipv6Ranges = append(q.Ipv6Ranges, &palisadev1.Ipv6Range{CidrIpv6: c.Value, Description: c.Description})
+		}
+		for _, pl := range p.PrefixLists {
+			q.PrefixListIds = append(q.PrefixListIds, &palisadev1.PrefixListId{PrefixListId: pl.ID, Description: pl.Description})
+		}
+		for _, g := range p.Groups {
+			q.UserIdGroupPairs = append(q.UserIdGroupPairs, &palisadev1.UserIdGroupPair{
+				GroupId: g.GroupID, UserId: g.UserID, VpcId: g.VpcID, VpcPeeringConnectionId: g.PeeringID, Description: g.Description,
+			})
+		}
+		out = append(out, q)
+	}
+	return out
+}

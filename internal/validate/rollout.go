@@ -34,6 +34,10 @@ func StartRollout(r *palisadev1.StartRolloutRequest) rules.Violations {
 			v = append(v, Target(indexed("targets", i), t)...)
 		}
 	}
+	if r.GetRemediation() != nil {
+		// A remediation as stored, its change and targets derived.
+		v = append(v, remediation(r.GetRemediation())...)
+	}
 	return append(v, Strategy(r.GetStrategy())...).Capped()
 }
 

@@ -11,9 +11,9 @@ import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Status } from "../../google/rpc/status_pb.js";
 import { file_google_rpc_status } from "../../google/rpc/status_pb.js";
-import type { Location } from "./security_group_service_pb.js";
+import type { Location, SearchSecurityGroupsRequest } from "./security_group_service_pb.js";
 import { file_palisade_v1_security_group_service } from "./security_group_service_pb.js";
-import type { IpPermission } from "./types_pb.js";
+import type { IpPermission, SecurityGroupRule } from "./types_pb.js";
 import { file_palisade_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/rollout_service.proto.
  */
 export const file_palisade_v1_rollout_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFwYWxpc2FkZS92MS9yb2xsb3V0X3NlcnZpY2UucHJvdG8SC3BhbGlzYWRlLnYxItwBCgpSdWxlQ2hhbmdlEjQKEWF1dGhvcml6ZV9pbmdyZXNzGAEgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEjMKEGF1dGhvcml6ZV9lZ3Jlc3MYAiADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SMQoOcmV2b2tlX2luZ3Jlc3MYAyADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SMAoNcmV2b2tlX2VncmVzcxgEIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbiLBAQoNUm9sbG91dFRhcmdldBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISEQoJZ3JvdXBfaWRzGAIgAygJEjIKBHRhZ3MYAyADKAsyJC5wYWxpc2FkZS52MS5Sb2xsb3V0VGFyZ2V0LlRhZ3NFbnRyeRIOCgZ2cGNfaWQYBCABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaQoPUm9sbG91dFN0cmF0ZWd5EhUKDW1heF9pbl9mbGlnaHQYASABKAUSEwoLY2FuYXJ5X3NpemUYAiABKAUSGQoMbWF4X2ZhaWx1cmVzGAMgASgFSACIAQFCDwoNX21heF9mYWlsdXJlcyLQAQoTU3RhcnRSb2xsb3V0UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoGY2hhbmdlGAMgASgLMhcucGFsaXNhZGUudjEuUnVsZUNoYW5nZUID4EECEjAKB3RhcmdldHMYBCADKAsyGi5wYWxpc2FkZS52MS5Sb2xsb3V0VGFyZ2V0QgPgQQISLgoIc3RyYXRlZ3kYBSABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0U3RyYXRlZ3ki2wQKB1JvbGxvdXQSDAoEbmFtZRgBIAEoCRIRCglvcGVyYXRpb24YAiABKAkSKAoFc3RhdGUYAyABKA4yGS5wYWxpc2FkZS52MS5Sb2xsb3V0U3RhdGUSFAoMc3RhdGVfcmVhc29uGAQgASgJEicKBmNoYW5nZRgFIAEoCzIXLnBhbGlzYWRlLnYxLlJ1bGVDaGFuZ2USKwoHdGFyZ2V0cxgGIAMoCzIaLnBhbGlzYWRlLnYxLlJvbGxvdXRUYXJnZXQSLgoIc3RyYXRlZ3kYByABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0U3RyYXRlZ3kSLgoIcHJvZ3Jlc3MYCCABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0UHJvZ3Jlc3MSLQoIZmFpbHVyZXMYCSADKAsyGy5wYWxpc2FkZS52MS5Sb2xsb3V0RmFpbHVyZRImCgRwbGFuGAogASgLMhgucGFsaXNhZGUudjEuUm9sbG91dFBsYW4SDgoGY2FsbGVyGAsgASgJEhIKCnJlcXVlc3RfaWQYDCABKAkSLwoLY3JlYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilgIKD1JvbGxvdXRQcm9ncmVzcxIUCgx0b3RhbF9ncm91cHMYASABKAUSDwoHd2FpdGluZxgCIAEoBRIOCgZxdWV1ZWQYAyABKAUSDwoHcnVubmluZxgEIAEoBRIRCglzdWNjZWVkZWQYBSABKAUSDgoGZmFpbGVkGAYgASgFEhEKCWNhbmNlbGxlZBgHIAEoBRITCgtjYW5hcnlfc2l6ZRgIIAEoBRIYChBjYW5hcnlfc3VjY2VlZGVkGAkgASgFEhkKEWdyb3Vwc19wZXJfc2Vjb25kGAogASgBEjsKGGVzdGltYXRlZF90aW1lX3JlbWFpbmluZxgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKnAQoOUm9sbG91dEZhaWx1cmUSJwoIbG9jYXRpb24YASABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbhIQCghncm91cF9pZBgCIAEoCRIRCglvcGVyYXRpb24YAyABKAkSDAoEY29kZRgEIAEoCRIPCgdtZXNzYWdlGAUgASgJEigKBHRpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIs0BCgtSb2xsb3V0UGxhbhIsCglsb2NhdGlvbnMYASADKAsyGS5wYWxpc2FkZS52MS5Mb2NhdGlvblBsYW4SFAoMdG90YWxfZ3JvdXBzGAIgASgFEhYKDmZhaWxpbmdfZ3JvdXBzGAMgASgFEisKCWVjMl9jYWxscxgEIAMoCzIYLnBhbGlzYWRlLnYxLkFjdGlvbkNhbGxzEjUKEmVzdGltYXRlZF9kdXJhdGlvbhgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiLwAQoMTG9jYXRpb25QbGFuEicKCGxvY2F0aW9uGAEgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb24SDgoGZ3JvdXBzGAIgASgFEhYKDmZhaWxpbmdfZ3JvdXBzGAMgASgFEisKCWVjMl9jYWxscxgEIAMoCzIYLnBhbGlzYWRlLnYxLkFjdGlvbkNhbGxzEjUKEmVzdGltYXRlZF9kdXJhdGlvbhgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIrCgtncm91cF9wbGFucxgGIAMoCzIWLnBhbGlzYWRlLnYxLkdyb3VwUGxhbiIsCgtBY3Rpb25DYWxscxIOCgZhY3Rpb24YASABKAkSDQoFY2FsbHMYAiABKAUi1wEKCUdyb3VwUGxhbhIQCghncm91cF9pZBgBIAEoCRISCgpncm91cF9uYW1lGAIgASgJEg4KBnZwY19pZBgDIAEoCRIVCg1pbmdyZXNzX2FkZGVkGAQgASgFEhcKD2luZ3Jlc3NfcmVtb3ZlZBgFIAEoBRIUCgxlZ3Jlc3NfYWRkZWQYBiABKAUSFgoOZWdyZXNzX3JlbW92ZWQYByABKAUSEQoJZWMyX2NhbGxzGAggASgFEiMKB2ZhaWx1cmUYCSABKAsyEi5nb29nbGUucnBjLlN0YXR1cyImChFHZXRSb2xsb3V0UmVxdWVzdBIRCgRuYW1lGAEgASgJQgPgQQIiPAoTTGlzdFJvbGxvdXRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJXChRMaXN0Um9sbG91dHNSZXNwb25zZRImCghyb2xsb3V0cxgBIAMoCzIULnBhbGlzYWRlLnYxLlJvbGxvdXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIigKE1dhdGNoUm9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECInAKFFdhdGNoUm9sbG91dFJlc3BvbnNlEiUKB3JvbGxvdXQYASABKAsyFC5wYWxpc2FkZS52MS5Sb2xsb3V0EjEKDG5ld19mYWlsdXJlcxgCIAMoCzIbLnBhbGlzYWRlLnYxLlJvbGxvdXRGYWlsdXJlIigKE1BhdXNlUm9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECIikKFFJlc3VtZVJvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAiIpChRDYW5jZWxSb2xsb3V0UmVxdWVzdBIRCgRuYW1lGAEgASgJQgPgQQIqpAIKDFJvbGxvdXRTdGF0ZRIdChlST0xMT1VUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUk9MTE9VVF9TVEFURV9QRU5ESU5HEAESGwoXUk9MTE9VVF9TVEFURV9SRVNPTFZJTkcQAhIYChRST0xMT1VUX1NUQVRFX0NBTkFSWRADEhkKFVJPTExPVVRfU1RBVEVfUk9MTElORxAEEhgKFFJPTExPVVRfU1RBVEVfUEFVU0VEEAUSGgoWUk9MTE9VVF9TVEFURV9TVE9QUElORxAGEhsKF1JPTExPVVRfU1RBVEVfU1VDQ0VFREVEEAcSGAoUUk9MTE9VVF9TVEFURV9GQUlMRUQQCBIbChdST0xMT1VUX1NUQVRFX0NBTkNFTExFRBAJMucECg5Sb2xsb3V0U2VydmljZRKIAQoMU3RhcnRSb2xsb3V0EiAucGFsaXNhZGUudjEuU3RhcnRSb2xsb3V0UmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iN8pBNAoTcGFsaXNhZGUudjEuUm9sbG91dBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESQgoKR2V0Um9sbG91dBIeLnBhbGlzYWRlLnYxLkdldFJvbGxvdXRSZXF1ZXN0GhQucGFsaXNhZGUudjEuUm9sbG91dBJTCgxMaXN0Um9sbG91dHMSIC5wYWxpc2FkZS52MS5MaXN0Um9sbG91dHNSZXF1ZXN0GiEucGFsaXNhZGUudjEuTGlzdFJvbGxvdXRzUmVzcG9uc2USVQoMV2F0Y2hSb2xsb3V0EiAucGFsaXNhZGUudjEuV2F0Y2hSb2xsb3V0UmVxdWVzdBohLnBhbGlzYWRlLnYxLldhdGNoUm9sbG91dFJlc3BvbnNlMAESRgoMUGF1c2VSb2xsb3V0EiAucGFsaXNhZGUudjEuUGF1c2VSb2xsb3V0UmVxdWVzdBoULnBhbGlzYWRlLnYxLlJvbGxvdXQSSAoNUmVzdW1lUm9sbG91dBIhLnBhbGlzYWRlLnYxLlJlc3VtZVJvbGxvdXRSZXF1ZXN0GhQucGFsaXNhZGUudjEuUm9sbG91dBJICg1DYW5jZWxSb2xsb3V0EiEucGFsaXNhZGUudjEuQ2FuY2VsUm9sbG91dFJlcXVlc3QaFC5wYWxpc2FkZS52MS5Sb2xsb3V0QjtaOWdpdGh1Yi5jb20vcGFsaXNhZGVocS9wYWxpc2FkZS9nZW4vcGFsaXNhZGUvdjE7cGFsaXNhZGV2MWIGcHJvdG8z", [file_google_api_field_behavior, file_google_longrunning_operations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_palisade_v1_security_group_service, file_palisade_v1_types]);
+  fileDesc("CiFwYWxpc2FkZS92MS9yb2xsb3V0X3NlcnZpY2UucHJvdG8SC3BhbGlzYWRlLnYxItwBCgpSdWxlQ2hhbmdlEjQKEWF1dGhvcml6ZV9pbmdyZXNzGAEgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEjMKEGF1dGhvcml6ZV9lZ3Jlc3MYAiADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SMQoOcmV2b2tlX2luZ3Jlc3MYAyADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SMAoNcmV2b2tlX2VncmVzcxgEIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbiLBAQoNUm9sbG91dFRhcmdldBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISEQoJZ3JvdXBfaWRzGAIgAygJEjIKBHRhZ3MYAyADKAsyJC5wYWxpc2FkZS52MS5Sb2xsb3V0VGFyZ2V0LlRhZ3NFbnRyeRIOCgZ2cGNfaWQYBCABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaQoPUm9sbG91dFN0cmF0ZWd5EhUKDW1heF9pbl9mbGlnaHQYASABKAUSEwoLY2FuYXJ5X3NpemUYAiABKAUSGQoMbWF4X2ZhaWx1cmVzGAMgASgFSACIAQFCDwoNX21heF9mYWlsdXJlcyKGAgoTU3RhcnRSb2xsb3V0UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoGY2hhbmdlGAMgASgLMhcucGFsaXNhZGUudjEuUnVsZUNoYW5nZUID4EECEjAKB3RhcmdldHMYBCADKAsyGi5wYWxpc2FkZS52MS5Sb2xsb3V0VGFyZ2V0QgPgQQISLgoIc3RyYXRlZ3kYBSABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0U3RyYXRlZ3kSNAoLcmVtZWRpYXRpb24YBiABKAsyHy5wYWxpc2FkZS52MS5Sb2xsb3V0UmVtZWRpYXRpb24i1AEKElJvbGxvdXRSZW1lZGlhdGlvbhI9CgZzZWFyY2gYASABKAsyKC5wYWxpc2FkZS52MS5TZWFyY2hTZWN1cml0eUdyb3Vwc1JlcXVlc3RCA+BBAhI7CgZhY3Rpb24YAiABKA4yJi5wYWxpc2FkZS52MS5Sb2xsb3V0UmVtZWRpYXRpb24uQWN0aW9uQgPgQQIiQgoGQWN0aW9uEhYKEkFDVElPTl9VTlNQRUNJRklFRBAAEiAKHEFDVElPTl9SRVZPS0VfTUFUQ0hJTkdfUlVMRVMQASLbBAoHUm9sbG91dBIMCgRuYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIoCgVzdGF0ZRgDIAEoDjIZLnBhbGlzYWRlLnYxLlJvbGxvdXRTdGF0ZRIUCgxzdGF0ZV9yZWFzb24YBCABKAkSJwoGY2hhbmdlGAUgASgLMhcucGFsaXNhZGUudjEuUnVsZUNoYW5nZRIrCgd0YXJnZXRzGAYgAygLMhoucGFsaXNhZGUudjEuUm9sbG91dFRhcmdldBIuCghzdHJhdGVneRgHIAEoCzIcLnBhbGlzYWRlLnYxLlJvbGxvdXRTdHJhdGVneRIuCghwcm9ncmVzcxgIIAEoCzIcLnBhbGlzYWRlLnYxLlJvbGxvdXRQcm9ncmVzcxItCghmYWlsdXJlcxgJIAMoCzIbLnBhbGlzYWRlLnYxLlJvbGxvdXRGYWlsdXJlEiYKBHBsYW4YCiABKAsyGC5wYWxpc2FkZS52MS5Sb2xsb3V0UGxhbhIOCgZjYWxsZXIYCyABKAkSEgoKcmVxdWVzdF9pZBgMIAEoCRIvCgtjcmVhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKWAgoPUm9sbG91dFByb2dyZXNzEhQKDHRvdGFsX2dyb3VwcxgBIAEoBRIPCgd3YWl0aW5nGAIgASgFEg4KBnF1ZXVlZBgDIAEoBRIPCgdydW5uaW5nGAQgASgFEhEKCXN1Y2NlZWRlZBgFIAEoBRIOCgZmYWlsZWQYBiABKAUSEQoJY2FuY2VsbGVkGAcgASgFEhMKC2NhbmFyeV9zaXplGAggASgFEhgKEGNhbmFyeV9zdWNjZWVkZWQYCSABKAUSGQoRZ3JvdXBzX3Blcl9zZWNvbmQYCiABKAESOwoYZXN0aW1hdGVkX3RpbWVfcmVtYWluaW5nGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIqcBCg5Sb2xsb3V0RmFpbHVyZRInCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uEhAKCGdyb3VwX2lkGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCRIMCgRjb2RlGAQgASgJEg8KB21lc3NhZ2UYBSABKAkSKAoEdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizQEKC1JvbGxvdXRQbGFuEiwKCWxvY2F0aW9ucxgBIAMoCzIZLnBhbGlzYWRlLnYxLkxvY2F0aW9uUGxhbhIUCgx0b3RhbF9ncm91cHMYAiABKAUSFgoOZmFpbGluZ19ncm91cHMYAyABKAUSKwoJZWMyX2NhbGxzGAQgAygLMhgucGFsaXNhZGUudjEuQWN0aW9uQ2FsbHMSNQoSZXN0aW1hdGVkX2R1cmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIvABCgxMb2NhdGlvblBsYW4SJwoIbG9jYXRpb24YASABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbhIOCgZncm91cHMYAiABKAUSFgoOZmFpbGluZ19ncm91cHMYAyABKAUSKwoJZWMyX2NhbGxzGAQgAygLMhgucGFsaXNhZGUudjEuQWN0aW9uQ2FsbHMSNQoSZXN0aW1hdGVkX2R1cmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKC2dyb3VwX3BsYW5zGAYgAygLMhYucGFsaXNhZGUudjEuR3JvdXBQbGFuIiwKC0FjdGlvbkNhbGxzEg4KBmFjdGlvbhgBIAEoCRINCgVjYWxscxgCIAEoBSK2AgoJR3JvdXBQbGFuEhAKCGdyb3VwX2lkGAEgASgJEhIKCmdyb3VwX25hbWUYAiABKAkSDgoGdnBjX2lkGAMgASgJEhUKDWluZ3Jlc3NfYWRkZWQYBCABKAUSFwoPaW5ncmVzc19yZW1vdmVkGAUgASgFEhQKDGVncmVzc19hZGRlZBgGIAEoBRIWCg5lZ3Jlc3NfcmVtb3ZlZBgHIAEoBRIRCgllYzJfY2FsbHMYCCABKAUSIwoHZmFpbHVyZRgJIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzEi4KBmxvc3NlcxgKIAMoCzIeLnBhbGlzYWRlLnYxLlNlY3VyaXR5R3JvdXBSdWxlEi0KBWdhaW5zGAsgAygLMh4ucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cFJ1bGUiJgoRR2V0Um9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECIjwKE0xpc3RSb2xsb3V0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVwoUTGlzdFJvbGxvdXRzUmVzcG9uc2USJgoIcm9sbG91dHMYASADKAsyFC5wYWxpc2FkZS52MS5Sb2xsb3V0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIoChNXYXRjaFJvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAiJwChRXYXRjaFJvbGxvdXRSZXNwb25zZRIlCgdyb2xsb3V0GAEgASgLMhQucGFsaXNhZGUudjEuUm9sbG91dBIxCgxuZXdfZmFpbHVyZXMYAiADKAsyGy5wYWxpc2FkZS52MS5Sb2xsb3V0RmFpbHVyZSIoChNQYXVzZVJvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAiIpChRSZXN1bWVSb2xsb3V0UmVxdWVzdBIRCgRuYW1lGAEgASgJQgPgQQIiKQoUQ2FuY2VsUm9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECKqQCCgxSb2xsb3V0U3RhdGUSHQoZUk9MTE9VVF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVJPTExPVVRfU1RBVEVfUEVORElORxABEhsKF1JPTExPVVRfU1RBVEVfUkVTT0xWSU5HEAISGAoUUk9MTE9VVF9TVEFURV9DQU5BUlkQAxIZChVST0xMT1VUX1NUQVRFX1JPTExJTkcQBBIYChRST0xMT1VUX1NUQVRFX1BBVVNFRBAFEhoKFlJPTExPVVRfU1RBVEVfU1RPUFBJTkcQBhIbChdST0xMT1VUX1NUQVRFX1NVQ0NFRURFRBAHEhgKFFJPTExPVVRfU1RBVEVfRkFJTEVEEAgSGwoXUk9MTE9VVF9TVEFURV9DQU5DRUxMRUQQCTLnBAoOUm9sbG91dFNlcnZpY2USiAEKDFN0YXJ0Um9sbG91dBIgLnBhbGlzYWRlLnYxLlN0YXJ0Um9sbG91dFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIjfKQTQKE3BhbGlzYWRlLnYxLlJvbGxvdXQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEkIKCkdldFJvbGxvdXQSHi5wYWxpc2FkZS52MS5HZXRSb2xsb3V0UmVxdWVzdBoULnBhbGlzYWRlLnYxLlJvbGxvdXQSUwoMTGlzdFJvbGxvdXRzEiAucGFsaXNhZGUudjEuTGlzdFJvbGxvdXRzUmVxdWVzdBohLnBhbGlzYWRlLnYxLkxpc3RSb2xsb3V0c1Jlc3BvbnNlElUKDFdhdGNoUm9sbG91dBIgLnBhbGlzYWRlLnYxLldhdGNoUm9sbG91dFJlcXVlc3QaIS5wYWxpc2FkZS52MS5XYXRjaFJvbGxvdXRSZXNwb25zZTABEkYKDFBhdXNlUm9sbG91dBIgLnBhbGlzYWRlLnYxLlBhdXNlUm9sbG91dFJlcXVlc3QaFC5wYWxpc2FkZS52MS5Sb2xsb3V0EkgKDVJlc3VtZVJvbGxvdXQSIS5wYWxpc2FkZS52MS5SZXN1bWVSb2xsb3V0UmVxdWVzdBoULnBhbGlzYWRlLnYxLlJvbGxvdXQSSAoNQ2FuY2VsUm9sbG91dBIhLnBhbGlzYWRlLnYxLkNhbmNlbFJvbGxvdXRSZXF1ZXN0GhQucGFsaXNhZGUudjEuUm9sbG91dEI7WjlnaXRodWIuY29tL3BhbGlzYWRlaHEvcGFsaXNhZGUvZ2VuL3BhbGlzYWRlL3YxO3BhbGlzYWRldjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_longrunning_operations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_palisade_v1_security_group_service, file_palisade_v1_types]);
 
 /**
  * RuleChange is what a rollout does to every target group: it adds the
@@ -173,6 +173,17 @@ export type StartRolloutRequest = Message<"palisade.v1.StartRolloutRequest"> & {
    * @generated from field: palisade.v1.RolloutStrategy strategy = 5;
    */
   strategy?: RolloutStrategy | undefined;
+
+  /**
+   * A remediation: the targets are the groups a fleet search finds and the
+   * change is derived from their matching rules. Leave change and targets
+   * empty; the API fills them in from the search before deciding and
+   * storing the rollout, so the rollout shows (and the policy decides)
+   * exactly what will be done.
+   *
+   * @generated from field: palisade.v1.RolloutRemediation remediation = 6;
+   */
+  remediation?: RolloutRemediation | undefined;
 };
 
 /**
@@ -181,6 +192,58 @@ export type StartRolloutRequest = Message<"palisade.v1.StartRolloutRequest"> & {
  */
 export const StartRolloutRequestSchema: GenMessage<StartRolloutRequest> = /*@__PURE__*/
   messageDesc(file_palisade_v1_rollout_service, 3);
+
+/**
+ * RolloutRemediation derives a rollout from a fleet search.
+ *
+ * @generated from message palisade.v1.RolloutRemediation
+ */
+export type RolloutRemediation = Message<"palisade.v1.RolloutRemediation"> & {
+  /**
+   * Where and what to look for: at most 100 targets, at least one rule
+   * predicate.
+   *
+   * @generated from field: palisade.v1.SearchSecurityGroupsRequest search = 1;
+   */
+  search?: SearchSecurityGroupsRequest | undefined;
+
+  /**
+   * @generated from field: palisade.v1.RolloutRemediation.Action action = 2;
+   */
+  action: RolloutRemediation_Action;
+};
+
+/**
+ * Describes the message palisade.v1.RolloutRemediation.
+ * Use `create(RolloutRemediationSchema)` to create a new message.
+ */
+export const RolloutRemediationSchema: GenMessage<RolloutRemediation> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_rollout_service, 4);
+
+/**
+ * What a remediation does to each group the search finds.
+ *
+ * @generated from enum palisade.v1.RolloutRemediation.Action
+ */
+export enum RolloutRemediation_Action {
+  /**
+   * @generated from enum value: ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Revoke the group's rules that satisfy the search's predicates.
+   *
+   * @generated from enum value: ACTION_REVOKE_MATCHING_RULES = 1;
+   */
+  REVOKE_MATCHING_RULES = 1,
+}
+
+/**
+ * Describes the enum palisade.v1.RolloutRemediation.Action.
+ */
+export const RolloutRemediation_ActionSchema: GenEnum<RolloutRemediation_Action> = /*@__PURE__*/
+  enumDesc(file_palisade_v1_rollout_service, 4, 0);
 
 /**
  * Rollout is a rollout's definition and progress.
@@ -284,7 +347,7 @@ export type Rollout = Message<"palisade.v1.Rollout"> & {
  * Use `create(RolloutSchema)` to create a new message.
  */
 export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 4);
+  messageDesc(file_palisade_v1_rollout_service, 5);
 
 /**
  * RolloutProgress counts the target groups by state.
@@ -365,7 +428,7 @@ export type RolloutProgress = Message<"palisade.v1.RolloutProgress"> & {
  * Use `create(RolloutProgressSchema)` to create a new message.
  */
 export const RolloutProgressSchema: GenMessage<RolloutProgress> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 5);
+  messageDesc(file_palisade_v1_rollout_service, 6);
 
 /**
  * RolloutFailure is one group that failed.
@@ -416,7 +479,7 @@ export type RolloutFailure = Message<"palisade.v1.RolloutFailure"> & {
  * Use `create(RolloutFailureSchema)` to create a new message.
  */
 export const RolloutFailureSchema: GenMessage<RolloutFailure> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 6);
+  messageDesc(file_palisade_v1_rollout_service, 7);
 
 /**
  * RolloutPlan is what the targets resolved to.
@@ -462,7 +525,7 @@ export type RolloutPlan = Message<"palisade.v1.RolloutPlan"> & {
  * Use `create(RolloutPlanSchema)` to create a new message.
  */
 export const RolloutPlanSchema: GenMessage<RolloutPlan> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 7);
+  messageDesc(file_palisade_v1_rollout_service, 8);
 
 /**
  * LocationPlan is the plan of one account and region.
@@ -508,7 +571,7 @@ export type LocationPlan = Message<"palisade.v1.LocationPlan"> & {
  * Use `create(LocationPlanSchema)` to create a new message.
  */
 export const LocationPlanSchema: GenMessage<LocationPlan> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 8);
+  messageDesc(file_palisade_v1_rollout_service, 9);
 
 /**
  * ActionCalls is a number of calls of one EC2 action.
@@ -532,7 +595,7 @@ export type ActionCalls = Message<"palisade.v1.ActionCalls"> & {
  * Use `create(ActionCallsSchema)` to create a new message.
  */
 export const ActionCallsSchema: GenMessage<ActionCalls> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 9);
+  messageDesc(file_palisade_v1_rollout_service, 10);
 
 /**
  * GroupPlan is what a rollout would do to one group.
@@ -589,6 +652,19 @@ export type GroupPlan = Message<"palisade.v1.GroupPlan"> & {
    * @generated from field: google.rpc.Status failure = 9;
    */
   failure?: Status | undefined;
+
+  /**
+   * For a remediation: the rules the group loses, with their ids as the
+   * search found them, and those it gains.
+   *
+   * @generated from field: repeated palisade.v1.SecurityGroupRule losses = 10;
+   */
+  losses: SecurityGroupRule[];
+
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRule gains = 11;
+   */
+  gains: SecurityGroupRule[];
 };
 
 /**
@@ -596,7 +672,7 @@ export type GroupPlan = Message<"palisade.v1.GroupPlan"> & {
  * Use `create(GroupPlanSchema)` to create a new message.
  */
 export const GroupPlanSchema: GenMessage<GroupPlan> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 10);
+  messageDesc(file_palisade_v1_rollout_service, 11);
 
 /**
  * GetRolloutRequest names a rollout.
@@ -617,7 +693,7 @@ export type GetRolloutRequest = Message<"palisade.v1.GetRolloutRequest"> & {
  * Use `create(GetRolloutRequestSchema)` to create a new message.
  */
 export const GetRolloutRequestSchema: GenMessage<GetRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 11);
+  messageDesc(file_palisade_v1_rollout_service, 12);
 
 /**
  * ListRolloutsRequest pages through the caller's rollouts.
@@ -643,7 +719,7 @@ export type ListRolloutsRequest = Message<"palisade.v1.ListRolloutsRequest"> & {
  * Use `create(ListRolloutsRequestSchema)` to create a new message.
  */
 export const ListRolloutsRequestSchema: GenMessage<ListRolloutsRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 12);
+  messageDesc(file_palisade_v1_rollout_service, 13);
 
 /**
  * ListRolloutsResponse is one page of rollouts, oldest id first.
@@ -667,7 +743,7 @@ export type ListRolloutsResponse = Message<"palisade.v1.ListRolloutsResponse"> &
  * Use `create(ListRolloutsResponseSchema)` to create a new message.
  */
 export const ListRolloutsResponseSchema: GenMessage<ListRolloutsResponse> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 13);
+  messageDesc(file_palisade_v1_rollout_service, 14);
 
 /**
  * WatchRolloutRequest names the rollout to follow.
@@ -686,7 +762,7 @@ export type WatchRolloutRequest = Message<"palisade.v1.WatchRolloutRequest"> & {
  * Use `create(WatchRolloutRequestSchema)` to create a new message.
  */
 export const WatchRolloutRequestSchema: GenMessage<WatchRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 14);
+  messageDesc(file_palisade_v1_rollout_service, 15);
 
 /**
  * WatchRolloutResponse is the rollout as it now is.
@@ -712,7 +788,7 @@ export type WatchRolloutResponse = Message<"palisade.v1.WatchRolloutResponse"> &
  * Use `create(WatchRolloutResponseSchema)` to create a new message.
  */
 export const WatchRolloutResponseSchema: GenMessage<WatchRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 15);
+  messageDesc(file_palisade_v1_rollout_service, 16);
 
 /**
  * PauseRolloutRequest names the rollout to pause.
@@ -731,7 +807,7 @@ export type PauseRolloutRequest = Message<"palisade.v1.PauseRolloutRequest"> & {
  * Use `create(PauseRolloutRequestSchema)` to create a new message.
  */
 export const PauseRolloutRequestSchema: GenMessage<PauseRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 16);
+  messageDesc(file_palisade_v1_rollout_service, 17);
 
 /**
  * ResumeRolloutRequest names the rollout to resume.
@@ -750,7 +826,7 @@ export type ResumeRolloutRequest = Message<"palisade.v1.ResumeRolloutRequest"> &
  * Use `create(ResumeRolloutRequestSchema)` to create a new message.
  */
 export const ResumeRolloutRequestSchema: GenMessage<ResumeRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 17);
+  messageDesc(file_palisade_v1_rollout_service, 18);
 
 /**
  * CancelRolloutRequest names the rollout to cancel.
@@ -769,7 +845,7 @@ export type CancelRolloutRequest = Message<"palisade.v1.CancelRolloutRequest"> &
  * Use `create(CancelRolloutRequestSchema)` to create a new message.
  */
 export const CancelRolloutRequestSchema: GenMessage<CancelRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 18);
+  messageDesc(file_palisade_v1_rollout_service, 19);
 
 /**
  * RolloutState is where a rollout is in its life.
