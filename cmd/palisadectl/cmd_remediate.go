@@ -34,16 +34,7 @@ func rolloutRemediateCommand() command {
 				}
 				search := &palisadev1.SearchSecurityGroupsRequest{}
 				var err error
-				if len(accounts.values) > 0 || len(regions.values) > 0 {
-					if len(targets.values) > 0 || len(accounts.values) == 0 || len(regions.values) == 0 {
-						return usagef("give --accounts with --regions, or --targets")
-					}
-					for _, a := range accounts.values {
-						for _, r := range regions.values {
-							search.Targets = append(search.Targets, &palisadev1.Location{AccountId: a, Region: r})
-						}
-					}
-				} else if search.Targets, err = rolloutLocations(e, targets.values); err != nil {
+				if search.Targets, err = searchTargets(e, targets.values, accounts.values, regions.values); err != nil {
 					return err
 				}
 				if search.Filters, err = protoFilters(filters.values); err != nil {
@@ -68,29 +59,17 @@ func rolloutRemediateCommand() command {
 				if err != nil {
 					return err
 				}
-				op := started.Proto
-				if e.m.validateOnly {
-					if err := e.printPlan(op); err != nil || e.g.json() {
-						return err
-					}
-					ro := &palisadev1.Rollout{}
-					if err := op.GetResponse().UnmarshalTo(ro); err != nil {
-						return fmt.Errorf("read the plan: %w", err)
-					}
-					return writeLosses(e.stdout, ro.GetPlan())
+				if !e.m.validateOnly {
+					return e.followStarted(ctx, started.Proto)
 				}
-				md, err := metadataOf(op)
-				if err != nil {
+				if err := e.printPlan(started.Proto); err != nil || e.g.json() {
 					return err
 				}
-				if !e.m.wait {
-					if e.g.json() {
-						return writeJSON(e.stdout, op)
-					}
-					_, err := fmt.Fprintln(e.stdout, md.GetRollout())
-					return err
+				ro := &palisadev1.Rollout{}
+				if err := started.Proto.GetResponse().UnmarshalTo(ro); err != nil {
+					return fmt.Errorf("read the plan: %w", err)
 				}
-				return e.watchRollout(ctx, md.GetRollout())
+				return writeLosses(e.stdout, ro.GetPlan())
 			}
 		},
 	}

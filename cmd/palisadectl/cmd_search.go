@@ -32,20 +32,8 @@ func searchCommand() command {
 				}
 				req := &palisadev1.SearchSecurityGroupsRequest{WithoutRules: *without}
 				var err error
-				switch {
-				case len(accounts.values) > 0 || len(regions.values) > 0:
-					if len(targets.values) > 0 || len(accounts.values) == 0 || len(regions.values) == 0 {
-						return usagef("give --accounts with --regions, or --targets")
-					}
-					for _, a := range accounts.values {
-						for _, r := range regions.values {
-							req.Targets = append(req.Targets, &palisadev1.Location{AccountId: a, Region: r})
-						}
-					}
-				default:
-					if req.Targets, err = rolloutLocations(e, targets.values); err != nil {
-						return err
-					}
+				if req.Targets, err = searchTargets(e, targets.values, accounts.values, regions.values); err != nil {
+					return err
 				}
 				if req.Filters, err = protoFilters(filters.values); err != nil {
 					return err
@@ -64,6 +52,25 @@ func searchCommand() command {
 			}
 		},
 	}
+}
+
+// searchTargets reads where a search looks: --targets pairs, or every
+// one of --regions in every one of --accounts; none means the global
+// --account-id and --region.
+func searchTargets(e *env, targets, accounts, regions []string) ([]*palisadev1.Location, error) {
+	if len(accounts) == 0 && len(regions) == 0 {
+		return rolloutLocations(e, targets)
+	}
+	if len(targets) > 0 || len(accounts) == 0 || len(regions) == 0 {
+		return nil, usagef("give --accounts with --regions, or --targets")
+	}
+	var out []*palisadev1.Location
+	for _, a := range accounts {
+		for _, r := range regions {
+			out = append(out, &palisadev1.Location{AccountId: a, Region: r})
+		}
+	}
+	return out, nil
 }
 
 // writeSearch prints answers as they arrive: one JSON line each with
