@@ -43,6 +43,11 @@ func placeKey(loc *palisadev1.Location, groupID string) string {
 // derive searches and returns the rollout request the remediation stands
 // for, and each group's losses by placeKey.
 func (s *rollouts) derive(ctx context.Context, r *palisadev1.StartRolloutRequest) (*palisadev1.StartRolloutRequest, map[string][]*palisadev1.SecurityGroupRule, error) {
+	release, err := s.searches.acquire(CallerFrom(ctx))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	found := make(chan *palisadev1.SearchSecurityGroupsResponse, searchParallel)

@@ -31,8 +31,9 @@ type rollouts struct {
 	palisadev1.UnimplementedRolloutServiceServer
 	acceptor
 	reader
-	store   *rollout.Store
-	watches *watchLimit
+	store    *rollout.Store
+	watches  *watchLimit
+	searches *watchLimit // remediations' searches
 }
 
 func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutRequest) (*longrunningpb.Operation, error) {

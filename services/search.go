@@ -23,6 +23,17 @@ import (
 // account's and region's rate budget.
 const searchParallel = 16
 
+// MaxSearchesPerCaller bounds the fleet searches (remediations' included)
+// one caller runs at once in one API process: each holds up to
+// searchParallel EC2 reads, and they share the fleet's read budget with
+// everyone else's.
+const MaxSearchesPerCaller = 4
+
+// newSearchLimit counts each caller's searches in progress.
+func newSearchLimit() *watchLimit {
+	return &watchLimit{max: MaxSearchesPerCaller, what: "fleet searches", open: map[string]int{}}
+}
+
 // searchRuleBatch is how many groups one DescribeSecurityGroupRules names
 // (EC2's limit on a filter's values).
 const searchRuleBatch = validate.MaxFilterValues
@@ -35,6 +46,11 @@ func (s *securityGroups) SearchSecurityGroups(r *palisadev1.SearchSecurityGroups
 	if err := s.guard.allow(ctx, r, about{}); err != nil {
 		return err
 	}
+	release, err := s.searches.acquire(CallerFrom(ctx))
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	found := make(chan *palisadev1.SearchSecurityGroupsResponse, searchParallel)
