@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/policy"
 )
 
 func ruleUpdate(id string, from, to int32, cidr, desc string) *palisadev1.SecurityGroupRuleUpdate {
@@ -147,6 +149,57 @@ func TestUpdateRuleDescriptions(t *testing.T) {
 	for _, f := range []string{"security_group_rule_descriptions[0].description", "security_group_rule_descriptions[1].security_group_rule_id"} {
 		if !slices.Contains(named, f) {
 			t.Errorf("field %s not named; violations: %v", f, named)
+		}
+	}
+}
+
+// TestModifyUnderGuardrails: with the default policy, changing an inbound
+// rule in place to SSH from the internet is denied as adding it would be,
+// the rule named by its path and nothing stored; the same change to an
+// outbound rule, and a description update, are allowed. Each decision is
+// audited under its action.
+func TestModifyUnderGuardrails(t *testing.T) {
+	engine, err := policy.NewEngine("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOptions{workers: 1, policy: engine})
+	group, ids := e.newGroupWithRules("guarded-modify", tcp(22, 22, "10.1.0.0/16"))
+	r1 := ids["10.1.0.0/16"]
+	stored := e.commandsStored()
+	_, err = e.sg.ModifySecurityGroupRules(e.ctx, &palisadev1.ModifySecurityGroupRulesRequest{Location: loc, GroupId: group,
+		SecurityGroupRules: []*palisadev1.SecurityGroupRuleUpdate{ruleUpdate(r1, 22, 22, "0.0.0.0/0", "")}})
+	fields, policies := deniedFields(t, err)
+	if !slices.Equal(fields, []string{"security_group_rules[0].security_group_rule"}) || !strings.Contains(policies, "no-admin-ports-from-outside-10-8") {
+		t.Fatalf("denied fields %v by %s", fields, policies)
+	}
+	if e.commandsStored() != stored {
+		t.Fatal("a denied modify stored a command")
+	}
+	var egressID string
+	g, err := e.sg.GetSecurityGroup(e.ctx, &palisadev1.GetSecurityGroupRequest{Location: loc, GroupId: group})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range g.GetSecurityGroupRules() {
+		if r.GetIsEgress() {
+			egressID = r.GetSecurityGroupRuleId()
+		}
+	}
+	e.succeeded(e.accepted(e.sg.ModifySecurityGroupRules(e.ctx, &palisadev1.ModifySecurityGroupRulesRequest{Location: loc, GroupId: group,
+		SecurityGroupRules: []*palisadev1.SecurityGroupRuleUpdate{ruleUpdate(egressID, 22, 22, "0.0.0.0/0", "")}})))
+	e.succeeded(e.accepted(e.sg.UpdateSecurityGroupRuleDescriptionsIngress(e.ctx, &palisadev1.UpdateSecurityGroupRuleDescriptionsIngressRequest{
+		Location: loc, GroupId: group, SecurityGroupRuleDescriptions: []*palisadev1.SecurityGroupRuleDescription{{SecurityGroupRuleId: r1, Description: "bastion"}}})))
+	seen := map[string]bool{}
+	for _, rec := range e.auditTrail() {
+		seen[rec.GetAction()+" "+rec.GetDecision().String()] = true
+	}
+	for _, want := range []string{
+		"ModifySecurityGroupRules AUDIT_DECISION_DENY", "ModifySecurityGroupRules AUDIT_DECISION_ALLOW",
+		"UpdateSecurityGroupRuleDescriptionsIngress AUDIT_DECISION_ALLOW",
+	} {
+		if !seen[want] {
+			t.Errorf("no audit record %q", want)
 		}
 	}
 }
