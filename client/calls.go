@@ -125,6 +125,12 @@ func (c *Client) StartRollout(ctx context.Context, req *palisadev1.StartRolloutR
 	return submit(ctx, c, c.rollouts.StartRollout, req, opts)
 }
 
+// RollbackRollout undoes what an ended rollout changed, as a new rollout.
+func (c *Client) RollbackRollout(ctx context.Context, req *palisadev1.RollbackRolloutRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.rollouts.RollbackRollout, req, opts)
+}
+
 // GetRollout reads a rollout.
 func (c *Client) GetRollout(ctx context.Context, req *palisadev1.GetRolloutRequest, opts ...grpc.CallOption) (*palisadev1.Rollout, error) {
 	return invoke(ctx, c, c.rollouts.GetRollout, req, opts)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/rollout"
 	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
 	"github.com/palisadehq/palisade/internal/validate"
@@ -32,16 +33,13 @@ func (s *rollouts) startRemediation(ctx context.Context, r *palisadev1.StartRoll
 	if v := validate.StartRollout(derived); len(v) > 0 {
 		return nil, invalidArgument(v)
 	}
-	return s.start(ctx, r, derived, losses)
-}
-
-// placeKey names a group in an account and region.
-func placeKey(loc *palisadev1.Location, groupID string) string {
-	return loc.GetAccountId() + "/" + loc.GetRegion() + "/" + groupID
+	return s.start(ctx, r, derived, func(loc *palisadev1.Location, gp *palisadev1.GroupPlan) {
+		gp.Losses = losses[rollout.GroupKey(loc, gp.GetGroupId())]
+	})
 }
 
 // derive searches and returns the rollout request the remediation stands
-// for, and each group's losses by placeKey.
+// for, and each group's losses by rollout.GroupKey.
 func (s *rollouts) derive(ctx context.Context, r *palisadev1.StartRolloutRequest) (*palisadev1.StartRolloutRequest, map[string][]*palisadev1.SecurityGroupRule, error) {
 	release, err := s.searches.acquire(CallerFrom(ctx))
 	if err != nil {
@@ -70,7 +68,7 @@ func (s *rollouts) derive(ctx context.Context, r *palisadev1.StartRolloutRequest
 		locs[key] = loc
 		id := res.GetSecurityGroup().GetGroupId()
 		groups[key] = append(groups[key], id)
-		losses[placeKey(loc, id)] = res.GetMatchingRules()
+		losses[rollout.GroupKey(loc, id)] = res.GetMatchingRules()
 		for _, m := range res.GetMatchingRules() {
 			if cr, ok := ruleconv.CanonicalRule(m); ok {
 				revoke[cr.Key()] = cr

@@ -127,6 +127,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		acceptor: accept,
 		reader:   read,
 		store:    rstore,
+		ops:      store,
 		watches:  watches,
 		searches: searches,
 	})

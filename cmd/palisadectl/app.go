@@ -42,6 +42,7 @@ func commands() []command {
 		watchCommand(),
 		rolloutStartCommand(), rolloutRemediateCommand(), rolloutGetCommand(), rolloutListCommand(), rolloutWatchCommand(),
 		rolloutControlCommand("pause"), rolloutControlCommand("resume"), rolloutControlCommand("cancel"),
+		rolloutRollbackCommand(),
 		cancelOperationCommand(),
 		auditCommand(),
 	}

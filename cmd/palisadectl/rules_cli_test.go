@@ -81,12 +81,21 @@ func TestSearch(t *testing.T) {
 	// Fix it: the plan names the rule each group loses; then the rollout.
 	fix := []string{"rollout", "remediate", "--accounts", "111122223333", "--regions", "us-east-1,eu-west-1", "--rule", "Direction=ingress,Port=8080,CidrContains=0.0.0.0/0"}
 	r = s.ctl(nil, append(fix, "--validate-only")...).must(t, exitOK)
-	if !strings.Contains(r.stdout, "LOSES RULE") || !strings.Contains(r.stdout, group) || !strings.Contains(r.stdout, "8080") {
+	if !strings.Contains(r.stdout, "loses") || !strings.Contains(r.stdout, group) || !strings.Contains(r.stdout, "8080") {
 		t.Fatalf("remediation plan:\n%s", r.stdout)
 	}
-	s.ctl(nil, append(fix, "--wait")...).must(t, exitOK)
+	name := strings.TrimSpace(s.ctl(nil, fix...).must(t, exitOK).stdout)
+	s.ctl(nil, "rollout", "watch", name).must(t, exitOK)
 	if r := s.ctl(nil, args...).must(t, exitOK); strings.Contains(r.stdout, group) {
 		t.Fatalf("the world-open rule is still found:\n%s", r.stdout)
+	}
+	// And undo it: the plan names what comes back.
+	if r := s.ctl(nil, "rollout", "rollback", name, "--validate-only").must(t, exitOK); !strings.Contains(r.stdout, "gains") || !strings.Contains(r.stdout, "8080") {
+		t.Fatalf("rollback plan:\n%s", r.stdout)
+	}
+	s.ctl(nil, "rollout", "rollback", name, "--wait").must(t, exitOK)
+	if r := s.ctl(nil, args...).must(t, exitOK); !strings.Contains(r.stdout, group) {
+		t.Fatalf("the rolled-back rule is not found again:\n%s", r.stdout)
 	}
 	if r := s.ctl(nil, "search", "--rule", "Port=22,Colour=red").must(t, exitUsage); !strings.Contains(r.stderr, "Colour") {
 		t.Errorf("an unknown predicate key is not named:\n%s", r.stderr)

@@ -27,6 +27,7 @@ const (
 	DeleteTags                    = "DeleteTags"
 	ModifySecurityGroupRules      = "ModifySecurityGroupRules"
 	SearchSecurityGroups          = "SearchSecurityGroups"
+	RollbackRollout               = "RollbackRollout"
 	UpdateRuleDescriptionsIngress = "UpdateSecurityGroupRuleDescriptionsIngress"
 	UpdateRuleDescriptionsEgress  = "UpdateSecurityGroupRuleDescriptionsEgress"
 	CancelOperation               = "CancelOperation"

@@ -67,3 +67,26 @@ func ruleIDWhat(action, id string) string {
 	}
 	return "describe rule " + id
 }
+
+// groupChangeChecks decides a rollout whose groups each have their own
+// change (a rollback) group by group, each on its own rules.
+func groupChangeChecks(caller string, r *palisadev1.StartRolloutRequest) ([]Check, error) {
+	out := make([]Check, 0, len(r.GetGroupChanges()))
+	for i, g := range r.GetGroupChanges() {
+		if c := g.GetChange(); len(c.GetAuthorizeIngress())+len(c.GetAuthorizeEgress())+len(c.GetRevokeIngress())+len(c.GetRevokeEgress()) == 0 {
+			continue // a group left alone: nothing to decide
+		}
+		path := "group_changes[" + strconv.Itoa(i) + "].change"
+		var b ruleList
+		c := g.GetChange()
+		b.add(path+".authorize_ingress", rules.Ingress, Add, c.GetAuthorizeIngress())
+		b.add(path+".authorize_egress", rules.Egress, Add, c.GetAuthorizeEgress())
+		b.add(path+".revoke_ingress", rules.Ingress, Remove, c.GetRevokeIngress())
+		b.add(path+".revoke_egress", rules.Egress, Remove, c.GetRevokeEgress())
+		if b.err != nil {
+			return nil, b.err
+		}
+		out = append(out, Check{Caller: caller, Action: RollbackRollout, Group: groupAt(g.GetLocation(), "", g.GetGroupId()), Rules: b.rules})
+	}
+	return out, nil
+}

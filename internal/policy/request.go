@@ -68,6 +68,9 @@ func Checks(caller string, req proto.Message) ([]Check, error) {
 		}
 		return out, nil
 	case *palisadev1.StartRolloutRequest:
+		if len(r.GetGroupChanges()) > 0 {
+			return groupChangeChecks(caller, r)
+		}
 		c := r.GetChange()
 		b.add("change.authorize_ingress", rules.Ingress, Add, c.GetAuthorizeIngress())
 		b.add("change.authorize_egress", rules.Egress, Add, c.GetAuthorizeEgress())

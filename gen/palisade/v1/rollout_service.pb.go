@@ -148,7 +148,152 @@ func (x RolloutRemediation_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RolloutRemediation_Action.Descriptor instead.
 func (RolloutRemediation_Action) EnumDescriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{4, 0}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{6, 0}
+}
+
+// RollbackRolloutRequest names the rollout to undo.
+type RollbackRolloutRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "rollouts/<id>": a rollout that has ended.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Idempotency key (AIP-155): a UUID.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Answer the plan (each group's losses and gains); nothing is stored.
+	ValidateOnly bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// The strategy controls; unset: the rolled-back rollout's own.
+	Strategy      *RolloutStrategy `protobuf:"bytes,4,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackRolloutRequest) Reset() {
+	*x = RollbackRolloutRequest{}
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackRolloutRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackRolloutRequest) ProtoMessage() {}
+
+func (x *RollbackRolloutRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackRolloutRequest.ProtoReflect.Descriptor instead.
+func (*RollbackRolloutRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RollbackRolloutRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RollbackRolloutRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RollbackRolloutRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *RollbackRolloutRequest) GetStrategy() *RolloutStrategy {
+	if x != nil {
+		return x.Strategy
+	}
+	return nil
+}
+
+// GroupChange is one group's own change in a rollout whose groups change
+// differently (a rollback), with what was left alone there and why.
+type GroupChange struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Location *Location              `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId  string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Change   *RuleChange            `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
+	// What the group no longer holds as the rolled-back rollout left it, and
+	// is therefore not undone, one sentence each.
+	Drift         []string `protobuf:"bytes,4,rep,name=drift,proto3" json:"drift,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupChange) Reset() {
+	*x = GroupChange{}
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupChange) ProtoMessage() {}
+
+func (x *GroupChange) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupChange.ProtoReflect.Descriptor instead.
+func (*GroupChange) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GroupChange) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *GroupChange) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *GroupChange) GetChange() *RuleChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *GroupChange) GetDrift() []string {
+	if x != nil {
+		return x.Drift
+	}
+	return nil
 }
 
 // RuleChange is what a rollout does to every target group: it adds the
@@ -167,7 +312,7 @@ type RuleChange struct {
 
 func (x *RuleChange) Reset() {
 	*x = RuleChange{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[0]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -179,7 +324,7 @@ func (x *RuleChange) String() string {
 func (*RuleChange) ProtoMessage() {}
 
 func (x *RuleChange) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[0]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -192,7 +337,7 @@ func (x *RuleChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RuleChange.ProtoReflect.Descriptor instead.
 func (*RuleChange) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{0}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RuleChange) GetAuthorizeIngress() []*IpPermission {
@@ -240,7 +385,7 @@ type RolloutTarget struct {
 
 func (x *RolloutTarget) Reset() {
 	*x = RolloutTarget{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[1]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -252,7 +397,7 @@ func (x *RolloutTarget) String() string {
 func (*RolloutTarget) ProtoMessage() {}
 
 func (x *RolloutTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[1]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -265,7 +410,7 @@ func (x *RolloutTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutTarget.ProtoReflect.Descriptor instead.
 func (*RolloutTarget) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{1}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RolloutTarget) GetLocation() *Location {
@@ -314,7 +459,7 @@ type RolloutStrategy struct {
 
 func (x *RolloutStrategy) Reset() {
 	*x = RolloutStrategy{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[2]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +471,7 @@ func (x *RolloutStrategy) String() string {
 func (*RolloutStrategy) ProtoMessage() {}
 
 func (x *RolloutStrategy) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[2]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +484,7 @@ func (x *RolloutStrategy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutStrategy.ProtoReflect.Descriptor instead.
 func (*RolloutStrategy) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{2}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RolloutStrategy) GetMaxInFlight() int32 {
@@ -378,14 +523,18 @@ type StartRolloutRequest struct {
 	// empty; the API fills them in from the search before deciding and
 	// storing the rollout, so the rollout shows (and the policy decides)
 	// exactly what will be done.
-	Remediation   *RolloutRemediation `protobuf:"bytes,6,opt,name=remediation,proto3" json:"remediation,omitempty"`
+	Remediation *RolloutRemediation `protobuf:"bytes,6,opt,name=remediation,proto3" json:"remediation,omitempty"`
+	// Set by the API only, for a rollback: each group's own change (change
+	// is then their union, targets the same groups), and the rollout undone.
+	GroupChanges  []*GroupChange `protobuf:"bytes,7,rep,name=group_changes,json=groupChanges,proto3" json:"group_changes,omitempty"`
+	RollbackOf    string         `protobuf:"bytes,8,opt,name=rollback_of,json=rollbackOf,proto3" json:"rollback_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StartRolloutRequest) Reset() {
 	*x = StartRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[3]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +546,7 @@ func (x *StartRolloutRequest) String() string {
 func (*StartRolloutRequest) ProtoMessage() {}
 
 func (x *StartRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[3]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +559,7 @@ func (x *StartRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRolloutRequest.ProtoReflect.Descriptor instead.
 func (*StartRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{3}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StartRolloutRequest) GetRequestId() string {
@@ -455,6 +604,20 @@ func (x *StartRolloutRequest) GetRemediation() *RolloutRemediation {
 	return nil
 }
 
+func (x *StartRolloutRequest) GetGroupChanges() []*GroupChange {
+	if x != nil {
+		return x.GroupChanges
+	}
+	return nil
+}
+
+func (x *StartRolloutRequest) GetRollbackOf() string {
+	if x != nil {
+		return x.RollbackOf
+	}
+	return ""
+}
+
 // RolloutRemediation derives a rollout from a fleet search.
 type RolloutRemediation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -468,7 +631,7 @@ type RolloutRemediation struct {
 
 func (x *RolloutRemediation) Reset() {
 	*x = RolloutRemediation{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[4]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +643,7 @@ func (x *RolloutRemediation) String() string {
 func (*RolloutRemediation) ProtoMessage() {}
 
 func (x *RolloutRemediation) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[4]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +656,7 @@ func (x *RolloutRemediation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutRemediation.ProtoReflect.Descriptor instead.
 func (*RolloutRemediation) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{4}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RolloutRemediation) GetSearch() *SearchSecurityGroupsRequest {
@@ -527,20 +690,24 @@ type Rollout struct {
 	// Every group that failed, in the order they failed.
 	Failures []*RolloutFailure `protobuf:"bytes,9,rep,name=failures,proto3" json:"failures,omitempty"`
 	// The resolved targets; per-group detail only in a validate_only answer.
-	Plan          *RolloutPlan           `protobuf:"bytes,10,opt,name=plan,proto3" json:"plan,omitempty"`
-	Caller        string                 `protobuf:"bytes,11,opt,name=caller,proto3" json:"caller,omitempty"`
-	RequestId     string                 `protobuf:"bytes,12,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	Plan       *RolloutPlan           `protobuf:"bytes,10,opt,name=plan,proto3" json:"plan,omitempty"`
+	Caller     string                 `protobuf:"bytes,11,opt,name=caller,proto3" json:"caller,omitempty"`
+	RequestId  string                 `protobuf:"bytes,12,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	StartTime  *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	EndTime    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// For a rollback: "rollouts/<id>" undone, and each group's own change
+	// with what was left alone there.
+	RollbackOf    string         `protobuf:"bytes,17,opt,name=rollback_of,json=rollbackOf,proto3" json:"rollback_of,omitempty"`
+	GroupChanges  []*GroupChange `protobuf:"bytes,18,rep,name=group_changes,json=groupChanges,proto3" json:"group_changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Rollout) Reset() {
 	*x = Rollout{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[5]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +719,7 @@ func (x *Rollout) String() string {
 func (*Rollout) ProtoMessage() {}
 
 func (x *Rollout) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[5]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +732,7 @@ func (x *Rollout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rollout.ProtoReflect.Descriptor instead.
 func (*Rollout) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{5}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Rollout) GetName() string {
@@ -680,6 +847,20 @@ func (x *Rollout) GetEndTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Rollout) GetRollbackOf() string {
+	if x != nil {
+		return x.RollbackOf
+	}
+	return ""
+}
+
+func (x *Rollout) GetGroupChanges() []*GroupChange {
+	if x != nil {
+		return x.GroupChanges
+	}
+	return nil
+}
+
 // RolloutProgress counts the target groups by state.
 type RolloutProgress struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -706,7 +887,7 @@ type RolloutProgress struct {
 
 func (x *RolloutProgress) Reset() {
 	*x = RolloutProgress{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[6]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +899,7 @@ func (x *RolloutProgress) String() string {
 func (*RolloutProgress) ProtoMessage() {}
 
 func (x *RolloutProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[6]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +912,7 @@ func (x *RolloutProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutProgress.ProtoReflect.Descriptor instead.
 func (*RolloutProgress) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{6}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RolloutProgress) GetTotalGroups() int32 {
@@ -831,7 +1012,7 @@ type RolloutFailure struct {
 
 func (x *RolloutFailure) Reset() {
 	*x = RolloutFailure{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[7]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +1024,7 @@ func (x *RolloutFailure) String() string {
 func (*RolloutFailure) ProtoMessage() {}
 
 func (x *RolloutFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[7]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +1037,7 @@ func (x *RolloutFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutFailure.ProtoReflect.Descriptor instead.
 func (*RolloutFailure) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{7}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RolloutFailure) GetLocation() *Location {
@@ -919,7 +1100,7 @@ type RolloutPlan struct {
 
 func (x *RolloutPlan) Reset() {
 	*x = RolloutPlan{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[8]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1112,7 @@ func (x *RolloutPlan) String() string {
 func (*RolloutPlan) ProtoMessage() {}
 
 func (x *RolloutPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[8]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1125,7 @@ func (x *RolloutPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutPlan.ProtoReflect.Descriptor instead.
 func (*RolloutPlan) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{8}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RolloutPlan) GetLocations() []*LocationPlan {
@@ -998,7 +1179,7 @@ type LocationPlan struct {
 
 func (x *LocationPlan) Reset() {
 	*x = LocationPlan{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[9]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1191,7 @@ func (x *LocationPlan) String() string {
 func (*LocationPlan) ProtoMessage() {}
 
 func (x *LocationPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[9]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1204,7 @@ func (x *LocationPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocationPlan.ProtoReflect.Descriptor instead.
 func (*LocationPlan) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{9}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LocationPlan) GetLocation() *Location {
@@ -1079,7 +1260,7 @@ type ActionCalls struct {
 
 func (x *ActionCalls) Reset() {
 	*x = ActionCalls{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[10]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1272,7 @@ func (x *ActionCalls) String() string {
 func (*ActionCalls) ProtoMessage() {}
 
 func (x *ActionCalls) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[10]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1285,7 @@ func (x *ActionCalls) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActionCalls.ProtoReflect.Descriptor instead.
 func (*ActionCalls) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{10}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ActionCalls) GetAction() string {
@@ -1146,7 +1327,7 @@ type GroupPlan struct {
 
 func (x *GroupPlan) Reset() {
 	*x = GroupPlan{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[11]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1339,7 @@ func (x *GroupPlan) String() string {
 func (*GroupPlan) ProtoMessage() {}
 
 func (x *GroupPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[11]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1352,7 @@ func (x *GroupPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPlan.ProtoReflect.Descriptor instead.
 func (*GroupPlan) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{11}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GroupPlan) GetGroupId() string {
@@ -1262,7 +1443,7 @@ type GetRolloutRequest struct {
 
 func (x *GetRolloutRequest) Reset() {
 	*x = GetRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[12]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1455,7 @@ func (x *GetRolloutRequest) String() string {
 func (*GetRolloutRequest) ProtoMessage() {}
 
 func (x *GetRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[12]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1468,7 @@ func (x *GetRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRolloutRequest.ProtoReflect.Descriptor instead.
 func (*GetRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{12}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetRolloutRequest) GetName() string {
@@ -1309,7 +1490,7 @@ type ListRolloutsRequest struct {
 
 func (x *ListRolloutsRequest) Reset() {
 	*x = ListRolloutsRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[13]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1321,7 +1502,7 @@ func (x *ListRolloutsRequest) String() string {
 func (*ListRolloutsRequest) ProtoMessage() {}
 
 func (x *ListRolloutsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[13]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1334,7 +1515,7 @@ func (x *ListRolloutsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolloutsRequest.ProtoReflect.Descriptor instead.
 func (*ListRolloutsRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{13}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListRolloutsRequest) GetPageSize() int32 {
@@ -1362,7 +1543,7 @@ type ListRolloutsResponse struct {
 
 func (x *ListRolloutsResponse) Reset() {
 	*x = ListRolloutsResponse{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[14]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1555,7 @@ func (x *ListRolloutsResponse) String() string {
 func (*ListRolloutsResponse) ProtoMessage() {}
 
 func (x *ListRolloutsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[14]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1568,7 @@ func (x *ListRolloutsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolloutsResponse.ProtoReflect.Descriptor instead.
 func (*ListRolloutsResponse) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{14}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListRolloutsResponse) GetRollouts() []*Rollout {
@@ -1414,7 +1595,7 @@ type WatchRolloutRequest struct {
 
 func (x *WatchRolloutRequest) Reset() {
 	*x = WatchRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[15]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1607,7 @@ func (x *WatchRolloutRequest) String() string {
 func (*WatchRolloutRequest) ProtoMessage() {}
 
 func (x *WatchRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[15]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1620,7 @@ func (x *WatchRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRolloutRequest.ProtoReflect.Descriptor instead.
 func (*WatchRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{15}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchRolloutRequest) GetName() string {
@@ -1461,7 +1642,7 @@ type WatchRolloutResponse struct {
 
 func (x *WatchRolloutResponse) Reset() {
 	*x = WatchRolloutResponse{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[16]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1473,7 +1654,7 @@ func (x *WatchRolloutResponse) String() string {
 func (*WatchRolloutResponse) ProtoMessage() {}
 
 func (x *WatchRolloutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[16]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1486,7 +1667,7 @@ func (x *WatchRolloutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRolloutResponse.ProtoReflect.Descriptor instead.
 func (*WatchRolloutResponse) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{16}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WatchRolloutResponse) GetRollout() *Rollout {
@@ -1513,7 +1694,7 @@ type PauseRolloutRequest struct {
 
 func (x *PauseRolloutRequest) Reset() {
 	*x = PauseRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[17]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1525,7 +1706,7 @@ func (x *PauseRolloutRequest) String() string {
 func (*PauseRolloutRequest) ProtoMessage() {}
 
 func (x *PauseRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[17]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1538,7 +1719,7 @@ func (x *PauseRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRolloutRequest.ProtoReflect.Descriptor instead.
 func (*PauseRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{17}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PauseRolloutRequest) GetName() string {
@@ -1558,7 +1739,7 @@ type ResumeRolloutRequest struct {
 
 func (x *ResumeRolloutRequest) Reset() {
 	*x = ResumeRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[18]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1751,7 @@ func (x *ResumeRolloutRequest) String() string {
 func (*ResumeRolloutRequest) ProtoMessage() {}
 
 func (x *ResumeRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[18]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1764,7 @@ func (x *ResumeRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRolloutRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{18}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResumeRolloutRequest) GetName() string {
@@ -1603,7 +1784,7 @@ type CancelRolloutRequest struct {
 
 func (x *CancelRolloutRequest) Reset() {
 	*x = CancelRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[19]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1796,7 @@ func (x *CancelRolloutRequest) String() string {
 func (*CancelRolloutRequest) ProtoMessage() {}
 
 func (x *CancelRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[19]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1809,7 @@ func (x *CancelRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRolloutRequest.ProtoReflect.Descriptor instead.
 func (*CancelRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{19}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CancelRolloutRequest) GetName() string {
@@ -1642,7 +1823,18 @@ var File_palisade_v1_rollout_service_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\n" +
-	"!palisade/v1/rollout_service.proto\x12\vpalisade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a(palisade/v1/security_group_service.proto\x1a\x17palisade/v1/types.proto\"\x9c\x02\n" +
+	"!palisade/v1/rollout_service.proto\x12\vpalisade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a(palisade/v1/security_group_service.proto\x1a\x17palisade/v1/types.proto\"\xaf\x01\n" +
+	"\x16RollbackRolloutRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\x128\n" +
+	"\bstrategy\x18\x04 \x01(\v2\x1c.palisade.v1.RolloutStrategyR\bstrategy\"\xa2\x01\n" +
+	"\vGroupChange\x121\n" +
+	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationR\blocation\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12/\n" +
+	"\x06change\x18\x03 \x01(\v2\x17.palisade.v1.RuleChangeR\x06change\x12\x14\n" +
+	"\x05drift\x18\x04 \x03(\tR\x05drift\"\x9c\x02\n" +
 	"\n" +
 	"RuleChange\x12F\n" +
 	"\x11authorize_ingress\x18\x01 \x03(\v2\x19.palisade.v1.IpPermissionR\x10authorizeIngress\x12D\n" +
@@ -1662,7 +1854,7 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\vcanary_size\x18\x02 \x01(\x05R\n" +
 	"canarySize\x12&\n" +
 	"\fmax_failures\x18\x03 \x01(\x05H\x00R\vmaxFailures\x88\x01\x01B\x0f\n" +
-	"\r_max_failures\"\xc7\x02\n" +
+	"\r_max_failures\"\xa7\x03\n" +
 	"\x13StartRolloutRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
@@ -1670,13 +1862,16 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\x06change\x18\x03 \x01(\v2\x17.palisade.v1.RuleChangeB\x03\xe0A\x02R\x06change\x129\n" +
 	"\atargets\x18\x04 \x03(\v2\x1a.palisade.v1.RolloutTargetB\x03\xe0A\x02R\atargets\x128\n" +
 	"\bstrategy\x18\x05 \x01(\v2\x1c.palisade.v1.RolloutStrategyR\bstrategy\x12A\n" +
-	"\vremediation\x18\x06 \x01(\v2\x1f.palisade.v1.RolloutRemediationR\vremediation\"\xe4\x01\n" +
+	"\vremediation\x18\x06 \x01(\v2\x1f.palisade.v1.RolloutRemediationR\vremediation\x12=\n" +
+	"\rgroup_changes\x18\a \x03(\v2\x18.palisade.v1.GroupChangeR\fgroupChanges\x12\x1f\n" +
+	"\vrollback_of\x18\b \x01(\tR\n" +
+	"rollbackOf\"\xe4\x01\n" +
 	"\x12RolloutRemediation\x12E\n" +
 	"\x06search\x18\x01 \x01(\v2(.palisade.v1.SearchSecurityGroupsRequestB\x03\xe0A\x02R\x06search\x12C\n" +
 	"\x06action\x18\x02 \x01(\x0e2&.palisade.v1.RolloutRemediation.ActionB\x03\xe0A\x02R\x06action\"B\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12 \n" +
-	"\x1cACTION_REVOKE_MATCHING_RULES\x10\x01\"\xf4\x05\n" +
+	"\x1cACTION_REVOKE_MATCHING_RULES\x10\x01\"\xd4\x06\n" +
 	"\aRollout\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\toperation\x18\x02 \x01(\tR\toperation\x12/\n" +
@@ -1698,7 +1893,10 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"start_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x125\n" +
-	"\bend_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xa1\x03\n" +
+	"\bend_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1f\n" +
+	"\vrollback_of\x18\x11 \x01(\tR\n" +
+	"rollbackOf\x12=\n" +
+	"\rgroup_changes\x18\x12 \x03(\v2\x18.palisade.v1.GroupChangeR\fgroupChanges\"\xa1\x03\n" +
 	"\x0fRolloutProgress\x12!\n" +
 	"\ftotal_groups\x18\x01 \x01(\x05R\vtotalGroups\x12\x18\n" +
 	"\awaiting\x18\x02 \x01(\x05R\awaiting\x12\x16\n" +
@@ -1781,7 +1979,7 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\x16ROLLOUT_STATE_STOPPING\x10\x06\x12\x1b\n" +
 	"\x17ROLLOUT_STATE_SUCCEEDED\x10\a\x12\x18\n" +
 	"\x14ROLLOUT_STATE_FAILED\x10\b\x12\x1b\n" +
-	"\x17ROLLOUT_STATE_CANCELLED\x10\t2\xe7\x04\n" +
+	"\x17ROLLOUT_STATE_CANCELLED\x10\t2\xf8\x05\n" +
 	"\x0eRolloutService\x12\x88\x01\n" +
 	"\fStartRollout\x12 .palisade.v1.StartRolloutRequest\x1a\x1d.google.longrunning.Operation\"7\xcaA4\n" +
 	"\x13palisade.v1.Rollout\x12\x1dpalisade.v1.OperationMetadata\x12B\n" +
@@ -1791,7 +1989,9 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\fWatchRollout\x12 .palisade.v1.WatchRolloutRequest\x1a!.palisade.v1.WatchRolloutResponse0\x01\x12F\n" +
 	"\fPauseRollout\x12 .palisade.v1.PauseRolloutRequest\x1a\x14.palisade.v1.Rollout\x12H\n" +
 	"\rResumeRollout\x12!.palisade.v1.ResumeRolloutRequest\x1a\x14.palisade.v1.Rollout\x12H\n" +
-	"\rCancelRollout\x12!.palisade.v1.CancelRolloutRequest\x1a\x14.palisade.v1.RolloutB;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
+	"\rCancelRollout\x12!.palisade.v1.CancelRolloutRequest\x1a\x14.palisade.v1.Rollout\x12\x8e\x01\n" +
+	"\x0fRollbackRollout\x12#.palisade.v1.RollbackRolloutRequest\x1a\x1d.google.longrunning.Operation\"7\xcaA4\n" +
+	"\x13palisade.v1.Rollout\x12\x1dpalisade.v1.OperationMetadataB;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 
 var (
 	file_palisade_v1_rollout_service_proto_rawDescOnce sync.Once
@@ -1806,99 +2006,108 @@ func file_palisade_v1_rollout_service_proto_rawDescGZIP() []byte {
 }
 
 var file_palisade_v1_rollout_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_palisade_v1_rollout_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_palisade_v1_rollout_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_palisade_v1_rollout_service_proto_goTypes = []any{
 	(RolloutState)(0),                   // 0: palisade.v1.RolloutState
 	(RolloutRemediation_Action)(0),      // 1: palisade.v1.RolloutRemediation.Action
-	(*RuleChange)(nil),                  // 2: palisade.v1.RuleChange
-	(*RolloutTarget)(nil),               // 3: palisade.v1.RolloutTarget
-	(*RolloutStrategy)(nil),             // 4: palisade.v1.RolloutStrategy
-	(*StartRolloutRequest)(nil),         // 5: palisade.v1.StartRolloutRequest
-	(*RolloutRemediation)(nil),          // 6: palisade.v1.RolloutRemediation
-	(*Rollout)(nil),                     // 7: palisade.v1.Rollout
-	(*RolloutProgress)(nil),             // 8: palisade.v1.RolloutProgress
-	(*RolloutFailure)(nil),              // 9: palisade.v1.RolloutFailure
-	(*RolloutPlan)(nil),                 // 10: palisade.v1.RolloutPlan
-	(*LocationPlan)(nil),                // 11: palisade.v1.LocationPlan
-	(*ActionCalls)(nil),                 // 12: palisade.v1.ActionCalls
-	(*GroupPlan)(nil),                   // 13: palisade.v1.GroupPlan
-	(*GetRolloutRequest)(nil),           // 14: palisade.v1.GetRolloutRequest
-	(*ListRolloutsRequest)(nil),         // 15: palisade.v1.ListRolloutsRequest
-	(*ListRolloutsResponse)(nil),        // 16: palisade.v1.ListRolloutsResponse
-	(*WatchRolloutRequest)(nil),         // 17: palisade.v1.WatchRolloutRequest
-	(*WatchRolloutResponse)(nil),        // 18: palisade.v1.WatchRolloutResponse
-	(*PauseRolloutRequest)(nil),         // 19: palisade.v1.PauseRolloutRequest
-	(*ResumeRolloutRequest)(nil),        // 20: palisade.v1.ResumeRolloutRequest
-	(*CancelRolloutRequest)(nil),        // 21: palisade.v1.CancelRolloutRequest
-	nil,                                 // 22: palisade.v1.RolloutTarget.TagsEntry
-	(*IpPermission)(nil),                // 23: palisade.v1.IpPermission
-	(*Location)(nil),                    // 24: palisade.v1.Location
-	(*SearchSecurityGroupsRequest)(nil), // 25: palisade.v1.SearchSecurityGroupsRequest
-	(*timestamppb.Timestamp)(nil),       // 26: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 27: google.protobuf.Duration
-	(*status.Status)(nil),               // 28: google.rpc.Status
-	(*SecurityGroupRule)(nil),           // 29: palisade.v1.SecurityGroupRule
-	(*longrunningpb.Operation)(nil),     // 30: google.longrunning.Operation
+	(*RollbackRolloutRequest)(nil),      // 2: palisade.v1.RollbackRolloutRequest
+	(*GroupChange)(nil),                 // 3: palisade.v1.GroupChange
+	(*RuleChange)(nil),                  // 4: palisade.v1.RuleChange
+	(*RolloutTarget)(nil),               // 5: palisade.v1.RolloutTarget
+	(*RolloutStrategy)(nil),             // 6: palisade.v1.RolloutStrategy
+	(*StartRolloutRequest)(nil),         // 7: palisade.v1.StartRolloutRequest
+	(*RolloutRemediation)(nil),          // 8: palisade.v1.RolloutRemediation
+	(*Rollout)(nil),                     // 9: palisade.v1.Rollout
+	(*RolloutProgress)(nil),             // 10: palisade.v1.RolloutProgress
+	(*RolloutFailure)(nil),              // 11: palisade.v1.RolloutFailure
+	(*RolloutPlan)(nil),                 // 12: palisade.v1.RolloutPlan
+	(*LocationPlan)(nil),                // 13: palisade.v1.LocationPlan
+	(*ActionCalls)(nil),                 // 14: palisade.v1.ActionCalls
+	(*GroupPlan)(nil),                   // 15: palisade.v1.GroupPlan
+	(*GetRolloutRequest)(nil),           // 16: palisade.v1.GetRolloutRequest
+	(*ListRolloutsRequest)(nil),         // 17: palisade.v1.ListRolloutsRequest
+	(*ListRolloutsResponse)(nil),        // 18: palisade.v1.ListRolloutsResponse
+	(*WatchRolloutRequest)(nil),         // 19: palisade.v1.WatchRolloutRequest
+	(*WatchRolloutResponse)(nil),        // 20: palisade.v1.WatchRolloutResponse
+	(*PauseRolloutRequest)(nil),         // 21: palisade.v1.PauseRolloutRequest
+	(*ResumeRolloutRequest)(nil),        // 22: palisade.v1.ResumeRolloutRequest
+	(*CancelRolloutRequest)(nil),        // 23: palisade.v1.CancelRolloutRequest
+	nil,                                 // 24: palisade.v1.RolloutTarget.TagsEntry
+	(*Location)(nil),                    // 25: palisade.v1.Location
+	(*IpPermission)(nil),                // 26: palisade.v1.IpPermission
+	(*SearchSecurityGroupsRequest)(nil), // 27: palisade.v1.SearchSecurityGroupsRequest
+	(*timestamppb.Timestamp)(nil),       // 28: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 29: google.protobuf.Duration
+	(*status.Status)(nil),               // 30: google.rpc.Status
+	(*SecurityGroupRule)(nil),           // 31: palisade.v1.SecurityGroupRule
+	(*longrunningpb.Operation)(nil),     // 32: google.longrunning.Operation
 }
 var file_palisade_v1_rollout_service_proto_depIdxs = []int32{
-	23, // 0: palisade.v1.RuleChange.authorize_ingress:type_name -> palisade.v1.IpPermission
-	23, // 1: palisade.v1.RuleChange.authorize_egress:type_name -> palisade.v1.IpPermission
-	23, // 2: palisade.v1.RuleChange.revoke_ingress:type_name -> palisade.v1.IpPermission
-	23, // 3: palisade.v1.RuleChange.revoke_egress:type_name -> palisade.v1.IpPermission
-	24, // 4: palisade.v1.RolloutTarget.location:type_name -> palisade.v1.Location
-	22, // 5: palisade.v1.RolloutTarget.tags:type_name -> palisade.v1.RolloutTarget.TagsEntry
-	2,  // 6: palisade.v1.StartRolloutRequest.change:type_name -> palisade.v1.RuleChange
-	3,  // 7: palisade.v1.StartRolloutRequest.targets:type_name -> palisade.v1.RolloutTarget
-	4,  // 8: palisade.v1.StartRolloutRequest.strategy:type_name -> palisade.v1.RolloutStrategy
-	6,  // 9: palisade.v1.StartRolloutRequest.remediation:type_name -> palisade.v1.RolloutRemediation
-	25, // 10: palisade.v1.RolloutRemediation.search:type_name -> palisade.v1.SearchSecurityGroupsRequest
-	1,  // 11: palisade.v1.RolloutRemediation.action:type_name -> palisade.v1.RolloutRemediation.Action
-	0,  // 12: palisade.v1.Rollout.state:type_name -> palisade.v1.RolloutState
-	2,  // 13: palisade.v1.Rollout.change:type_name -> palisade.v1.RuleChange
-	3,  // 14: palisade.v1.Rollout.targets:type_name -> palisade.v1.RolloutTarget
-	4,  // 15: palisade.v1.Rollout.strategy:type_name -> palisade.v1.RolloutStrategy
-	8,  // 16: palisade.v1.Rollout.progress:type_name -> palisade.v1.RolloutProgress
-	9,  // 17: palisade.v1.Rollout.failures:type_name -> palisade.v1.RolloutFailure
-	10, // 18: palisade.v1.Rollout.plan:type_name -> palisade.v1.RolloutPlan
-	26, // 19: palisade.v1.Rollout.create_time:type_name -> google.protobuf.Timestamp
-	26, // 20: palisade.v1.Rollout.start_time:type_name -> google.protobuf.Timestamp
-	26, // 21: palisade.v1.Rollout.update_time:type_name -> google.protobuf.Timestamp
-	26, // 22: palisade.v1.Rollout.end_time:type_name -> google.protobuf.Timestamp
-	27, // 23: palisade.v1.RolloutProgress.estimated_time_remaining:type_name -> google.protobuf.Duration
-	24, // 24: palisade.v1.RolloutFailure.location:type_name -> palisade.v1.Location
-	26, // 25: palisade.v1.RolloutFailure.time:type_name -> google.protobuf.Timestamp
-	11, // 26: palisade.v1.RolloutPlan.locations:type_name -> palisade.v1.LocationPlan
-	12, // 27: palisade.v1.RolloutPlan.ec2_calls:type_name -> palisade.v1.ActionCalls
-	27, // 28: palisade.v1.RolloutPlan.estimated_duration:type_name -> google.protobuf.Duration
-	24, // 29: palisade.v1.LocationPlan.location:type_name -> palisade.v1.Location
-	12, // 30: palisade.v1.LocationPlan.ec2_calls:type_name -> palisade.v1.ActionCalls
-	27, // 31: palisade.v1.LocationPlan.estimated_duration:type_name -> google.protobuf.Duration
-	13, // 32: palisade.v1.LocationPlan.group_plans:type_name -> palisade.v1.GroupPlan
-	28, // 33: palisade.v1.GroupPlan.failure:type_name -> google.rpc.Status
-	29, // 34: palisade.v1.GroupPlan.losses:type_name -> palisade.v1.SecurityGroupRule
-	29, // 35: palisade.v1.GroupPlan.gains:type_name -> palisade.v1.SecurityGroupRule
-	7,  // 36: palisade.v1.ListRolloutsResponse.rollouts:type_name -> palisade.v1.Rollout
-	7,  // 37: palisade.v1.WatchRolloutResponse.rollout:type_name -> palisade.v1.Rollout
-	9,  // 38: palisade.v1.WatchRolloutResponse.new_failures:type_name -> palisade.v1.RolloutFailure
-	5,  // 39: palisade.v1.RolloutService.StartRollout:input_type -> palisade.v1.StartRolloutRequest
-	14, // 40: palisade.v1.RolloutService.GetRollout:input_type -> palisade.v1.GetRolloutRequest
-	15, // 41: palisade.v1.RolloutService.ListRollouts:input_type -> palisade.v1.ListRolloutsRequest
-	17, // 42: palisade.v1.RolloutService.WatchRollout:input_type -> palisade.v1.WatchRolloutRequest
-	19, // 43: palisade.v1.RolloutService.PauseRollout:input_type -> palisade.v1.PauseRolloutRequest
-	20, // 44: palisade.v1.RolloutService.ResumeRollout:input_type -> palisade.v1.ResumeRolloutRequest
-	21, // 45: palisade.v1.RolloutService.CancelRollout:input_type -> palisade.v1.CancelRolloutRequest
-	30, // 46: palisade.v1.RolloutService.StartRollout:output_type -> google.longrunning.Operation
-	7,  // 47: palisade.v1.RolloutService.GetRollout:output_type -> palisade.v1.Rollout
-	16, // 48: palisade.v1.RolloutService.ListRollouts:output_type -> palisade.v1.ListRolloutsResponse
-	18, // 49: palisade.v1.RolloutService.WatchRollout:output_type -> palisade.v1.WatchRolloutResponse
-	7,  // 50: palisade.v1.RolloutService.PauseRollout:output_type -> palisade.v1.Rollout
-	7,  // 51: palisade.v1.RolloutService.ResumeRollout:output_type -> palisade.v1.Rollout
-	7,  // 52: palisade.v1.RolloutService.CancelRollout:output_type -> palisade.v1.Rollout
-	46, // [46:53] is the sub-list for method output_type
-	39, // [39:46] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	6,  // 0: palisade.v1.RollbackRolloutRequest.strategy:type_name -> palisade.v1.RolloutStrategy
+	25, // 1: palisade.v1.GroupChange.location:type_name -> palisade.v1.Location
+	4,  // 2: palisade.v1.GroupChange.change:type_name -> palisade.v1.RuleChange
+	26, // 3: palisade.v1.RuleChange.authorize_ingress:type_name -> palisade.v1.IpPermission
+	26, // 4: palisade.v1.RuleChange.authorize_egress:type_name -> palisade.v1.IpPermission
+	26, // 5: palisade.v1.RuleChange.revoke_ingress:type_name -> palisade.v1.IpPermission
+	26, // 6: palisade.v1.RuleChange.revoke_egress:type_name -> palisade.v1.IpPermission
+	25, // 7: palisade.v1.RolloutTarget.location:type_name -> palisade.v1.Location
+	24, // 8: palisade.v1.RolloutTarget.tags:type_name -> palisade.v1.RolloutTarget.TagsEntry
+	4,  // 9: palisade.v1.StartRolloutRequest.change:type_name -> palisade.v1.RuleChange
+	5,  // 10: palisade.v1.StartRolloutRequest.targets:type_name -> palisade.v1.RolloutTarget
+	6,  // 11: palisade.v1.StartRolloutRequest.strategy:type_name -> palisade.v1.RolloutStrategy
+	8,  // 12: palisade.v1.StartRolloutRequest.remediation:type_name -> palisade.v1.RolloutRemediation
+	3,  // 13: palisade.v1.StartRolloutRequest.group_changes:type_name -> palisade.v1.GroupChange
+	27, // 14: palisade.v1.RolloutRemediation.search:type_name -> palisade.v1.SearchSecurityGroupsRequest
+	1,  // 15: palisade.v1.RolloutRemediation.action:type_name -> palisade.v1.RolloutRemediation.Action
+	0,  // 16: palisade.v1.Rollout.state:type_name -> palisade.v1.RolloutState
+	4,  // 17: palisade.v1.Rollout.change:type_name -> palisade.v1.RuleChange
+	5,  // 18: palisade.v1.Rollout.targets:type_name -> palisade.v1.RolloutTarget
+	6,  // 19: palisade.v1.Rollout.strategy:type_name -> palisade.v1.RolloutStrategy
+	10, // 20: palisade.v1.Rollout.progress:type_name -> palisade.v1.RolloutProgress
+	11, // 21: palisade.v1.Rollout.failures:type_name -> palisade.v1.RolloutFailure
+	12, // 22: palisade.v1.Rollout.plan:type_name -> palisade.v1.RolloutPlan
+	28, // 23: palisade.v1.Rollout.create_time:type_name -> google.protobuf.Timestamp
+	28, // 24: palisade.v1.Rollout.start_time:type_name -> google.protobuf.Timestamp
+	28, // 25: palisade.v1.Rollout.update_time:type_name -> google.protobuf.Timestamp
+	28, // 26: palisade.v1.Rollout.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 27: palisade.v1.Rollout.group_changes:type_name -> palisade.v1.GroupChange
+	29, // 28: palisade.v1.RolloutProgress.estimated_time_remaining:type_name -> google.protobuf.Duration
+	25, // 29: palisade.v1.RolloutFailure.location:type_name -> palisade.v1.Location
+	28, // 30: palisade.v1.RolloutFailure.time:type_name -> google.protobuf.Timestamp
+	13, // 31: palisade.v1.RolloutPlan.locations:type_name -> palisade.v1.LocationPlan
+	14, // 32: palisade.v1.RolloutPlan.ec2_calls:type_name -> palisade.v1.ActionCalls
+	29, // 33: palisade.v1.RolloutPlan.estimated_duration:type_name -> google.protobuf.Duration
+	25, // 34: palisade.v1.LocationPlan.location:type_name -> palisade.v1.Location
+	14, // 35: palisade.v1.LocationPlan.ec2_calls:type_name -> palisade.v1.ActionCalls
+	29, // 36: palisade.v1.LocationPlan.estimated_duration:type_name -> google.protobuf.Duration
+	15, // 37: palisade.v1.LocationPlan.group_plans:type_name -> palisade.v1.GroupPlan
+	30, // 38: palisade.v1.GroupPlan.failure:type_name -> google.rpc.Status
+	31, // 39: palisade.v1.GroupPlan.losses:type_name -> palisade.v1.SecurityGroupRule
+	31, // 40: palisade.v1.GroupPlan.gains:type_name -> palisade.v1.SecurityGroupRule
+	9,  // 41: palisade.v1.ListRolloutsResponse.rollouts:type_name -> palisade.v1.Rollout
+	9,  // 42: palisade.v1.WatchRolloutResponse.rollout:type_name -> palisade.v1.Rollout
+	11, // 43: palisade.v1.WatchRolloutResponse.new_failures:type_name -> palisade.v1.RolloutFailure
+	7,  // 44: palisade.v1.RolloutService.StartRollout:input_type -> palisade.v1.StartRolloutRequest
+	16, // 45: palisade.v1.RolloutService.GetRollout:input_type -> palisade.v1.GetRolloutRequest
+	17, // 46: palisade.v1.RolloutService.ListRollouts:input_type -> palisade.v1.ListRolloutsRequest
+	19, // 47: palisade.v1.RolloutService.WatchRollout:input_type -> palisade.v1.WatchRolloutRequest
+	21, // 48: palisade.v1.RolloutService.PauseRollout:input_type -> palisade.v1.PauseRolloutRequest
+	22, // 49: palisade.v1.RolloutService.ResumeRollout:input_type -> palisade.v1.ResumeRolloutRequest
+	23, // 50: palisade.v1.RolloutService.CancelRollout:input_type -> palisade.v1.CancelRolloutRequest
+	2,  // 51: palisade.v1.RolloutService.RollbackRollout:input_type -> palisade.v1.RollbackRolloutRequest
+	32, // 52: palisade.v1.RolloutService.StartRollout:output_type -> google.longrunning.Operation
+	9,  // 53: palisade.v1.RolloutService.GetRollout:output_type -> palisade.v1.Rollout
+	18, // 54: palisade.v1.RolloutService.ListRollouts:output_type -> palisade.v1.ListRolloutsResponse
+	20, // 55: palisade.v1.RolloutService.WatchRollout:output_type -> palisade.v1.WatchRolloutResponse
+	9,  // 56: palisade.v1.RolloutService.PauseRollout:output_type -> palisade.v1.Rollout
+	9,  // 57: palisade.v1.RolloutService.ResumeRollout:output_type -> palisade.v1.Rollout
+	9,  // 58: palisade.v1.RolloutService.CancelRollout:output_type -> palisade.v1.Rollout
+	32, // 59: palisade.v1.RolloutService.RollbackRollout:output_type -> google.longrunning.Operation
+	52, // [52:60] is the sub-list for method output_type
+	44, // [44:52] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_rollout_service_proto_init() }
@@ -1908,14 +2117,14 @@ func file_palisade_v1_rollout_service_proto_init() {
 	}
 	file_palisade_v1_security_group_service_proto_init()
 	file_palisade_v1_types_proto_init()
-	file_palisade_v1_rollout_service_proto_msgTypes[2].OneofWrappers = []any{}
+	file_palisade_v1_rollout_service_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_rollout_service_proto_rawDesc), len(file_palisade_v1_rollout_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,7 +21,87 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/rollout_service.proto.
  */
 export const file_palisade_v1_rollout_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFwYWxpc2FkZS92MS9yb2xsb3V0X3NlcnZpY2UucHJvdG8SC3BhbGlzYWRlLnYxItwBCgpSdWxlQ2hhbmdlEjQKEWF1dGhvcml6ZV9pbmdyZXNzGAEgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEjMKEGF1dGhvcml6ZV9lZ3Jlc3MYAiADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SMQoOcmV2b2tlX2luZ3Jlc3MYAyADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SMAoNcmV2b2tlX2VncmVzcxgEIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbiLBAQoNUm9sbG91dFRhcmdldBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISEQoJZ3JvdXBfaWRzGAIgAygJEjIKBHRhZ3MYAyADKAsyJC5wYWxpc2FkZS52MS5Sb2xsb3V0VGFyZ2V0LlRhZ3NFbnRyeRIOCgZ2cGNfaWQYBCABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaQoPUm9sbG91dFN0cmF0ZWd5EhUKDW1heF9pbl9mbGlnaHQYASABKAUSEwoLY2FuYXJ5X3NpemUYAiABKAUSGQoMbWF4X2ZhaWx1cmVzGAMgASgFSACIAQFCDwoNX21heF9mYWlsdXJlcyKGAgoTU3RhcnRSb2xsb3V0UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoGY2hhbmdlGAMgASgLMhcucGFsaXNhZGUudjEuUnVsZUNoYW5nZUID4EECEjAKB3RhcmdldHMYBCADKAsyGi5wYWxpc2FkZS52MS5Sb2xsb3V0VGFyZ2V0QgPgQQISLgoIc3RyYXRlZ3kYBSABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0U3RyYXRlZ3kSNAoLcmVtZWRpYXRpb24YBiABKAsyHy5wYWxpc2FkZS52MS5Sb2xsb3V0UmVtZWRpYXRpb24i1AEKElJvbGxvdXRSZW1lZGlhdGlvbhI9CgZzZWFyY2gYASABKAsyKC5wYWxpc2FkZS52MS5TZWFyY2hTZWN1cml0eUdyb3Vwc1JlcXVlc3RCA+BBAhI7CgZhY3Rpb24YAiABKA4yJi5wYWxpc2FkZS52MS5Sb2xsb3V0UmVtZWRpYXRpb24uQWN0aW9uQgPgQQIiQgoGQWN0aW9uEhYKEkFDVElPTl9VTlNQRUNJRklFRBAAEiAKHEFDVElPTl9SRVZPS0VfTUFUQ0hJTkdfUlVMRVMQASLbBAoHUm9sbG91dBIMCgRuYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIoCgVzdGF0ZRgDIAEoDjIZLnBhbGlzYWRlLnYxLlJvbGxvdXRTdGF0ZRIUCgxzdGF0ZV9yZWFzb24YBCABKAkSJwoGY2hhbmdlGAUgASgLMhcucGFsaXNhZGUudjEuUnVsZUNoYW5nZRIrCgd0YXJnZXRzGAYgAygLMhoucGFsaXNhZGUudjEuUm9sbG91dFRhcmdldBIuCghzdHJhdGVneRgHIAEoCzIcLnBhbGlzYWRlLnYxLlJvbGxvdXRTdHJhdGVneRIuCghwcm9ncmVzcxgIIAEoCzIcLnBhbGlzYWRlLnYxLlJvbGxvdXRQcm9ncmVzcxItCghmYWlsdXJlcxgJIAMoCzIbLnBhbGlzYWRlLnYxLlJvbGxvdXRGYWlsdXJlEiYKBHBsYW4YCiABKAsyGC5wYWxpc2FkZS52MS5Sb2xsb3V0UGxhbhIOCgZjYWxsZXIYCyABKAkSEgoKcmVxdWVzdF9pZBgMIAEoCRIvCgtjcmVhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKWAgoPUm9sbG91dFByb2dyZXNzEhQKDHRvdGFsX2dyb3VwcxgBIAEoBRIPCgd3YWl0aW5nGAIgASgFEg4KBnF1ZXVlZBgDIAEoBRIPCgdydW5uaW5nGAQgASgFEhEKCXN1Y2NlZWRlZBgFIAEoBRIOCgZmYWlsZWQYBiABKAUSEQoJY2FuY2VsbGVkGAcgASgFEhMKC2NhbmFyeV9zaXplGAggASgFEhgKEGNhbmFyeV9zdWNjZWVkZWQYCSABKAUSGQoRZ3JvdXBzX3Blcl9zZWNvbmQYCiABKAESOwoYZXN0aW1hdGVkX3RpbWVfcmVtYWluaW5nGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIqcBCg5Sb2xsb3V0RmFpbHVyZRInCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uEhAKCGdyb3VwX2lkGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCRIMCgRjb2RlGAQgASgJEg8KB21lc3NhZ2UYBSABKAkSKAoEdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizQEKC1JvbGxvdXRQbGFuEiwKCWxvY2F0aW9ucxgBIAMoCzIZLnBhbGlzYWRlLnYxLkxvY2F0aW9uUGxhbhIUCgx0b3RhbF9ncm91cHMYAiABKAUSFgoOZmFpbGluZ19ncm91cHMYAyABKAUSKwoJZWMyX2NhbGxzGAQgAygLMhgucGFsaXNhZGUudjEuQWN0aW9uQ2FsbHMSNQoSZXN0aW1hdGVkX2R1cmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIvABCgxMb2NhdGlvblBsYW4SJwoIbG9jYXRpb24YASABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbhIOCgZncm91cHMYAiABKAUSFgoOZmFpbGluZ19ncm91cHMYAyABKAUSKwoJZWMyX2NhbGxzGAQgAygLMhgucGFsaXNhZGUudjEuQWN0aW9uQ2FsbHMSNQoSZXN0aW1hdGVkX2R1cmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKC2dyb3VwX3BsYW5zGAYgAygLMhYucGFsaXNhZGUudjEuR3JvdXBQbGFuIiwKC0FjdGlvbkNhbGxzEg4KBmFjdGlvbhgBIAEoCRINCgVjYWxscxgCIAEoBSK2AgoJR3JvdXBQbGFuEhAKCGdyb3VwX2lkGAEgASgJEhIKCmdyb3VwX25hbWUYAiABKAkSDgoGdnBjX2lkGAMgASgJEhUKDWluZ3Jlc3NfYWRkZWQYBCABKAUSFwoPaW5ncmVzc19yZW1vdmVkGAUgASgFEhQKDGVncmVzc19hZGRlZBgGIAEoBRIWCg5lZ3Jlc3NfcmVtb3ZlZBgHIAEoBRIRCgllYzJfY2FsbHMYCCABKAUSIwoHZmFpbHVyZRgJIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzEi4KBmxvc3NlcxgKIAMoCzIeLnBhbGlzYWRlLnYxLlNlY3VyaXR5R3JvdXBSdWxlEi0KBWdhaW5zGAsgAygLMh4ucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cFJ1bGUiJgoRR2V0Um9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECIjwKE0xpc3RSb2xsb3V0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVwoUTGlzdFJvbGxvdXRzUmVzcG9uc2USJgoIcm9sbG91dHMYASADKAsyFC5wYWxpc2FkZS52MS5Sb2xsb3V0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIoChNXYXRjaFJvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAiJwChRXYXRjaFJvbGxvdXRSZXNwb25zZRIlCgdyb2xsb3V0GAEgASgLMhQucGFsaXNhZGUudjEuUm9sbG91dBIxCgxuZXdfZmFpbHVyZXMYAiADKAsyGy5wYWxpc2FkZS52MS5Sb2xsb3V0RmFpbHVyZSIoChNQYXVzZVJvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAiIpChRSZXN1bWVSb2xsb3V0UmVxdWVzdBIRCgRuYW1lGAEgASgJQgPgQQIiKQoUQ2FuY2VsUm9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECKqQCCgxSb2xsb3V0U3RhdGUSHQoZUk9MTE9VVF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVJPTExPVVRfU1RBVEVfUEVORElORxABEhsKF1JPTExPVVRfU1RBVEVfUkVTT0xWSU5HEAISGAoUUk9MTE9VVF9TVEFURV9DQU5BUlkQAxIZChVST0xMT1VUX1NUQVRFX1JPTExJTkcQBBIYChRST0xMT1VUX1NUQVRFX1BBVVNFRBAFEhoKFlJPTExPVVRfU1RBVEVfU1RPUFBJTkcQBhIbChdST0xMT1VUX1NUQVRFX1NVQ0NFRURFRBAHEhgKFFJPTExPVVRfU1RBVEVfRkFJTEVEEAgSGwoXUk9MTE9VVF9TVEFURV9DQU5DRUxMRUQQCTLnBAoOUm9sbG91dFNlcnZpY2USiAEKDFN0YXJ0Um9sbG91dBIgLnBhbGlzYWRlLnYxLlN0YXJ0Um9sbG91dFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIjfKQTQKE3BhbGlzYWRlLnYxLlJvbGxvdXQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEkIKCkdldFJvbGxvdXQSHi5wYWxpc2FkZS52MS5HZXRSb2xsb3V0UmVxdWVzdBoULnBhbGlzYWRlLnYxLlJvbGxvdXQSUwoMTGlzdFJvbGxvdXRzEiAucGFsaXNhZGUudjEuTGlzdFJvbGxvdXRzUmVxdWVzdBohLnBhbGlzYWRlLnYxLkxpc3RSb2xsb3V0c1Jlc3BvbnNlElUKDFdhdGNoUm9sbG91dBIgLnBhbGlzYWRlLnYxLldhdGNoUm9sbG91dFJlcXVlc3QaIS5wYWxpc2FkZS52MS5XYXRjaFJvbGxvdXRSZXNwb25zZTABEkYKDFBhdXNlUm9sbG91dBIgLnBhbGlzYWRlLnYxLlBhdXNlUm9sbG91dFJlcXVlc3QaFC5wYWxpc2FkZS52MS5Sb2xsb3V0EkgKDVJlc3VtZVJvbGxvdXQSIS5wYWxpc2FkZS52MS5SZXN1bWVSb2xsb3V0UmVxdWVzdBoULnBhbGlzYWRlLnYxLlJvbGxvdXQSSAoNQ2FuY2VsUm9sbG91dBIhLnBhbGlzYWRlLnYxLkNhbmNlbFJvbGxvdXRSZXF1ZXN0GhQucGFsaXNhZGUudjEuUm9sbG91dEI7WjlnaXRodWIuY29tL3BhbGlzYWRlaHEvcGFsaXNhZGUvZ2VuL3BhbGlzYWRlL3YxO3BhbGlzYWRldjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_longrunning_operations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_palisade_v1_security_group_service, file_palisade_v1_types]);
+  fileDesc("CiFwYWxpc2FkZS92MS9yb2xsb3V0X3NlcnZpY2UucHJvdG8SC3BhbGlzYWRlLnYxIoYBChZSb2xsYmFja1JvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAhISCgpyZXF1ZXN0X2lkGAIgASgJEhUKDXZhbGlkYXRlX29ubHkYAyABKAgSLgoIc3RyYXRlZ3kYBCABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0U3RyYXRlZ3kigAEKC0dyb3VwQ2hhbmdlEicKCGxvY2F0aW9uGAEgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb24SEAoIZ3JvdXBfaWQYAiABKAkSJwoGY2hhbmdlGAMgASgLMhcucGFsaXNhZGUudjEuUnVsZUNoYW5nZRINCgVkcmlmdBgEIAMoCSLcAQoKUnVsZUNoYW5nZRI0ChFhdXRob3JpemVfaW5ncmVzcxgBIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbhIzChBhdXRob3JpemVfZWdyZXNzGAIgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEjEKDnJldm9rZV9pbmdyZXNzGAMgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEjAKDXJldm9rZV9lZ3Jlc3MYBCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24iwQEKDVJvbGxvdXRUYXJnZXQSLAoIbG9jYXRpb24YASABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhEKCWdyb3VwX2lkcxgCIAMoCRIyCgR0YWdzGAMgAygLMiQucGFsaXNhZGUudjEuUm9sbG91dFRhcmdldC5UYWdzRW50cnkSDgoGdnBjX2lkGAQgASgJGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImkKD1JvbGxvdXRTdHJhdGVneRIVCg1tYXhfaW5fZmxpZ2h0GAEgASgFEhMKC2NhbmFyeV9zaXplGAIgASgFEhkKDG1heF9mYWlsdXJlcxgDIAEoBUgAiAEBQg8KDV9tYXhfZmFpbHVyZXMizAIKE1N0YXJ0Um9sbG91dFJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKBmNoYW5nZRgDIAEoCzIXLnBhbGlzYWRlLnYxLlJ1bGVDaGFuZ2VCA+BBAhIwCgd0YXJnZXRzGAQgAygLMhoucGFsaXNhZGUudjEuUm9sbG91dFRhcmdldEID4EECEi4KCHN0cmF0ZWd5GAUgASgLMhwucGFsaXNhZGUudjEuUm9sbG91dFN0cmF0ZWd5EjQKC3JlbWVkaWF0aW9uGAYgASgLMh8ucGFsaXNhZGUudjEuUm9sbG91dFJlbWVkaWF0aW9uEi8KDWdyb3VwX2NoYW5nZXMYByADKAsyGC5wYWxpc2FkZS52MS5Hcm91cENoYW5nZRITCgtyb2xsYmFja19vZhgIIAEoCSLUAQoSUm9sbG91dFJlbWVkaWF0aW9uEj0KBnNlYXJjaBgBIAEoCzIoLnBhbGlzYWRlLnYxLlNlYXJjaFNlY3VyaXR5R3JvdXBzUmVxdWVzdEID4EECEjsKBmFjdGlvbhgCIAEoDjImLnBhbGlzYWRlLnYxLlJvbGxvdXRSZW1lZGlhdGlvbi5BY3Rpb25CA+BBAiJCCgZBY3Rpb24SFgoSQUNUSU9OX1VOU1BFQ0lGSUVEEAASIAocQUNUSU9OX1JFVk9LRV9NQVRDSElOR19SVUxFUxABIqEFCgdSb2xsb3V0EgwKBG5hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEigKBXN0YXRlGAMgASgOMhkucGFsaXNhZGUudjEuUm9sbG91dFN0YXRlEhQKDHN0YXRlX3JlYXNvbhgEIAEoCRInCgZjaGFuZ2UYBSABKAsyFy5wYWxpc2FkZS52MS5SdWxlQ2hhbmdlEisKB3RhcmdldHMYBiADKAsyGi5wYWxpc2FkZS52MS5Sb2xsb3V0VGFyZ2V0Ei4KCHN0cmF0ZWd5GAcgASgLMhwucGFsaXNhZGUudjEuUm9sbG91dFN0cmF0ZWd5Ei4KCHByb2dyZXNzGAggASgLMhwucGFsaXNhZGUudjEuUm9sbG91dFByb2dyZXNzEi0KCGZhaWx1cmVzGAkgAygLMhsucGFsaXNhZGUudjEuUm9sbG91dEZhaWx1cmUSJgoEcGxhbhgKIAEoCzIYLnBhbGlzYWRlLnYxLlJvbGxvdXRQbGFuEg4KBmNhbGxlchgLIAEoCRISCgpyZXF1ZXN0X2lkGAwgASgJEi8KC2NyZWF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydF90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3JvbGxiYWNrX29mGBEgASgJEi8KDWdyb3VwX2NoYW5nZXMYEiADKAsyGC5wYWxpc2FkZS52MS5Hcm91cENoYW5nZSKWAgoPUm9sbG91dFByb2dyZXNzEhQKDHRvdGFsX2dyb3VwcxgBIAEoBRIPCgd3YWl0aW5nGAIgASgFEg4KBnF1ZXVlZBgDIAEoBRIPCgdydW5uaW5nGAQgASgFEhEKCXN1Y2NlZWRlZBgFIAEoBRIOCgZmYWlsZWQYBiABKAUSEQoJY2FuY2VsbGVkGAcgASgFEhMKC2NhbmFyeV9zaXplGAggASgFEhgKEGNhbmFyeV9zdWNjZWVkZWQYCSABKAUSGQoRZ3JvdXBzX3Blcl9zZWNvbmQYCiABKAESOwoYZXN0aW1hdGVkX3RpbWVfcmVtYWluaW5nGAsgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIqcBCg5Sb2xsb3V0RmFpbHVyZRInCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uEhAKCGdyb3VwX2lkGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCRIMCgRjb2RlGAQgASgJEg8KB21lc3NhZ2UYBSABKAkSKAoEdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizQEKC1JvbGxvdXRQbGFuEiwKCWxvY2F0aW9ucxgBIAMoCzIZLnBhbGlzYWRlLnYxLkxvY2F0aW9uUGxhbhIUCgx0b3RhbF9ncm91cHMYAiABKAUSFgoOZmFpbGluZ19ncm91cHMYAyABKAUSKwoJZWMyX2NhbGxzGAQgAygLMhgucGFsaXNhZGUudjEuQWN0aW9uQ2FsbHMSNQoSZXN0aW1hdGVkX2R1cmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIvABCgxMb2NhdGlvblBsYW4SJwoIbG9jYXRpb24YASABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbhIOCgZncm91cHMYAiABKAUSFgoOZmFpbGluZ19ncm91cHMYAyABKAUSKwoJZWMyX2NhbGxzGAQgAygLMhgucGFsaXNhZGUudjEuQWN0aW9uQ2FsbHMSNQoSZXN0aW1hdGVkX2R1cmF0aW9uGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKC2dyb3VwX3BsYW5zGAYgAygLMhYucGFsaXNhZGUudjEuR3JvdXBQbGFuIiwKC0FjdGlvbkNhbGxzEg4KBmFjdGlvbhgBIAEoCRINCgVjYWxscxgCIAEoBSK2AgoJR3JvdXBQbGFuEhAKCGdyb3VwX2lkGAEgASgJEhIKCmdyb3VwX25hbWUYAiABKAkSDgoGdnBjX2lkGAMgASgJEhUKDWluZ3Jlc3NfYWRkZWQYBCABKAUSFwoPaW5ncmVzc19yZW1vdmVkGAUgASgFEhQKDGVncmVzc19hZGRlZBgGIAEoBRIWCg5lZ3Jlc3NfcmVtb3ZlZBgHIAEoBRIRCgllYzJfY2FsbHMYCCABKAUSIwoHZmFpbHVyZRgJIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzEi4KBmxvc3NlcxgKIAMoCzIeLnBhbGlzYWRlLnYxLlNlY3VyaXR5R3JvdXBSdWxlEi0KBWdhaW5zGAsgAygLMh4ucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cFJ1bGUiJgoRR2V0Um9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECIjwKE0xpc3RSb2xsb3V0c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiVwoUTGlzdFJvbGxvdXRzUmVzcG9uc2USJgoIcm9sbG91dHMYASADKAsyFC5wYWxpc2FkZS52MS5Sb2xsb3V0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIoChNXYXRjaFJvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAiJwChRXYXRjaFJvbGxvdXRSZXNwb25zZRIlCgdyb2xsb3V0GAEgASgLMhQucGFsaXNhZGUudjEuUm9sbG91dBIxCgxuZXdfZmFpbHVyZXMYAiADKAsyGy5wYWxpc2FkZS52MS5Sb2xsb3V0RmFpbHVyZSIoChNQYXVzZVJvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAiIpChRSZXN1bWVSb2xsb3V0UmVxdWVzdBIRCgRuYW1lGAEgASgJQgPgQQIiKQoUQ2FuY2VsUm9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECKqQCCgxSb2xsb3V0U3RhdGUSHQoZUk9MTE9VVF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVJPTExPVVRfU1RBVEVfUEVORElORxABEhsKF1JPTExPVVRfU1RBVEVfUkVTT0xWSU5HEAISGAoUUk9MTE9VVF9TVEFURV9DQU5BUlkQAxIZChVST0xMT1VUX1NUQVRFX1JPTExJTkcQBBIYChRST0xMT1VUX1NUQVRFX1BBVVNFRBAFEhoKFlJPTExPVVRfU1RBVEVfU1RPUFBJTkcQBhIbChdST0xMT1VUX1NUQVRFX1NVQ0NFRURFRBAHEhgKFFJPTExPVVRfU1RBVEVfRkFJTEVEEAgSGwoXUk9MTE9VVF9TVEFURV9DQU5DRUxMRUQQCTL4BQoOUm9sbG91dFNlcnZpY2USiAEKDFN0YXJ0Um9sbG91dBIgLnBhbGlzYWRlLnYxLlN0YXJ0Um9sbG91dFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIjfKQTQKE3BhbGlzYWRlLnYxLlJvbGxvdXQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEkIKCkdldFJvbGxvdXQSHi5wYWxpc2FkZS52MS5HZXRSb2xsb3V0UmVxdWVzdBoULnBhbGlzYWRlLnYxLlJvbGxvdXQSUwoMTGlzdFJvbGxvdXRzEiAucGFsaXNhZGUudjEuTGlzdFJvbGxvdXRzUmVxdWVzdBohLnBhbGlzYWRlLnYxLkxpc3RSb2xsb3V0c1Jlc3BvbnNlElUKDFdhdGNoUm9sbG91dBIgLnBhbGlzYWRlLnYxLldhdGNoUm9sbG91dFJlcXVlc3QaIS5wYWxpc2FkZS52MS5XYXRjaFJvbGxvdXRSZXNwb25zZTABEkYKDFBhdXNlUm9sbG91dBIgLnBhbGlzYWRlLnYxLlBhdXNlUm9sbG91dFJlcXVlc3QaFC5wYWxpc2FkZS52MS5Sb2xsb3V0EkgKDVJlc3VtZVJvbGxvdXQSIS5wYWxpc2FkZS52MS5SZXN1bWVSb2xsb3V0UmVxdWVzdBoULnBhbGlzYWRlLnYxLlJvbGxvdXQSSAoNQ2FuY2VsUm9sbG91dBIhLnBhbGlzYWRlLnYxLkNhbmNlbFJvbGxvdXRSZXF1ZXN0GhQucGFsaXNhZGUudjEuUm9sbG91dBKOAQoPUm9sbGJhY2tSb2xsb3V0EiMucGFsaXNhZGUudjEuUm9sbGJhY2tSb2xsb3V0UmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iN8pBNAoTcGFsaXNhZGUudjEuUm9sbG91dBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGFCO1o5Z2l0aHViLmNvbS9wYWxpc2FkZWhxL3BhbGlzYWRlL2dlbi9wYWxpc2FkZS92MTtwYWxpc2FkZXYxYgZwcm90bzM", [file_google_api_field_behavior, file_google_longrunning_operations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_palisade_v1_security_group_service, file_palisade_v1_types]);
+
+/**
+ * RollbackRolloutRequest names the rollout to undo.
+ *
+ * @generated from message palisade.v1.RollbackRolloutRequest
+ */
+export type RollbackRolloutRequest = Message<"palisade.v1.RollbackRolloutRequest"> & {
+  /**
+   * "rollouts/<id>": a rollout that has ended.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Idempotency key (AIP-155): a UUID.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * Answer the plan (each group's losses and gains); nothing is stored.
+   *
+   * @generated from field: bool validate_only = 3;
+   */
+  validateOnly: boolean;
+
+  /**
+   * The strategy controls; unset: the rolled-back rollout's own.
+   *
+   * @generated from field: palisade.v1.RolloutStrategy strategy = 4;
+   */
+  strategy?: RolloutStrategy | undefined;
+};
+
+/**
+ * Describes the message palisade.v1.RollbackRolloutRequest.
+ * Use `create(RollbackRolloutRequestSchema)` to create a new message.
+ */
+export const RollbackRolloutRequestSchema: GenMessage<RollbackRolloutRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_rollout_service, 0);
+
+/**
+ * GroupChange is one group's own change in a rollout whose groups change
+ * differently (a rollback), with what was left alone there and why.
+ *
+ * @generated from message palisade.v1.GroupChange
+ */
+export type GroupChange = Message<"palisade.v1.GroupChange"> & {
+  /**
+   * @generated from field: palisade.v1.Location location = 1;
+   */
+  location?: Location | undefined;
+
+  /**
+   * @generated from field: string group_id = 2;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: palisade.v1.RuleChange change = 3;
+   */
+  change?: RuleChange | undefined;
+
+  /**
+   * What the group no longer holds as the rolled-back rollout left it, and
+   * is therefore not undone, one sentence each.
+   *
+   * @generated from field: repeated string drift = 4;
+   */
+  drift: string[];
+};
+
+/**
+ * Describes the message palisade.v1.GroupChange.
+ * Use `create(GroupChangeSchema)` to create a new message.
+ */
+export const GroupChangeSchema: GenMessage<GroupChange> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_rollout_service, 1);
 
 /**
  * RuleChange is what a rollout does to every target group: it adds the
@@ -58,7 +138,7 @@ export type RuleChange = Message<"palisade.v1.RuleChange"> & {
  * Use `create(RuleChangeSchema)` to create a new message.
  */
 export const RuleChangeSchema: GenMessage<RuleChange> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 0);
+  messageDesc(file_palisade_v1_rollout_service, 2);
 
 /**
  * RolloutTarget selects groups in one account and region: either by id, or
@@ -99,7 +179,7 @@ export type RolloutTarget = Message<"palisade.v1.RolloutTarget"> & {
  * Use `create(RolloutTargetSchema)` to create a new message.
  */
 export const RolloutTargetSchema: GenMessage<RolloutTarget> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 1);
+  messageDesc(file_palisade_v1_rollout_service, 3);
 
 /**
  * RolloutStrategy paces a rollout and says when to stop it.
@@ -137,7 +217,7 @@ export type RolloutStrategy = Message<"palisade.v1.RolloutStrategy"> & {
  * Use `create(RolloutStrategySchema)` to create a new message.
  */
 export const RolloutStrategySchema: GenMessage<RolloutStrategy> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 2);
+  messageDesc(file_palisade_v1_rollout_service, 4);
 
 /**
  * StartRolloutRequest starts a rollout.
@@ -184,6 +264,19 @@ export type StartRolloutRequest = Message<"palisade.v1.StartRolloutRequest"> & {
    * @generated from field: palisade.v1.RolloutRemediation remediation = 6;
    */
   remediation?: RolloutRemediation | undefined;
+
+  /**
+   * Set by the API only, for a rollback: each group's own change (change
+   * is then their union, targets the same groups), and the rollout undone.
+   *
+   * @generated from field: repeated palisade.v1.GroupChange group_changes = 7;
+   */
+  groupChanges: GroupChange[];
+
+  /**
+   * @generated from field: string rollback_of = 8;
+   */
+  rollbackOf: string;
 };
 
 /**
@@ -191,7 +284,7 @@ export type StartRolloutRequest = Message<"palisade.v1.StartRolloutRequest"> & {
  * Use `create(StartRolloutRequestSchema)` to create a new message.
  */
 export const StartRolloutRequestSchema: GenMessage<StartRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 3);
+  messageDesc(file_palisade_v1_rollout_service, 5);
 
 /**
  * RolloutRemediation derives a rollout from a fleet search.
@@ -218,7 +311,7 @@ export type RolloutRemediation = Message<"palisade.v1.RolloutRemediation"> & {
  * Use `create(RolloutRemediationSchema)` to create a new message.
  */
 export const RolloutRemediationSchema: GenMessage<RolloutRemediation> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 4);
+  messageDesc(file_palisade_v1_rollout_service, 6);
 
 /**
  * What a remediation does to each group the search finds.
@@ -243,7 +336,7 @@ export enum RolloutRemediation_Action {
  * Describes the enum palisade.v1.RolloutRemediation.Action.
  */
 export const RolloutRemediation_ActionSchema: GenEnum<RolloutRemediation_Action> = /*@__PURE__*/
-  enumDesc(file_palisade_v1_rollout_service, 4, 0);
+  enumDesc(file_palisade_v1_rollout_service, 6, 0);
 
 /**
  * Rollout is a rollout's definition and progress.
@@ -340,6 +433,19 @@ export type Rollout = Message<"palisade.v1.Rollout"> & {
    * @generated from field: google.protobuf.Timestamp end_time = 16;
    */
   endTime?: Timestamp | undefined;
+
+  /**
+   * For a rollback: "rollouts/<id>" undone, and each group's own change
+   * with what was left alone there.
+   *
+   * @generated from field: string rollback_of = 17;
+   */
+  rollbackOf: string;
+
+  /**
+   * @generated from field: repeated palisade.v1.GroupChange group_changes = 18;
+   */
+  groupChanges: GroupChange[];
 };
 
 /**
@@ -347,7 +453,7 @@ export type Rollout = Message<"palisade.v1.Rollout"> & {
  * Use `create(RolloutSchema)` to create a new message.
  */
 export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 5);
+  messageDesc(file_palisade_v1_rollout_service, 7);
 
 /**
  * RolloutProgress counts the target groups by state.
@@ -428,7 +534,7 @@ export type RolloutProgress = Message<"palisade.v1.RolloutProgress"> & {
  * Use `create(RolloutProgressSchema)` to create a new message.
  */
 export const RolloutProgressSchema: GenMessage<RolloutProgress> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 6);
+  messageDesc(file_palisade_v1_rollout_service, 8);
 
 /**
  * RolloutFailure is one group that failed.
@@ -479,7 +585,7 @@ export type RolloutFailure = Message<"palisade.v1.RolloutFailure"> & {
  * Use `create(RolloutFailureSchema)` to create a new message.
  */
 export const RolloutFailureSchema: GenMessage<RolloutFailure> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 7);
+  messageDesc(file_palisade_v1_rollout_service, 9);
 
 /**
  * RolloutPlan is what the targets resolved to.
@@ -525,7 +631,7 @@ export type RolloutPlan = Message<"palisade.v1.RolloutPlan"> & {
  * Use `create(RolloutPlanSchema)` to create a new message.
  */
 export const RolloutPlanSchema: GenMessage<RolloutPlan> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 8);
+  messageDesc(file_palisade_v1_rollout_service, 10);
 
 /**
  * LocationPlan is the plan of one account and region.
@@ -571,7 +677,7 @@ export type LocationPlan = Message<"palisade.v1.LocationPlan"> & {
  * Use `create(LocationPlanSchema)` to create a new message.
  */
 export const LocationPlanSchema: GenMessage<LocationPlan> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 9);
+  messageDesc(file_palisade_v1_rollout_service, 11);
 
 /**
  * ActionCalls is a number of calls of one EC2 action.
@@ -595,7 +701,7 @@ export type ActionCalls = Message<"palisade.v1.ActionCalls"> & {
  * Use `create(ActionCallsSchema)` to create a new message.
  */
 export const ActionCallsSchema: GenMessage<ActionCalls> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 10);
+  messageDesc(file_palisade_v1_rollout_service, 12);
 
 /**
  * GroupPlan is what a rollout would do to one group.
@@ -672,7 +778,7 @@ export type GroupPlan = Message<"palisade.v1.GroupPlan"> & {
  * Use `create(GroupPlanSchema)` to create a new message.
  */
 export const GroupPlanSchema: GenMessage<GroupPlan> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 11);
+  messageDesc(file_palisade_v1_rollout_service, 13);
 
 /**
  * GetRolloutRequest names a rollout.
@@ -693,7 +799,7 @@ export type GetRolloutRequest = Message<"palisade.v1.GetRolloutRequest"> & {
  * Use `create(GetRolloutRequestSchema)` to create a new message.
  */
 export const GetRolloutRequestSchema: GenMessage<GetRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 12);
+  messageDesc(file_palisade_v1_rollout_service, 14);
 
 /**
  * ListRolloutsRequest pages through the caller's rollouts.
@@ -719,7 +825,7 @@ export type ListRolloutsRequest = Message<"palisade.v1.ListRolloutsRequest"> & {
  * Use `create(ListRolloutsRequestSchema)` to create a new message.
  */
 export const ListRolloutsRequestSchema: GenMessage<ListRolloutsRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 13);
+  messageDesc(file_palisade_v1_rollout_service, 15);
 
 /**
  * ListRolloutsResponse is one page of rollouts, oldest id first.
@@ -743,7 +849,7 @@ export type ListRolloutsResponse = Message<"palisade.v1.ListRolloutsResponse"> &
  * Use `create(ListRolloutsResponseSchema)` to create a new message.
  */
 export const ListRolloutsResponseSchema: GenMessage<ListRolloutsResponse> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 14);
+  messageDesc(file_palisade_v1_rollout_service, 16);
 
 /**
  * WatchRolloutRequest names the rollout to follow.
@@ -762,7 +868,7 @@ export type WatchRolloutRequest = Message<"palisade.v1.WatchRolloutRequest"> & {
  * Use `create(WatchRolloutRequestSchema)` to create a new message.
  */
 export const WatchRolloutRequestSchema: GenMessage<WatchRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 15);
+  messageDesc(file_palisade_v1_rollout_service, 17);
 
 /**
  * WatchRolloutResponse is the rollout as it now is.
@@ -788,7 +894,7 @@ export type WatchRolloutResponse = Message<"palisade.v1.WatchRolloutResponse"> &
  * Use `create(WatchRolloutResponseSchema)` to create a new message.
  */
 export const WatchRolloutResponseSchema: GenMessage<WatchRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 16);
+  messageDesc(file_palisade_v1_rollout_service, 18);
 
 /**
  * PauseRolloutRequest names the rollout to pause.
@@ -807,7 +913,7 @@ export type PauseRolloutRequest = Message<"palisade.v1.PauseRolloutRequest"> & {
  * Use `create(PauseRolloutRequestSchema)` to create a new message.
  */
 export const PauseRolloutRequestSchema: GenMessage<PauseRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 17);
+  messageDesc(file_palisade_v1_rollout_service, 19);
 
 /**
  * ResumeRolloutRequest names the rollout to resume.
@@ -826,7 +932,7 @@ export type ResumeRolloutRequest = Message<"palisade.v1.ResumeRolloutRequest"> &
  * Use `create(ResumeRolloutRequestSchema)` to create a new message.
  */
 export const ResumeRolloutRequestSchema: GenMessage<ResumeRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 18);
+  messageDesc(file_palisade_v1_rollout_service, 20);
 
 /**
  * CancelRolloutRequest names the rollout to cancel.
@@ -845,7 +951,7 @@ export type CancelRolloutRequest = Message<"palisade.v1.CancelRolloutRequest"> &
  * Use `create(CancelRolloutRequestSchema)` to create a new message.
  */
 export const CancelRolloutRequestSchema: GenMessage<CancelRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 19);
+  messageDesc(file_palisade_v1_rollout_service, 21);
 
 /**
  * RolloutState is where a rollout is in its life.
@@ -1008,6 +1114,20 @@ export const RolloutService: GenService<{
     methodKind: "unary";
     input: typeof CancelRolloutRequestSchema;
     output: typeof RolloutSchema;
+  },
+  /**
+   * Undoes what a finished or stopped rollout changed, as a new rollout
+   * with the same strategy controls: in every group it changed, the rules
+   * it added are removed and the rules it removed are added again, only
+   * where the group still is as the rollout left it. What changed since is
+   * reported in the new rollout's group_changes, not overwritten.
+   *
+   * @generated from rpc palisade.v1.RolloutService.RollbackRollout
+   */
+  rollbackRollout: {
+    methodKind: "unary";
+    input: typeof RollbackRolloutRequestSchema;
+    output: typeof OperationSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_palisade_v1_rollout_service, 0);
