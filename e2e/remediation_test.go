@@ -26,6 +26,20 @@ func (e *env) ruleIDsIn(account, region string, groups []string) []string {
 	return ids
 }
 
+// planOf asks for a rollout's plan (validate_only) and returns it.
+func (e *env) planOf(req *palisadev1.StartRolloutRequest) *palisadev1.Rollout {
+	e.t.Helper()
+	op, err := e.rollouts().StartRollout(e.ctx, req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	plan := &palisadev1.Rollout{}
+	if err := op.GetResponse().UnmarshalTo(plan); err != nil {
+		e.t.Fatal(err)
+	}
+	return plan
+}
+
 // TestRemediation finds world-open SSH in two accounts and regions, plans
 // its removal (each group's losses by rule id, nothing stored), then runs
 // it: exactly the planted rules are gone, every other rule is kept.
@@ -55,14 +69,7 @@ func TestRemediation(t *testing.T) {
 
 	// The plan: each group's losses, by id; nothing stored.
 	stored := e.commandsStored()
-	op, err := e.rollouts().StartRollout(e.ctx, &palisadev1.StartRolloutRequest{ValidateOnly: true, Remediation: remediation})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := &palisadev1.Rollout{}
-	if err := op.GetResponse().UnmarshalTo(plan); err != nil {
-		t.Fatal(err)
-	}
+	plan := e.planOf(&palisadev1.StartRolloutRequest{ValidateOnly: true, Remediation: remediation})
 	lost := map[string]string{}
 	for _, lp := range plan.GetPlan().GetLocations() {
 		for _, gp := range lp.GetGroupPlans() {
@@ -108,7 +115,7 @@ func TestRemediation(t *testing.T) {
 	if _, err := e.rollouts().StartRollout(e.ctx, &palisadev1.StartRolloutRequest{Remediation: remediation}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("remediating a clean fleet: %v, want FailedPrecondition", err)
 	}
-	_, err = e.rollouts().StartRollout(e.ctx, &palisadev1.StartRolloutRequest{
+	_, err := e.rollouts().StartRollout(e.ctx, &palisadev1.StartRolloutRequest{
 		Change:  &palisadev1.RuleChange{RevokeIngress: []*palisadev1.IpPermission{tcp(22, 22, "0.0.0.0/0")}},
 		Targets: []*palisadev1.RolloutTarget{{Location: loc, GroupIds: all[0]}},
 		Remediation: &palisadev1.RolloutRemediation{Search: &palisadev1.SearchSecurityGroupsRequest{
@@ -119,5 +126,68 @@ func TestRemediation(t *testing.T) {
 		if !slices.Contains(named, f) {
 			t.Errorf("field %s not named; violations: %v", f, named)
 		}
+	}
+}
+
+// TestRemediationReplacesThePeer narrows world-open SSH to 10.0.0.0/8:
+// each matching rule is replaced by the same rule from the new peer, its
+// description kept; a group already holding the narrow rule only loses
+// the open one; a rule of the other family cannot be replaced, and nothing
+// is stored.
+func TestRemediationReplacesThePeer(t *testing.T) {
+	e := newEnv(t, envOptions{workers: 1})
+	e.startRollouts(envWorker())
+	groups := e.makeGroups(account, region, "narrow", 2, nil)
+	open := ec2TCP(22, "0.0.0.0/0")
+	open.IpRanges[0].Description = aws.String("bastion")
+	e.plant(account, region, groups[0], open)
+	e.plant(account, region, groups[1], ec2TCP(22, "0.0.0.0/0"))
+	e.plant(account, region, groups[1], ec2TCP(22, "10.0.0.0/8"))
+	remediation := &palisadev1.RolloutRemediation{
+		Search: &palisadev1.SearchSecurityGroupsRequest{Targets: []*palisadev1.Location{loc}, RulePredicates: []*palisadev1.RulePredicate{worldSSH}},
+		Action: palisadev1.RolloutRemediation_ACTION_REPLACE_PEER_CIDR, ReplacementCidr: "10.0.0.0/8",
+	}
+	plan := e.planOf(&palisadev1.StartRolloutRequest{ValidateOnly: true, Remediation: remediation})
+	for _, gp := range plan.GetPlan().GetLocations()[0].GetGroupPlans() {
+		if len(gp.GetLosses()) != 1 || len(gp.GetGains()) != 1 || gp.GetGains()[0].GetCidrIpv4() != "10.0.0.0/8" {
+			t.Errorf("group %s: loses %v, gains %v", gp.GetGroupId(), gp.GetLosses(), gp.GetGains())
+		}
+		// The group holding the narrow rule already adds nothing.
+		if want := map[string]int32{groups[0]: 1, groups[1]: 0}[gp.GetGroupId()]; gp.GetIngressAdded() != want || gp.GetIngressRemoved() != 1 {
+			t.Errorf("group %s: adds %d, removes %d", gp.GetGroupId(), gp.GetIngressAdded(), gp.GetIngressRemoved())
+		}
+	}
+
+	ro := e.watchRollout(e.startRollout(&palisadev1.StartRolloutRequest{Remediation: remediation}), nil)
+	if ro.GetState() != palisadev1.RolloutState_ROLLOUT_STATE_SUCCEEDED || len(ro.GetGroupChanges()) != 2 {
+		t.Fatalf("rollout ended %v (%s), group changes %v", ro.GetState(), ro.GetStateReason(), ro.GetGroupChanges())
+	}
+	for i, g := range groups {
+		rs := e.ingress(account, region, g)
+		if len(rs) != 1 || aws.ToString(rs[0].CidrIpv4) != "10.0.0.0/8" || aws.ToInt32(rs[0].FromPort) != 22 {
+			t.Fatalf("group %d ingress %v", i, rs)
+		}
+		if want := []string{"bastion", ""}[i]; aws.ToString(rs[0].Description) != want {
+			t.Errorf("group %d: description %q, want %q", i, aws.ToString(rs[0].Description), want)
+		}
+	}
+
+	// An IPv6 rule cannot take an IPv4 peer: refused, nothing stored.
+	e.plant(account, region, groups[0], types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
+		Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("::/0")}}})
+	v6 := &palisadev1.RulePredicate{Direction: palisadev1.RulePredicate_DIRECTION_INGRESS, Port: int32p(22), CidrContains: "::/0"}
+	stored := e.commandsStored()
+	_, err := e.rollouts().StartRollout(e.ctx, &palisadev1.StartRolloutRequest{Remediation: &palisadev1.RolloutRemediation{
+		Search: &palisadev1.SearchSecurityGroupsRequest{Targets: []*palisadev1.Location{loc}, RulePredicates: []*palisadev1.RulePredicate{v6}},
+		Action: palisadev1.RolloutRemediation_ACTION_REPLACE_PEER_CIDR, ReplacementCidr: "10.0.0.0/8",
+	}})
+	if status.Code(err) != codes.FailedPrecondition || e.commandsStored() != stored {
+		t.Fatalf("replacing an IPv6 peer with an IPv4 one: %v", err)
+	}
+	_, err = e.rollouts().StartRollout(e.ctx, &palisadev1.StartRolloutRequest{Remediation: &palisadev1.RolloutRemediation{
+		Search: remediation.GetSearch(), Action: palisadev1.RolloutRemediation_ACTION_REPLACE_PEER_CIDR, ReplacementCidr: "10.1.2.3/8",
+	}})
+	if named := fieldsOf(t, err); !slices.Contains(named, "remediation.replacement_cidr") {
+		t.Errorf("a replacement with host bits: violations %v", named)
 	}
 }

@@ -190,12 +190,7 @@ func (s *rollouts) inverse(ctx context.Context, r *palisadev1.RollbackRolloutReq
 		k := u.loc.GetAccountId() + "/" + u.loc.GetRegion()
 		byPlace[k] = append(byPlace[k], u)
 	}
-	union := [2][2]map[string]rules.Rule{} // [authorize, revoke][direction]
-	for i := range union {
-		for j := range union[i] {
-			union[i][j] = map[string]rules.Rule{}
-		}
-	}
+	all := newUnion()
 	for _, place := range slices.Sorted(maps.Keys(byPlace)) {
 		us := byPlace[place]
 		loc := us[0].loc
@@ -225,7 +220,7 @@ func (s *rollouts) inverse(ctx context.Context, r *palisadev1.RollbackRolloutReq
 				}
 			}
 			gc := &palisadev1.GroupChange{Location: loc, GroupId: u.groupID}
-			var add, remove [2][]rules.Rule
+			var add, remove byDirection
 			for _, a := range u.added {
 				sr, there := now[a.Key()]
 				id, known := u.addedIDs[a.Key()]
@@ -233,7 +228,7 @@ func (s *rollouts) inverse(ctx context.Context, r *palisadev1.RollbackRolloutReq
 					gc.Drift = append(gc.Drift, fmt.Sprintf("%s, added by the rollout, has been removed or replaced since; left as it is", a))
 					continue
 				}
-				remove[dirIndex(a)] = append(remove[dirIndex(a)], a)
+				remove.add(a)
 				losses[k] = append(losses[k], sr)
 			}
 			for _, rm := range u.removed {
@@ -241,22 +236,12 @@ func (s *rollouts) inverse(ctx context.Context, r *palisadev1.RollbackRolloutReq
 					gc.Drift = append(gc.Drift, fmt.Sprintf("%s, removed by the rollout, is there again (%s); left as it is", rm, sr.GetSecurityGroupRuleId()))
 					continue
 				}
-				add[dirIndex(rm)] = append(add[dirIndex(rm)], rm)
+				add.add(rm)
 				gains[k] = append(gains[k], ruleconv.Rule(u.groupID, "", rm))
 			}
-			gc.Change = &palisadev1.RuleChange{
-				AuthorizeIngress: ruleconv.ToPermissions(add[0]), AuthorizeEgress: ruleconv.ToPermissions(add[1]),
-				RevokeIngress: ruleconv.ToPermissions(remove[0]), RevokeEgress: ruleconv.ToPermissions(remove[1]),
-			}
-			for j := range 2 {
-				for _, x := range add[j] {
-					union[0][j][x.Key()] = x
-				}
-				for _, x := range remove[j] {
-					union[1][j][x.Key()] = x
-				}
-			}
-			changes := len(add[0])+len(add[1])+len(remove[0])+len(remove[1]) > 0
+			gc.Change = ruleChange(add, remove)
+			all.include(add, remove)
+			changes := !add.empty() || !remove.empty()
 			if changes {
 				targeted = append(targeted, u.groupID)
 			}
@@ -275,23 +260,6 @@ func (s *rollouts) inverse(ctx context.Context, r *palisadev1.RollbackRolloutReq
 	if len(derived.Targets) > validate.MaxRolloutTargets {
 		return nil, nil, nil, status.Errorf(codes.InvalidArgument, "the rollback reaches %d accounts, regions and chunks of %d groups; a rollout reaches at most %d", len(derived.Targets), validate.MaxTargetGroupIDs, validate.MaxRolloutTargets)
 	}
-	lists := [2][2]*[]*palisadev1.IpPermission{
-		{&derived.Change.AuthorizeIngress, &derived.Change.AuthorizeEgress},
-		{&derived.Change.RevokeIngress, &derived.Change.RevokeEgress},
-	}
-	for i := range union {
-		for j := range union[i] {
-			for _, k := range slices.Sorted(maps.Keys(union[i][j])) {
-				*lists[i][j] = append(*lists[i][j], ruleconv.ToPermissions([]rules.Rule{union[i][j][k]})...)
-			}
-		}
-	}
+	derived.Change = all.change()
 	return derived, gains, losses, nil
-}
-
-func dirIndex(r rules.Rule) int {
-	if r.Direction == rules.Egress {
-		return 1
-	}
-	return 0
 }

@@ -15,7 +15,7 @@ import (
 func rolloutRemediateCommand() command {
 	return command{
 		name:     rolloutGroup + " remediate",
-		summary:  "revoke, as a rollout, the rules a fleet search finds (--validate-only: each group's losses)",
+		summary:  "revoke, or re-peer, as a rollout, the rules a fleet search finds (--validate-only: each group's losses and gains)",
 		mutating: true,
 		setup: func(fs *flag.FlagSet) action {
 			targets := listVar(fs, "targets", "ACCOUNT/REGION pairs to search (default: --account-id and --region)", true)
@@ -23,6 +23,7 @@ func rolloutRemediateCommand() command {
 			regions := listVar(fs, "regions", "regions to search in every one of --accounts", true)
 			filters := listVar(fs, "filters", "EC2's filters, as for describe-security-groups", false)
 			preds := listVar(fs, "rule", "the rules to revoke, as for search: Direction=ingress,Protocol=tcp,Port=22,CidrContains=0.0.0.0/0 (required)", false)
+			replace := fs.String("replace-peer-cidr", "", "instead of revoking the matching rules, replace their peer with this CIDR (e.g. 10.0.0.0/8)")
 			maxInFlight := fs.Int("max-in-flight", 0, "most groups being changed at once (1-1000; 0: the server's default, 50)")
 			canary := fs.Int("canary-size", 0, "groups changed first; all must succeed before the others start")
 			maxFailures := fs.Int("max-failures", -1, "stop once more than this many groups failed (-1: no threshold)")
@@ -48,6 +49,9 @@ func rolloutRemediateCommand() command {
 					RequestId: e.m.requestID, ValidateOnly: e.m.validateOnly,
 					Strategy:    &palisadev1.RolloutStrategy{MaxInFlight: int32(*maxInFlight), CanarySize: int32(*canary)},
 					Remediation: &palisadev1.RolloutRemediation{Search: search, Action: palisadev1.RolloutRemediation_ACTION_REVOKE_MATCHING_RULES},
+				}
+				if *replace != "" {
+					req.Remediation.Action, req.Remediation.ReplacementCidr = palisadev1.RolloutRemediation_ACTION_REPLACE_PEER_CIDR, *replace
 				}
 				if *maxFailures >= 0 {
 					req.Strategy.MaxFailures = proto.Int32(int32(*maxFailures))

@@ -97,6 +97,11 @@ func TestSearch(t *testing.T) {
 	if r := s.ctl(nil, args...).must(t, exitOK); !strings.Contains(r.stdout, group) {
 		t.Fatalf("the rolled-back rule is not found again:\n%s", r.stdout)
 	}
+	// Or narrow it instead: the plan shows the rule gained.
+	r = s.ctl(nil, append(fix, "--replace-peer-cidr", "10.0.0.0/8", "--validate-only")...).must(t, exitOK)
+	if !strings.Contains(r.stdout, "gains") || !strings.Contains(r.stdout, "10.0.0.0/8") {
+		t.Fatalf("replacement plan:\n%s", r.stdout)
+	}
 	if r := s.ctl(nil, "search", "--rule", "Port=22,Colour=red").must(t, exitUsage); !strings.Contains(r.stderr, "Colour") {
 		t.Errorf("an unknown predicate key is not named:\n%s", r.stderr)
 	}

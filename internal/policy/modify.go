@@ -69,7 +69,7 @@ func ruleIDWhat(action, id string) string {
 }
 
 // groupChangeChecks decides a rollout whose groups each have their own
-// change (a rollback) group by group, each on its own rules.
+// change (a remediation, a rollback) group by group, each on its own rules.
 func groupChangeChecks(caller string, r *palisadev1.StartRolloutRequest) ([]Check, error) {
 	out := make([]Check, 0, len(r.GetGroupChanges()))
 	for i, g := range r.GetGroupChanges() {
@@ -86,7 +86,11 @@ func groupChangeChecks(caller string, r *palisadev1.StartRolloutRequest) ([]Chec
 		if b.err != nil {
 			return nil, b.err
 		}
-		out = append(out, Check{Caller: caller, Action: RollbackRollout, Group: groupAt(g.GetLocation(), "", g.GetGroupId()), Rules: b.rules})
+		action := StartRollout // a remediation
+		if r.GetRollbackOf() != "" {
+			action = RollbackRollout
+		}
+		out = append(out, Check{Caller: caller, Action: action, Group: groupAt(g.GetLocation(), "", g.GetGroupId()), Rules: b.rules})
 	}
 	return out, nil
 }

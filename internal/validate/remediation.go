@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
@@ -43,8 +44,17 @@ func remediation(m *palisadev1.RolloutRemediation) rules.Violations {
 			v = append(v, rules.Violation{Field: "remediation.search.without_rules", Description: "a group without rules has no rule to revoke"})
 		}
 	}
-	if m.GetAction() != palisadev1.RolloutRemediation_ACTION_REVOKE_MATCHING_RULES {
-		v = append(v, rules.Violation{Field: "remediation.action", Description: "remediation.action is required: ACTION_REVOKE_MATCHING_RULES"})
+	switch m.GetAction() {
+	case palisadev1.RolloutRemediation_ACTION_REVOKE_MATCHING_RULES:
+		if m.GetReplacementCidr() != "" {
+			v = append(v, rules.Violation{Field: "remediation.replacement_cidr", Description: "only ACTION_REPLACE_PEER_CIDR takes a replacement_cidr"})
+		}
+	case palisadev1.RolloutRemediation_ACTION_REPLACE_PEER_CIDR:
+		if pfx, err := netip.ParsePrefix(m.GetReplacementCidr()); err != nil || pfx.Addr().Is4In6() || pfx.Masked() != pfx {
+			v = append(v, rules.Violation{Field: "remediation.replacement_cidr", Description: fmt.Sprintf("%q is not a CIDR block without host bits (e.g. 10.0.0.0/8): the peer that replaces the matching rules'", truncate(m.GetReplacementCidr()))})
+		}
+	default:
+		v = append(v, rules.Violation{Field: "remediation.action", Description: "remediation.action is required: ACTION_REVOKE_MATCHING_RULES or ACTION_REPLACE_PEER_CIDR"})
 	}
 	return v
 }

@@ -140,8 +140,12 @@ func Strategy(s *palisadev1.RolloutStrategy) rules.Violations {
 // for each group named by the targets exactly one valid change.
 func groupChanges(r *palisadev1.StartRolloutRequest) rules.Violations {
 	var v rules.Violations
-	if _, ok := operations.RolloutIDFromName(r.GetRollbackOf()); !ok {
-		v = append(v, rules.Violation{Field: "rollback_of", Description: "a rollout with changes of its own per group is a rollback: rollback_of names the rollout it undoes, rollouts/<id>"})
+	_, rollback := operations.RolloutIDFromName(r.GetRollbackOf())
+	switch {
+	case r.GetRollbackOf() != "" && !rollback:
+		v = append(v, rules.Violation{Field: "rollback_of", Description: "rollback_of names the rollout undone: rollouts/<id>, the id 32 lower-case hex digits"})
+	case !rollback && r.GetRemediation() == nil:
+		v = append(v, rules.Violation{Field: "group_changes", Description: "only a remediation or a rollback gives each group its own change"})
 	}
 	targeted := map[string]bool{}
 	for _, t := range r.GetTargets() {

@@ -110,6 +110,10 @@ const (
 	RolloutRemediation_ACTION_UNSPECIFIED RolloutRemediation_Action = 0
 	// Revoke the group's rules that satisfy the search's predicates.
 	RolloutRemediation_ACTION_REVOKE_MATCHING_RULES RolloutRemediation_Action = 1
+	// Replace the peer of each matching rule with replacement_cidr: the
+	// same rule with that peer is added, then the matching one revoked, so
+	// the group is never without either.
+	RolloutRemediation_ACTION_REPLACE_PEER_CIDR RolloutRemediation_Action = 2
 )
 
 // Enum value maps for RolloutRemediation_Action.
@@ -117,10 +121,12 @@ var (
 	RolloutRemediation_Action_name = map[int32]string{
 		0: "ACTION_UNSPECIFIED",
 		1: "ACTION_REVOKE_MATCHING_RULES",
+		2: "ACTION_REPLACE_PEER_CIDR",
 	}
 	RolloutRemediation_Action_value = map[string]int32{
 		"ACTION_UNSPECIFIED":           0,
 		"ACTION_REVOKE_MATCHING_RULES": 1,
+		"ACTION_REPLACE_PEER_CIDR":     2,
 	}
 )
 
@@ -524,8 +530,9 @@ type StartRolloutRequest struct {
 	// storing the rollout, so the rollout shows (and the policy decides)
 	// exactly what will be done.
 	Remediation *RolloutRemediation `protobuf:"bytes,6,opt,name=remediation,proto3" json:"remediation,omitempty"`
-	// Set by the API only, for a rollback: each group's own change (change
-	// is then their union, targets the same groups), and the rollout undone.
+	// Set by the API only, for a remediation or a rollback: each group's own
+	// change (change is then their union, targets the same groups), and for
+	// a rollback the rollout undone.
 	GroupChanges  []*GroupChange `protobuf:"bytes,7,rep,name=group_changes,json=groupChanges,proto3" json:"group_changes,omitempty"`
 	RollbackOf    string         `protobuf:"bytes,8,opt,name=rollback_of,json=rollbackOf,proto3" json:"rollback_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -623,10 +630,14 @@ type RolloutRemediation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Where and what to look for: at most 100 targets, at least one rule
 	// predicate.
-	Search        *SearchSecurityGroupsRequest `protobuf:"bytes,1,opt,name=search,proto3" json:"search,omitempty"`
-	Action        RolloutRemediation_Action    `protobuf:"varint,2,opt,name=action,proto3,enum=palisade.v1.RolloutRemediation_Action" json:"action,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Search *SearchSecurityGroupsRequest `protobuf:"bytes,1,opt,name=search,proto3" json:"search,omitempty"`
+	Action RolloutRemediation_Action    `protobuf:"varint,2,opt,name=action,proto3,enum=palisade.v1.RolloutRemediation_Action" json:"action,omitempty"`
+	// For ACTION_REPLACE_PEER_CIDR: the new peer, an IPv4 or IPv6 CIDR, e.g.
+	// "10.0.0.0/8". Only rules whose peer is a range of the same family can
+	// be replaced.
+	ReplacementCidr string `protobuf:"bytes,3,opt,name=replacement_cidr,json=replacementCidr,proto3" json:"replacement_cidr,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RolloutRemediation) Reset() {
@@ -671,6 +682,13 @@ func (x *RolloutRemediation) GetAction() RolloutRemediation_Action {
 		return x.Action
 	}
 	return RolloutRemediation_ACTION_UNSPECIFIED
+}
+
+func (x *RolloutRemediation) GetReplacementCidr() string {
+	if x != nil {
+		return x.ReplacementCidr
+	}
+	return ""
 }
 
 // Rollout is a rollout's definition and progress.
@@ -1865,13 +1883,15 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\vremediation\x18\x06 \x01(\v2\x1f.palisade.v1.RolloutRemediationR\vremediation\x12=\n" +
 	"\rgroup_changes\x18\a \x03(\v2\x18.palisade.v1.GroupChangeR\fgroupChanges\x12\x1f\n" +
 	"\vrollback_of\x18\b \x01(\tR\n" +
-	"rollbackOf\"\xe4\x01\n" +
+	"rollbackOf\"\xad\x02\n" +
 	"\x12RolloutRemediation\x12E\n" +
 	"\x06search\x18\x01 \x01(\v2(.palisade.v1.SearchSecurityGroupsRequestB\x03\xe0A\x02R\x06search\x12C\n" +
-	"\x06action\x18\x02 \x01(\x0e2&.palisade.v1.RolloutRemediation.ActionB\x03\xe0A\x02R\x06action\"B\n" +
+	"\x06action\x18\x02 \x01(\x0e2&.palisade.v1.RolloutRemediation.ActionB\x03\xe0A\x02R\x06action\x12)\n" +
+	"\x10replacement_cidr\x18\x03 \x01(\tR\x0freplacementCidr\"`\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12 \n" +
-	"\x1cACTION_REVOKE_MATCHING_RULES\x10\x01\"\xd4\x06\n" +
+	"\x1cACTION_REVOKE_MATCHING_RULES\x10\x01\x12\x1c\n" +
+	"\x18ACTION_REPLACE_PEER_CIDR\x10\x02\"\xd4\x06\n" +
 	"\aRollout\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\toperation\x18\x02 \x01(\tR\toperation\x12/\n" +
