@@ -125,6 +125,12 @@ func (c *Client) StartRollout(ctx context.Context, req *palisadev1.StartRolloutR
 	return submit(ctx, c, c.rollouts.StartRollout, req, opts)
 }
 
+// RollbackRollout undoes what an ended rollout changed, as a new rollout.
+func (c *Client) RollbackRollout(ctx context.Context, req *palisadev1.RollbackRolloutRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.rollouts.RollbackRollout, req, opts)
+}
+
 // GetRollout reads a rollout.
 func (c *Client) GetRollout(ctx context.Context, req *palisadev1.GetRolloutRequest, opts ...grpc.CallOption) (*palisadev1.Rollout, error) {
 	return invoke(ctx, c, c.rollouts.GetRollout, req, opts)
@@ -163,4 +169,49 @@ func (c *Client) ListAuditRecords(ctx context.Context, req *palisadev1.ListAudit
 // WatchAuditRecords opens the stream of audit records as they are written.
 func (c *Client) WatchAuditRecords(ctx context.Context, req *palisadev1.WatchAuditRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[palisadev1.WatchAuditRecordsResponse], error) {
 	return invoke(ctx, c, c.audit.WatchAuditRecords, req, opts)
+}
+
+// ListSecurityGroupRules reads one page of rules from EC2, each with its
+// sgr- id and tags.
+func (c *Client) ListSecurityGroupRules(ctx context.Context, req *palisadev1.ListSecurityGroupRulesRequest, opts ...grpc.CallOption) (*palisadev1.ListSecurityGroupRulesResponse, error) {
+	return invoke(ctx, c, c.groups.ListSecurityGroupRules, req, opts)
+}
+
+// CreateTags sets tags on a group and on rules of that group.
+func (c *Client) CreateTags(ctx context.Context, req *palisadev1.CreateTagsRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.CreateTags, req, opts)
+}
+
+// DeleteTags removes tags from a group and from rules of that group.
+func (c *Client) DeleteTags(ctx context.Context, req *palisadev1.DeleteTagsRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.DeleteTags, req, opts)
+}
+
+// ModifySecurityGroupRules changes rules in place, by id.
+func (c *Client) ModifySecurityGroupRules(ctx context.Context, req *palisadev1.ModifySecurityGroupRulesRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.ModifySecurityGroupRules, req, opts)
+}
+
+// UpdateSecurityGroupRuleDescriptionsIngress changes inbound rules'
+// descriptions, by content or by id.
+func (c *Client) UpdateSecurityGroupRuleDescriptionsIngress(ctx context.Context, req *palisadev1.UpdateSecurityGroupRuleDescriptionsIngressRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.UpdateSecurityGroupRuleDescriptionsIngress, req, opts)
+}
+
+// UpdateSecurityGroupRuleDescriptionsEgress changes outbound rules'
+// descriptions, by content or by id.
+func (c *Client) UpdateSecurityGroupRuleDescriptionsEgress(ctx context.Context, req *palisadev1.UpdateSecurityGroupRuleDescriptionsEgressRequest, opts ...grpc.CallOption) (*Operation, error) {
+	requestID(&req.RequestId)
+	return submit(ctx, c, c.groups.UpdateSecurityGroupRuleDescriptionsEgress, req, opts)
+}
+
+// SearchSecurityGroups opens a fleet search: one answer per matching
+// group (or per target that could not be read) as each target is read.
+// Receive until io.EOF.
+func (c *Client) SearchSecurityGroups(ctx context.Context, req *palisadev1.SearchSecurityGroupsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[palisadev1.SearchSecurityGroupsResponse], error) {
+	return invoke(ctx, c, c.groups.SearchSecurityGroups, req, opts)
 }

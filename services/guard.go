@@ -46,11 +46,9 @@ type about struct {
 // each denied rule by its field path, or UNAVAILABLE when the decision
 // could not be made or recorded.
 func (g *guard) allow(ctx context.Context, req proto.Message, a about) error {
-	checks, err := policy.Checks(CallerFrom(ctx), req)
+	checks, err := g.checks(ctx, req)
 	if err != nil {
-		// A validated request the policy cannot be asked about is a bug;
-		// refuse it rather than let it through undecided.
-		return status.Errorf(codes.Internal, "the request cannot be decided: %v", err)
+		return err
 	}
 	return g.decide(ctx, checks, a)
 }

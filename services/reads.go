@@ -87,7 +87,12 @@ func (s *securityGroups) GetSecurityGroup(ctx context.Context, r *palisadev1.Get
 	if len(out.SecurityGroups) == 0 {
 		return nil, status.Errorf(codes.NotFound, "security group %s not found in %s/%s", r.GetGroupId(), loc.GetAccountId(), loc.GetRegion())
 	}
-	return securityGroup(loc.GetRegion(), out.SecurityGroups[0]), nil
+	g := securityGroup(loc.GetRegion(), out.SecurityGroups[0])
+	// The grouped permissions carry no rule ids; the rules one by one do.
+	if g.SecurityGroupRules, err = s.reader.groupRules(ctx, loc, r.GetGroupId()); err != nil {
+		return nil, s.reader.ec2Status(ctx, err)
+	}
+	return g, nil
 }
 
 func (s *securityGroups) ListSecurityGroups(ctx context.Context, r *palisadev1.ListSecurityGroupsRequest) (*palisadev1.ListSecurityGroupsResponse, error) {
@@ -119,6 +124,7 @@ func (s *securityGroups) ListSecurityGroups(ctx context.Context, r *palisadev1.L
 	for _, k := range keys {
 		filters = append(filters, types.Filter{Name: aws.String("tag:" + k), Values: []string{r.GetTags()[k]}})
 	}
+	filters = append(filters, ec2Filters(r.GetFilters())...)
 	in := &ec2.DescribeSecurityGroupsInput{Filters: filters, MaxResults: aws.Int32(size)}
 	if r.GetPageToken() != "" {
 		in.NextToken = aws.String(r.GetPageToken())

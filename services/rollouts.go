@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -32,15 +33,31 @@ type rollouts struct {
 	palisadev1.UnimplementedRolloutServiceServer
 	acceptor
 	reader
-	store   *rollout.Store
-	watches *watchLimit
+	store    *rollout.Store
+	ops      *operations.Store // child operations' records, for a rollback
+	watches  *watchLimit
+	searches *watchLimit // remediations' searches
 }
 
 func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutRequest) (*longrunningpb.Operation, error) {
+	if err := refuseDerivedFields(r); err != nil {
+		return nil, err
+	}
+	if r.GetRemediation() != nil {
+		return s.startRemediation(ctx, r)
+	}
 	if v := validate.StartRollout(r); len(v) > 0 {
 		return nil, invalidArgument(v)
 	}
-	cmd, err := s.command(ctx, r, r.GetRequestId(), func(c *palisadev1.Command) {
+	return s.start(ctx, r, r, nil)
+}
+
+// start decides, and stores or plans, the rollout r. asked is the request
+// as the caller sent it, which its request_id stands for: r itself, or
+// the remediation or rollback r was derived from. annotate, when set, adds
+// to each group's plan what the derivation knows (losses, gains).
+func (s *rollouts) start(ctx context.Context, asked proto.Message, r *palisadev1.StartRolloutRequest, annotate func(*palisadev1.Location, *palisadev1.GroupPlan)) (*longrunningpb.Operation, error) {
+	cmd, err := s.command(ctx, asked, r.GetRequestId(), func(c *palisadev1.Command) {
 		c.Request = &palisadev1.Command_StartRollout{StartRollout: r}
 	})
 	if err != nil {
@@ -51,7 +68,7 @@ func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutR
 		return nil, err
 	}
 	if r.GetValidateOnly() {
-		return s.plan(ctx, cmd)
+		return s.plan(ctx, cmd, annotate)
 	}
 	ctx = logging.With(ctx, logging.RequestID, r.GetRequestId())
 	// Once the command is stored, the rollout's record goes before the
@@ -67,7 +84,7 @@ func (s *rollouts) StartRollout(ctx context.Context, r *palisadev1.StartRolloutR
 // plan answers validate_only: it reads the targets from EC2 and returns,
 // as the response of a finished, unnamed operation, the Rollout that would
 // run with its plan.
-func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command) (*longrunningpb.Operation, error) {
+func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command, annotate func(*palisadev1.Location, *palisadev1.GroupPlan)) (*longrunningpb.Operation, error) {
 	r := cmd.GetStartRollout()
 	change, _ := rollout.ExpandChange("change", r.GetChange()) // validated
 	located, errs := rollout.ResolveAll(ctx, r.GetTargets(), func(ctx context.Context, t *palisadev1.RolloutTarget) (rollout.Located, error) {
@@ -80,10 +97,21 @@ func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command) (*longrunn
 			return nil, s.reader.ec2Status(ctx, err)
 		}
 	}
-	plan, children, _ := rollout.Plan("validate-only", change, located, int(r.GetStrategy().GetCanarySize()), true)
+	changeOf := func(*palisadev1.Location, string) rollout.Change { return change }
+	if len(r.GetGroupChanges()) > 0 {
+		changeOf = rollout.ExpandedChangeOf(r) // a rollback: each group its own
+	}
+	plan, children, _ := rollout.PlanEach("validate-only", changeOf, located, int(r.GetStrategy().GetCanarySize()), true)
 	ro := rollout.NewRecord(cmd).GetRollout()
 	ro.Name, ro.Operation, ro.State = "", "", palisadev1.RolloutState_ROLLOUT_STATE_UNSPECIFIED
 	ro.Plan = plan
+	for _, lp := range plan.GetLocations() {
+		for _, gp := range lp.GetGroupPlans() {
+			if annotate != nil {
+				annotate(lp.GetLocation(), gp)
+			}
+		}
+	}
 	ro.Progress = rollout.Count(children, 0, plan.GetEstimatedDuration().AsDuration())
 	for _, c := range children {
 		if c.GetFailureCode() != "" {

@@ -16,6 +16,7 @@ type securityGroups struct {
 	palisadev1.UnimplementedSecurityGroupServiceServer
 	acceptor
 	reader
+	searches *watchLimit
 }
 
 func (s *securityGroups) CreateSecurityGroup(ctx context.Context, r *palisadev1.CreateSecurityGroupRequest) (*longrunningpb.Operation, error) {

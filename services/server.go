@@ -112,9 +112,11 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(d.TLS)))
 	}
 	gs := grpc.NewServer(append(opts, d.ServerOptions...)...)
+	searches := newSearchLimit()
 	palisadev1.RegisterSecurityGroupServiceServer(gs, &securityGroups{
 		acceptor: accept,
 		reader:   read,
+		searches: searches,
 	})
 	rstore, err := rollout.OpenStore(ctx, d.JetStream)
 	if err != nil {
@@ -125,7 +127,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		acceptor: accept,
 		reader:   read,
 		store:    rstore,
+		ops:      store,
 		watches:  watches,
+		searches: searches,
 	})
 	ops := &operationsServer{store: store, guard: g, log: d.Log, watches: watches}
 	palisadev1.RegisterAuditServiceServer(gs, &auditServer{guard: g, reader: audit.NewReader(d.JetStream)})

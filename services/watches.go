@@ -18,6 +18,7 @@ const DefaultMaxWatchesPerCaller = 100
 // for the others (design invariant 10).
 type watchLimit struct {
 	max  int
+	what string // "watches", "searches": what is counted, for the refusal
 	mu   sync.Mutex
 	open map[string]int
 }
@@ -26,7 +27,7 @@ func newWatchLimit(max int) *watchLimit {
 	if max <= 0 {
 		max = DefaultMaxWatchesPerCaller
 	}
-	return &watchLimit{max: max, open: map[string]int{}}
+	return &watchLimit{max: max, what: "watches", open: map[string]int{}}
 }
 
 // acquire counts one more watch of caller, or refuses it with
@@ -37,7 +38,7 @@ func (l *watchLimit) acquire(caller string) (release func(), err error) {
 	defer l.mu.Unlock()
 	if l.open[caller] >= l.max {
 		return nil, status.Error(codes.ResourceExhausted,
-			fmt.Sprintf("%s already has %d watches open, the most one caller may; end one first", caller, l.max))
+			fmt.Sprintf("%s already has %d %s open, the most one caller may; end one first", caller, l.max, l.what))
 	}
 	l.open[caller]++
 	var once sync.Once

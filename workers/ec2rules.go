@@ -4,6 +4,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/palisadehq/palisade/internal/ruleconv"
 	"github.com/palisadehq/palisade/internal/rules"
 )
 
@@ -13,38 +14,10 @@ type liveRule struct {
 	rule rules.Rule
 }
 
-// fromEC2 reads a rule as DescribeSecurityGroupRules reports it into the
-// canonical model, so that comparing it with a requested rule compares like
-// with like.
+// fromEC2 reads a rule as DescribeSecurityGroupRules reports it, with its
+// id, in the canonical model.
 func fromEC2(r types.SecurityGroupRule) liveRule {
-	dir := rules.Ingress
-	if aws.ToBool(r.IsEgress) {
-		dir = rules.Egress
-	}
-	p := rules.Permission{Protocol: aws.ToString(r.IpProtocol), FromPort: r.FromPort, ToPort: r.ToPort}
-	switch {
-	case r.CidrIpv4 != nil:
-		p.IPv4Ranges = []rules.CIDR{{Value: *r.CidrIpv4}}
-	case r.CidrIpv6 != nil:
-		p.IPv6Ranges = []rules.CIDR{{Value: *r.CidrIpv6}}
-	case r.PrefixListId != nil:
-		p.PrefixLists = []rules.PrefixList{{ID: *r.PrefixListId}}
-	case r.ReferencedGroupInfo != nil:
-		p.Groups = []rules.GroupRef{{GroupID: aws.ToString(r.ReferencedGroupInfo.GroupId), UserID: aws.ToString(r.ReferencedGroupInfo.UserId)}}
-	}
-	// The description is left out of the expansion on purpose: EC2 may
-	// hold one our stricter validation refuses, and it is not part of a
-	// rule's identity anyway.
-	out := liveRule{id: aws.ToString(r.SecurityGroupRuleId)}
-	if rs, v := rules.Expand("rule", dir, []rules.Permission{p}); len(v) == 0 && len(rs) == 1 {
-		out.rule = rs[0]
-	} else {
-		// Not expressible in the model (should not happen); keep it
-		// distinct so it never matches a requested rule.
-		out.rule = rules.Rule{Direction: dir, Protocol: p.Protocol, Source: "unknown:" + out.id}
-	}
-	out.rule.Description = aws.ToString(r.Description)
-	return out
+	return liveRule{id: aws.ToString(r.SecurityGroupRuleId), rule: ruleconv.Canonical(r)}
 }
 
 // toEC2 renders canonical rules as EC2 IpPermissions, one per rule.

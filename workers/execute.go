@@ -87,6 +87,18 @@ func (x *executor) run(ctx context.Context, cmd *palisadev1.Command, firstAttemp
 		return x.delete(ctx, t, r.DeleteSecurityGroup.GetGroupId())
 	case *palisadev1.Command_ApplyRuleChange:
 		return x.applyChange(ctx, cmd.GetOperationId(), r.ApplyRuleChange, firstAttempt)
+	case *palisadev1.Command_CreateTags:
+		return x.createTags(ctx, x.target(cmd.GetOperationId(), r.CreateTags.GetLocation()), r.CreateTags)
+	case *palisadev1.Command_DeleteTags:
+		return x.deleteTags(ctx, x.target(cmd.GetOperationId(), r.DeleteTags.GetLocation()), r.DeleteTags)
+	case *palisadev1.Command_ModifySecurityGroupRules:
+		return x.modifyRules(ctx, x.target(cmd.GetOperationId(), r.ModifySecurityGroupRules.GetLocation()), r.ModifySecurityGroupRules)
+	case *palisadev1.Command_UpdateDescriptionsIngress:
+		u := r.UpdateDescriptionsIngress
+		return x.updateDescriptions(ctx, x.target(cmd.GetOperationId(), u.GetLocation()), u.GetGroupId(), rules.Ingress, u.GetIpPermissions(), u.GetSecurityGroupRuleDescriptions())
+	case *palisadev1.Command_UpdateDescriptionsEgress:
+		u := r.UpdateDescriptionsEgress
+		return x.updateDescriptions(ctx, x.target(cmd.GetOperationId(), u.GetLocation()), u.GetGroupId(), rules.Egress, u.GetIpPermissions(), u.GetSecurityGroupRuleDescriptions())
 	}
 	return nil, &ec2Error{class: ec2errors.Terminal, message: "command carries no request"}
 }

@@ -52,7 +52,11 @@ func (d *driver) resolve(ctx context.Context) error {
 				fmt.Sprintf("targets[%d] (%s/%s) could not be read, nothing was changed: %v", i, loc.GetAccountId(), loc.GetRegion(), err))
 		}
 	}
-	plan, children, read := rollout.Plan(d.id, change, located, int(d.req.GetStrategy().GetCanarySize()), false)
+	changeOf := func(*palisadev1.Location, string) rollout.Change { return change }
+	if len(d.req.GetGroupChanges()) > 0 {
+		changeOf = rollout.ExpandedChangeOf(d.req) // a rollback: each group its own
+	}
+	plan, children, read := rollout.PlanEach(d.id, changeOf, located, int(d.req.GetStrategy().GetCanarySize()), false)
 	if len(children) == 0 {
 		return d.finish(ctx, palisadev1.RolloutState_ROLLOUT_STATE_FAILED, "the targets matched no security group")
 	}
@@ -123,10 +127,19 @@ func (d *driver) index() {
 	}
 }
 
+// changeOf is a group's change: the rollout's, or the group's own in a
+// rollout that gives each group its own (a rollback).
+func (d *driver) changeOf(loc *palisadev1.Location, groupID string) *palisadev1.RuleChange {
+	if d.ownChange == nil {
+		d.ownChange = rollout.ChangeOf(d.req)
+	}
+	return d.ownChange(loc, groupID)
+}
+
 // childCommand is the command of one child operation.
 func (d *driver) childCommand(c *palisadev1.RolloutChild) (*palisadev1.Command, error) {
 	apply := &palisadev1.ApplyRuleChange{
-		Location: c.GetLocation(), GroupId: c.GetGroupId(), Change: d.req.GetChange(),
+		Location: c.GetLocation(), GroupId: c.GetGroupId(), Change: d.changeOf(c.GetLocation(), c.GetGroupId()),
 		Rollout: d.rec.GetRollout().GetName(),
 	}
 	switch g := d.observed[c.GetOperationId()]; {

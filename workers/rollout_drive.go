@@ -52,6 +52,7 @@ type driver struct {
 	finished  []time.Time // recent child ends, for the rate
 	control   palisadev1.RolloutControl_Action
 	controlBy string
+	ownChange func(*palisadev1.Location, string) *palisadev1.RuleChange // see changeOf
 }
 
 func newDriver(r *Rollouts, cmd *palisadev1.Command, delivery uint64, log *slog.Logger) *driver {

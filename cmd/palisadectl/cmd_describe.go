@@ -17,7 +17,7 @@ func describeCommand() command {
 		setup: func(fs *flag.FlagSet) action {
 			ids := listVar(fs, "group-ids", "only these groups (sg-…); a missing one is an error", true)
 			vpc := fs.String("vpc-id", "", "only groups in this VPC")
-			filters := listVar(fs, "filters", "tag:<key>=<value>, vpc-id=…, group-id=…, or the AWS CLI's Name=…,Values=…", false)
+			filters := listVar(fs, "filters", "EC2's filters (tag:<key>, vpc-id, group-name, ip-permission.cidr, egress.ip-permission.from-port, …) as name=v1,v2 or the AWS CLI's Name=…,Values=…", false)
 			pageSize := fs.Int("page-size", 0, "groups per call to the server (5-1000; 0: the server's default); every page is read")
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) > 0 {

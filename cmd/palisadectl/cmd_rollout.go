@@ -92,25 +92,30 @@ func rolloutStartCommand() command {
 				if err != nil {
 					return err
 				}
-				op := started.Proto
 				if e.m.validateOnly {
-					return e.printPlan(op)
+					return e.printPlan(started.Proto)
 				}
-				md, err := metadataOf(op)
-				if err != nil {
-					return err
-				}
-				if !e.m.wait {
-					if e.g.json() {
-						return writeJSON(e.stdout, op)
-					}
-					_, err := fmt.Fprintln(e.stdout, md.GetRollout())
-					return err
-				}
-				return e.watchRollout(ctx, md.GetRollout())
+				return e.followStarted(ctx, started.Proto)
 			}
 		},
 	}
+}
+
+// followStarted prints a started rollout's name, or its operation as
+// JSON, or with --wait follows it to its end.
+func (e *env) followStarted(ctx context.Context, op *longrunningpb.Operation) error {
+	md, err := metadataOf(op)
+	if err != nil {
+		return err
+	}
+	if !e.m.wait {
+		if e.g.json() {
+			return writeJSON(e.stdout, op)
+		}
+		_, err := fmt.Fprintln(e.stdout, md.GetRollout())
+		return err
+	}
+	return e.watchRollout(ctx, md.GetRollout())
 }
 
 // rolloutSelector builds what selects the groups in each target.

@@ -47,7 +47,7 @@ func TestLocalUsageErrors(t *testing.T) {
 		{"bad port", []string{"authorize-security-group-ingress", "--group-id", "sg-1", "--protocol", "tcp", "--port", "ssh", "--cidr", "10.0.0.0/8"},
 			`--port "ssh"`},
 		{"bad output", []string{"describe-security-groups", "--output", "yaml"}, `--output "yaml"`},
-		{"bad filter", []string{"describe-security-groups", "--filters", "group-name=web"}, `filter "group-name" is not supported`},
+		{"bad filter", []string{"describe-security-groups", "--filters", "Name=group-name"}, `filter "group-name" has no values`},
 		{"bad tag", []string{"create-security-group", "--group-name", "a", "--description", "b", "--tags", "Name=x"}, `unknown key "Name"`},
 		{"extra argument", []string{"delete-security-group", "--group-id", "sg-1", "extra"}, "unexpected arguments"},
 		{"operation missing", []string{"get-operation"}, "name one operation"},

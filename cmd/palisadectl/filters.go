@@ -18,8 +18,8 @@ type filter struct {
 // parseFilters reads --filters values in the AWS CLI's form
 // (Name=tag:env,Values=prod, or JSON) or the short name=value form
 // (tag:env=prod, vpc-id=vpc-1, group-id=sg-1), and applies them to req.
-// Only the filters the API can express are taken; others are refused by
-// name rather than silently ignored.
+// Filters beyond the request's own fields go as EC2's filters, which the
+// server checks by name.
 func parseFilters(values []string, req *palisadev1.ListSecurityGroupsRequest) error {
 	for i, v := range values {
 		fs, err := readFilters(v)
@@ -90,28 +90,30 @@ func readFilters(v string) ([]filter, error) {
 	return []filter{{name, strings.Split(value, ",")}}, nil
 }
 
+// applyFilter puts the filters ListSecurityGroups has fields for in them
+// (one-value tags, one VPC, group ids) and passes every other one on as
+// EC2's own filter; the server checks its name against EC2's filters.
 func applyFilter(f filter, req *palisadev1.ListSecurityGroupsRequest) error {
 	if len(f.values) == 0 {
 		return fmt.Errorf("filter %q has no values", f.name)
 	}
-	switch key, isTag := strings.CutPrefix(f.name, "tag:"); {
-	case isTag:
-		if len(f.values) != 1 {
-			return fmt.Errorf("filter %s takes one value", f.name)
+	key, isTag := strings.CutPrefix(f.name, "tag:")
+	switch {
+	case isTag && len(f.values) == 1 && key != "":
+		if _, dup := req.Tags[key]; !dup {
+			if req.Tags == nil {
+				req.Tags = map[string]string{}
+			}
+			req.Tags[key] = f.values[0]
+			return nil
 		}
-		if req.Tags == nil {
-			req.Tags = map[string]string{}
-		}
-		req.Tags[key] = f.values[0]
-	case f.name == "vpc-id":
-		if len(f.values) != 1 {
-			return fmt.Errorf("filter vpc-id takes one value")
-		}
+	case f.name == "vpc-id" && len(f.values) == 1 && req.VpcId == "":
 		req.VpcId = f.values[0]
+		return nil
 	case f.name == "group-id":
 		req.GroupIds = append(req.GroupIds, f.values...)
-	default:
-		return fmt.Errorf("filter %q is not supported; use tag:<key>, vpc-id or group-id", f.name)
+		return nil
 	}
+	req.Filters = append(req.Filters, &palisadev1.Filter{Name: f.name, Values: f.values})
 	return nil
 }

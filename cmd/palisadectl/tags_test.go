@@ -53,19 +53,17 @@ func TestParseTags(t *testing.T) {
 func TestParseFilters(t *testing.T) {
 	req := &palisadev1.ListSecurityGroupsRequest{}
 	err := parseFilters([]string{"tag:env=prod", "Name=tag:team,Values=net", "vpc-id=vpc-1", "Name=group-id,Values=sg-1,sg-2",
-		`[{"Name":"group-id","Values":["sg-3"]}]`}, req)
+		`[{"Name":"group-id","Values":["sg-3"]}]`, "Name=ip-permission.cidr,Values=0.0.0.0/0", "tag:tier=web,db"}, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if req.GetVpcId() != "vpc-1" || !maps.Equal(req.GetTags(), map[string]string{"env": "prod", "team": "net"}) ||
-		strings.Join(req.GetGroupIds(), " ") != "sg-1 sg-2 sg-3" {
+		strings.Join(req.GetGroupIds(), " ") != "sg-1 sg-2 sg-3" || len(req.GetFilters()) != 2 ||
+		req.GetFilters()[0].GetName() != "ip-permission.cidr" || strings.Join(req.GetFilters()[1].GetValues(), " ") != "web db" {
 		t.Fatalf("got %v", req)
 	}
 	for _, c := range []struct{ value, want string }{
 		{"env", "write name=value"},
-		{"Name=owner-id,Values=1", `filter "owner-id" is not supported`},
-		{"Name=tag:a,Values=x,y", "takes one value"},
-		{"vpc-id=a,b", "takes one value"},
 		{"Name=vpc-id", "has no values"},
 		{"Name=vpc-id,Vals=a", `unknown key "Vals"`},
 		{"[x", "--filters value 1"},

@@ -50,6 +50,16 @@ func Describe(cmd *palisadev1.Command) (palisadev1.OperationKind, *palisadev1.Lo
 		return palisadev1.OperationKind_OPERATION_KIND_REVOKE_EGRESS, r.RevokeEgress.GetLocation(), r.RevokeEgress.GetGroupId()
 	case *palisadev1.Command_DeleteSecurityGroup:
 		return palisadev1.OperationKind_OPERATION_KIND_DELETE_SECURITY_GROUP, r.DeleteSecurityGroup.GetLocation(), r.DeleteSecurityGroup.GetGroupId()
+	case *palisadev1.Command_CreateTags:
+		return palisadev1.OperationKind_OPERATION_KIND_CREATE_TAGS, r.CreateTags.GetLocation(), r.CreateTags.GetGroupId()
+	case *palisadev1.Command_DeleteTags:
+		return palisadev1.OperationKind_OPERATION_KIND_DELETE_TAGS, r.DeleteTags.GetLocation(), r.DeleteTags.GetGroupId()
+	case *palisadev1.Command_ModifySecurityGroupRules:
+		return palisadev1.OperationKind_OPERATION_KIND_MODIFY_SECURITY_GROUP_RULES, r.ModifySecurityGroupRules.GetLocation(), r.ModifySecurityGroupRules.GetGroupId()
+	case *palisadev1.Command_UpdateDescriptionsIngress:
+		return palisadev1.OperationKind_OPERATION_KIND_UPDATE_DESCRIPTIONS_INGRESS, r.UpdateDescriptionsIngress.GetLocation(), r.UpdateDescriptionsIngress.GetGroupId()
+	case *palisadev1.Command_UpdateDescriptionsEgress:
+		return palisadev1.OperationKind_OPERATION_KIND_UPDATE_DESCRIPTIONS_EGRESS, r.UpdateDescriptionsEgress.GetLocation(), r.UpdateDescriptionsEgress.GetGroupId()
 	case *palisadev1.Command_StartRollout:
 		return palisadev1.OperationKind_OPERATION_KIND_ROLLOUT, nil, ""
 	case *palisadev1.Command_ApplyRuleChange:

@@ -31,18 +31,20 @@ var (
 )
 
 var actions = map[string]Bucket{
-	"CreateSecurityGroup":           Mutating,
-	"DeleteSecurityGroup":           Mutating,
-	"AuthorizeSecurityGroupEgress":  Mutating,
-	"RevokeSecurityGroupEgress":     Mutating,
-	"ModifySecurityGroupRules":      Mutating,
-	"AuthorizeSecurityGroupIngress": ResourceIntensive,
-	"RevokeSecurityGroupIngress":    ResourceIntensive,
-	"DescribeSecurityGroups":        NonMutating, // always filtered or paginated here
-	"DescribeSecurityGroupRules":    NonMutating,
-	"DescribeVpcs":                  NonMutating,
-	"CreateTags":                    Tags,
-	"DeleteTags":                    Tags,
+	"CreateSecurityGroup":                        Mutating,
+	"DeleteSecurityGroup":                        Mutating,
+	"AuthorizeSecurityGroupEgress":               Mutating,
+	"RevokeSecurityGroupEgress":                  Mutating,
+	"ModifySecurityGroupRules":                   Mutating,
+	"UpdateSecurityGroupRuleDescriptionsIngress": Mutating,
+	"UpdateSecurityGroupRuleDescriptionsEgress":  Mutating,
+	"AuthorizeSecurityGroupIngress":              ResourceIntensive,
+	"RevokeSecurityGroupIngress":                 ResourceIntensive,
+	"DescribeSecurityGroups":                     NonMutating, // always filtered or paginated here
+	"DescribeSecurityGroupRules":                 NonMutating,
+	"DescribeVpcs":                               NonMutating,
+	"CreateTags":                                 Tags,
+	"DeleteTags":                                 Tags,
 }
 
 // For returns the bucket of an action; an action not listed is taken as

@@ -22,6 +22,14 @@ const (
 	StartRollout                  = "StartRollout"
 	GetSecurityGroup              = "GetSecurityGroup"
 	ListSecurityGroups            = "ListSecurityGroups"
+	ListSecurityGroupRules        = "ListSecurityGroupRules"
+	CreateTags                    = "CreateTags"
+	DeleteTags                    = "DeleteTags"
+	ModifySecurityGroupRules      = "ModifySecurityGroupRules"
+	SearchSecurityGroups          = "SearchSecurityGroups"
+	RollbackRollout               = "RollbackRollout"
+	UpdateRuleDescriptionsIngress = "UpdateSecurityGroupRuleDescriptionsIngress"
+	UpdateRuleDescriptionsEgress  = "UpdateSecurityGroupRuleDescriptionsEgress"
 	CancelOperation               = "CancelOperation"
 	ReadAllOperations             = "ReadAllOperations"
 	ReadAudit                     = "ReadAudit"
@@ -56,6 +64,8 @@ type Change string
 const (
 	Add    Change = "add"
 	Remove Change = "remove"
+	// Describe changes only a rule's description.
+	Describe Change = "describe"
 )
 
 // Rule is one rule a call adds or removes.
@@ -140,7 +150,7 @@ func (s *Set) Decide(c Check) Decision {
 		parts = append(parts, part{r.Field, func() string { return string(r.Change) + " " + r.Rule.String() }, cedar.NewRecord(cedar.RecordMap{"rule": rec}), err})
 	}
 	for _, id := range c.RuleIDs {
-		parts = append(parts, part{field: id.Field, what: func() string { return "remove rule " + id.ID }, ctx: cedar.NewRecord(cedar.RecordMap{"ruleId": cedar.String(id.ID)})})
+		parts = append(parts, part{field: id.Field, what: func() string { return ruleIDWhat(c.Action, id.ID) }, ctx: cedar.NewRecord(cedar.RecordMap{"ruleId": cedar.String(id.ID)})})
 	}
 	if len(parts) == 0 {
 		parts = append(parts, part{what: func() string { return c.Action }, ctx: cedar.NewRecord(nil)})

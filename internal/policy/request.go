@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -43,11 +44,33 @@ func Checks(caller string, req proto.Message) ([]Check, error) {
 		return one(RevokeSecurityGroupEgress, groupAt(r.GetLocation(), "", r.GetGroupId()), b.rules, ruleIDs(r.GetSecurityGroupRuleIds())), b.err
 	case *palisadev1.DeleteSecurityGroupRequest:
 		return one(DeleteSecurityGroup, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, nil), nil
+	case *palisadev1.CreateTagsRequest:
+		return one(CreateTags, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, tagRuleIDs(r.GetResourceIds())), nil
+	case *palisadev1.DeleteTagsRequest:
+		return one(DeleteTags, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, tagRuleIDs(r.GetResourceIds())), nil
+	case *palisadev1.ModifySecurityGroupRulesRequest:
+		return nil, ErrNeedsDirections
+	case *palisadev1.UpdateSecurityGroupRuleDescriptionsIngressRequest:
+		return descriptionChecks(caller, UpdateRuleDescriptionsIngress, rules.Ingress, r.GetLocation(), r.GetGroupId(), r.GetIpPermissions(), r.GetSecurityGroupRuleDescriptions())
+	case *palisadev1.UpdateSecurityGroupRuleDescriptionsEgressRequest:
+		return descriptionChecks(caller, UpdateRuleDescriptionsEgress, rules.Egress, r.GetLocation(), r.GetGroupId(), r.GetIpPermissions(), r.GetSecurityGroupRuleDescriptions())
 	case *palisadev1.GetSecurityGroupRequest:
 		return one(GetSecurityGroup, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, nil), nil
 	case *palisadev1.ListSecurityGroupsRequest:
 		return one(ListSecurityGroups, groupAt(r.GetLocation(), "", ""), nil, nil), nil
+	case *palisadev1.ListSecurityGroupRulesRequest:
+		return one(ListSecurityGroupRules, groupAt(r.GetLocation(), "", r.GetGroupId()), nil, nil), nil
+	case *palisadev1.SearchSecurityGroupsRequest:
+		// One decision per account and region searched.
+		var out []Check
+		for _, t := range r.GetTargets() {
+			out = append(out, one(SearchSecurityGroups, groupAt(t, "", ""), nil, nil)...)
+		}
+		return out, nil
 	case *palisadev1.StartRolloutRequest:
+		if len(r.GetGroupChanges()) > 0 {
+			return groupChangeChecks(caller, r)
+		}
 		c := r.GetChange()
 		b.add("change.authorize_ingress", rules.Ingress, Add, c.GetAuthorizeIngress())
 		b.add("change.authorize_egress", rules.Egress, Add, c.GetAuthorizeEgress())
@@ -80,6 +103,18 @@ func ruleIDs(ids []string) []RuleID {
 	out := make([]RuleID, len(ids))
 	for i, id := range ids {
 		out[i] = RuleID{Field: "security_group_rule_ids[" + strconv.Itoa(i) + "]", ID: id}
+	}
+	return out
+}
+
+// tagRuleIDs are the rules a tag request names among its resources, each
+// decided on its own; the group itself is the check's resource.
+func tagRuleIDs(resources []string) []RuleID {
+	var out []RuleID
+	for i, id := range resources {
+		if strings.HasPrefix(id, "sgr-") {
+			out = append(out, RuleID{Field: "resource_ids[" + strconv.Itoa(i) + "]", ID: id})
+		}
 	}
 	return out
 }

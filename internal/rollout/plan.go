@@ -34,6 +34,12 @@ type Located struct {
 // plan's bytes). Targets on the same account and region are merged. With
 // detail, the plan lists every group (validate_only).
 func Plan(rolloutID string, c Change, targets []Located, canary int, detail bool) (*palisadev1.RolloutPlan, []*palisadev1.RolloutChild, []*palisadev1.GroupRules) {
+	return PlanEach(rolloutID, func(*palisadev1.Location, string) Change { return c }, targets, canary, detail)
+}
+
+// PlanEach is Plan for a rollout whose groups each have their own change
+// (a rollback): changeOf returns a group's.
+func PlanEach(rolloutID string, changeOf func(loc *palisadev1.Location, groupID string) Change, targets []Located, canary int, detail bool) (*palisadev1.RolloutPlan, []*palisadev1.RolloutChild, []*palisadev1.GroupRules) {
 	type lane struct {
 		loc      *palisadev1.Location
 		groups   map[string]Group
@@ -92,7 +98,7 @@ func Plan(rolloutID string, c Change, targets []Located, canary int, detail bool
 			} else {
 				gp.GroupName, gp.VpcId = g.Name, g.VpcID
 				read[child.OperationId] = &palisadev1.GroupRules{OperationId: child.OperationId, Ingress: g.Ingress, Egress: g.Egress}
-				gc := c.For([2][]rules.Rule{Observed(rules.Ingress, g.Ingress), Observed(rules.Egress, g.Egress)})
+				gc := changeOf(l.loc, id).For([2][]rules.Rule{Observed(rules.Ingress, g.Ingress), Observed(rules.Egress, g.Egress)})
 				gp.IngressAdded, gp.IngressRemoved = int32(len(gc.Add[0])), int32(len(gc.Remove[0]))
 				gp.EgressAdded, gp.EgressRemoved = int32(len(gc.Add[1])), int32(len(gc.Remove[1]))
 				if gc.Quota != nil {

@@ -52,6 +52,18 @@ func Command(cmd *palisadev1.Command) (v rules.Violations, reserved bool) {
 		v = append(v, StartRollout(r.StartRollout)...)
 	case *palisadev1.Command_ApplyRuleChange:
 		v = append(v, ApplyRuleChange(r.ApplyRuleChange)...)
+	case *palisadev1.Command_CreateTags:
+		v = append(v, CreateTags(r.CreateTags)...)
+		reserved = reservedTags(r.CreateTags.GetTags())
+	case *palisadev1.Command_DeleteTags:
+		v = append(v, DeleteTags(r.DeleteTags)...)
+		reserved = reservedTags(r.DeleteTags.GetTags()) || reservedTagKeys(r.DeleteTags.GetTagKeys())
+	case *palisadev1.Command_ModifySecurityGroupRules:
+		v = append(v, ModifySecurityGroupRules(r.ModifySecurityGroupRules)...)
+	case *palisadev1.Command_UpdateDescriptionsIngress:
+		v = append(v, UpdateDescriptions(r.UpdateDescriptionsIngress, rules.Ingress)...)
+	case *palisadev1.Command_UpdateDescriptionsEgress:
+		v = append(v, UpdateDescriptions(r.UpdateDescriptionsEgress, rules.Egress)...)
 	default:
 		v = append(v, rules.Violation{Field: "request", Description: "the command carries no request of a kind Palisade knows"})
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/operations"
 	"github.com/palisadehq/palisade/internal/rollout"
 	"github.com/palisadehq/palisade/internal/rules"
 )
@@ -33,6 +34,14 @@ func StartRollout(r *palisadev1.StartRolloutRequest) rules.Violations {
 		for i, t := range r.GetTargets() {
 			v = append(v, Target(indexed("targets", i), t)...)
 		}
+	}
+	if r.GetRemediation() != nil {
+		// A remediation as stored, its change and targets derived.
+		v = append(v, remediation(r.GetRemediation())...)
+	}
+	if len(r.GetGroupChanges()) > 0 || r.GetRollbackOf() != "" {
+		// A rollback as stored, each group's change derived.
+		v = append(v, groupChanges(r)...)
 	}
 	return append(v, Strategy(r.GetStrategy())...).Capped()
 }
@@ -125,4 +134,62 @@ func Strategy(s *palisadev1.RolloutStrategy) rules.Violations {
 		v = append(v, rules.Violation{Field: "strategy.max_failures", Description: "max_failures must not be negative; leave it unset for no threshold"})
 	}
 	return v
+}
+
+// groupChanges checks a rollback's own changes: the rollout undone, and
+// for each group named by the targets exactly one valid change.
+func groupChanges(r *palisadev1.StartRolloutRequest) rules.Violations {
+	var v rules.Violations
+	_, rollback := operations.RolloutIDFromName(r.GetRollbackOf())
+	switch {
+	case r.GetRollbackOf() != "" && !rollback:
+		v = append(v, rules.Violation{Field: "rollback_of", Description: "rollback_of names the rollout undone: rollouts/<id>, the id 32 lower-case hex digits"})
+	case !rollback && r.GetRemediation() == nil:
+		v = append(v, rules.Violation{Field: "group_changes", Description: "only a remediation or a rollback gives each group its own change"})
+	}
+	targeted := map[string]bool{}
+	for _, t := range r.GetTargets() {
+		for _, id := range t.GetGroupIds() {
+			targeted[rollout.GroupKey(t.GetLocation(), id)] = true
+		}
+	}
+	seen := map[string]bool{}
+	for i, g := range r.GetGroupChanges() {
+		at := indexed("group_changes", i)
+		key := rollout.GroupKey(g.GetLocation(), g.GetGroupId())
+		if len(g.GetDrift()) > 2*rules.MaxPeersPerRequest {
+			v = append(v, rules.Violation{Field: at + ".drift", Description: fmt.Sprintf("%d notes; a group holds at most %d rules", len(g.GetDrift()), 2*rules.MaxPeersPerRequest)})
+		}
+		if isEmptyChange(g.GetChange()) && len(g.GetDrift()) > 0 {
+			continue // a group left alone, with why
+		}
+		switch {
+		case !targeted[key]:
+			v = append(v, rules.Violation{Field: at, Description: fmt.Sprintf("%s is not among the targets' group ids", truncate(key))})
+		case seen[key]:
+			v = append(v, rules.Violation{Field: at, Description: fmt.Sprintf("%s has two changes", truncate(key))})
+		}
+		seen[key] = true
+		v = append(v, Change(at+".change", g.GetChange())...)
+		if len(v) >= rules.MaxViolations {
+			break
+		}
+	}
+	return v
+}
+
+func isEmptyChange(c *palisadev1.RuleChange) bool {
+	return len(c.GetAuthorizeIngress())+len(c.GetAuthorizeEgress())+len(c.GetRevokeIngress())+len(c.GetRevokeEgress()) == 0
+}
+
+// RollbackRollout checks a RollbackRolloutRequest.
+func RollbackRollout(r *palisadev1.RollbackRolloutRequest) rules.Violations {
+	v := RequestID(r.GetRequestId())
+	if _, ok := operations.RolloutIDFromName(r.GetName()); !ok {
+		v = append(v, rules.Violation{Field: "name", Description: fmt.Sprintf("%q is not a rollout name; expected rollouts/<id>, the id 32 lower-case hex digits", truncate(r.GetName()))})
+	}
+	if r.GetStrategy() != nil {
+		v = append(v, Strategy(r.GetStrategy())...)
+	}
+	return v.Capped()
 }

@@ -98,6 +98,11 @@ type Command struct {
 	//	*Command_DeleteSecurityGroup
 	//	*Command_StartRollout
 	//	*Command_ApplyRuleChange
+	//	*Command_CreateTags
+	//	*Command_DeleteTags
+	//	*Command_ModifySecurityGroupRules
+	//	*Command_UpdateDescriptionsIngress
+	//	*Command_UpdateDescriptionsEgress
 	Request       isCommand_Request `protobuf_oneof:"request"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -247,6 +252,51 @@ func (x *Command) GetApplyRuleChange() *ApplyRuleChange {
 	return nil
 }
 
+func (x *Command) GetCreateTags() *CreateTagsRequest {
+	if x != nil {
+		if x, ok := x.Request.(*Command_CreateTags); ok {
+			return x.CreateTags
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteTags() *DeleteTagsRequest {
+	if x != nil {
+		if x, ok := x.Request.(*Command_DeleteTags); ok {
+			return x.DeleteTags
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetModifySecurityGroupRules() *ModifySecurityGroupRulesRequest {
+	if x != nil {
+		if x, ok := x.Request.(*Command_ModifySecurityGroupRules); ok {
+			return x.ModifySecurityGroupRules
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateDescriptionsIngress() *UpdateSecurityGroupRuleDescriptionsIngressRequest {
+	if x != nil {
+		if x, ok := x.Request.(*Command_UpdateDescriptionsIngress); ok {
+			return x.UpdateDescriptionsIngress
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateDescriptionsEgress() *UpdateSecurityGroupRuleDescriptionsEgressRequest {
+	if x != nil {
+		if x, ok := x.Request.(*Command_UpdateDescriptionsEgress); ok {
+			return x.UpdateDescriptionsEgress
+		}
+	}
+	return nil
+}
+
 type isCommand_Request interface {
 	isCommand_Request()
 }
@@ -285,6 +335,26 @@ type Command_ApplyRuleChange struct {
 	ApplyRuleChange *ApplyRuleChange `protobuf:"bytes,17,opt,name=apply_rule_change,json=applyRuleChange,proto3,oneof"`
 }
 
+type Command_CreateTags struct {
+	CreateTags *CreateTagsRequest `protobuf:"bytes,18,opt,name=create_tags,json=createTags,proto3,oneof"`
+}
+
+type Command_DeleteTags struct {
+	DeleteTags *DeleteTagsRequest `protobuf:"bytes,19,opt,name=delete_tags,json=deleteTags,proto3,oneof"`
+}
+
+type Command_ModifySecurityGroupRules struct {
+	ModifySecurityGroupRules *ModifySecurityGroupRulesRequest `protobuf:"bytes,20,opt,name=modify_security_group_rules,json=modifySecurityGroupRules,proto3,oneof"`
+}
+
+type Command_UpdateDescriptionsIngress struct {
+	UpdateDescriptionsIngress *UpdateSecurityGroupRuleDescriptionsIngressRequest `protobuf:"bytes,21,opt,name=update_descriptions_ingress,json=updateDescriptionsIngress,proto3,oneof"`
+}
+
+type Command_UpdateDescriptionsEgress struct {
+	UpdateDescriptionsEgress *UpdateSecurityGroupRuleDescriptionsEgressRequest `protobuf:"bytes,22,opt,name=update_descriptions_egress,json=updateDescriptionsEgress,proto3,oneof"`
+}
+
 func (*Command_CreateSecurityGroup) isCommand_Request() {}
 
 func (*Command_AuthorizeIngress) isCommand_Request() {}
@@ -300,6 +370,16 @@ func (*Command_DeleteSecurityGroup) isCommand_Request() {}
 func (*Command_StartRollout) isCommand_Request() {}
 
 func (*Command_ApplyRuleChange) isCommand_Request() {}
+
+func (*Command_CreateTags) isCommand_Request() {}
+
+func (*Command_DeleteTags) isCommand_Request() {}
+
+func (*Command_ModifySecurityGroupRules) isCommand_Request() {}
+
+func (*Command_UpdateDescriptionsIngress) isCommand_Request() {}
+
+func (*Command_UpdateDescriptionsEgress) isCommand_Request() {}
 
 // ApplyRuleChange applies a rollout's change to one group: every addition
 // in one EC2 call per direction, then every removal, so a replaced rule is
@@ -937,7 +1017,7 @@ var File_palisade_v1_command_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_command_proto_rawDesc = "" +
 	"\n" +
-	"\x19palisade/v1/command.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bpalisade/v1/operation.proto\x1a!palisade/v1/rollout_service.proto\x1a(palisade/v1/security_group_service.proto\x1a\x17palisade/v1/types.proto\"\x91\a\n" +
+	"\x19palisade/v1/command.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bpalisade/v1/operation.proto\x1a!palisade/v1/rollout_service.proto\x1a(palisade/v1/security_group_service.proto\x1a\x17palisade/v1/types.proto\"\x88\v\n" +
 	"\aCommand\x12!\n" +
 	"\foperation_id\x18\x01 \x01(\tR\voperationId\x12\x16\n" +
 	"\x06caller\x18\x02 \x01(\tR\x06caller\x12\x1d\n" +
@@ -954,7 +1034,14 @@ const file_palisade_v1_command_proto_rawDesc = "" +
 	"\rrevoke_egress\x18\x0e \x01(\v2-.palisade.v1.RevokeSecurityGroupEgressRequestH\x00R\frevokeEgress\x12]\n" +
 	"\x15delete_security_group\x18\x0f \x01(\v2'.palisade.v1.DeleteSecurityGroupRequestH\x00R\x13deleteSecurityGroup\x12G\n" +
 	"\rstart_rollout\x18\x10 \x01(\v2 .palisade.v1.StartRolloutRequestH\x00R\fstartRollout\x12J\n" +
-	"\x11apply_rule_change\x18\x11 \x01(\v2\x1c.palisade.v1.ApplyRuleChangeH\x00R\x0fapplyRuleChangeB\t\n" +
+	"\x11apply_rule_change\x18\x11 \x01(\v2\x1c.palisade.v1.ApplyRuleChangeH\x00R\x0fapplyRuleChange\x12A\n" +
+	"\vcreate_tags\x18\x12 \x01(\v2\x1e.palisade.v1.CreateTagsRequestH\x00R\n" +
+	"createTags\x12A\n" +
+	"\vdelete_tags\x18\x13 \x01(\v2\x1e.palisade.v1.DeleteTagsRequestH\x00R\n" +
+	"deleteTags\x12m\n" +
+	"\x1bmodify_security_group_rules\x18\x14 \x01(\v2,.palisade.v1.ModifySecurityGroupRulesRequestH\x00R\x18modifySecurityGroupRules\x12\x80\x01\n" +
+	"\x1bupdate_descriptions_ingress\x18\x15 \x01(\v2>.palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequestH\x00R\x19updateDescriptionsIngress\x12}\n" +
+	"\x1aupdate_descriptions_egress\x18\x16 \x01(\v2=.palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequestH\x00R\x18updateDescriptionsEgressB\t\n" +
 	"\arequest\"\xd0\x02\n" +
 	"\x0fApplyRuleChange\x121\n" +
 	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationR\blocation\x12\x19\n" +
@@ -1029,32 +1116,37 @@ func file_palisade_v1_command_proto_rawDescGZIP() []byte {
 var file_palisade_v1_command_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_palisade_v1_command_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_palisade_v1_command_proto_goTypes = []any{
-	(RolloutControl_Action)(0),                   // 0: palisade.v1.RolloutControl.Action
-	(*Command)(nil),                              // 1: palisade.v1.Command
-	(*ApplyRuleChange)(nil),                      // 2: palisade.v1.ApplyRuleChange
-	(*OperationRecord)(nil),                      // 3: palisade.v1.OperationRecord
-	(*RolloutRecord)(nil),                        // 4: palisade.v1.RolloutRecord
-	(*RolloutChild)(nil),                         // 5: palisade.v1.RolloutChild
-	(*RolloutPlanPart)(nil),                      // 6: palisade.v1.RolloutPlanPart
-	(*GroupRules)(nil),                           // 7: palisade.v1.GroupRules
-	(*RolloutControl)(nil),                       // 8: palisade.v1.RolloutControl
-	(*timestamppb.Timestamp)(nil),                // 9: google.protobuf.Timestamp
-	(*CreateSecurityGroupRequest)(nil),           // 10: palisade.v1.CreateSecurityGroupRequest
-	(*AuthorizeSecurityGroupIngressRequest)(nil), // 11: palisade.v1.AuthorizeSecurityGroupIngressRequest
-	(*AuthorizeSecurityGroupEgressRequest)(nil),  // 12: palisade.v1.AuthorizeSecurityGroupEgressRequest
-	(*RevokeSecurityGroupIngressRequest)(nil),    // 13: palisade.v1.RevokeSecurityGroupIngressRequest
-	(*RevokeSecurityGroupEgressRequest)(nil),     // 14: palisade.v1.RevokeSecurityGroupEgressRequest
-	(*DeleteSecurityGroupRequest)(nil),           // 15: palisade.v1.DeleteSecurityGroupRequest
-	(*StartRolloutRequest)(nil),                  // 16: palisade.v1.StartRolloutRequest
-	(*Location)(nil),                             // 17: palisade.v1.Location
-	(*RuleChange)(nil),                           // 18: palisade.v1.RuleChange
-	(*IpPermission)(nil),                         // 19: palisade.v1.IpPermission
-	(*OperationMetadata)(nil),                    // 20: palisade.v1.OperationMetadata
-	(*OperationResult)(nil),                      // 21: palisade.v1.OperationResult
-	(*status.Status)(nil),                        // 22: google.rpc.Status
-	(*OperationEvent)(nil),                       // 23: palisade.v1.OperationEvent
-	(*Rollout)(nil),                              // 24: palisade.v1.Rollout
-	(OperationState)(0),                          // 25: palisade.v1.OperationState
+	(RolloutControl_Action)(0),                                // 0: palisade.v1.RolloutControl.Action
+	(*Command)(nil),                                           // 1: palisade.v1.Command
+	(*ApplyRuleChange)(nil),                                   // 2: palisade.v1.ApplyRuleChange
+	(*OperationRecord)(nil),                                   // 3: palisade.v1.OperationRecord
+	(*RolloutRecord)(nil),                                     // 4: palisade.v1.RolloutRecord
+	(*RolloutChild)(nil),                                      // 5: palisade.v1.RolloutChild
+	(*RolloutPlanPart)(nil),                                   // 6: palisade.v1.RolloutPlanPart
+	(*GroupRules)(nil),                                        // 7: palisade.v1.GroupRules
+	(*RolloutControl)(nil),                                    // 8: palisade.v1.RolloutControl
+	(*timestamppb.Timestamp)(nil),                             // 9: google.protobuf.Timestamp
+	(*CreateSecurityGroupRequest)(nil),                        // 10: palisade.v1.CreateSecurityGroupRequest
+	(*AuthorizeSecurityGroupIngressRequest)(nil),              // 11: palisade.v1.AuthorizeSecurityGroupIngressRequest
+	(*AuthorizeSecurityGroupEgressRequest)(nil),               // 12: palisade.v1.AuthorizeSecurityGroupEgressRequest
+	(*RevokeSecurityGroupIngressRequest)(nil),                 // 13: palisade.v1.RevokeSecurityGroupIngressRequest
+	(*RevokeSecurityGroupEgressRequest)(nil),                  // 14: palisade.v1.RevokeSecurityGroupEgressRequest
+	(*DeleteSecurityGroupRequest)(nil),                        // 15: palisade.v1.DeleteSecurityGroupRequest
+	(*StartRolloutRequest)(nil),                               // 16: palisade.v1.StartRolloutRequest
+	(*CreateTagsRequest)(nil),                                 // 17: palisade.v1.CreateTagsRequest
+	(*DeleteTagsRequest)(nil),                                 // 18: palisade.v1.DeleteTagsRequest
+	(*ModifySecurityGroupRulesRequest)(nil),                   // 19: palisade.v1.ModifySecurityGroupRulesRequest
+	(*UpdateSecurityGroupRuleDescriptionsIngressRequest)(nil), // 20: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+	(*UpdateSecurityGroupRuleDescriptionsEgressRequest)(nil),  // 21: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+	(*Location)(nil),                                          // 22: palisade.v1.Location
+	(*RuleChange)(nil),                                        // 23: palisade.v1.RuleChange
+	(*IpPermission)(nil),                                      // 24: palisade.v1.IpPermission
+	(*OperationMetadata)(nil),                                 // 25: palisade.v1.OperationMetadata
+	(*OperationResult)(nil),                                   // 26: palisade.v1.OperationResult
+	(*status.Status)(nil),                                     // 27: google.rpc.Status
+	(*OperationEvent)(nil),                                    // 28: palisade.v1.OperationEvent
+	(*Rollout)(nil),                                           // 29: palisade.v1.Rollout
+	(OperationState)(0),                                       // 30: palisade.v1.OperationState
 }
 var file_palisade_v1_command_proto_depIdxs = []int32{
 	9,  // 0: palisade.v1.Command.accept_time:type_name -> google.protobuf.Timestamp
@@ -1066,32 +1158,37 @@ var file_palisade_v1_command_proto_depIdxs = []int32{
 	15, // 6: palisade.v1.Command.delete_security_group:type_name -> palisade.v1.DeleteSecurityGroupRequest
 	16, // 7: palisade.v1.Command.start_rollout:type_name -> palisade.v1.StartRolloutRequest
 	2,  // 8: palisade.v1.Command.apply_rule_change:type_name -> palisade.v1.ApplyRuleChange
-	17, // 9: palisade.v1.ApplyRuleChange.location:type_name -> palisade.v1.Location
-	18, // 10: palisade.v1.ApplyRuleChange.change:type_name -> palisade.v1.RuleChange
-	19, // 11: palisade.v1.ApplyRuleChange.observed_ingress:type_name -> palisade.v1.IpPermission
-	19, // 12: palisade.v1.ApplyRuleChange.observed_egress:type_name -> palisade.v1.IpPermission
-	20, // 13: palisade.v1.OperationRecord.metadata:type_name -> palisade.v1.OperationMetadata
-	21, // 14: palisade.v1.OperationRecord.result:type_name -> palisade.v1.OperationResult
-	22, // 15: palisade.v1.OperationRecord.error:type_name -> google.rpc.Status
-	23, // 16: palisade.v1.OperationRecord.history:type_name -> palisade.v1.OperationEvent
-	1,  // 17: palisade.v1.OperationRecord.command:type_name -> palisade.v1.Command
-	24, // 18: palisade.v1.OperationRecord.rollout:type_name -> palisade.v1.Rollout
-	24, // 19: palisade.v1.RolloutRecord.rollout:type_name -> palisade.v1.Rollout
-	5,  // 20: palisade.v1.RolloutRecord.children:type_name -> palisade.v1.RolloutChild
-	17, // 21: palisade.v1.RolloutChild.location:type_name -> palisade.v1.Location
-	25, // 22: palisade.v1.RolloutChild.state:type_name -> palisade.v1.OperationState
-	19, // 23: palisade.v1.RolloutChild.observed_ingress:type_name -> palisade.v1.IpPermission
-	19, // 24: palisade.v1.RolloutChild.observed_egress:type_name -> palisade.v1.IpPermission
-	7,  // 25: palisade.v1.RolloutPlanPart.groups:type_name -> palisade.v1.GroupRules
-	19, // 26: palisade.v1.GroupRules.ingress:type_name -> palisade.v1.IpPermission
-	19, // 27: palisade.v1.GroupRules.egress:type_name -> palisade.v1.IpPermission
-	0,  // 28: palisade.v1.RolloutControl.action:type_name -> palisade.v1.RolloutControl.Action
-	9,  // 29: palisade.v1.RolloutControl.time:type_name -> google.protobuf.Timestamp
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	17, // 9: palisade.v1.Command.create_tags:type_name -> palisade.v1.CreateTagsRequest
+	18, // 10: palisade.v1.Command.delete_tags:type_name -> palisade.v1.DeleteTagsRequest
+	19, // 11: palisade.v1.Command.modify_security_group_rules:type_name -> palisade.v1.ModifySecurityGroupRulesRequest
+	20, // 12: palisade.v1.Command.update_descriptions_ingress:type_name -> palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+	21, // 13: palisade.v1.Command.update_descriptions_egress:type_name -> palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+	22, // 14: palisade.v1.ApplyRuleChange.location:type_name -> palisade.v1.Location
+	23, // 15: palisade.v1.ApplyRuleChange.change:type_name -> palisade.v1.RuleChange
+	24, // 16: palisade.v1.ApplyRuleChange.observed_ingress:type_name -> palisade.v1.IpPermission
+	24, // 17: palisade.v1.ApplyRuleChange.observed_egress:type_name -> palisade.v1.IpPermission
+	25, // 18: palisade.v1.OperationRecord.metadata:type_name -> palisade.v1.OperationMetadata
+	26, // 19: palisade.v1.OperationRecord.result:type_name -> palisade.v1.OperationResult
+	27, // 20: palisade.v1.OperationRecord.error:type_name -> google.rpc.Status
+	28, // 21: palisade.v1.OperationRecord.history:type_name -> palisade.v1.OperationEvent
+	1,  // 22: palisade.v1.OperationRecord.command:type_name -> palisade.v1.Command
+	29, // 23: palisade.v1.OperationRecord.rollout:type_name -> palisade.v1.Rollout
+	29, // 24: palisade.v1.RolloutRecord.rollout:type_name -> palisade.v1.Rollout
+	5,  // 25: palisade.v1.RolloutRecord.children:type_name -> palisade.v1.RolloutChild
+	22, // 26: palisade.v1.RolloutChild.location:type_name -> palisade.v1.Location
+	30, // 27: palisade.v1.RolloutChild.state:type_name -> palisade.v1.OperationState
+	24, // 28: palisade.v1.RolloutChild.observed_ingress:type_name -> palisade.v1.IpPermission
+	24, // 29: palisade.v1.RolloutChild.observed_egress:type_name -> palisade.v1.IpPermission
+	7,  // 30: palisade.v1.RolloutPlanPart.groups:type_name -> palisade.v1.GroupRules
+	24, // 31: palisade.v1.GroupRules.ingress:type_name -> palisade.v1.IpPermission
+	24, // 32: palisade.v1.GroupRules.egress:type_name -> palisade.v1.IpPermission
+	0,  // 33: palisade.v1.RolloutControl.action:type_name -> palisade.v1.RolloutControl.Action
+	9,  // 34: palisade.v1.RolloutControl.time:type_name -> google.protobuf.Timestamp
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_command_proto_init() }
@@ -1112,6 +1209,11 @@ func file_palisade_v1_command_proto_init() {
 		(*Command_DeleteSecurityGroup)(nil),
 		(*Command_StartRollout)(nil),
 		(*Command_ApplyRuleChange)(nil),
+		(*Command_CreateTags)(nil),
+		(*Command_DeleteTags)(nil),
+		(*Command_ModifySecurityGroupRules)(nil),
+		(*Command_UpdateDescriptionsIngress)(nil),
+		(*Command_UpdateDescriptionsEgress)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -103,6 +103,205 @@ func (RolloutState) EnumDescriptor() ([]byte, []int) {
 	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{0}
 }
 
+// What a remediation does to each group the search finds.
+type RolloutRemediation_Action int32
+
+const (
+	RolloutRemediation_ACTION_UNSPECIFIED RolloutRemediation_Action = 0
+	// Revoke the group's rules that satisfy the search's predicates.
+	RolloutRemediation_ACTION_REVOKE_MATCHING_RULES RolloutRemediation_Action = 1
+	// Replace the peer of each matching rule with replacement_cidr: the
+	// same rule with that peer is added, then the matching one revoked, so
+	// the group is never without either.
+	RolloutRemediation_ACTION_REPLACE_PEER_CIDR RolloutRemediation_Action = 2
+)
+
+// Enum value maps for RolloutRemediation_Action.
+var (
+	RolloutRemediation_Action_name = map[int32]string{
+		0: "ACTION_UNSPECIFIED",
+		1: "ACTION_REVOKE_MATCHING_RULES",
+		2: "ACTION_REPLACE_PEER_CIDR",
+	}
+	RolloutRemediation_Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED":           0,
+		"ACTION_REVOKE_MATCHING_RULES": 1,
+		"ACTION_REPLACE_PEER_CIDR":     2,
+	}
+)
+
+func (x RolloutRemediation_Action) Enum() *RolloutRemediation_Action {
+	p := new(RolloutRemediation_Action)
+	*p = x
+	return p
+}
+
+func (x RolloutRemediation_Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RolloutRemediation_Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_palisade_v1_rollout_service_proto_enumTypes[1].Descriptor()
+}
+
+func (RolloutRemediation_Action) Type() protoreflect.EnumType {
+	return &file_palisade_v1_rollout_service_proto_enumTypes[1]
+}
+
+func (x RolloutRemediation_Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RolloutRemediation_Action.Descriptor instead.
+func (RolloutRemediation_Action) EnumDescriptor() ([]byte, []int) {
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{6, 0}
+}
+
+// RollbackRolloutRequest names the rollout to undo.
+type RollbackRolloutRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "rollouts/<id>": a rollout that has ended.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Idempotency key (AIP-155): a UUID.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Answer the plan (each group's losses and gains); nothing is stored.
+	ValidateOnly bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// The strategy controls; unset: the rolled-back rollout's own.
+	Strategy      *RolloutStrategy `protobuf:"bytes,4,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackRolloutRequest) Reset() {
+	*x = RollbackRolloutRequest{}
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackRolloutRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackRolloutRequest) ProtoMessage() {}
+
+func (x *RollbackRolloutRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackRolloutRequest.ProtoReflect.Descriptor instead.
+func (*RollbackRolloutRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RollbackRolloutRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RollbackRolloutRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RollbackRolloutRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *RollbackRolloutRequest) GetStrategy() *RolloutStrategy {
+	if x != nil {
+		return x.Strategy
+	}
+	return nil
+}
+
+// GroupChange is one group's own change in a rollout whose groups change
+// differently (a rollback), with what was left alone there and why.
+type GroupChange struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Location *Location              `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId  string                 `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Change   *RuleChange            `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
+	// What the group no longer holds as the rolled-back rollout left it, and
+	// is therefore not undone, one sentence each.
+	Drift         []string `protobuf:"bytes,4,rep,name=drift,proto3" json:"drift,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupChange) Reset() {
+	*x = GroupChange{}
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupChange) ProtoMessage() {}
+
+func (x *GroupChange) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupChange.ProtoReflect.Descriptor instead.
+func (*GroupChange) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GroupChange) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *GroupChange) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *GroupChange) GetChange() *RuleChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *GroupChange) GetDrift() []string {
+	if x != nil {
+		return x.Drift
+	}
+	return nil
+}
+
 // RuleChange is what a rollout does to every target group: it adds the
 // authorize permissions, then removes the revoke permissions, so a rule
 // being replaced is never absent. A rule already present is not added
@@ -119,7 +318,7 @@ type RuleChange struct {
 
 func (x *RuleChange) Reset() {
 	*x = RuleChange{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[0]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -131,7 +330,7 @@ func (x *RuleChange) String() string {
 func (*RuleChange) ProtoMessage() {}
 
 func (x *RuleChange) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[0]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -144,7 +343,7 @@ func (x *RuleChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RuleChange.ProtoReflect.Descriptor instead.
 func (*RuleChange) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{0}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RuleChange) GetAuthorizeIngress() []*IpPermission {
@@ -192,7 +391,7 @@ type RolloutTarget struct {
 
 func (x *RolloutTarget) Reset() {
 	*x = RolloutTarget{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[1]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -204,7 +403,7 @@ func (x *RolloutTarget) String() string {
 func (*RolloutTarget) ProtoMessage() {}
 
 func (x *RolloutTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[1]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -217,7 +416,7 @@ func (x *RolloutTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutTarget.ProtoReflect.Descriptor instead.
 func (*RolloutTarget) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{1}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RolloutTarget) GetLocation() *Location {
@@ -266,7 +465,7 @@ type RolloutStrategy struct {
 
 func (x *RolloutStrategy) Reset() {
 	*x = RolloutStrategy{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[2]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -278,7 +477,7 @@ func (x *RolloutStrategy) String() string {
 func (*RolloutStrategy) ProtoMessage() {}
 
 func (x *RolloutStrategy) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[2]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -291,7 +490,7 @@ func (x *RolloutStrategy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutStrategy.ProtoReflect.Descriptor instead.
 func (*RolloutStrategy) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{2}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RolloutStrategy) GetMaxInFlight() int32 {
@@ -321,17 +520,28 @@ type StartRolloutRequest struct {
 	// Idempotency key (AIP-155): a UUID.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Answer the plan; nothing is stored or changed.
-	ValidateOnly  bool             `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
-	Change        *RuleChange      `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
-	Targets       []*RolloutTarget `protobuf:"bytes,4,rep,name=targets,proto3" json:"targets,omitempty"`
-	Strategy      *RolloutStrategy `protobuf:"bytes,5,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	ValidateOnly bool             `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Change       *RuleChange      `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
+	Targets      []*RolloutTarget `protobuf:"bytes,4,rep,name=targets,proto3" json:"targets,omitempty"`
+	Strategy     *RolloutStrategy `protobuf:"bytes,5,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// A remediation: the targets are the groups a fleet search finds and the
+	// change is derived from their matching rules. Leave change and targets
+	// empty; the API fills them in from the search before deciding and
+	// storing the rollout, so the rollout shows (and the policy decides)
+	// exactly what will be done.
+	Remediation *RolloutRemediation `protobuf:"bytes,6,opt,name=remediation,proto3" json:"remediation,omitempty"`
+	// Set by the API only, for a remediation or a rollback: each group's own
+	// change (change is then their union, targets the same groups), and for
+	// a rollback the rollout undone.
+	GroupChanges  []*GroupChange `protobuf:"bytes,7,rep,name=group_changes,json=groupChanges,proto3" json:"group_changes,omitempty"`
+	RollbackOf    string         `protobuf:"bytes,8,opt,name=rollback_of,json=rollbackOf,proto3" json:"rollback_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StartRolloutRequest) Reset() {
 	*x = StartRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[3]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +553,7 @@ func (x *StartRolloutRequest) String() string {
 func (*StartRolloutRequest) ProtoMessage() {}
 
 func (x *StartRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[3]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +566,7 @@ func (x *StartRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRolloutRequest.ProtoReflect.Descriptor instead.
 func (*StartRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{3}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StartRolloutRequest) GetRequestId() string {
@@ -394,6 +604,93 @@ func (x *StartRolloutRequest) GetStrategy() *RolloutStrategy {
 	return nil
 }
 
+func (x *StartRolloutRequest) GetRemediation() *RolloutRemediation {
+	if x != nil {
+		return x.Remediation
+	}
+	return nil
+}
+
+func (x *StartRolloutRequest) GetGroupChanges() []*GroupChange {
+	if x != nil {
+		return x.GroupChanges
+	}
+	return nil
+}
+
+func (x *StartRolloutRequest) GetRollbackOf() string {
+	if x != nil {
+		return x.RollbackOf
+	}
+	return ""
+}
+
+// RolloutRemediation derives a rollout from a fleet search.
+type RolloutRemediation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where and what to look for: at most 100 targets, at least one rule
+	// predicate.
+	Search *SearchSecurityGroupsRequest `protobuf:"bytes,1,opt,name=search,proto3" json:"search,omitempty"`
+	Action RolloutRemediation_Action    `protobuf:"varint,2,opt,name=action,proto3,enum=palisade.v1.RolloutRemediation_Action" json:"action,omitempty"`
+	// For ACTION_REPLACE_PEER_CIDR: the new peer, an IPv4 or IPv6 CIDR, e.g.
+	// "10.0.0.0/8". Only rules whose peer is a range of the same family can
+	// be replaced.
+	ReplacementCidr string `protobuf:"bytes,3,opt,name=replacement_cidr,json=replacementCidr,proto3" json:"replacement_cidr,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RolloutRemediation) Reset() {
+	*x = RolloutRemediation{}
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutRemediation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutRemediation) ProtoMessage() {}
+
+func (x *RolloutRemediation) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutRemediation.ProtoReflect.Descriptor instead.
+func (*RolloutRemediation) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RolloutRemediation) GetSearch() *SearchSecurityGroupsRequest {
+	if x != nil {
+		return x.Search
+	}
+	return nil
+}
+
+func (x *RolloutRemediation) GetAction() RolloutRemediation_Action {
+	if x != nil {
+		return x.Action
+	}
+	return RolloutRemediation_ACTION_UNSPECIFIED
+}
+
+func (x *RolloutRemediation) GetReplacementCidr() string {
+	if x != nil {
+		return x.ReplacementCidr
+	}
+	return ""
+}
+
 // Rollout is a rollout's definition and progress.
 type Rollout struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -411,20 +708,24 @@ type Rollout struct {
 	// Every group that failed, in the order they failed.
 	Failures []*RolloutFailure `protobuf:"bytes,9,rep,name=failures,proto3" json:"failures,omitempty"`
 	// The resolved targets; per-group detail only in a validate_only answer.
-	Plan          *RolloutPlan           `protobuf:"bytes,10,opt,name=plan,proto3" json:"plan,omitempty"`
-	Caller        string                 `protobuf:"bytes,11,opt,name=caller,proto3" json:"caller,omitempty"`
-	RequestId     string                 `protobuf:"bytes,12,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	Plan       *RolloutPlan           `protobuf:"bytes,10,opt,name=plan,proto3" json:"plan,omitempty"`
+	Caller     string                 `protobuf:"bytes,11,opt,name=caller,proto3" json:"caller,omitempty"`
+	RequestId  string                 `protobuf:"bytes,12,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	StartTime  *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	EndTime    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// For a rollback: "rollouts/<id>" undone, and each group's own change
+	// with what was left alone there.
+	RollbackOf    string         `protobuf:"bytes,17,opt,name=rollback_of,json=rollbackOf,proto3" json:"rollback_of,omitempty"`
+	GroupChanges  []*GroupChange `protobuf:"bytes,18,rep,name=group_changes,json=groupChanges,proto3" json:"group_changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Rollout) Reset() {
 	*x = Rollout{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[4]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +737,7 @@ func (x *Rollout) String() string {
 func (*Rollout) ProtoMessage() {}
 
 func (x *Rollout) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[4]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +750,7 @@ func (x *Rollout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rollout.ProtoReflect.Descriptor instead.
 func (*Rollout) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{4}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Rollout) GetName() string {
@@ -564,6 +865,20 @@ func (x *Rollout) GetEndTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Rollout) GetRollbackOf() string {
+	if x != nil {
+		return x.RollbackOf
+	}
+	return ""
+}
+
+func (x *Rollout) GetGroupChanges() []*GroupChange {
+	if x != nil {
+		return x.GroupChanges
+	}
+	return nil
+}
+
 // RolloutProgress counts the target groups by state.
 type RolloutProgress struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -590,7 +905,7 @@ type RolloutProgress struct {
 
 func (x *RolloutProgress) Reset() {
 	*x = RolloutProgress{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[5]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +917,7 @@ func (x *RolloutProgress) String() string {
 func (*RolloutProgress) ProtoMessage() {}
 
 func (x *RolloutProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[5]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +930,7 @@ func (x *RolloutProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutProgress.ProtoReflect.Descriptor instead.
 func (*RolloutProgress) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{5}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RolloutProgress) GetTotalGroups() int32 {
@@ -715,7 +1030,7 @@ type RolloutFailure struct {
 
 func (x *RolloutFailure) Reset() {
 	*x = RolloutFailure{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[6]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +1042,7 @@ func (x *RolloutFailure) String() string {
 func (*RolloutFailure) ProtoMessage() {}
 
 func (x *RolloutFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[6]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +1055,7 @@ func (x *RolloutFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutFailure.ProtoReflect.Descriptor instead.
 func (*RolloutFailure) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{6}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RolloutFailure) GetLocation() *Location {
@@ -803,7 +1118,7 @@ type RolloutPlan struct {
 
 func (x *RolloutPlan) Reset() {
 	*x = RolloutPlan{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[7]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +1130,7 @@ func (x *RolloutPlan) String() string {
 func (*RolloutPlan) ProtoMessage() {}
 
 func (x *RolloutPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[7]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +1143,7 @@ func (x *RolloutPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolloutPlan.ProtoReflect.Descriptor instead.
 func (*RolloutPlan) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{7}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RolloutPlan) GetLocations() []*LocationPlan {
@@ -882,7 +1197,7 @@ type LocationPlan struct {
 
 func (x *LocationPlan) Reset() {
 	*x = LocationPlan{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[8]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1209,7 @@ func (x *LocationPlan) String() string {
 func (*LocationPlan) ProtoMessage() {}
 
 func (x *LocationPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[8]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1222,7 @@ func (x *LocationPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocationPlan.ProtoReflect.Descriptor instead.
 func (*LocationPlan) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{8}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LocationPlan) GetLocation() *Location {
@@ -963,7 +1278,7 @@ type ActionCalls struct {
 
 func (x *ActionCalls) Reset() {
 	*x = ActionCalls{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[9]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +1290,7 @@ func (x *ActionCalls) String() string {
 func (*ActionCalls) ProtoMessage() {}
 
 func (x *ActionCalls) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[9]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +1303,7 @@ func (x *ActionCalls) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActionCalls.ProtoReflect.Descriptor instead.
 func (*ActionCalls) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{9}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ActionCalls) GetAction() string {
@@ -1019,14 +1334,18 @@ type GroupPlan struct {
 	EgressRemoved  int32 `protobuf:"varint,7,opt,name=egress_removed,json=egressRemoved,proto3" json:"egress_removed,omitempty"`
 	Ec2Calls       int32 `protobuf:"varint,8,opt,name=ec2_calls,json=ec2Calls,proto3" json:"ec2_calls,omitempty"`
 	// Why the group would fail, before any change; unset when it would not.
-	Failure       *status.Status `protobuf:"bytes,9,opt,name=failure,proto3" json:"failure,omitempty"`
+	Failure *status.Status `protobuf:"bytes,9,opt,name=failure,proto3" json:"failure,omitempty"`
+	// For a remediation: the rules the group loses, with their ids as the
+	// search found them, and those it gains.
+	Losses        []*SecurityGroupRule `protobuf:"bytes,10,rep,name=losses,proto3" json:"losses,omitempty"`
+	Gains         []*SecurityGroupRule `protobuf:"bytes,11,rep,name=gains,proto3" json:"gains,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GroupPlan) Reset() {
 	*x = GroupPlan{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[10]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1357,7 @@ func (x *GroupPlan) String() string {
 func (*GroupPlan) ProtoMessage() {}
 
 func (x *GroupPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[10]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1370,7 @@ func (x *GroupPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPlan.ProtoReflect.Descriptor instead.
 func (*GroupPlan) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{10}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GroupPlan) GetGroupId() string {
@@ -1117,6 +1436,20 @@ func (x *GroupPlan) GetFailure() *status.Status {
 	return nil
 }
 
+func (x *GroupPlan) GetLosses() []*SecurityGroupRule {
+	if x != nil {
+		return x.Losses
+	}
+	return nil
+}
+
+func (x *GroupPlan) GetGains() []*SecurityGroupRule {
+	if x != nil {
+		return x.Gains
+	}
+	return nil
+}
+
 // GetRolloutRequest names a rollout.
 type GetRolloutRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1128,7 +1461,7 @@ type GetRolloutRequest struct {
 
 func (x *GetRolloutRequest) Reset() {
 	*x = GetRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[11]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1473,7 @@ func (x *GetRolloutRequest) String() string {
 func (*GetRolloutRequest) ProtoMessage() {}
 
 func (x *GetRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[11]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1486,7 @@ func (x *GetRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRolloutRequest.ProtoReflect.Descriptor instead.
 func (*GetRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{11}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetRolloutRequest) GetName() string {
@@ -1175,7 +1508,7 @@ type ListRolloutsRequest struct {
 
 func (x *ListRolloutsRequest) Reset() {
 	*x = ListRolloutsRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[12]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1187,7 +1520,7 @@ func (x *ListRolloutsRequest) String() string {
 func (*ListRolloutsRequest) ProtoMessage() {}
 
 func (x *ListRolloutsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[12]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1200,7 +1533,7 @@ func (x *ListRolloutsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolloutsRequest.ProtoReflect.Descriptor instead.
 func (*ListRolloutsRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{12}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListRolloutsRequest) GetPageSize() int32 {
@@ -1228,7 +1561,7 @@ type ListRolloutsResponse struct {
 
 func (x *ListRolloutsResponse) Reset() {
 	*x = ListRolloutsResponse{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[13]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1573,7 @@ func (x *ListRolloutsResponse) String() string {
 func (*ListRolloutsResponse) ProtoMessage() {}
 
 func (x *ListRolloutsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[13]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1586,7 @@ func (x *ListRolloutsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolloutsResponse.ProtoReflect.Descriptor instead.
 func (*ListRolloutsResponse) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{13}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListRolloutsResponse) GetRollouts() []*Rollout {
@@ -1280,7 +1613,7 @@ type WatchRolloutRequest struct {
 
 func (x *WatchRolloutRequest) Reset() {
 	*x = WatchRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[14]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1625,7 @@ func (x *WatchRolloutRequest) String() string {
 func (*WatchRolloutRequest) ProtoMessage() {}
 
 func (x *WatchRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[14]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1638,7 @@ func (x *WatchRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRolloutRequest.ProtoReflect.Descriptor instead.
 func (*WatchRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{14}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchRolloutRequest) GetName() string {
@@ -1327,7 +1660,7 @@ type WatchRolloutResponse struct {
 
 func (x *WatchRolloutResponse) Reset() {
 	*x = WatchRolloutResponse{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[15]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1672,7 @@ func (x *WatchRolloutResponse) String() string {
 func (*WatchRolloutResponse) ProtoMessage() {}
 
 func (x *WatchRolloutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[15]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1685,7 @@ func (x *WatchRolloutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRolloutResponse.ProtoReflect.Descriptor instead.
 func (*WatchRolloutResponse) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{15}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WatchRolloutResponse) GetRollout() *Rollout {
@@ -1379,7 +1712,7 @@ type PauseRolloutRequest struct {
 
 func (x *PauseRolloutRequest) Reset() {
 	*x = PauseRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[16]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1724,7 @@ func (x *PauseRolloutRequest) String() string {
 func (*PauseRolloutRequest) ProtoMessage() {}
 
 func (x *PauseRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[16]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1737,7 @@ func (x *PauseRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRolloutRequest.ProtoReflect.Descriptor instead.
 func (*PauseRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{16}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PauseRolloutRequest) GetName() string {
@@ -1424,7 +1757,7 @@ type ResumeRolloutRequest struct {
 
 func (x *ResumeRolloutRequest) Reset() {
 	*x = ResumeRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[17]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1769,7 @@ func (x *ResumeRolloutRequest) String() string {
 func (*ResumeRolloutRequest) ProtoMessage() {}
 
 func (x *ResumeRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[17]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1782,7 @@ func (x *ResumeRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRolloutRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{17}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResumeRolloutRequest) GetName() string {
@@ -1469,7 +1802,7 @@ type CancelRolloutRequest struct {
 
 func (x *CancelRolloutRequest) Reset() {
 	*x = CancelRolloutRequest{}
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[18]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1814,7 @@ func (x *CancelRolloutRequest) String() string {
 func (*CancelRolloutRequest) ProtoMessage() {}
 
 func (x *CancelRolloutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_rollout_service_proto_msgTypes[18]
+	mi := &file_palisade_v1_rollout_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1827,7 @@ func (x *CancelRolloutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelRolloutRequest.ProtoReflect.Descriptor instead.
 func (*CancelRolloutRequest) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{18}
+	return file_palisade_v1_rollout_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CancelRolloutRequest) GetName() string {
@@ -1508,7 +1841,18 @@ var File_palisade_v1_rollout_service_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\n" +
-	"!palisade/v1/rollout_service.proto\x12\vpalisade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a(palisade/v1/security_group_service.proto\x1a\x17palisade/v1/types.proto\"\x9c\x02\n" +
+	"!palisade/v1/rollout_service.proto\x12\vpalisade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a(palisade/v1/security_group_service.proto\x1a\x17palisade/v1/types.proto\"\xaf\x01\n" +
+	"\x16RollbackRolloutRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\x128\n" +
+	"\bstrategy\x18\x04 \x01(\v2\x1c.palisade.v1.RolloutStrategyR\bstrategy\"\xa2\x01\n" +
+	"\vGroupChange\x121\n" +
+	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationR\blocation\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12/\n" +
+	"\x06change\x18\x03 \x01(\v2\x17.palisade.v1.RuleChangeR\x06change\x12\x14\n" +
+	"\x05drift\x18\x04 \x03(\tR\x05drift\"\x9c\x02\n" +
 	"\n" +
 	"RuleChange\x12F\n" +
 	"\x11authorize_ingress\x18\x01 \x03(\v2\x19.palisade.v1.IpPermissionR\x10authorizeIngress\x12D\n" +
@@ -1528,14 +1872,26 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\vcanary_size\x18\x02 \x01(\x05R\n" +
 	"canarySize\x12&\n" +
 	"\fmax_failures\x18\x03 \x01(\x05H\x00R\vmaxFailures\x88\x01\x01B\x0f\n" +
-	"\r_max_failures\"\x84\x02\n" +
+	"\r_max_failures\"\xa7\x03\n" +
 	"\x13StartRolloutRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
 	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x124\n" +
 	"\x06change\x18\x03 \x01(\v2\x17.palisade.v1.RuleChangeB\x03\xe0A\x02R\x06change\x129\n" +
 	"\atargets\x18\x04 \x03(\v2\x1a.palisade.v1.RolloutTargetB\x03\xe0A\x02R\atargets\x128\n" +
-	"\bstrategy\x18\x05 \x01(\v2\x1c.palisade.v1.RolloutStrategyR\bstrategy\"\xf4\x05\n" +
+	"\bstrategy\x18\x05 \x01(\v2\x1c.palisade.v1.RolloutStrategyR\bstrategy\x12A\n" +
+	"\vremediation\x18\x06 \x01(\v2\x1f.palisade.v1.RolloutRemediationR\vremediation\x12=\n" +
+	"\rgroup_changes\x18\a \x03(\v2\x18.palisade.v1.GroupChangeR\fgroupChanges\x12\x1f\n" +
+	"\vrollback_of\x18\b \x01(\tR\n" +
+	"rollbackOf\"\xad\x02\n" +
+	"\x12RolloutRemediation\x12E\n" +
+	"\x06search\x18\x01 \x01(\v2(.palisade.v1.SearchSecurityGroupsRequestB\x03\xe0A\x02R\x06search\x12C\n" +
+	"\x06action\x18\x02 \x01(\x0e2&.palisade.v1.RolloutRemediation.ActionB\x03\xe0A\x02R\x06action\x12)\n" +
+	"\x10replacement_cidr\x18\x03 \x01(\tR\x0freplacementCidr\"`\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cACTION_REVOKE_MATCHING_RULES\x10\x01\x12\x1c\n" +
+	"\x18ACTION_REPLACE_PEER_CIDR\x10\x02\"\xd4\x06\n" +
 	"\aRollout\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\toperation\x18\x02 \x01(\tR\toperation\x12/\n" +
@@ -1557,7 +1913,10 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"start_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x125\n" +
-	"\bend_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xa1\x03\n" +
+	"\bend_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1f\n" +
+	"\vrollback_of\x18\x11 \x01(\tR\n" +
+	"rollbackOf\x12=\n" +
+	"\rgroup_changes\x18\x12 \x03(\v2\x18.palisade.v1.GroupChangeR\fgroupChanges\"\xa1\x03\n" +
 	"\x0fRolloutProgress\x12!\n" +
 	"\ftotal_groups\x18\x01 \x01(\x05R\vtotalGroups\x12\x18\n" +
 	"\awaiting\x18\x02 \x01(\x05R\awaiting\x12\x16\n" +
@@ -1595,7 +1954,7 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"groupPlans\";\n" +
 	"\vActionCalls\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x14\n" +
-	"\x05calls\x18\x02 \x01(\x05R\x05calls\"\xbf\x02\n" +
+	"\x05calls\x18\x02 \x01(\x05R\x05calls\"\xad\x03\n" +
 	"\tGroupPlan\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1d\n" +
 	"\n" +
@@ -1606,7 +1965,10 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\fegress_added\x18\x06 \x01(\x05R\vegressAdded\x12%\n" +
 	"\x0eegress_removed\x18\a \x01(\x05R\regressRemoved\x12\x1b\n" +
 	"\tec2_calls\x18\b \x01(\x05R\bec2Calls\x12,\n" +
-	"\afailure\x18\t \x01(\v2\x12.google.rpc.StatusR\afailure\",\n" +
+	"\afailure\x18\t \x01(\v2\x12.google.rpc.StatusR\afailure\x126\n" +
+	"\x06losses\x18\n" +
+	" \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\x06losses\x124\n" +
+	"\x05gains\x18\v \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\x05gains\",\n" +
 	"\x11GetRolloutRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"Q\n" +
 	"\x13ListRolloutsRequest\x12\x1b\n" +
@@ -1637,7 +1999,7 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\x16ROLLOUT_STATE_STOPPING\x10\x06\x12\x1b\n" +
 	"\x17ROLLOUT_STATE_SUCCEEDED\x10\a\x12\x18\n" +
 	"\x14ROLLOUT_STATE_FAILED\x10\b\x12\x1b\n" +
-	"\x17ROLLOUT_STATE_CANCELLED\x10\t2\xe7\x04\n" +
+	"\x17ROLLOUT_STATE_CANCELLED\x10\t2\xf8\x05\n" +
 	"\x0eRolloutService\x12\x88\x01\n" +
 	"\fStartRollout\x12 .palisade.v1.StartRolloutRequest\x1a\x1d.google.longrunning.Operation\"7\xcaA4\n" +
 	"\x13palisade.v1.Rollout\x12\x1dpalisade.v1.OperationMetadata\x12B\n" +
@@ -1647,7 +2009,9 @@ const file_palisade_v1_rollout_service_proto_rawDesc = "" +
 	"\fWatchRollout\x12 .palisade.v1.WatchRolloutRequest\x1a!.palisade.v1.WatchRolloutResponse0\x01\x12F\n" +
 	"\fPauseRollout\x12 .palisade.v1.PauseRolloutRequest\x1a\x14.palisade.v1.Rollout\x12H\n" +
 	"\rResumeRollout\x12!.palisade.v1.ResumeRolloutRequest\x1a\x14.palisade.v1.Rollout\x12H\n" +
-	"\rCancelRollout\x12!.palisade.v1.CancelRolloutRequest\x1a\x14.palisade.v1.RolloutB;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
+	"\rCancelRollout\x12!.palisade.v1.CancelRolloutRequest\x1a\x14.palisade.v1.Rollout\x12\x8e\x01\n" +
+	"\x0fRollbackRollout\x12#.palisade.v1.RollbackRolloutRequest\x1a\x1d.google.longrunning.Operation\"7\xcaA4\n" +
+	"\x13palisade.v1.Rollout\x12\x1dpalisade.v1.OperationMetadataB;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 
 var (
 	file_palisade_v1_rollout_service_proto_rawDescOnce sync.Once
@@ -1661,91 +2025,109 @@ func file_palisade_v1_rollout_service_proto_rawDescGZIP() []byte {
 	return file_palisade_v1_rollout_service_proto_rawDescData
 }
 
-var file_palisade_v1_rollout_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_palisade_v1_rollout_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_palisade_v1_rollout_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_palisade_v1_rollout_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_palisade_v1_rollout_service_proto_goTypes = []any{
-	(RolloutState)(0),               // 0: palisade.v1.RolloutState
-	(*RuleChange)(nil),              // 1: palisade.v1.RuleChange
-	(*RolloutTarget)(nil),           // 2: palisade.v1.RolloutTarget
-	(*RolloutStrategy)(nil),         // 3: palisade.v1.RolloutStrategy
-	(*StartRolloutRequest)(nil),     // 4: palisade.v1.StartRolloutRequest
-	(*Rollout)(nil),                 // 5: palisade.v1.Rollout
-	(*RolloutProgress)(nil),         // 6: palisade.v1.RolloutProgress
-	(*RolloutFailure)(nil),          // 7: palisade.v1.RolloutFailure
-	(*RolloutPlan)(nil),             // 8: palisade.v1.RolloutPlan
-	(*LocationPlan)(nil),            // 9: palisade.v1.LocationPlan
-	(*ActionCalls)(nil),             // 10: palisade.v1.ActionCalls
-	(*GroupPlan)(nil),               // 11: palisade.v1.GroupPlan
-	(*GetRolloutRequest)(nil),       // 12: palisade.v1.GetRolloutRequest
-	(*ListRolloutsRequest)(nil),     // 13: palisade.v1.ListRolloutsRequest
-	(*ListRolloutsResponse)(nil),    // 14: palisade.v1.ListRolloutsResponse
-	(*WatchRolloutRequest)(nil),     // 15: palisade.v1.WatchRolloutRequest
-	(*WatchRolloutResponse)(nil),    // 16: palisade.v1.WatchRolloutResponse
-	(*PauseRolloutRequest)(nil),     // 17: palisade.v1.PauseRolloutRequest
-	(*ResumeRolloutRequest)(nil),    // 18: palisade.v1.ResumeRolloutRequest
-	(*CancelRolloutRequest)(nil),    // 19: palisade.v1.CancelRolloutRequest
-	nil,                             // 20: palisade.v1.RolloutTarget.TagsEntry
-	(*IpPermission)(nil),            // 21: palisade.v1.IpPermission
-	(*Location)(nil),                // 22: palisade.v1.Location
-	(*timestamppb.Timestamp)(nil),   // 23: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 24: google.protobuf.Duration
-	(*status.Status)(nil),           // 25: google.rpc.Status
-	(*longrunningpb.Operation)(nil), // 26: google.longrunning.Operation
+	(RolloutState)(0),                   // 0: palisade.v1.RolloutState
+	(RolloutRemediation_Action)(0),      // 1: palisade.v1.RolloutRemediation.Action
+	(*RollbackRolloutRequest)(nil),      // 2: palisade.v1.RollbackRolloutRequest
+	(*GroupChange)(nil),                 // 3: palisade.v1.GroupChange
+	(*RuleChange)(nil),                  // 4: palisade.v1.RuleChange
+	(*RolloutTarget)(nil),               // 5: palisade.v1.RolloutTarget
+	(*RolloutStrategy)(nil),             // 6: palisade.v1.RolloutStrategy
+	(*StartRolloutRequest)(nil),         // 7: palisade.v1.StartRolloutRequest
+	(*RolloutRemediation)(nil),          // 8: palisade.v1.RolloutRemediation
+	(*Rollout)(nil),                     // 9: palisade.v1.Rollout
+	(*RolloutProgress)(nil),             // 10: palisade.v1.RolloutProgress
+	(*RolloutFailure)(nil),              // 11: palisade.v1.RolloutFailure
+	(*RolloutPlan)(nil),                 // 12: palisade.v1.RolloutPlan
+	(*LocationPlan)(nil),                // 13: palisade.v1.LocationPlan
+	(*ActionCalls)(nil),                 // 14: palisade.v1.ActionCalls
+	(*GroupPlan)(nil),                   // 15: palisade.v1.GroupPlan
+	(*GetRolloutRequest)(nil),           // 16: palisade.v1.GetRolloutRequest
+	(*ListRolloutsRequest)(nil),         // 17: palisade.v1.ListRolloutsRequest
+	(*ListRolloutsResponse)(nil),        // 18: palisade.v1.ListRolloutsResponse
+	(*WatchRolloutRequest)(nil),         // 19: palisade.v1.WatchRolloutRequest
+	(*WatchRolloutResponse)(nil),        // 20: palisade.v1.WatchRolloutResponse
+	(*PauseRolloutRequest)(nil),         // 21: palisade.v1.PauseRolloutRequest
+	(*ResumeRolloutRequest)(nil),        // 22: palisade.v1.ResumeRolloutRequest
+	(*CancelRolloutRequest)(nil),        // 23: palisade.v1.CancelRolloutRequest
+	nil,                                 // 24: palisade.v1.RolloutTarget.TagsEntry
+	(*Location)(nil),                    // 25: palisade.v1.Location
+	(*IpPermission)(nil),                // 26: palisade.v1.IpPermission
+	(*SearchSecurityGroupsRequest)(nil), // 27: palisade.v1.SearchSecurityGroupsRequest
+	(*timestamppb.Timestamp)(nil),       // 28: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 29: google.protobuf.Duration
+	(*status.Status)(nil),               // 30: google.rpc.Status
+	(*SecurityGroupRule)(nil),           // 31: palisade.v1.SecurityGroupRule
+	(*longrunningpb.Operation)(nil),     // 32: google.longrunning.Operation
 }
 var file_palisade_v1_rollout_service_proto_depIdxs = []int32{
-	21, // 0: palisade.v1.RuleChange.authorize_ingress:type_name -> palisade.v1.IpPermission
-	21, // 1: palisade.v1.RuleChange.authorize_egress:type_name -> palisade.v1.IpPermission
-	21, // 2: palisade.v1.RuleChange.revoke_ingress:type_name -> palisade.v1.IpPermission
-	21, // 3: palisade.v1.RuleChange.revoke_egress:type_name -> palisade.v1.IpPermission
-	22, // 4: palisade.v1.RolloutTarget.location:type_name -> palisade.v1.Location
-	20, // 5: palisade.v1.RolloutTarget.tags:type_name -> palisade.v1.RolloutTarget.TagsEntry
-	1,  // 6: palisade.v1.StartRolloutRequest.change:type_name -> palisade.v1.RuleChange
-	2,  // 7: palisade.v1.StartRolloutRequest.targets:type_name -> palisade.v1.RolloutTarget
-	3,  // 8: palisade.v1.StartRolloutRequest.strategy:type_name -> palisade.v1.RolloutStrategy
-	0,  // 9: palisade.v1.Rollout.state:type_name -> palisade.v1.RolloutState
-	1,  // 10: palisade.v1.Rollout.change:type_name -> palisade.v1.RuleChange
-	2,  // 11: palisade.v1.Rollout.targets:type_name -> palisade.v1.RolloutTarget
-	3,  // 12: palisade.v1.Rollout.strategy:type_name -> palisade.v1.RolloutStrategy
-	6,  // 13: palisade.v1.Rollout.progress:type_name -> palisade.v1.RolloutProgress
-	7,  // 14: palisade.v1.Rollout.failures:type_name -> palisade.v1.RolloutFailure
-	8,  // 15: palisade.v1.Rollout.plan:type_name -> palisade.v1.RolloutPlan
-	23, // 16: palisade.v1.Rollout.create_time:type_name -> google.protobuf.Timestamp
-	23, // 17: palisade.v1.Rollout.start_time:type_name -> google.protobuf.Timestamp
-	23, // 18: palisade.v1.Rollout.update_time:type_name -> google.protobuf.Timestamp
-	23, // 19: palisade.v1.Rollout.end_time:type_name -> google.protobuf.Timestamp
-	24, // 20: palisade.v1.RolloutProgress.estimated_time_remaining:type_name -> google.protobuf.Duration
-	22, // 21: palisade.v1.RolloutFailure.location:type_name -> palisade.v1.Location
-	23, // 22: palisade.v1.RolloutFailure.time:type_name -> google.protobuf.Timestamp
-	9,  // 23: palisade.v1.RolloutPlan.locations:type_name -> palisade.v1.LocationPlan
-	10, // 24: palisade.v1.RolloutPlan.ec2_calls:type_name -> palisade.v1.ActionCalls
-	24, // 25: palisade.v1.RolloutPlan.estimated_duration:type_name -> google.protobuf.Duration
-	22, // 26: palisade.v1.LocationPlan.location:type_name -> palisade.v1.Location
-	10, // 27: palisade.v1.LocationPlan.ec2_calls:type_name -> palisade.v1.ActionCalls
-	24, // 28: palisade.v1.LocationPlan.estimated_duration:type_name -> google.protobuf.Duration
-	11, // 29: palisade.v1.LocationPlan.group_plans:type_name -> palisade.v1.GroupPlan
-	25, // 30: palisade.v1.GroupPlan.failure:type_name -> google.rpc.Status
-	5,  // 31: palisade.v1.ListRolloutsResponse.rollouts:type_name -> palisade.v1.Rollout
-	5,  // 32: palisade.v1.WatchRolloutResponse.rollout:type_name -> palisade.v1.Rollout
-	7,  // 33: palisade.v1.WatchRolloutResponse.new_failures:type_name -> palisade.v1.RolloutFailure
-	4,  // 34: palisade.v1.RolloutService.StartRollout:input_type -> palisade.v1.StartRolloutRequest
-	12, // 35: palisade.v1.RolloutService.GetRollout:input_type -> palisade.v1.GetRolloutRequest
-	13, // 36: palisade.v1.RolloutService.ListRollouts:input_type -> palisade.v1.ListRolloutsRequest
-	15, // 37: palisade.v1.RolloutService.WatchRollout:input_type -> palisade.v1.WatchRolloutRequest
-	17, // 38: palisade.v1.RolloutService.PauseRollout:input_type -> palisade.v1.PauseRolloutRequest
-	18, // 39: palisade.v1.RolloutService.ResumeRollout:input_type -> palisade.v1.ResumeRolloutRequest
-	19, // 40: palisade.v1.RolloutService.CancelRollout:input_type -> palisade.v1.CancelRolloutRequest
-	26, // 41: palisade.v1.RolloutService.StartRollout:output_type -> google.longrunning.Operation
-	5,  // 42: palisade.v1.RolloutService.GetRollout:output_type -> palisade.v1.Rollout
-	14, // 43: palisade.v1.RolloutService.ListRollouts:output_type -> palisade.v1.ListRolloutsResponse
-	16, // 44: palisade.v1.RolloutService.WatchRollout:output_type -> palisade.v1.WatchRolloutResponse
-	5,  // 45: palisade.v1.RolloutService.PauseRollout:output_type -> palisade.v1.Rollout
-	5,  // 46: palisade.v1.RolloutService.ResumeRollout:output_type -> palisade.v1.Rollout
-	5,  // 47: palisade.v1.RolloutService.CancelRollout:output_type -> palisade.v1.Rollout
-	41, // [41:48] is the sub-list for method output_type
-	34, // [34:41] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	6,  // 0: palisade.v1.RollbackRolloutRequest.strategy:type_name -> palisade.v1.RolloutStrategy
+	25, // 1: palisade.v1.GroupChange.location:type_name -> palisade.v1.Location
+	4,  // 2: palisade.v1.GroupChange.change:type_name -> palisade.v1.RuleChange
+	26, // 3: palisade.v1.RuleChange.authorize_ingress:type_name -> palisade.v1.IpPermission
+	26, // 4: palisade.v1.RuleChange.authorize_egress:type_name -> palisade.v1.IpPermission
+	26, // 5: palisade.v1.RuleChange.revoke_ingress:type_name -> palisade.v1.IpPermission
+	26, // 6: palisade.v1.RuleChange.revoke_egress:type_name -> palisade.v1.IpPermission
+	25, // 7: palisade.v1.RolloutTarget.location:type_name -> palisade.v1.Location
+	24, // 8: palisade.v1.RolloutTarget.tags:type_name -> palisade.v1.RolloutTarget.TagsEntry
+	4,  // 9: palisade.v1.StartRolloutRequest.change:type_name -> palisade.v1.RuleChange
+	5,  // 10: palisade.v1.StartRolloutRequest.targets:type_name -> palisade.v1.RolloutTarget
+	6,  // 11: palisade.v1.StartRolloutRequest.strategy:type_name -> palisade.v1.RolloutStrategy
+	8,  // 12: palisade.v1.StartRolloutRequest.remediation:type_name -> palisade.v1.RolloutRemediation
+	3,  // 13: palisade.v1.StartRolloutRequest.group_changes:type_name -> palisade.v1.GroupChange
+	27, // 14: palisade.v1.RolloutRemediation.search:type_name -> palisade.v1.SearchSecurityGroupsRequest
+	1,  // 15: palisade.v1.RolloutRemediation.action:type_name -> palisade.v1.RolloutRemediation.Action
+	0,  // 16: palisade.v1.Rollout.state:type_name -> palisade.v1.RolloutState
+	4,  // 17: palisade.v1.Rollout.change:type_name -> palisade.v1.RuleChange
+	5,  // 18: palisade.v1.Rollout.targets:type_name -> palisade.v1.RolloutTarget
+	6,  // 19: palisade.v1.Rollout.strategy:type_name -> palisade.v1.RolloutStrategy
+	10, // 20: palisade.v1.Rollout.progress:type_name -> palisade.v1.RolloutProgress
+	11, // 21: palisade.v1.Rollout.failures:type_name -> palisade.v1.RolloutFailure
+	12, // 22: palisade.v1.Rollout.plan:type_name -> palisade.v1.RolloutPlan
+	28, // 23: palisade.v1.Rollout.create_time:type_name -> google.protobuf.Timestamp
+	28, // 24: palisade.v1.Rollout.start_time:type_name -> google.protobuf.Timestamp
+	28, // 25: palisade.v1.Rollout.update_time:type_name -> google.protobuf.Timestamp
+	28, // 26: palisade.v1.Rollout.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 27: palisade.v1.Rollout.group_changes:type_name -> palisade.v1.GroupChange
+	29, // 28: palisade.v1.RolloutProgress.estimated_time_remaining:type_name -> google.protobuf.Duration
+	25, // 29: palisade.v1.RolloutFailure.location:type_name -> palisade.v1.Location
+	28, // 30: palisade.v1.RolloutFailure.time:type_name -> google.protobuf.Timestamp
+	13, // 31: palisade.v1.RolloutPlan.locations:type_name -> palisade.v1.LocationPlan
+	14, // 32: palisade.v1.RolloutPlan.ec2_calls:type_name -> palisade.v1.ActionCalls
+	29, // 33: palisade.v1.RolloutPlan.estimated_duration:type_name -> google.protobuf.Duration
+	25, // 34: palisade.v1.LocationPlan.location:type_name -> palisade.v1.Location
+	14, // 35: palisade.v1.LocationPlan.ec2_calls:type_name -> palisade.v1.ActionCalls
+	29, // 36: palisade.v1.LocationPlan.estimated_duration:type_name -> google.protobuf.Duration
+	15, // 37: palisade.v1.LocationPlan.group_plans:type_name -> palisade.v1.GroupPlan
+	30, // 38: palisade.v1.GroupPlan.failure:type_name -> google.rpc.Status
+	31, // 39: palisade.v1.GroupPlan.losses:type_name -> palisade.v1.SecurityGroupRule
+	31, // 40: palisade.v1.GroupPlan.gains:type_name -> palisade.v1.SecurityGroupRule
+	9,  // 41: palisade.v1.ListRolloutsResponse.rollouts:type_name -> palisade.v1.Rollout
+	9,  // 42: palisade.v1.WatchRolloutResponse.rollout:type_name -> palisade.v1.Rollout
+	11, // 43: palisade.v1.WatchRolloutResponse.new_failures:type_name -> palisade.v1.RolloutFailure
+	7,  // 44: palisade.v1.RolloutService.StartRollout:input_type -> palisade.v1.StartRolloutRequest
+	16, // 45: palisade.v1.RolloutService.GetRollout:input_type -> palisade.v1.GetRolloutRequest
+	17, // 46: palisade.v1.RolloutService.ListRollouts:input_type -> palisade.v1.ListRolloutsRequest
+	19, // 47: palisade.v1.RolloutService.WatchRollout:input_type -> palisade.v1.WatchRolloutRequest
+	21, // 48: palisade.v1.RolloutService.PauseRollout:input_type -> palisade.v1.PauseRolloutRequest
+	22, // 49: palisade.v1.RolloutService.ResumeRollout:input_type -> palisade.v1.ResumeRolloutRequest
+	23, // 50: palisade.v1.RolloutService.CancelRollout:input_type -> palisade.v1.CancelRolloutRequest
+	2,  // 51: palisade.v1.RolloutService.RollbackRollout:input_type -> palisade.v1.RollbackRolloutRequest
+	32, // 52: palisade.v1.RolloutService.StartRollout:output_type -> google.longrunning.Operation
+	9,  // 53: palisade.v1.RolloutService.GetRollout:output_type -> palisade.v1.Rollout
+	18, // 54: palisade.v1.RolloutService.ListRollouts:output_type -> palisade.v1.ListRolloutsResponse
+	20, // 55: palisade.v1.RolloutService.WatchRollout:output_type -> palisade.v1.WatchRolloutResponse
+	9,  // 56: palisade.v1.RolloutService.PauseRollout:output_type -> palisade.v1.Rollout
+	9,  // 57: palisade.v1.RolloutService.ResumeRollout:output_type -> palisade.v1.Rollout
+	9,  // 58: palisade.v1.RolloutService.CancelRollout:output_type -> palisade.v1.Rollout
+	32, // 59: palisade.v1.RolloutService.RollbackRollout:output_type -> google.longrunning.Operation
+	52, // [52:60] is the sub-list for method output_type
+	44, // [44:52] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_rollout_service_proto_init() }
@@ -1755,14 +2137,14 @@ func file_palisade_v1_rollout_service_proto_init() {
 	}
 	file_palisade_v1_security_group_service_proto_init()
 	file_palisade_v1_types_proto_init()
-	file_palisade_v1_rollout_service_proto_msgTypes[2].OneofWrappers = []any{}
+	file_palisade_v1_rollout_service_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_rollout_service_proto_rawDesc), len(file_palisade_v1_rollout_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   20,
+			NumEnums:      2,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,13 +20,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RolloutService_StartRollout_FullMethodName  = "/palisade.v1.RolloutService/StartRollout"
-	RolloutService_GetRollout_FullMethodName    = "/palisade.v1.RolloutService/GetRollout"
-	RolloutService_ListRollouts_FullMethodName  = "/palisade.v1.RolloutService/ListRollouts"
-	RolloutService_WatchRollout_FullMethodName  = "/palisade.v1.RolloutService/WatchRollout"
-	RolloutService_PauseRollout_FullMethodName  = "/palisade.v1.RolloutService/PauseRollout"
-	RolloutService_ResumeRollout_FullMethodName = "/palisade.v1.RolloutService/ResumeRollout"
-	RolloutService_CancelRollout_FullMethodName = "/palisade.v1.RolloutService/CancelRollout"
+	RolloutService_StartRollout_FullMethodName    = "/palisade.v1.RolloutService/StartRollout"
+	RolloutService_GetRollout_FullMethodName      = "/palisade.v1.RolloutService/GetRollout"
+	RolloutService_ListRollouts_FullMethodName    = "/palisade.v1.RolloutService/ListRollouts"
+	RolloutService_WatchRollout_FullMethodName    = "/palisade.v1.RolloutService/WatchRollout"
+	RolloutService_PauseRollout_FullMethodName    = "/palisade.v1.RolloutService/PauseRollout"
+	RolloutService_ResumeRollout_FullMethodName   = "/palisade.v1.RolloutService/ResumeRollout"
+	RolloutService_CancelRollout_FullMethodName   = "/palisade.v1.RolloutService/CancelRollout"
+	RolloutService_RollbackRollout_FullMethodName = "/palisade.v1.RolloutService/RollbackRollout"
 )
 
 // RolloutServiceClient is the client API for RolloutService service.
@@ -60,6 +61,12 @@ type RolloutServiceClient interface {
 	// Cancels a rollout: groups not yet started are never started (queued
 	// ones are cancelled), groups already started finish; it ends CANCELLED.
 	CancelRollout(ctx context.Context, in *CancelRolloutRequest, opts ...grpc.CallOption) (*Rollout, error)
+	// Undoes what a finished or stopped rollout changed, as a new rollout
+	// with the same strategy controls: in every group it changed, the rules
+	// it added are removed and the rules it removed are added again, only
+	// where the group still is as the rollout left it. What changed since is
+	// reported in the new rollout's group_changes, not overwritten.
+	RollbackRollout(ctx context.Context, in *RollbackRolloutRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
 }
 
 type rolloutServiceClient struct {
@@ -149,6 +156,16 @@ func (c *rolloutServiceClient) CancelRollout(ctx context.Context, in *CancelRoll
 	return out, nil
 }
 
+func (c *rolloutServiceClient) RollbackRollout(ctx context.Context, in *RollbackRolloutRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, RolloutService_RollbackRollout_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RolloutServiceServer is the server API for RolloutService service.
 // All implementations must embed UnimplementedRolloutServiceServer
 // for forward compatibility.
@@ -180,6 +197,12 @@ type RolloutServiceServer interface {
 	// Cancels a rollout: groups not yet started are never started (queued
 	// ones are cancelled), groups already started finish; it ends CANCELLED.
 	CancelRollout(context.Context, *CancelRolloutRequest) (*Rollout, error)
+	// Undoes what a finished or stopped rollout changed, as a new rollout
+	// with the same strategy controls: in every group it changed, the rules
+	// it added are removed and the rules it removed are added again, only
+	// where the group still is as the rollout left it. What changed since is
+	// reported in the new rollout's group_changes, not overwritten.
+	RollbackRollout(context.Context, *RollbackRolloutRequest) (*longrunningpb.Operation, error)
 	mustEmbedUnimplementedRolloutServiceServer()
 }
 
@@ -210,6 +233,9 @@ func (UnimplementedRolloutServiceServer) ResumeRollout(context.Context, *ResumeR
 }
 func (UnimplementedRolloutServiceServer) CancelRollout(context.Context, *CancelRolloutRequest) (*Rollout, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelRollout not implemented")
+}
+func (UnimplementedRolloutServiceServer) RollbackRollout(context.Context, *RollbackRolloutRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method RollbackRollout not implemented")
 }
 func (UnimplementedRolloutServiceServer) mustEmbedUnimplementedRolloutServiceServer() {}
 func (UnimplementedRolloutServiceServer) testEmbeddedByValue()                        {}
@@ -351,6 +377,24 @@ func _RolloutService_CancelRollout_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RolloutService_RollbackRollout_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RollbackRolloutRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RolloutServiceServer).RollbackRollout(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RolloutService_RollbackRollout_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RolloutServiceServer).RollbackRollout(ctx, req.(*RollbackRolloutRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RolloutService_ServiceDesc is the grpc.ServiceDesc for RolloutService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -381,6 +425,10 @@ var RolloutService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelRollout",
 			Handler:    _RolloutService_CancelRollout_Handler,
+		},
+		{
+			MethodName: "RollbackRollout",
+			Handler:    _RolloutService_RollbackRollout_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -9,6 +9,7 @@ package palisadev1
 import (
 	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -22,6 +23,56 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// Direction of the rule.
+type RulePredicate_Direction int32
+
+const (
+	RulePredicate_DIRECTION_UNSPECIFIED RulePredicate_Direction = 0
+	RulePredicate_DIRECTION_INGRESS     RulePredicate_Direction = 1
+	RulePredicate_DIRECTION_EGRESS      RulePredicate_Direction = 2
+)
+
+// Enum value maps for RulePredicate_Direction.
+var (
+	RulePredicate_Direction_name = map[int32]string{
+		0: "DIRECTION_UNSPECIFIED",
+		1: "DIRECTION_INGRESS",
+		2: "DIRECTION_EGRESS",
+	}
+	RulePredicate_Direction_value = map[string]int32{
+		"DIRECTION_UNSPECIFIED": 0,
+		"DIRECTION_INGRESS":     1,
+		"DIRECTION_EGRESS":      2,
+	}
+)
+
+func (x RulePredicate_Direction) Enum() *RulePredicate_Direction {
+	p := new(RulePredicate_Direction)
+	*p = x
+	return p
+}
+
+func (x RulePredicate_Direction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RulePredicate_Direction) Descriptor() protoreflect.EnumDescriptor {
+	return file_palisade_v1_security_group_service_proto_enumTypes[0].Descriptor()
+}
+
+func (RulePredicate_Direction) Type() protoreflect.EnumType {
+	return &file_palisade_v1_security_group_service_proto_enumTypes[0]
+}
+
+func (x RulePredicate_Direction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RulePredicate_Direction.Descriptor instead.
+func (RulePredicate_Direction) EnumDescriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{22, 0}
+}
 
 // Location names the EC2 account and region a request applies to.
 type Location struct {
@@ -654,8 +705,15 @@ type ListSecurityGroupsRequest struct {
 	// Only groups with these ids, when set.
 	GroupIds []string `protobuf:"bytes,4,rep,name=group_ids,json=groupIds,proto3" json:"group_ids,omitempty"`
 	// 5..1000; 0 means 100.
-	PageSize      int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageSize  int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// EC2's filters for groups, with the fields above: description,
+	// group-id, group-name, owner-id, vpc-id, tag:<key>, tag-key, and the
+	// rule filters ip-permission.{cidr, from-port, to-port, protocol,
+	// group-id, group-name, ipv6-cidr, prefix-list-id, user-id}, the same
+	// prefixed "egress." for outbound rules. Several rule filters may be
+	// met by different rules of one group, as in EC2.
+	Filters       []*Filter `protobuf:"bytes,7,rep,name=filters,proto3" json:"filters,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -732,6 +790,13 @@ func (x *ListSecurityGroupsRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListSecurityGroupsRequest) GetFilters() []*Filter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
 // ListSecurityGroupsResponse is one page of groups.
 type ListSecurityGroupsResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -785,11 +850,1100 @@ func (x *ListSecurityGroupsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// Filter is one of EC2's describe filters: a name and the values of which
+// any may match. Several filters must all match. Values may use EC2's
+// wildcards ('*' any run, '?' one character, '\' escaping either).
+type Filter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Filter) Reset() {
+	*x = Filter{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Filter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Filter) ProtoMessage() {}
+
+func (x *Filter) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Filter.ProtoReflect.Descriptor instead.
+func (*Filter) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Filter) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Filter) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// ListSecurityGroupRulesRequest lists rules in one account and region.
+type ListSecurityGroupRulesRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Location *Location              `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// Only the rules of this group, when set.
+	GroupId string `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// Only these rules, when set. An id EC2 does not have is simply absent
+	// from the answer.
+	SecurityGroupRuleIds []string `protobuf:"bytes,3,rep,name=security_group_rule_ids,json=securityGroupRuleIds,proto3" json:"security_group_rule_ids,omitempty"`
+	// EC2's filters for rules: "group-id", "security-group-rule-id" and
+	// "tag:<key>".
+	Filters []*Filter `protobuf:"bytes,4,rep,name=filters,proto3" json:"filters,omitempty"`
+	// 5..1000; 0 means 100.
+	PageSize      int32  `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSecurityGroupRulesRequest) Reset() {
+	*x = ListSecurityGroupRulesRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecurityGroupRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecurityGroupRulesRequest) ProtoMessage() {}
+
+func (x *ListSecurityGroupRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecurityGroupRulesRequest.ProtoReflect.Descriptor instead.
+func (*ListSecurityGroupRulesRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListSecurityGroupRulesRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *ListSecurityGroupRulesRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListSecurityGroupRulesRequest) GetSecurityGroupRuleIds() []string {
+	if x != nil {
+		return x.SecurityGroupRuleIds
+	}
+	return nil
+}
+
+func (x *ListSecurityGroupRulesRequest) GetFilters() []*Filter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+func (x *ListSecurityGroupRulesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSecurityGroupRulesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListSecurityGroupRulesResponse is one page of rules.
+type ListSecurityGroupRulesResponse struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	SecurityGroupRules []*SecurityGroupRule   `protobuf:"bytes,1,rep,name=security_group_rules,json=securityGroupRules,proto3" json:"security_group_rules,omitempty"`
+	NextPageToken      string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ListSecurityGroupRulesResponse) Reset() {
+	*x = ListSecurityGroupRulesResponse{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSecurityGroupRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSecurityGroupRulesResponse) ProtoMessage() {}
+
+func (x *ListSecurityGroupRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSecurityGroupRulesResponse.ProtoReflect.Descriptor instead.
+func (*ListSecurityGroupRulesResponse) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListSecurityGroupRulesResponse) GetSecurityGroupRules() []*SecurityGroupRule {
+	if x != nil {
+		return x.SecurityGroupRules
+	}
+	return nil
+}
+
+func (x *ListSecurityGroupRulesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// CreateTagsRequest tags a group and rules of that group. The group names
+// where the change is ordered with every other change to the group; a
+// rule of another group is refused.
+type CreateTagsRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	RequestId    string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly bool                   `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location     *Location              `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	// The group the resources are or belong to.
+	GroupId string `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// What to tag: group_id itself and sgr- ids of its rules.
+	ResourceIds []string `protobuf:"bytes,5,rep,name=resource_ids,json=resourceIds,proto3" json:"resource_ids,omitempty"`
+	// The tags to set, with the same rules as a create's: no "aws:" prefix,
+	// not Palisade's marker key.
+	Tags          map[string]string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTagsRequest) Reset() {
+	*x = CreateTagsRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTagsRequest) ProtoMessage() {}
+
+func (x *CreateTagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTagsRequest.ProtoReflect.Descriptor instead.
+func (*CreateTagsRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CreateTagsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateTagsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *CreateTagsRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *CreateTagsRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *CreateTagsRequest) GetResourceIds() []string {
+	if x != nil {
+		return x.ResourceIds
+	}
+	return nil
+}
+
+func (x *CreateTagsRequest) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// DeleteTagsRequest removes tags from a group and rules of that group.
+// At least one tag must be named: EC2 would take none as "every tag",
+// Palisade's marker included.
+type DeleteTagsRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	RequestId    string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly bool                   `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location     *Location              `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	// The group the resources are or belong to.
+	GroupId string `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// What to untag: group_id itself and sgr- ids of its rules.
+	ResourceIds []string `protobuf:"bytes,5,rep,name=resource_ids,json=resourceIds,proto3" json:"resource_ids,omitempty"`
+	// Tags removed only where they have this value.
+	Tags map[string]string `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Tags removed whatever their value.
+	TagKeys       []string `protobuf:"bytes,7,rep,name=tag_keys,json=tagKeys,proto3" json:"tag_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTagsRequest) Reset() {
+	*x = DeleteTagsRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTagsRequest) ProtoMessage() {}
+
+func (x *DeleteTagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTagsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTagsRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DeleteTagsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *DeleteTagsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *DeleteTagsRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *DeleteTagsRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *DeleteTagsRequest) GetResourceIds() []string {
+	if x != nil {
+		return x.ResourceIds
+	}
+	return nil
+}
+
+func (x *DeleteTagsRequest) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *DeleteTagsRequest) GetTagKeys() []string {
+	if x != nil {
+		return x.TagKeys
+	}
+	return nil
+}
+
+// ModifySecurityGroupRulesRequest changes rules of one group in place.
+type ModifySecurityGroupRulesRequest struct {
+	state              protoimpl.MessageState     `protogen:"open.v1"`
+	RequestId          string                     `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly       bool                       `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location           *Location                  `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId            string                     `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	SecurityGroupRules []*SecurityGroupRuleUpdate `protobuf:"bytes,5,rep,name=security_group_rules,json=securityGroupRules,proto3" json:"security_group_rules,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ModifySecurityGroupRulesRequest) Reset() {
+	*x = ModifySecurityGroupRulesRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModifySecurityGroupRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModifySecurityGroupRulesRequest) ProtoMessage() {}
+
+func (x *ModifySecurityGroupRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModifySecurityGroupRulesRequest.ProtoReflect.Descriptor instead.
+func (*ModifySecurityGroupRulesRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ModifySecurityGroupRulesRequest) GetSecurityGroupRules() []*SecurityGroupRuleUpdate {
+	if x != nil {
+		return x.SecurityGroupRules
+	}
+	return nil
+}
+
+// SecurityGroupRuleUpdate is one rule's new content.
+type SecurityGroupRuleUpdate struct {
+	state               protoimpl.MessageState    `protogen:"open.v1"`
+	SecurityGroupRuleId string                    `protobuf:"bytes,1,opt,name=security_group_rule_id,json=securityGroupRuleId,proto3" json:"security_group_rule_id,omitempty"`
+	SecurityGroupRule   *SecurityGroupRuleRequest `protobuf:"bytes,2,opt,name=security_group_rule,json=securityGroupRule,proto3" json:"security_group_rule,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRuleUpdate) Reset() {
+	*x = SecurityGroupRuleUpdate{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRuleUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRuleUpdate) ProtoMessage() {}
+
+func (x *SecurityGroupRuleUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRuleUpdate.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRuleUpdate) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SecurityGroupRuleUpdate) GetSecurityGroupRuleId() string {
+	if x != nil {
+		return x.SecurityGroupRuleId
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleUpdate) GetSecurityGroupRule() *SecurityGroupRuleRequest {
+	if x != nil {
+		return x.SecurityGroupRule
+	}
+	return nil
+}
+
+// SecurityGroupRuleRequest is a rule's whole content, as EC2's
+// SecurityGroupRuleRequest: exactly one peer, of the kind the rule already
+// has. A description left empty removes the rule's description.
+type SecurityGroupRuleRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	IpProtocol        string                 `protobuf:"bytes,1,opt,name=ip_protocol,json=ipProtocol,proto3" json:"ip_protocol,omitempty"`
+	FromPort          *int32                 `protobuf:"varint,2,opt,name=from_port,json=fromPort,proto3,oneof" json:"from_port,omitempty"`
+	ToPort            *int32                 `protobuf:"varint,3,opt,name=to_port,json=toPort,proto3,oneof" json:"to_port,omitempty"`
+	CidrIpv4          string                 `protobuf:"bytes,4,opt,name=cidr_ipv4,json=cidrIpv4,proto3" json:"cidr_ipv4,omitempty"`
+	CidrIpv6          string                 `protobuf:"bytes,5,opt,name=cidr_ipv6,json=cidrIpv6,proto3" json:"cidr_ipv6,omitempty"`
+	PrefixListId      string                 `protobuf:"bytes,6,opt,name=prefix_list_id,json=prefixListId,proto3" json:"prefix_list_id,omitempty"`
+	ReferencedGroupId string                 `protobuf:"bytes,7,opt,name=referenced_group_id,json=referencedGroupId,proto3" json:"referenced_group_id,omitempty"`
+	Description       string                 `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRuleRequest) Reset() {
+	*x = SecurityGroupRuleRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRuleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRuleRequest) ProtoMessage() {}
+
+func (x *SecurityGroupRuleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRuleRequest.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRuleRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SecurityGroupRuleRequest) GetIpProtocol() string {
+	if x != nil {
+		return x.IpProtocol
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetFromPort() int32 {
+	if x != nil && x.FromPort != nil {
+		return *x.FromPort
+	}
+	return 0
+}
+
+func (x *SecurityGroupRuleRequest) GetToPort() int32 {
+	if x != nil && x.ToPort != nil {
+		return *x.ToPort
+	}
+	return 0
+}
+
+func (x *SecurityGroupRuleRequest) GetCidrIpv4() string {
+	if x != nil {
+		return x.CidrIpv4
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetCidrIpv6() string {
+	if x != nil {
+		return x.CidrIpv6
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetPrefixListId() string {
+	if x != nil {
+		return x.PrefixListId
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetReferencedGroupId() string {
+	if x != nil {
+		return x.ReferencedGroupId
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// SecurityGroupRuleDescription is a rule's new description, by id.
+type SecurityGroupRuleDescription struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	SecurityGroupRuleId string                 `protobuf:"bytes,1,opt,name=security_group_rule_id,json=securityGroupRuleId,proto3" json:"security_group_rule_id,omitempty"`
+	// Empty removes the description.
+	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroupRuleDescription) Reset() {
+	*x = SecurityGroupRuleDescription{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupRuleDescription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupRuleDescription) ProtoMessage() {}
+
+func (x *SecurityGroupRuleDescription) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupRuleDescription.ProtoReflect.Descriptor instead.
+func (*SecurityGroupRuleDescription) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SecurityGroupRuleDescription) GetSecurityGroupRuleId() string {
+	if x != nil {
+		return x.SecurityGroupRuleId
+	}
+	return ""
+}
+
+func (x *SecurityGroupRuleDescription) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// UpdateSecurityGroupRuleDescriptionsIngressRequest names inbound rules
+// either by content, each with its new description in ip_permissions, or
+// by id. Every rule named must exist, or nothing changes.
+type UpdateSecurityGroupRuleDescriptionsIngressRequest struct {
+	state                         protoimpl.MessageState          `protogen:"open.v1"`
+	RequestId                     string                          `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly                  bool                            `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location                      *Location                       `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId                       string                          `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	IpPermissions                 []*IpPermission                 `protobuf:"bytes,5,rep,name=ip_permissions,json=ipPermissions,proto3" json:"ip_permissions,omitempty"`
+	SecurityGroupRuleDescriptions []*SecurityGroupRuleDescription `protobuf:"bytes,6,rep,name=security_group_rule_descriptions,json=securityGroupRuleDescriptions,proto3" json:"security_group_rule_descriptions,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) Reset() {
+	*x = UpdateSecurityGroupRuleDescriptionsIngressRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSecurityGroupRuleDescriptionsIngressRequest) ProtoMessage() {}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSecurityGroupRuleDescriptionsIngressRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSecurityGroupRuleDescriptionsIngressRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetIpPermissions() []*IpPermission {
+	if x != nil {
+		return x.IpPermissions
+	}
+	return nil
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsIngressRequest) GetSecurityGroupRuleDescriptions() []*SecurityGroupRuleDescription {
+	if x != nil {
+		return x.SecurityGroupRuleDescriptions
+	}
+	return nil
+}
+
+// UpdateSecurityGroupRuleDescriptionsEgressRequest is the same for
+// outbound rules.
+type UpdateSecurityGroupRuleDescriptionsEgressRequest struct {
+	state                         protoimpl.MessageState          `protogen:"open.v1"`
+	RequestId                     string                          `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ValidateOnly                  bool                            `protobuf:"varint,2,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Location                      *Location                       `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	GroupId                       string                          `protobuf:"bytes,4,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	IpPermissions                 []*IpPermission                 `protobuf:"bytes,5,rep,name=ip_permissions,json=ipPermissions,proto3" json:"ip_permissions,omitempty"`
+	SecurityGroupRuleDescriptions []*SecurityGroupRuleDescription `protobuf:"bytes,6,rep,name=security_group_rule_descriptions,json=securityGroupRuleDescriptions,proto3" json:"security_group_rule_descriptions,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) Reset() {
+	*x = UpdateSecurityGroupRuleDescriptionsEgressRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSecurityGroupRuleDescriptionsEgressRequest) ProtoMessage() {}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSecurityGroupRuleDescriptionsEgressRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSecurityGroupRuleDescriptionsEgressRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetIpPermissions() []*IpPermission {
+	if x != nil {
+		return x.IpPermissions
+	}
+	return nil
+}
+
+func (x *UpdateSecurityGroupRuleDescriptionsEgressRequest) GetSecurityGroupRuleDescriptions() []*SecurityGroupRuleDescription {
+	if x != nil {
+		return x.SecurityGroupRuleDescriptions
+	}
+	return nil
+}
+
+// SearchSecurityGroupsRequest is a question asked of the whole fleet:
+// "which groups, in any of these accounts and regions, allow 22 from
+// 0.0.0.0/0?".
+type SearchSecurityGroupsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where to look: up to 1,000 account and region pairs, each once.
+	Targets []*Location `protobuf:"bytes,1,rep,name=targets,proto3" json:"targets,omitempty"`
+	// EC2's filters for groups (as ListSecurityGroupsRequest.filters),
+	// applied by EC2 in each target.
+	Filters []*Filter `protobuf:"bytes,2,rep,name=filters,proto3" json:"filters,omitempty"`
+	// A group matches when, for every predicate, one of its rules
+	// satisfies it (different rules may satisfy different predicates).
+	RulePredicates []*RulePredicate `protobuf:"bytes,3,rep,name=rule_predicates,json=rulePredicates,proto3" json:"rule_predicates,omitempty"`
+	// Only groups with no rules left in either direction.
+	WithoutRules  bool `protobuf:"varint,4,opt,name=without_rules,json=withoutRules,proto3" json:"without_rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchSecurityGroupsRequest) Reset() {
+	*x = SearchSecurityGroupsRequest{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchSecurityGroupsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchSecurityGroupsRequest) ProtoMessage() {}
+
+func (x *SearchSecurityGroupsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchSecurityGroupsRequest.ProtoReflect.Descriptor instead.
+func (*SearchSecurityGroupsRequest) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SearchSecurityGroupsRequest) GetTargets() []*Location {
+	if x != nil {
+		return x.Targets
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsRequest) GetFilters() []*Filter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsRequest) GetRulePredicates() []*RulePredicate {
+	if x != nil {
+		return x.RulePredicates
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsRequest) GetWithoutRules() bool {
+	if x != nil {
+		return x.WithoutRules
+	}
+	return false
+}
+
+// RulePredicate is a condition on one rule, on the canonical rule model
+// (CIDRs without host bits, protocol names for 6, 17, 1 and 58, "-1" for
+// all protocols). Every field set must hold; a predicate with none set
+// matches any rule.
+type RulePredicate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Either direction when unspecified.
+	Direction RulePredicate_Direction `protobuf:"varint,1,opt,name=direction,proto3,enum=palisade.v1.RulePredicate_Direction" json:"direction,omitempty"`
+	// The rule allows this protocol: a rule of that protocol, or an
+	// all-protocols ("-1") rule.
+	Protocol string `protobuf:"bytes,2,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	// The rule allows this port: a tcp or udp rule whose range covers it,
+	// or an all-protocols rule.
+	Port *int32 `protobuf:"varint,3,opt,name=port,proto3,oneof" json:"port,omitempty"`
+	// The rule's peer is an IPv4 or IPv6 range containing this CIDR, e.g.
+	// "0.0.0.0/0" for rules open to the whole internet, "203.0.113.7/32"
+	// for rules letting that address in.
+	CidrContains string `protobuf:"bytes,4,opt,name=cidr_contains,json=cidrContains,proto3" json:"cidr_contains,omitempty"`
+	// The rule references a group owned by an account other than the
+	// group's own.
+	ReferencesOtherAccount bool `protobuf:"varint,5,opt,name=references_other_account,json=referencesOtherAccount,proto3" json:"references_other_account,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *RulePredicate) Reset() {
+	*x = RulePredicate{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulePredicate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulePredicate) ProtoMessage() {}
+
+func (x *RulePredicate) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulePredicate.ProtoReflect.Descriptor instead.
+func (*RulePredicate) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RulePredicate) GetDirection() RulePredicate_Direction {
+	if x != nil {
+		return x.Direction
+	}
+	return RulePredicate_DIRECTION_UNSPECIFIED
+}
+
+func (x *RulePredicate) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
+func (x *RulePredicate) GetPort() int32 {
+	if x != nil && x.Port != nil {
+		return *x.Port
+	}
+	return 0
+}
+
+func (x *RulePredicate) GetCidrContains() string {
+	if x != nil {
+		return x.CidrContains
+	}
+	return ""
+}
+
+func (x *RulePredicate) GetReferencesOtherAccount() bool {
+	if x != nil {
+		return x.ReferencesOtherAccount
+	}
+	return false
+}
+
+// SearchSecurityGroupsResponse is one matching group, or one target that
+// could not be read (error set, no group).
+type SearchSecurityGroupsResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Location *Location              `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// The group as EC2 describes it, rules included.
+	SecurityGroup *SecurityGroup `protobuf:"bytes,2,opt,name=security_group,json=securityGroup,proto3" json:"security_group,omitempty"`
+	// The group's rules that satisfy some predicate, with their sgr- ids.
+	MatchingRules []*SecurityGroupRule `protobuf:"bytes,3,rep,name=matching_rules,json=matchingRules,proto3" json:"matching_rules,omitempty"`
+	// Why the target could not be read (EC2's code in ErrorInfo).
+	Error         *status.Status `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchSecurityGroupsResponse) Reset() {
+	*x = SearchSecurityGroupsResponse{}
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchSecurityGroupsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchSecurityGroupsResponse) ProtoMessage() {}
+
+func (x *SearchSecurityGroupsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_security_group_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchSecurityGroupsResponse.ProtoReflect.Descriptor instead.
+func (*SearchSecurityGroupsResponse) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_security_group_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SearchSecurityGroupsResponse) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsResponse) GetSecurityGroup() *SecurityGroup {
+	if x != nil {
+		return x.SecurityGroup
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsResponse) GetMatchingRules() []*SecurityGroupRule {
+	if x != nil {
+		return x.MatchingRules
+	}
+	return nil
+}
+
+func (x *SearchSecurityGroupsResponse) GetError() *status.Status {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 var File_palisade_v1_security_group_service_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\n" +
-	"(palisade/v1/security_group_service.proto\x12\vpalisade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x17palisade/v1/types.proto\"K\n" +
+	"(palisade/v1/security_group_service.proto\x12\vpalisade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x17google/rpc/status.proto\x1a\x17palisade/v1/types.proto\"K\n" +
 	"\bLocation\x12\"\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tB\x03\xe0A\x02R\taccountId\x12\x1b\n" +
@@ -847,7 +2001,7 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\"q\n" +
 	"\x17GetSecurityGroupRequest\x126\n" +
 	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
-	"\bgroup_id\x18\x02 \x01(\tB\x03\xe0A\x02R\agroupId\"\xc2\x02\n" +
+	"\bgroup_id\x18\x02 \x01(\tB\x03\xe0A\x02R\agroupId\"\xf1\x02\n" +
 	"\x19ListSecurityGroupsRequest\x126\n" +
 	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x15\n" +
 	"\x06vpc_id\x18\x02 \x01(\tR\x05vpcId\x12D\n" +
@@ -855,13 +2009,115 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\tgroup_ids\x18\x04 \x03(\tR\bgroupIds\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tR\tpageToken\x1a7\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\x12-\n" +
+	"\afilters\x18\a \x03(\v2\x13.palisade.v1.FilterR\afilters\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x89\x01\n" +
 	"\x1aListSecurityGroupsResponse\x12C\n" +
 	"\x0fsecurity_groups\x18\x01 \x03(\v2\x1a.palisade.v1.SecurityGroupR\x0esecurityGroups\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xd9\t\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"4\n" +
+	"\x06Filter\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\x94\x02\n" +
+	"\x1dListSecurityGroupRulesRequest\x126\n" +
+	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x125\n" +
+	"\x17security_group_rule_ids\x18\x03 \x03(\tR\x14securityGroupRuleIds\x12-\n" +
+	"\afilters\x18\x04 \x03(\v2\x13.palisade.v1.FilterR\afilters\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"\x9a\x01\n" +
+	"\x1eListSecurityGroupRulesResponse\x12P\n" +
+	"\x14security_group_rules\x18\x01 \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\x12securityGroupRules\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd3\x02\n" +
+	"\x11CreateTagsRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12&\n" +
+	"\fresource_ids\x18\x05 \x03(\tB\x03\xe0A\x02R\vresourceIds\x12A\n" +
+	"\x04tags\x18\x06 \x03(\v2(.palisade.v1.CreateTagsRequest.TagsEntryB\x03\xe0A\x02R\x04tags\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x02\n" +
+	"\x11DeleteTagsRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12&\n" +
+	"\fresource_ids\x18\x05 \x03(\tB\x03\xe0A\x02R\vresourceIds\x12<\n" +
+	"\x04tags\x18\x06 \x03(\v2(.palisade.v1.DeleteTagsRequest.TagsEntryR\x04tags\x12\x19\n" +
+	"\btag_keys\x18\a \x03(\tR\atagKeys\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9a\x02\n" +
+	"\x1fModifySecurityGroupRulesRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12[\n" +
+	"\x14security_group_rules\x18\x05 \x03(\v2$.palisade.v1.SecurityGroupRuleUpdateB\x03\xe0A\x02R\x12securityGroupRules\"\xaf\x01\n" +
+	"\x17SecurityGroupRuleUpdate\x128\n" +
+	"\x16security_group_rule_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x13securityGroupRuleId\x12Z\n" +
+	"\x13security_group_rule\x18\x02 \x01(\v2%.palisade.v1.SecurityGroupRuleRequestB\x03\xe0A\x02R\x11securityGroupRule\"\xc7\x02\n" +
+	"\x18SecurityGroupRuleRequest\x12\x1f\n" +
+	"\vip_protocol\x18\x01 \x01(\tR\n" +
+	"ipProtocol\x12 \n" +
+	"\tfrom_port\x18\x02 \x01(\x05H\x00R\bfromPort\x88\x01\x01\x12\x1c\n" +
+	"\ato_port\x18\x03 \x01(\x05H\x01R\x06toPort\x88\x01\x01\x12\x1b\n" +
+	"\tcidr_ipv4\x18\x04 \x01(\tR\bcidrIpv4\x12\x1b\n" +
+	"\tcidr_ipv6\x18\x05 \x01(\tR\bcidrIpv6\x12$\n" +
+	"\x0eprefix_list_id\x18\x06 \x01(\tR\fprefixListId\x12.\n" +
+	"\x13referenced_group_id\x18\a \x01(\tR\x11referencedGroupId\x12 \n" +
+	"\vdescription\x18\b \x01(\tR\vdescriptionB\f\n" +
+	"\n" +
+	"_from_portB\n" +
+	"\n" +
+	"\b_to_port\"u\n" +
+	"\x1cSecurityGroupRuleDescription\x123\n" +
+	"\x16security_group_rule_id\x18\x01 \x01(\tR\x13securityGroupRuleId\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\x85\x03\n" +
+	"1UpdateSecurityGroupRuleDescriptionsIngressRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12@\n" +
+	"\x0eip_permissions\x18\x05 \x03(\v2\x19.palisade.v1.IpPermissionR\ripPermissions\x12r\n" +
+	" security_group_rule_descriptions\x18\x06 \x03(\v2).palisade.v1.SecurityGroupRuleDescriptionR\x1dsecurityGroupRuleDescriptions\"\x84\x03\n" +
+	"0UpdateSecurityGroupRuleDescriptionsEgressRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12#\n" +
+	"\rvalidate_only\x18\x02 \x01(\bR\fvalidateOnly\x126\n" +
+	"\blocation\x18\x03 \x01(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\blocation\x12\x1e\n" +
+	"\bgroup_id\x18\x04 \x01(\tB\x03\xe0A\x02R\agroupId\x12@\n" +
+	"\x0eip_permissions\x18\x05 \x03(\v2\x19.palisade.v1.IpPermissionR\ripPermissions\x12r\n" +
+	" security_group_rule_descriptions\x18\x06 \x03(\v2).palisade.v1.SecurityGroupRuleDescriptionR\x1dsecurityGroupRuleDescriptions\"\xec\x01\n" +
+	"\x1bSearchSecurityGroupsRequest\x124\n" +
+	"\atargets\x18\x01 \x03(\v2\x15.palisade.v1.LocationB\x03\xe0A\x02R\atargets\x12-\n" +
+	"\afilters\x18\x02 \x03(\v2\x13.palisade.v1.FilterR\afilters\x12C\n" +
+	"\x0frule_predicates\x18\x03 \x03(\v2\x1a.palisade.v1.RulePredicateR\x0erulePredicates\x12#\n" +
+	"\rwithout_rules\x18\x04 \x01(\bR\fwithoutRules\"\xc5\x02\n" +
+	"\rRulePredicate\x12B\n" +
+	"\tdirection\x18\x01 \x01(\x0e2$.palisade.v1.RulePredicate.DirectionR\tdirection\x12\x1a\n" +
+	"\bprotocol\x18\x02 \x01(\tR\bprotocol\x12\x17\n" +
+	"\x04port\x18\x03 \x01(\x05H\x00R\x04port\x88\x01\x01\x12#\n" +
+	"\rcidr_contains\x18\x04 \x01(\tR\fcidrContains\x128\n" +
+	"\x18references_other_account\x18\x05 \x01(\bR\x16referencesOtherAccount\"S\n" +
+	"\tDirection\x12\x19\n" +
+	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11DIRECTION_INGRESS\x10\x01\x12\x14\n" +
+	"\x10DIRECTION_EGRESS\x10\x02B\a\n" +
+	"\x05_port\"\x85\x02\n" +
+	"\x1cSearchSecurityGroupsResponse\x121\n" +
+	"\blocation\x18\x01 \x01(\v2\x15.palisade.v1.LocationR\blocation\x12A\n" +
+	"\x0esecurity_group\x18\x02 \x01(\v2\x1a.palisade.v1.SecurityGroupR\rsecurityGroup\x12E\n" +
+	"\x0ematching_rules\x18\x03 \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\rmatchingRules\x12(\n" +
+	"\x05error\x18\x04 \x01(\v2\x12.google.rpc.StatusR\x05error2\xa0\x12\n" +
 	"\x14SecurityGroupService\x12\x9e\x01\n" +
 	"\x13CreateSecurityGroup\x12'.palisade.v1.CreateSecurityGroupRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xb2\x01\n" +
@@ -874,9 +2130,23 @@ const file_palisade_v1_security_group_service_proto_rawDesc = "" +
 	"\x19RevokeSecurityGroupEgress\x12-.palisade.v1.RevokeSecurityGroupEgressRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\x9e\x01\n" +
 	"\x13DeleteSecurityGroup\x12'.palisade.v1.DeleteSecurityGroupRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\x8c\x01\n" +
+	"\n" +
+	"CreateTags\x12\x1e.palisade.v1.CreateTagsRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\x8c\x01\n" +
+	"\n" +
+	"DeleteTags\x12\x1e.palisade.v1.DeleteTagsRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xa8\x01\n" +
+	"\x18ModifySecurityGroupRules\x12,.palisade.v1.ModifySecurityGroupRulesRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xcc\x01\n" +
+	"*UpdateSecurityGroupRuleDescriptionsIngress\x12>.palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
+	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12\xca\x01\n" +
+	")UpdateSecurityGroupRuleDescriptionsEgress\x12=.palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest\x1a\x1d.google.longrunning.Operation\"?\xcaA<\n" +
 	"\x1bpalisade.v1.OperationResult\x12\x1dpalisade.v1.OperationMetadata\x12T\n" +
 	"\x10GetSecurityGroup\x12$.palisade.v1.GetSecurityGroupRequest\x1a\x1a.palisade.v1.SecurityGroup\x12e\n" +
-	"\x12ListSecurityGroups\x12&.palisade.v1.ListSecurityGroupsRequest\x1a'.palisade.v1.ListSecurityGroupsResponseB;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
+	"\x12ListSecurityGroups\x12&.palisade.v1.ListSecurityGroupsRequest\x1a'.palisade.v1.ListSecurityGroupsResponse\x12q\n" +
+	"\x16ListSecurityGroupRules\x12*.palisade.v1.ListSecurityGroupRulesRequest\x1a+.palisade.v1.ListSecurityGroupRulesResponse\x12m\n" +
+	"\x14SearchSecurityGroups\x12(.palisade.v1.SearchSecurityGroupsRequest\x1a).palisade.v1.SearchSecurityGroupsResponse0\x01B;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
 
 var (
 	file_palisade_v1_security_group_service_proto_rawDescOnce sync.Once
@@ -890,63 +2160,122 @@ func file_palisade_v1_security_group_service_proto_rawDescGZIP() []byte {
 	return file_palisade_v1_security_group_service_proto_rawDescData
 }
 
-var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_palisade_v1_security_group_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_palisade_v1_security_group_service_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_palisade_v1_security_group_service_proto_goTypes = []any{
-	(*Location)(nil),                             // 0: palisade.v1.Location
-	(*CreateSecurityGroupRequest)(nil),           // 1: palisade.v1.CreateSecurityGroupRequest
-	(*AuthorizeSecurityGroupIngressRequest)(nil), // 2: palisade.v1.AuthorizeSecurityGroupIngressRequest
-	(*AuthorizeSecurityGroupEgressRequest)(nil),  // 3: palisade.v1.AuthorizeSecurityGroupEgressRequest
-	(*RevokeSecurityGroupIngressRequest)(nil),    // 4: palisade.v1.RevokeSecurityGroupIngressRequest
-	(*RevokeSecurityGroupEgressRequest)(nil),     // 5: palisade.v1.RevokeSecurityGroupEgressRequest
-	(*DeleteSecurityGroupRequest)(nil),           // 6: palisade.v1.DeleteSecurityGroupRequest
-	(*GetSecurityGroupRequest)(nil),              // 7: palisade.v1.GetSecurityGroupRequest
-	(*ListSecurityGroupsRequest)(nil),            // 8: palisade.v1.ListSecurityGroupsRequest
-	(*ListSecurityGroupsResponse)(nil),           // 9: palisade.v1.ListSecurityGroupsResponse
-	nil,                                          // 10: palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	nil,                                          // 11: palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	(*IpPermission)(nil),                         // 12: palisade.v1.IpPermission
-	(*SecurityGroup)(nil),                        // 13: palisade.v1.SecurityGroup
-	(*longrunningpb.Operation)(nil),              // 14: google.longrunning.Operation
+	(RulePredicate_Direction)(0),                              // 0: palisade.v1.RulePredicate.Direction
+	(*Location)(nil),                                          // 1: palisade.v1.Location
+	(*CreateSecurityGroupRequest)(nil),                        // 2: palisade.v1.CreateSecurityGroupRequest
+	(*AuthorizeSecurityGroupIngressRequest)(nil),              // 3: palisade.v1.AuthorizeSecurityGroupIngressRequest
+	(*AuthorizeSecurityGroupEgressRequest)(nil),               // 4: palisade.v1.AuthorizeSecurityGroupEgressRequest
+	(*RevokeSecurityGroupIngressRequest)(nil),                 // 5: palisade.v1.RevokeSecurityGroupIngressRequest
+	(*RevokeSecurityGroupEgressRequest)(nil),                  // 6: palisade.v1.RevokeSecurityGroupEgressRequest
+	(*DeleteSecurityGroupRequest)(nil),                        // 7: palisade.v1.DeleteSecurityGroupRequest
+	(*GetSecurityGroupRequest)(nil),                           // 8: palisade.v1.GetSecurityGroupRequest
+	(*ListSecurityGroupsRequest)(nil),                         // 9: palisade.v1.ListSecurityGroupsRequest
+	(*ListSecurityGroupsResponse)(nil),                        // 10: palisade.v1.ListSecurityGroupsResponse
+	(*Filter)(nil),                                            // 11: palisade.v1.Filter
+	(*ListSecurityGroupRulesRequest)(nil),                     // 12: palisade.v1.ListSecurityGroupRulesRequest
+	(*ListSecurityGroupRulesResponse)(nil),                    // 13: palisade.v1.ListSecurityGroupRulesResponse
+	(*CreateTagsRequest)(nil),                                 // 14: palisade.v1.CreateTagsRequest
+	(*DeleteTagsRequest)(nil),                                 // 15: palisade.v1.DeleteTagsRequest
+	(*ModifySecurityGroupRulesRequest)(nil),                   // 16: palisade.v1.ModifySecurityGroupRulesRequest
+	(*SecurityGroupRuleUpdate)(nil),                           // 17: palisade.v1.SecurityGroupRuleUpdate
+	(*SecurityGroupRuleRequest)(nil),                          // 18: palisade.v1.SecurityGroupRuleRequest
+	(*SecurityGroupRuleDescription)(nil),                      // 19: palisade.v1.SecurityGroupRuleDescription
+	(*UpdateSecurityGroupRuleDescriptionsIngressRequest)(nil), // 20: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+	(*UpdateSecurityGroupRuleDescriptionsEgressRequest)(nil),  // 21: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+	(*SearchSecurityGroupsRequest)(nil),                       // 22: palisade.v1.SearchSecurityGroupsRequest
+	(*RulePredicate)(nil),                                     // 23: palisade.v1.RulePredicate
+	(*SearchSecurityGroupsResponse)(nil),                      // 24: palisade.v1.SearchSecurityGroupsResponse
+	nil,                                                       // 25: palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	nil,                                                       // 26: palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	nil,                                                       // 27: palisade.v1.CreateTagsRequest.TagsEntry
+	nil,                                                       // 28: palisade.v1.DeleteTagsRequest.TagsEntry
+	(*IpPermission)(nil),                                      // 29: palisade.v1.IpPermission
+	(*SecurityGroup)(nil),                                     // 30: palisade.v1.SecurityGroup
+	(*SecurityGroupRule)(nil),                                 // 31: palisade.v1.SecurityGroupRule
+	(*status.Status)(nil),                                     // 32: google.rpc.Status
+	(*longrunningpb.Operation)(nil),                           // 33: google.longrunning.Operation
 }
 var file_palisade_v1_security_group_service_proto_depIdxs = []int32{
-	0,  // 0: palisade.v1.CreateSecurityGroupRequest.location:type_name -> palisade.v1.Location
-	10, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
-	12, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	12, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
-	0,  // 4: palisade.v1.AuthorizeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	12, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	0,  // 6: palisade.v1.AuthorizeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	12, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	0,  // 8: palisade.v1.RevokeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
-	12, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	0,  // 10: palisade.v1.RevokeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
-	12, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
-	0,  // 12: palisade.v1.DeleteSecurityGroupRequest.location:type_name -> palisade.v1.Location
-	0,  // 13: palisade.v1.GetSecurityGroupRequest.location:type_name -> palisade.v1.Location
-	0,  // 14: palisade.v1.ListSecurityGroupsRequest.location:type_name -> palisade.v1.Location
-	11, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
-	13, // 16: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
-	1,  // 17: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
-	2,  // 18: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
-	3,  // 19: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
-	4,  // 20: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
-	5,  // 21: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
-	6,  // 22: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
-	7,  // 23: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
-	8,  // 24: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
-	14, // 25: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
-	14, // 26: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	14, // 27: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	14, // 28: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
-	14, // 29: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
-	14, // 30: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
-	13, // 31: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
-	9,  // 32: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
-	25, // [25:33] is the sub-list for method output_type
-	17, // [17:25] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	1,  // 0: palisade.v1.CreateSecurityGroupRequest.location:type_name -> palisade.v1.Location
+	25, // 1: palisade.v1.CreateSecurityGroupRequest.tags:type_name -> palisade.v1.CreateSecurityGroupRequest.TagsEntry
+	29, // 2: palisade.v1.CreateSecurityGroupRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	29, // 3: palisade.v1.CreateSecurityGroupRequest.ip_permissions_egress:type_name -> palisade.v1.IpPermission
+	1,  // 4: palisade.v1.AuthorizeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
+	29, // 5: palisade.v1.AuthorizeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	1,  // 6: palisade.v1.AuthorizeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
+	29, // 7: palisade.v1.AuthorizeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	1,  // 8: palisade.v1.RevokeSecurityGroupIngressRequest.location:type_name -> palisade.v1.Location
+	29, // 9: palisade.v1.RevokeSecurityGroupIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	1,  // 10: palisade.v1.RevokeSecurityGroupEgressRequest.location:type_name -> palisade.v1.Location
+	29, // 11: palisade.v1.RevokeSecurityGroupEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	1,  // 12: palisade.v1.DeleteSecurityGroupRequest.location:type_name -> palisade.v1.Location
+	1,  // 13: palisade.v1.GetSecurityGroupRequest.location:type_name -> palisade.v1.Location
+	1,  // 14: palisade.v1.ListSecurityGroupsRequest.location:type_name -> palisade.v1.Location
+	26, // 15: palisade.v1.ListSecurityGroupsRequest.tags:type_name -> palisade.v1.ListSecurityGroupsRequest.TagsEntry
+	11, // 16: palisade.v1.ListSecurityGroupsRequest.filters:type_name -> palisade.v1.Filter
+	30, // 17: palisade.v1.ListSecurityGroupsResponse.security_groups:type_name -> palisade.v1.SecurityGroup
+	1,  // 18: palisade.v1.ListSecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
+	11, // 19: palisade.v1.ListSecurityGroupRulesRequest.filters:type_name -> palisade.v1.Filter
+	31, // 20: palisade.v1.ListSecurityGroupRulesResponse.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
+	1,  // 21: palisade.v1.CreateTagsRequest.location:type_name -> palisade.v1.Location
+	27, // 22: palisade.v1.CreateTagsRequest.tags:type_name -> palisade.v1.CreateTagsRequest.TagsEntry
+	1,  // 23: palisade.v1.DeleteTagsRequest.location:type_name -> palisade.v1.Location
+	28, // 24: palisade.v1.DeleteTagsRequest.tags:type_name -> palisade.v1.DeleteTagsRequest.TagsEntry
+	1,  // 25: palisade.v1.ModifySecurityGroupRulesRequest.location:type_name -> palisade.v1.Location
+	17, // 26: palisade.v1.ModifySecurityGroupRulesRequest.security_group_rules:type_name -> palisade.v1.SecurityGroupRuleUpdate
+	18, // 27: palisade.v1.SecurityGroupRuleUpdate.security_group_rule:type_name -> palisade.v1.SecurityGroupRuleRequest
+	1,  // 28: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.location:type_name -> palisade.v1.Location
+	29, // 29: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	19, // 30: palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
+	1,  // 31: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.location:type_name -> palisade.v1.Location
+	29, // 32: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.ip_permissions:type_name -> palisade.v1.IpPermission
+	19, // 33: palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.security_group_rule_descriptions:type_name -> palisade.v1.SecurityGroupRuleDescription
+	1,  // 34: palisade.v1.SearchSecurityGroupsRequest.targets:type_name -> palisade.v1.Location
+	11, // 35: palisade.v1.SearchSecurityGroupsRequest.filters:type_name -> palisade.v1.Filter
+	23, // 36: palisade.v1.SearchSecurityGroupsRequest.rule_predicates:type_name -> palisade.v1.RulePredicate
+	0,  // 37: palisade.v1.RulePredicate.direction:type_name -> palisade.v1.RulePredicate.Direction
+	1,  // 38: palisade.v1.SearchSecurityGroupsResponse.location:type_name -> palisade.v1.Location
+	30, // 39: palisade.v1.SearchSecurityGroupsResponse.security_group:type_name -> palisade.v1.SecurityGroup
+	31, // 40: palisade.v1.SearchSecurityGroupsResponse.matching_rules:type_name -> palisade.v1.SecurityGroupRule
+	32, // 41: palisade.v1.SearchSecurityGroupsResponse.error:type_name -> google.rpc.Status
+	2,  // 42: palisade.v1.SecurityGroupService.CreateSecurityGroup:input_type -> palisade.v1.CreateSecurityGroupRequest
+	3,  // 43: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:input_type -> palisade.v1.AuthorizeSecurityGroupIngressRequest
+	4,  // 44: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:input_type -> palisade.v1.AuthorizeSecurityGroupEgressRequest
+	5,  // 45: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:input_type -> palisade.v1.RevokeSecurityGroupIngressRequest
+	6,  // 46: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:input_type -> palisade.v1.RevokeSecurityGroupEgressRequest
+	7,  // 47: palisade.v1.SecurityGroupService.DeleteSecurityGroup:input_type -> palisade.v1.DeleteSecurityGroupRequest
+	14, // 48: palisade.v1.SecurityGroupService.CreateTags:input_type -> palisade.v1.CreateTagsRequest
+	15, // 49: palisade.v1.SecurityGroupService.DeleteTags:input_type -> palisade.v1.DeleteTagsRequest
+	16, // 50: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:input_type -> palisade.v1.ModifySecurityGroupRulesRequest
+	20, // 51: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+	21, // 52: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:input_type -> palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+	8,  // 53: palisade.v1.SecurityGroupService.GetSecurityGroup:input_type -> palisade.v1.GetSecurityGroupRequest
+	9,  // 54: palisade.v1.SecurityGroupService.ListSecurityGroups:input_type -> palisade.v1.ListSecurityGroupsRequest
+	12, // 55: palisade.v1.SecurityGroupService.ListSecurityGroupRules:input_type -> palisade.v1.ListSecurityGroupRulesRequest
+	22, // 56: palisade.v1.SecurityGroupService.SearchSecurityGroups:input_type -> palisade.v1.SearchSecurityGroupsRequest
+	33, // 57: palisade.v1.SecurityGroupService.CreateSecurityGroup:output_type -> google.longrunning.Operation
+	33, // 58: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	33, // 59: palisade.v1.SecurityGroupService.AuthorizeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	33, // 60: palisade.v1.SecurityGroupService.RevokeSecurityGroupIngress:output_type -> google.longrunning.Operation
+	33, // 61: palisade.v1.SecurityGroupService.RevokeSecurityGroupEgress:output_type -> google.longrunning.Operation
+	33, // 62: palisade.v1.SecurityGroupService.DeleteSecurityGroup:output_type -> google.longrunning.Operation
+	33, // 63: palisade.v1.SecurityGroupService.CreateTags:output_type -> google.longrunning.Operation
+	33, // 64: palisade.v1.SecurityGroupService.DeleteTags:output_type -> google.longrunning.Operation
+	33, // 65: palisade.v1.SecurityGroupService.ModifySecurityGroupRules:output_type -> google.longrunning.Operation
+	33, // 66: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress:output_type -> google.longrunning.Operation
+	33, // 67: palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress:output_type -> google.longrunning.Operation
+	30, // 68: palisade.v1.SecurityGroupService.GetSecurityGroup:output_type -> palisade.v1.SecurityGroup
+	10, // 69: palisade.v1.SecurityGroupService.ListSecurityGroups:output_type -> palisade.v1.ListSecurityGroupsResponse
+	13, // 70: palisade.v1.SecurityGroupService.ListSecurityGroupRules:output_type -> palisade.v1.ListSecurityGroupRulesResponse
+	24, // 71: palisade.v1.SecurityGroupService.SearchSecurityGroups:output_type -> palisade.v1.SearchSecurityGroupsResponse
+	57, // [57:72] is the sub-list for method output_type
+	42, // [42:57] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_security_group_service_proto_init() }
@@ -955,18 +2284,21 @@ func file_palisade_v1_security_group_service_proto_init() {
 		return
 	}
 	file_palisade_v1_types_proto_init()
+	file_palisade_v1_security_group_service_proto_msgTypes[17].OneofWrappers = []any{}
+	file_palisade_v1_security_group_service_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_security_group_service_proto_rawDesc), len(file_palisade_v1_security_group_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   12,
+			NumEnums:      1,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_palisade_v1_security_group_service_proto_goTypes,
 		DependencyIndexes: file_palisade_v1_security_group_service_proto_depIdxs,
+		EnumInfos:         file_palisade_v1_security_group_service_proto_enumTypes,
 		MessageInfos:      file_palisade_v1_security_group_service_proto_msgTypes,
 	}.Build()
 	File_palisade_v1_security_group_service_proto = out.File

@@ -20,14 +20,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SecurityGroupService_CreateSecurityGroup_FullMethodName           = "/palisade.v1.SecurityGroupService/CreateSecurityGroup"
-	SecurityGroupService_AuthorizeSecurityGroupIngress_FullMethodName = "/palisade.v1.SecurityGroupService/AuthorizeSecurityGroupIngress"
-	SecurityGroupService_AuthorizeSecurityGroupEgress_FullMethodName  = "/palisade.v1.SecurityGroupService/AuthorizeSecurityGroupEgress"
-	SecurityGroupService_RevokeSecurityGroupIngress_FullMethodName    = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupIngress"
-	SecurityGroupService_RevokeSecurityGroupEgress_FullMethodName     = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupEgress"
-	SecurityGroupService_DeleteSecurityGroup_FullMethodName           = "/palisade.v1.SecurityGroupService/DeleteSecurityGroup"
-	SecurityGroupService_GetSecurityGroup_FullMethodName              = "/palisade.v1.SecurityGroupService/GetSecurityGroup"
-	SecurityGroupService_ListSecurityGroups_FullMethodName            = "/palisade.v1.SecurityGroupService/ListSecurityGroups"
+	SecurityGroupService_CreateSecurityGroup_FullMethodName                        = "/palisade.v1.SecurityGroupService/CreateSecurityGroup"
+	SecurityGroupService_AuthorizeSecurityGroupIngress_FullMethodName              = "/palisade.v1.SecurityGroupService/AuthorizeSecurityGroupIngress"
+	SecurityGroupService_AuthorizeSecurityGroupEgress_FullMethodName               = "/palisade.v1.SecurityGroupService/AuthorizeSecurityGroupEgress"
+	SecurityGroupService_RevokeSecurityGroupIngress_FullMethodName                 = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupIngress"
+	SecurityGroupService_RevokeSecurityGroupEgress_FullMethodName                  = "/palisade.v1.SecurityGroupService/RevokeSecurityGroupEgress"
+	SecurityGroupService_DeleteSecurityGroup_FullMethodName                        = "/palisade.v1.SecurityGroupService/DeleteSecurityGroup"
+	SecurityGroupService_CreateTags_FullMethodName                                 = "/palisade.v1.SecurityGroupService/CreateTags"
+	SecurityGroupService_DeleteTags_FullMethodName                                 = "/palisade.v1.SecurityGroupService/DeleteTags"
+	SecurityGroupService_ModifySecurityGroupRules_FullMethodName                   = "/palisade.v1.SecurityGroupService/ModifySecurityGroupRules"
+	SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_FullMethodName = "/palisade.v1.SecurityGroupService/UpdateSecurityGroupRuleDescriptionsIngress"
+	SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_FullMethodName  = "/palisade.v1.SecurityGroupService/UpdateSecurityGroupRuleDescriptionsEgress"
+	SecurityGroupService_GetSecurityGroup_FullMethodName                           = "/palisade.v1.SecurityGroupService/GetSecurityGroup"
+	SecurityGroupService_ListSecurityGroups_FullMethodName                         = "/palisade.v1.SecurityGroupService/ListSecurityGroups"
+	SecurityGroupService_ListSecurityGroupRules_FullMethodName                     = "/palisade.v1.SecurityGroupService/ListSecurityGroupRules"
+	SecurityGroupService_SearchSecurityGroups_FullMethodName                       = "/palisade.v1.SecurityGroupService/SearchSecurityGroups"
 )
 
 // SecurityGroupServiceClient is the client API for SecurityGroupService service.
@@ -53,10 +60,33 @@ type SecurityGroupServiceClient interface {
 	RevokeSecurityGroupEgress(ctx context.Context, in *RevokeSecurityGroupEgressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
 	// Deletes a security group.
 	DeleteSecurityGroup(ctx context.Context, in *DeleteSecurityGroupRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Adds tags to a group and to rules of that group, or overwrites their
+	// values (EC2's CreateTags).
+	CreateTags(ctx context.Context, in *CreateTagsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Removes tags from a group and from rules of that group (EC2's
+	// DeleteTags).
+	DeleteTags(ctx context.Context, in *DeleteTagsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Changes rules in place, by id: protocol, ports, peer (of the same
+	// kind) and description (EC2's ModifySecurityGroupRules). The rules keep
+	// their ids and the group's quota is unchanged.
+	ModifySecurityGroupRules(ctx context.Context, in *ModifySecurityGroupRulesRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Changes the descriptions of inbound rules, named by content or by id.
+	UpdateSecurityGroupRuleDescriptionsIngress(ctx context.Context, in *UpdateSecurityGroupRuleDescriptionsIngressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
+	// Changes the descriptions of outbound rules, named by content or by id.
+	UpdateSecurityGroupRuleDescriptionsEgress(ctx context.Context, in *UpdateSecurityGroupRuleDescriptionsEgressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error)
 	// Reads one group from EC2, with its rules.
 	GetSecurityGroup(ctx context.Context, in *GetSecurityGroupRequest, opts ...grpc.CallOption) (*SecurityGroup, error)
 	// Lists groups from EC2 (AIP-158 pagination).
 	ListSecurityGroups(ctx context.Context, in *ListSecurityGroupsRequest, opts ...grpc.CallOption) (*ListSecurityGroupsResponse, error)
+	// Lists rules from EC2 one by one, each with its sgr- id and tags
+	// (EC2's DescribeSecurityGroupRules; AIP-158 pagination).
+	ListSecurityGroupRules(ctx context.Context, in *ListSecurityGroupRulesRequest, opts ...grpc.CallOption) (*ListSecurityGroupRulesResponse, error)
+	// Searches many accounts and regions at once for groups matching EC2's
+	// filters and rule predicates on the canonical rule model, streaming one
+	// answer per matching group (and one per target that could not be read)
+	// as each target is read. Targets are read in parallel, each paced by
+	// the shared rate budget of its account and region.
+	SearchSecurityGroups(ctx context.Context, in *SearchSecurityGroupsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SearchSecurityGroupsResponse], error)
 }
 
 type securityGroupServiceClient struct {
@@ -127,6 +157,56 @@ func (c *securityGroupServiceClient) DeleteSecurityGroup(ctx context.Context, in
 	return out, nil
 }
 
+func (c *securityGroupServiceClient) CreateTags(ctx context.Context, in *CreateTagsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_CreateTags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityGroupServiceClient) DeleteTags(ctx context.Context, in *DeleteTagsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_DeleteTags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityGroupServiceClient) ModifySecurityGroupRules(ctx context.Context, in *ModifySecurityGroupRulesRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_ModifySecurityGroupRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityGroupServiceClient) UpdateSecurityGroupRuleDescriptionsIngress(ctx context.Context, in *UpdateSecurityGroupRuleDescriptionsIngressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityGroupServiceClient) UpdateSecurityGroupRuleDescriptionsEgress(ctx context.Context, in *UpdateSecurityGroupRuleDescriptionsEgressRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(longrunningpb.Operation)
+	err := c.cc.Invoke(ctx, SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *securityGroupServiceClient) GetSecurityGroup(ctx context.Context, in *GetSecurityGroupRequest, opts ...grpc.CallOption) (*SecurityGroup, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SecurityGroup)
@@ -146,6 +226,35 @@ func (c *securityGroupServiceClient) ListSecurityGroups(ctx context.Context, in 
 	}
 	return out, nil
 }
+
+func (c *securityGroupServiceClient) ListSecurityGroupRules(ctx context.Context, in *ListSecurityGroupRulesRequest, opts ...grpc.CallOption) (*ListSecurityGroupRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSecurityGroupRulesResponse)
+	err := c.cc.Invoke(ctx, SecurityGroupService_ListSecurityGroupRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *securityGroupServiceClient) SearchSecurityGroups(ctx context.Context, in *SearchSecurityGroupsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SearchSecurityGroupsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SecurityGroupService_ServiceDesc.Streams[0], SecurityGroupService_SearchSecurityGroups_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SearchSecurityGroupsRequest, SearchSecurityGroupsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SecurityGroupService_SearchSecurityGroupsClient = grpc.ServerStreamingClient[SearchSecurityGroupsResponse]
 
 // SecurityGroupServiceServer is the server API for SecurityGroupService service.
 // All implementations must embed UnimplementedSecurityGroupServiceServer
@@ -170,10 +279,33 @@ type SecurityGroupServiceServer interface {
 	RevokeSecurityGroupEgress(context.Context, *RevokeSecurityGroupEgressRequest) (*longrunningpb.Operation, error)
 	// Deletes a security group.
 	DeleteSecurityGroup(context.Context, *DeleteSecurityGroupRequest) (*longrunningpb.Operation, error)
+	// Adds tags to a group and to rules of that group, or overwrites their
+	// values (EC2's CreateTags).
+	CreateTags(context.Context, *CreateTagsRequest) (*longrunningpb.Operation, error)
+	// Removes tags from a group and from rules of that group (EC2's
+	// DeleteTags).
+	DeleteTags(context.Context, *DeleteTagsRequest) (*longrunningpb.Operation, error)
+	// Changes rules in place, by id: protocol, ports, peer (of the same
+	// kind) and description (EC2's ModifySecurityGroupRules). The rules keep
+	// their ids and the group's quota is unchanged.
+	ModifySecurityGroupRules(context.Context, *ModifySecurityGroupRulesRequest) (*longrunningpb.Operation, error)
+	// Changes the descriptions of inbound rules, named by content or by id.
+	UpdateSecurityGroupRuleDescriptionsIngress(context.Context, *UpdateSecurityGroupRuleDescriptionsIngressRequest) (*longrunningpb.Operation, error)
+	// Changes the descriptions of outbound rules, named by content or by id.
+	UpdateSecurityGroupRuleDescriptionsEgress(context.Context, *UpdateSecurityGroupRuleDescriptionsEgressRequest) (*longrunningpb.Operation, error)
 	// Reads one group from EC2, with its rules.
 	GetSecurityGroup(context.Context, *GetSecurityGroupRequest) (*SecurityGroup, error)
 	// Lists groups from EC2 (AIP-158 pagination).
 	ListSecurityGroups(context.Context, *ListSecurityGroupsRequest) (*ListSecurityGroupsResponse, error)
+	// Lists rules from EC2 one by one, each with its sgr- id and tags
+	// (EC2's DescribeSecurityGroupRules; AIP-158 pagination).
+	ListSecurityGroupRules(context.Context, *ListSecurityGroupRulesRequest) (*ListSecurityGroupRulesResponse, error)
+	// Searches many accounts and regions at once for groups matching EC2's
+	// filters and rule predicates on the canonical rule model, streaming one
+	// answer per matching group (and one per target that could not be read)
+	// as each target is read. Targets are read in parallel, each paced by
+	// the shared rate budget of its account and region.
+	SearchSecurityGroups(*SearchSecurityGroupsRequest, grpc.ServerStreamingServer[SearchSecurityGroupsResponse]) error
 	mustEmbedUnimplementedSecurityGroupServiceServer()
 }
 
@@ -202,11 +334,32 @@ func (UnimplementedSecurityGroupServiceServer) RevokeSecurityGroupEgress(context
 func (UnimplementedSecurityGroupServiceServer) DeleteSecurityGroup(context.Context, *DeleteSecurityGroupRequest) (*longrunningpb.Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteSecurityGroup not implemented")
 }
+func (UnimplementedSecurityGroupServiceServer) CreateTags(context.Context, *CreateTagsRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTags not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) DeleteTags(context.Context, *DeleteTagsRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTags not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) ModifySecurityGroupRules(context.Context, *ModifySecurityGroupRulesRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method ModifySecurityGroupRules not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) UpdateSecurityGroupRuleDescriptionsIngress(context.Context, *UpdateSecurityGroupRuleDescriptionsIngressRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSecurityGroupRuleDescriptionsIngress not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) UpdateSecurityGroupRuleDescriptionsEgress(context.Context, *UpdateSecurityGroupRuleDescriptionsEgressRequest) (*longrunningpb.Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSecurityGroupRuleDescriptionsEgress not implemented")
+}
 func (UnimplementedSecurityGroupServiceServer) GetSecurityGroup(context.Context, *GetSecurityGroupRequest) (*SecurityGroup, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSecurityGroup not implemented")
 }
 func (UnimplementedSecurityGroupServiceServer) ListSecurityGroups(context.Context, *ListSecurityGroupsRequest) (*ListSecurityGroupsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSecurityGroups not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) ListSecurityGroupRules(context.Context, *ListSecurityGroupRulesRequest) (*ListSecurityGroupRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSecurityGroupRules not implemented")
+}
+func (UnimplementedSecurityGroupServiceServer) SearchSecurityGroups(*SearchSecurityGroupsRequest, grpc.ServerStreamingServer[SearchSecurityGroupsResponse]) error {
+	return status.Error(codes.Unimplemented, "method SearchSecurityGroups not implemented")
 }
 func (UnimplementedSecurityGroupServiceServer) mustEmbedUnimplementedSecurityGroupServiceServer() {}
 func (UnimplementedSecurityGroupServiceServer) testEmbeddedByValue()                              {}
@@ -337,6 +490,96 @@ func _SecurityGroupService_DeleteSecurityGroup_Handler(srv interface{}, ctx cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecurityGroupService_CreateTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).CreateTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_CreateTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).CreateTags(ctx, req.(*CreateTagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityGroupService_DeleteTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).DeleteTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_DeleteTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).DeleteTags(ctx, req.(*DeleteTagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityGroupService_ModifySecurityGroupRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ModifySecurityGroupRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).ModifySecurityGroupRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_ModifySecurityGroupRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).ModifySecurityGroupRules(ctx, req.(*ModifySecurityGroupRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSecurityGroupRuleDescriptionsIngressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).UpdateSecurityGroupRuleDescriptionsIngress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).UpdateSecurityGroupRuleDescriptionsIngress(ctx, req.(*UpdateSecurityGroupRuleDescriptionsIngressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSecurityGroupRuleDescriptionsEgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).UpdateSecurityGroupRuleDescriptionsEgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).UpdateSecurityGroupRuleDescriptionsEgress(ctx, req.(*UpdateSecurityGroupRuleDescriptionsEgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SecurityGroupService_GetSecurityGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSecurityGroupRequest)
 	if err := dec(in); err != nil {
@@ -373,6 +616,35 @@ func _SecurityGroupService_ListSecurityGroups_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecurityGroupService_ListSecurityGroupRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSecurityGroupRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecurityGroupServiceServer).ListSecurityGroupRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecurityGroupService_ListSecurityGroupRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecurityGroupServiceServer).ListSecurityGroupRules(ctx, req.(*ListSecurityGroupRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecurityGroupService_SearchSecurityGroups_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(SearchSecurityGroupsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SecurityGroupServiceServer).SearchSecurityGroups(m, &grpc.GenericServerStream[SearchSecurityGroupsRequest, SearchSecurityGroupsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SecurityGroupService_SearchSecurityGroupsServer = grpc.ServerStreamingServer[SearchSecurityGroupsResponse]
+
 // SecurityGroupService_ServiceDesc is the grpc.ServiceDesc for SecurityGroupService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -405,6 +677,26 @@ var SecurityGroupService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _SecurityGroupService_DeleteSecurityGroup_Handler,
 		},
 		{
+			MethodName: "CreateTags",
+			Handler:    _SecurityGroupService_CreateTags_Handler,
+		},
+		{
+			MethodName: "DeleteTags",
+			Handler:    _SecurityGroupService_DeleteTags_Handler,
+		},
+		{
+			MethodName: "ModifySecurityGroupRules",
+			Handler:    _SecurityGroupService_ModifySecurityGroupRules_Handler,
+		},
+		{
+			MethodName: "UpdateSecurityGroupRuleDescriptionsIngress",
+			Handler:    _SecurityGroupService_UpdateSecurityGroupRuleDescriptionsIngress_Handler,
+		},
+		{
+			MethodName: "UpdateSecurityGroupRuleDescriptionsEgress",
+			Handler:    _SecurityGroupService_UpdateSecurityGroupRuleDescriptionsEgress_Handler,
+		},
+		{
 			MethodName: "GetSecurityGroup",
 			Handler:    _SecurityGroupService_GetSecurityGroup_Handler,
 		},
@@ -412,7 +704,17 @@ var SecurityGroupService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListSecurityGroups",
 			Handler:    _SecurityGroupService_ListSecurityGroups_Handler,
 		},
+		{
+			MethodName: "ListSecurityGroupRules",
+			Handler:    _SecurityGroupService_ListSecurityGroupRules_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "SearchSecurityGroups",
+			Handler:       _SecurityGroupService_SearchSecurityGroups_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "palisade/v1/security_group_service.proto",
 }

@@ -377,8 +377,12 @@ type SecurityGroupRule struct {
 	PrefixListId      string `protobuf:"bytes,9,opt,name=prefix_list_id,json=prefixListId,proto3" json:"prefix_list_id,omitempty"`
 	ReferencedGroupId string `protobuf:"bytes,10,opt,name=referenced_group_id,json=referencedGroupId,proto3" json:"referenced_group_id,omitempty"`
 	Description       string `protobuf:"bytes,11,opt,name=description,proto3" json:"description,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The rule's tags (EC2 tags rules as it tags groups).
+	Tags map[string]string `protobuf:"bytes,12,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The account of the referenced group, when the peer is a group.
+	ReferencedUserId string `protobuf:"bytes,13,opt,name=referenced_user_id,json=referencedUserId,proto3" json:"referenced_user_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SecurityGroupRule) Reset() {
@@ -488,6 +492,20 @@ func (x *SecurityGroupRule) GetDescription() string {
 	return ""
 }
 
+func (x *SecurityGroupRule) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *SecurityGroupRule) GetReferencedUserId() string {
+	if x != nil {
+		return x.ReferencedUserId
+	}
+	return ""
+}
+
 // SecurityGroup is a group as EC2 describes it.
 type SecurityGroup struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
@@ -501,8 +519,12 @@ type SecurityGroup struct {
 	Tags                map[string]string      `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	IpPermissions       []*IpPermission        `protobuf:"bytes,9,rep,name=ip_permissions,json=ipPermissions,proto3" json:"ip_permissions,omitempty"`
 	IpPermissionsEgress []*IpPermission        `protobuf:"bytes,10,rep,name=ip_permissions_egress,json=ipPermissionsEgress,proto3" json:"ip_permissions_egress,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Every rule of both directions one by one, with its sgr- id and tags.
+	// GetSecurityGroup fills it in; lists leave it empty (ListSecurityGroupRules
+	// reads rules by group).
+	SecurityGroupRules []*SecurityGroupRule `protobuf:"bytes,11,rep,name=security_group_rules,json=securityGroupRules,proto3" json:"security_group_rules,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *SecurityGroup) Reset() {
@@ -605,6 +627,13 @@ func (x *SecurityGroup) GetIpPermissionsEgress() []*IpPermission {
 	return nil
 }
 
+func (x *SecurityGroup) GetSecurityGroupRules() []*SecurityGroupRule {
+	if x != nil {
+		return x.SecurityGroupRules
+	}
+	return nil
+}
+
 var File_palisade_v1_types_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_types_proto_rawDesc = "" +
@@ -638,7 +667,7 @@ const file_palisade_v1_types_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x15\n" +
 	"\x06vpc_id\x18\x03 \x01(\tR\x05vpcId\x129\n" +
 	"\x19vpc_peering_connection_id\x18\x04 \x01(\tR\x16vpcPeeringConnectionId\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\"\x89\x03\n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\"\xae\x04\n" +
 	"\x11SecurityGroupRule\x123\n" +
 	"\x16security_group_rule_id\x18\x01 \x01(\tR\x13securityGroupRuleId\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x1b\n" +
@@ -652,7 +681,12 @@ const file_palisade_v1_types_proto_rawDesc = "" +
 	"\x0eprefix_list_id\x18\t \x01(\tR\fprefixListId\x12.\n" +
 	"\x13referenced_group_id\x18\n" +
 	" \x01(\tR\x11referencedGroupId\x12 \n" +
-	"\vdescription\x18\v \x01(\tR\vdescription\"\xe7\x03\n" +
+	"\vdescription\x18\v \x01(\tR\vdescription\x12<\n" +
+	"\x04tags\x18\f \x03(\v2(.palisade.v1.SecurityGroupRule.TagsEntryR\x04tags\x12,\n" +
+	"\x12referenced_user_id\x18\r \x01(\tR\x10referencedUserId\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb9\x04\n" +
 	"\rSecurityGroup\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1d\n" +
 	"\n" +
@@ -665,7 +699,8 @@ const file_palisade_v1_types_proto_rawDesc = "" +
 	"\x04tags\x18\b \x03(\v2$.palisade.v1.SecurityGroup.TagsEntryR\x04tags\x12@\n" +
 	"\x0eip_permissions\x18\t \x03(\v2\x19.palisade.v1.IpPermissionR\ripPermissions\x12M\n" +
 	"\x15ip_permissions_egress\x18\n" +
-	" \x03(\v2\x19.palisade.v1.IpPermissionR\x13ipPermissionsEgress\x1a7\n" +
+	" \x03(\v2\x19.palisade.v1.IpPermissionR\x13ipPermissionsEgress\x12P\n" +
+	"\x14security_group_rules\x18\v \x03(\v2\x1e.palisade.v1.SecurityGroupRuleR\x12securityGroupRules\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B;Z9github.com/palisadehq/palisade/gen/palisade/v1;palisadev1b\x06proto3"
@@ -682,7 +717,7 @@ func file_palisade_v1_types_proto_rawDescGZIP() []byte {
 	return file_palisade_v1_types_proto_rawDescData
 }
 
-var file_palisade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_palisade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_palisade_v1_types_proto_goTypes = []any{
 	(*IpPermission)(nil),      // 0: palisade.v1.IpPermission
 	(*IpRange)(nil),           // 1: palisade.v1.IpRange
@@ -691,21 +726,24 @@ var file_palisade_v1_types_proto_goTypes = []any{
 	(*UserIdGroupPair)(nil),   // 4: palisade.v1.UserIdGroupPair
 	(*SecurityGroupRule)(nil), // 5: palisade.v1.SecurityGroupRule
 	(*SecurityGroup)(nil),     // 6: palisade.v1.SecurityGroup
-	nil,                       // 7: palisade.v1.SecurityGroup.TagsEntry
+	nil,                       // 7: palisade.v1.SecurityGroupRule.TagsEntry
+	nil,                       // 8: palisade.v1.SecurityGroup.TagsEntry
 }
 var file_palisade_v1_types_proto_depIdxs = []int32{
 	1, // 0: palisade.v1.IpPermission.ip_ranges:type_name -> palisade.v1.IpRange
 	2, // 1: palisade.v1.IpPermission.ipv6_ranges:type_name -> palisade.v1.Ipv6Range
 	3, // 2: palisade.v1.IpPermission.prefix_list_ids:type_name -> palisade.v1.PrefixListId
 	4, // 3: palisade.v1.IpPermission.user_id_group_pairs:type_name -> palisade.v1.UserIdGroupPair
-	7, // 4: palisade.v1.SecurityGroup.tags:type_name -> palisade.v1.SecurityGroup.TagsEntry
-	0, // 5: palisade.v1.SecurityGroup.ip_permissions:type_name -> palisade.v1.IpPermission
-	0, // 6: palisade.v1.SecurityGroup.ip_permissions_egress:type_name -> palisade.v1.IpPermission
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	7, // 4: palisade.v1.SecurityGroupRule.tags:type_name -> palisade.v1.SecurityGroupRule.TagsEntry
+	8, // 5: palisade.v1.SecurityGroup.tags:type_name -> palisade.v1.SecurityGroup.TagsEntry
+	0, // 6: palisade.v1.SecurityGroup.ip_permissions:type_name -> palisade.v1.IpPermission
+	0, // 7: palisade.v1.SecurityGroup.ip_permissions_egress:type_name -> palisade.v1.IpPermission
+	5, // 8: palisade.v1.SecurityGroup.security_group_rules:type_name -> palisade.v1.SecurityGroupRule
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_types_proto_init() }
@@ -720,7 +758,7 @@ func file_palisade_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_types_proto_rawDesc), len(file_palisade_v1_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

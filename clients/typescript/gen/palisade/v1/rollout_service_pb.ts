@@ -11,9 +11,9 @@ import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Status } from "../../google/rpc/status_pb.js";
 import { file_google_rpc_status } from "../../google/rpc/status_pb.js";
-import type { Location } from "./security_group_service_pb.js";
+import type { Location, SearchSecurityGroupsRequest } from "./security_group_service_pb.js";
 import { file_palisade_v1_security_group_service } from "./security_group_service_pb.js";
-import type { IpPermission } from "./types_pb.js";
+import type { IpPermission, SecurityGroupRule } from "./types_pb.js";
 import { file_palisade_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -21,7 +21,87 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/rollout_service.proto.
  */
 export const file_palisade_v1_rollout_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFwYWxpc2FkZS92MS9yb2xsb3V0X3NlcnZpY2UucHJvdG8SC3BhbGlzYWRlLnYxItwBCgpSdWxlQ2hhbmdlEjQKEWF1dGhvcml6ZV9pbmdyZXNzGAEgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEjMKEGF1dGhvcml6ZV9lZ3Jlc3MYAiADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SMQoOcmV2b2tlX2luZ3Jlc3MYAyADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SMAoNcmV2b2tlX2VncmVzcxgEIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbiLBAQoNUm9sbG91dFRhcmdldBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISEQoJZ3JvdXBfaWRzGAIgAygJEjIKBHRhZ3MYAyADKAsyJC5wYWxpc2FkZS52MS5Sb2xsb3V0VGFyZ2V0LlRhZ3NFbnRyeRIOCgZ2cGNfaWQYBCABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaQoPUm9sbG91dFN0cmF0ZWd5EhUKDW1heF9pbl9mbGlnaHQYASABKAUSEwoLY2FuYXJ5X3NpemUYAiABKAUSGQoMbWF4X2ZhaWx1cmVzGAMgASgFSACIAQFCDwoNX21heF9mYWlsdXJlcyLQAQoTU3RhcnRSb2xsb3V0UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoGY2hhbmdlGAMgASgLMhcucGFsaXNhZGUudjEuUnVsZUNoYW5nZUID4EECEjAKB3RhcmdldHMYBCADKAsyGi5wYWxpc2FkZS52MS5Sb2xsb3V0VGFyZ2V0QgPgQQISLgoIc3RyYXRlZ3kYBSABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0U3RyYXRlZ3ki2wQKB1JvbGxvdXQSDAoEbmFtZRgBIAEoCRIRCglvcGVyYXRpb24YAiABKAkSKAoFc3RhdGUYAyABKA4yGS5wYWxpc2FkZS52MS5Sb2xsb3V0U3RhdGUSFAoMc3RhdGVfcmVhc29uGAQgASgJEicKBmNoYW5nZRgFIAEoCzIXLnBhbGlzYWRlLnYxLlJ1bGVDaGFuZ2USKwoHdGFyZ2V0cxgGIAMoCzIaLnBhbGlzYWRlLnYxLlJvbGxvdXRUYXJnZXQSLgoIc3RyYXRlZ3kYByABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0U3RyYXRlZ3kSLgoIcHJvZ3Jlc3MYCCABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0UHJvZ3Jlc3MSLQoIZmFpbHVyZXMYCSADKAsyGy5wYWxpc2FkZS52MS5Sb2xsb3V0RmFpbHVyZRImCgRwbGFuGAogASgLMhgucGFsaXNhZGUudjEuUm9sbG91dFBsYW4SDgoGY2FsbGVyGAsgASgJEhIKCnJlcXVlc3RfaWQYDCABKAkSLwoLY3JlYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAilgIKD1JvbGxvdXRQcm9ncmVzcxIUCgx0b3RhbF9ncm91cHMYASABKAUSDwoHd2FpdGluZxgCIAEoBRIOCgZxdWV1ZWQYAyABKAUSDwoHcnVubmluZxgEIAEoBRIRCglzdWNjZWVkZWQYBSABKAUSDgoGZmFpbGVkGAYgASgFEhEKCWNhbmNlbGxlZBgHIAEoBRITCgtjYW5hcnlfc2l6ZRgIIAEoBRIYChBjYW5hcnlfc3VjY2VlZGVkGAkgASgFEhkKEWdyb3Vwc19wZXJfc2Vjb25kGAogASgBEjsKGGVzdGltYXRlZF90aW1lX3JlbWFpbmluZxgLIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKnAQoOUm9sbG91dEZhaWx1cmUSJwoIbG9jYXRpb24YASABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbhIQCghncm91cF9pZBgCIAEoCRIRCglvcGVyYXRpb24YAyABKAkSDAoEY29kZRgEIAEoCRIPCgdtZXNzYWdlGAUgASgJEigKBHRpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIs0BCgtSb2xsb3V0UGxhbhIsCglsb2NhdGlvbnMYASADKAsyGS5wYWxpc2FkZS52MS5Mb2NhdGlvblBsYW4SFAoMdG90YWxfZ3JvdXBzGAIgASgFEhYKDmZhaWxpbmdfZ3JvdXBzGAMgASgFEisKCWVjMl9jYWxscxgEIAMoCzIYLnBhbGlzYWRlLnYxLkFjdGlvbkNhbGxzEjUKEmVzdGltYXRlZF9kdXJhdGlvbhgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiLwAQoMTG9jYXRpb25QbGFuEicKCGxvY2F0aW9uGAEgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb24SDgoGZ3JvdXBzGAIgASgFEhYKDmZhaWxpbmdfZ3JvdXBzGAMgASgFEisKCWVjMl9jYWxscxgEIAMoCzIYLnBhbGlzYWRlLnYxLkFjdGlvbkNhbGxzEjUKEmVzdGltYXRlZF9kdXJhdGlvbhgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIrCgtncm91cF9wbGFucxgGIAMoCzIWLnBhbGlzYWRlLnYxLkdyb3VwUGxhbiIsCgtBY3Rpb25DYWxscxIOCgZhY3Rpb24YASABKAkSDQoFY2FsbHMYAiABKAUi1wEKCUdyb3VwUGxhbhIQCghncm91cF9pZBgBIAEoCRISCgpncm91cF9uYW1lGAIgASgJEg4KBnZwY19pZBgDIAEoCRIVCg1pbmdyZXNzX2FkZGVkGAQgASgFEhcKD2luZ3Jlc3NfcmVtb3ZlZBgFIAEoBRIUCgxlZ3Jlc3NfYWRkZWQYBiABKAUSFgoOZWdyZXNzX3JlbW92ZWQYByABKAUSEQoJZWMyX2NhbGxzGAggASgFEiMKB2ZhaWx1cmUYCSABKAsyEi5nb29nbGUucnBjLlN0YXR1cyImChFHZXRSb2xsb3V0UmVxdWVzdBIRCgRuYW1lGAEgASgJQgPgQQIiPAoTTGlzdFJvbGxvdXRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJXChRMaXN0Um9sbG91dHNSZXNwb25zZRImCghyb2xsb3V0cxgBIAMoCzIULnBhbGlzYWRlLnYxLlJvbGxvdXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIigKE1dhdGNoUm9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECInAKFFdhdGNoUm9sbG91dFJlc3BvbnNlEiUKB3JvbGxvdXQYASABKAsyFC5wYWxpc2FkZS52MS5Sb2xsb3V0EjEKDG5ld19mYWlsdXJlcxgCIAMoCzIbLnBhbGlzYWRlLnYxLlJvbGxvdXRGYWlsdXJlIigKE1BhdXNlUm9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECIikKFFJlc3VtZVJvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAiIpChRDYW5jZWxSb2xsb3V0UmVxdWVzdBIRCgRuYW1lGAEgASgJQgPgQQIqpAIKDFJvbGxvdXRTdGF0ZRIdChlST0xMT1VUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUk9MTE9VVF9TVEFURV9QRU5ESU5HEAESGwoXUk9MTE9VVF9TVEFURV9SRVNPTFZJTkcQAhIYChRST0xMT1VUX1NUQVRFX0NBTkFSWRADEhkKFVJPTExPVVRfU1RBVEVfUk9MTElORxAEEhgKFFJPTExPVVRfU1RBVEVfUEFVU0VEEAUSGgoWUk9MTE9VVF9TVEFURV9TVE9QUElORxAGEhsKF1JPTExPVVRfU1RBVEVfU1VDQ0VFREVEEAcSGAoUUk9MTE9VVF9TVEFURV9GQUlMRUQQCBIbChdST0xMT1VUX1NUQVRFX0NBTkNFTExFRBAJMucECg5Sb2xsb3V0U2VydmljZRKIAQoMU3RhcnRSb2xsb3V0EiAucGFsaXNhZGUudjEuU3RhcnRSb2xsb3V0UmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iN8pBNAoTcGFsaXNhZGUudjEuUm9sbG91dBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESQgoKR2V0Um9sbG91dBIeLnBhbGlzYWRlLnYxLkdldFJvbGxvdXRSZXF1ZXN0GhQucGFsaXNhZGUudjEuUm9sbG91dBJTCgxMaXN0Um9sbG91dHMSIC5wYWxpc2FkZS52MS5MaXN0Um9sbG91dHNSZXF1ZXN0GiEucGFsaXNhZGUudjEuTGlzdFJvbGxvdXRzUmVzcG9uc2USVQoMV2F0Y2hSb2xsb3V0EiAucGFsaXNhZGUudjEuV2F0Y2hSb2xsb3V0UmVxdWVzdBohLnBhbGlzYWRlLnYxLldhdGNoUm9sbG91dFJlc3BvbnNlMAESRgoMUGF1c2VSb2xsb3V0EiAucGFsaXNhZGUudjEuUGF1c2VSb2xsb3V0UmVxdWVzdBoULnBhbGlzYWRlLnYxLlJvbGxvdXQSSAoNUmVzdW1lUm9sbG91dBIhLnBhbGlzYWRlLnYxLlJlc3VtZVJvbGxvdXRSZXF1ZXN0GhQucGFsaXNhZGUudjEuUm9sbG91dBJICg1DYW5jZWxSb2xsb3V0EiEucGFsaXNhZGUudjEuQ2FuY2VsUm9sbG91dFJlcXVlc3QaFC5wYWxpc2FkZS52MS5Sb2xsb3V0QjtaOWdpdGh1Yi5jb20vcGFsaXNhZGVocS9wYWxpc2FkZS9nZW4vcGFsaXNhZGUvdjE7cGFsaXNhZGV2MWIGcHJvdG8z", [file_google_api_field_behavior, file_google_longrunning_operations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_palisade_v1_security_group_service, file_palisade_v1_types]);
+  fileDesc("CiFwYWxpc2FkZS92MS9yb2xsb3V0X3NlcnZpY2UucHJvdG8SC3BhbGlzYWRlLnYxIoYBChZSb2xsYmFja1JvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAhISCgpyZXF1ZXN0X2lkGAIgASgJEhUKDXZhbGlkYXRlX29ubHkYAyABKAgSLgoIc3RyYXRlZ3kYBCABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0U3RyYXRlZ3kigAEKC0dyb3VwQ2hhbmdlEicKCGxvY2F0aW9uGAEgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb24SEAoIZ3JvdXBfaWQYAiABKAkSJwoGY2hhbmdlGAMgASgLMhcucGFsaXNhZGUudjEuUnVsZUNoYW5nZRINCgVkcmlmdBgEIAMoCSLcAQoKUnVsZUNoYW5nZRI0ChFhdXRob3JpemVfaW5ncmVzcxgBIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbhIzChBhdXRob3JpemVfZWdyZXNzGAIgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEjEKDnJldm9rZV9pbmdyZXNzGAMgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEjAKDXJldm9rZV9lZ3Jlc3MYBCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24iwQEKDVJvbGxvdXRUYXJnZXQSLAoIbG9jYXRpb24YASABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhEKCWdyb3VwX2lkcxgCIAMoCRIyCgR0YWdzGAMgAygLMiQucGFsaXNhZGUudjEuUm9sbG91dFRhcmdldC5UYWdzRW50cnkSDgoGdnBjX2lkGAQgASgJGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImkKD1JvbGxvdXRTdHJhdGVneRIVCg1tYXhfaW5fZmxpZ2h0GAEgASgFEhMKC2NhbmFyeV9zaXplGAIgASgFEhkKDG1heF9mYWlsdXJlcxgDIAEoBUgAiAEBQg8KDV9tYXhfZmFpbHVyZXMizAIKE1N0YXJ0Um9sbG91dFJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKBmNoYW5nZRgDIAEoCzIXLnBhbGlzYWRlLnYxLlJ1bGVDaGFuZ2VCA+BBAhIwCgd0YXJnZXRzGAQgAygLMhoucGFsaXNhZGUudjEuUm9sbG91dFRhcmdldEID4EECEi4KCHN0cmF0ZWd5GAUgASgLMhwucGFsaXNhZGUudjEuUm9sbG91dFN0cmF0ZWd5EjQKC3JlbWVkaWF0aW9uGAYgASgLMh8ucGFsaXNhZGUudjEuUm9sbG91dFJlbWVkaWF0aW9uEi8KDWdyb3VwX2NoYW5nZXMYByADKAsyGC5wYWxpc2FkZS52MS5Hcm91cENoYW5nZRITCgtyb2xsYmFja19vZhgIIAEoCSKMAgoSUm9sbG91dFJlbWVkaWF0aW9uEj0KBnNlYXJjaBgBIAEoCzIoLnBhbGlzYWRlLnYxLlNlYXJjaFNlY3VyaXR5R3JvdXBzUmVxdWVzdEID4EECEjsKBmFjdGlvbhgCIAEoDjImLnBhbGlzYWRlLnYxLlJvbGxvdXRSZW1lZGlhdGlvbi5BY3Rpb25CA+BBAhIYChByZXBsYWNlbWVudF9jaWRyGAMgASgJImAKBkFjdGlvbhIWChJBQ1RJT05fVU5TUEVDSUZJRUQQABIgChxBQ1RJT05fUkVWT0tFX01BVENISU5HX1JVTEVTEAESHAoYQUNUSU9OX1JFUExBQ0VfUEVFUl9DSURSEAIioQUKB1JvbGxvdXQSDAoEbmFtZRgBIAEoCRIRCglvcGVyYXRpb24YAiABKAkSKAoFc3RhdGUYAyABKA4yGS5wYWxpc2FkZS52MS5Sb2xsb3V0U3RhdGUSFAoMc3RhdGVfcmVhc29uGAQgASgJEicKBmNoYW5nZRgFIAEoCzIXLnBhbGlzYWRlLnYxLlJ1bGVDaGFuZ2USKwoHdGFyZ2V0cxgGIAMoCzIaLnBhbGlzYWRlLnYxLlJvbGxvdXRUYXJnZXQSLgoIc3RyYXRlZ3kYByABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0U3RyYXRlZ3kSLgoIcHJvZ3Jlc3MYCCABKAsyHC5wYWxpc2FkZS52MS5Sb2xsb3V0UHJvZ3Jlc3MSLQoIZmFpbHVyZXMYCSADKAsyGy5wYWxpc2FkZS52MS5Sb2xsb3V0RmFpbHVyZRImCgRwbGFuGAogASgLMhgucGFsaXNhZGUudjEuUm9sbG91dFBsYW4SDgoGY2FsbGVyGAsgASgJEhIKCnJlcXVlc3RfaWQYDCABKAkSLwoLY3JlYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLcm9sbGJhY2tfb2YYESABKAkSLwoNZ3JvdXBfY2hhbmdlcxgSIAMoCzIYLnBhbGlzYWRlLnYxLkdyb3VwQ2hhbmdlIpYCCg9Sb2xsb3V0UHJvZ3Jlc3MSFAoMdG90YWxfZ3JvdXBzGAEgASgFEg8KB3dhaXRpbmcYAiABKAUSDgoGcXVldWVkGAMgASgFEg8KB3J1bm5pbmcYBCABKAUSEQoJc3VjY2VlZGVkGAUgASgFEg4KBmZhaWxlZBgGIAEoBRIRCgljYW5jZWxsZWQYByABKAUSEwoLY2FuYXJ5X3NpemUYCCABKAUSGAoQY2FuYXJ5X3N1Y2NlZWRlZBgJIAEoBRIZChFncm91cHNfcGVyX3NlY29uZBgKIAEoARI7Chhlc3RpbWF0ZWRfdGltZV9yZW1haW5pbmcYCyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24ipwEKDlJvbGxvdXRGYWlsdXJlEicKCGxvY2F0aW9uGAEgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb24SEAoIZ3JvdXBfaWQYAiABKAkSEQoJb3BlcmF0aW9uGAMgASgJEgwKBGNvZGUYBCABKAkSDwoHbWVzc2FnZRgFIAEoCRIoCgR0aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLNAQoLUm9sbG91dFBsYW4SLAoJbG9jYXRpb25zGAEgAygLMhkucGFsaXNhZGUudjEuTG9jYXRpb25QbGFuEhQKDHRvdGFsX2dyb3VwcxgCIAEoBRIWCg5mYWlsaW5nX2dyb3VwcxgDIAEoBRIrCgllYzJfY2FsbHMYBCADKAsyGC5wYWxpc2FkZS52MS5BY3Rpb25DYWxscxI1ChJlc3RpbWF0ZWRfZHVyYXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24i8AEKDExvY2F0aW9uUGxhbhInCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uEg4KBmdyb3VwcxgCIAEoBRIWCg5mYWlsaW5nX2dyb3VwcxgDIAEoBRIrCgllYzJfY2FsbHMYBCADKAsyGC5wYWxpc2FkZS52MS5BY3Rpb25DYWxscxI1ChJlc3RpbWF0ZWRfZHVyYXRpb24YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKwoLZ3JvdXBfcGxhbnMYBiADKAsyFi5wYWxpc2FkZS52MS5Hcm91cFBsYW4iLAoLQWN0aW9uQ2FsbHMSDgoGYWN0aW9uGAEgASgJEg0KBWNhbGxzGAIgASgFIrYCCglHcm91cFBsYW4SEAoIZ3JvdXBfaWQYASABKAkSEgoKZ3JvdXBfbmFtZRgCIAEoCRIOCgZ2cGNfaWQYAyABKAkSFQoNaW5ncmVzc19hZGRlZBgEIAEoBRIXCg9pbmdyZXNzX3JlbW92ZWQYBSABKAUSFAoMZWdyZXNzX2FkZGVkGAYgASgFEhYKDmVncmVzc19yZW1vdmVkGAcgASgFEhEKCWVjMl9jYWxscxgIIAEoBRIjCgdmYWlsdXJlGAkgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXMSLgoGbG9zc2VzGAogAygLMh4ucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cFJ1bGUSLQoFZ2FpbnMYCyADKAsyHi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwUnVsZSImChFHZXRSb2xsb3V0UmVxdWVzdBIRCgRuYW1lGAEgASgJQgPgQQIiPAoTTGlzdFJvbGxvdXRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJXChRMaXN0Um9sbG91dHNSZXNwb25zZRImCghyb2xsb3V0cxgBIAMoCzIULnBhbGlzYWRlLnYxLlJvbGxvdXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIigKE1dhdGNoUm9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECInAKFFdhdGNoUm9sbG91dFJlc3BvbnNlEiUKB3JvbGxvdXQYASABKAsyFC5wYWxpc2FkZS52MS5Sb2xsb3V0EjEKDG5ld19mYWlsdXJlcxgCIAMoCzIbLnBhbGlzYWRlLnYxLlJvbGxvdXRGYWlsdXJlIigKE1BhdXNlUm9sbG91dFJlcXVlc3QSEQoEbmFtZRgBIAEoCUID4EECIikKFFJlc3VtZVJvbGxvdXRSZXF1ZXN0EhEKBG5hbWUYASABKAlCA+BBAiIpChRDYW5jZWxSb2xsb3V0UmVxdWVzdBIRCgRuYW1lGAEgASgJQgPgQQIqpAIKDFJvbGxvdXRTdGF0ZRIdChlST0xMT1VUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUk9MTE9VVF9TVEFURV9QRU5ESU5HEAESGwoXUk9MTE9VVF9TVEFURV9SRVNPTFZJTkcQAhIYChRST0xMT1VUX1NUQVRFX0NBTkFSWRADEhkKFVJPTExPVVRfU1RBVEVfUk9MTElORxAEEhgKFFJPTExPVVRfU1RBVEVfUEFVU0VEEAUSGgoWUk9MTE9VVF9TVEFURV9TVE9QUElORxAGEhsKF1JPTExPVVRfU1RBVEVfU1VDQ0VFREVEEAcSGAoUUk9MTE9VVF9TVEFURV9GQUlMRUQQCBIbChdST0xMT1VUX1NUQVRFX0NBTkNFTExFRBAJMvgFCg5Sb2xsb3V0U2VydmljZRKIAQoMU3RhcnRSb2xsb3V0EiAucGFsaXNhZGUudjEuU3RhcnRSb2xsb3V0UmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iN8pBNAoTcGFsaXNhZGUudjEuUm9sbG91dBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESQgoKR2V0Um9sbG91dBIeLnBhbGlzYWRlLnYxLkdldFJvbGxvdXRSZXF1ZXN0GhQucGFsaXNhZGUudjEuUm9sbG91dBJTCgxMaXN0Um9sbG91dHMSIC5wYWxpc2FkZS52MS5MaXN0Um9sbG91dHNSZXF1ZXN0GiEucGFsaXNhZGUudjEuTGlzdFJvbGxvdXRzUmVzcG9uc2USVQoMV2F0Y2hSb2xsb3V0EiAucGFsaXNhZGUudjEuV2F0Y2hSb2xsb3V0UmVxdWVzdBohLnBhbGlzYWRlLnYxLldhdGNoUm9sbG91dFJlc3BvbnNlMAESRgoMUGF1c2VSb2xsb3V0EiAucGFsaXNhZGUudjEuUGF1c2VSb2xsb3V0UmVxdWVzdBoULnBhbGlzYWRlLnYxLlJvbGxvdXQSSAoNUmVzdW1lUm9sbG91dBIhLnBhbGlzYWRlLnYxLlJlc3VtZVJvbGxvdXRSZXF1ZXN0GhQucGFsaXNhZGUudjEuUm9sbG91dBJICg1DYW5jZWxSb2xsb3V0EiEucGFsaXNhZGUudjEuQ2FuY2VsUm9sbG91dFJlcXVlc3QaFC5wYWxpc2FkZS52MS5Sb2xsb3V0Eo4BCg9Sb2xsYmFja1JvbGxvdXQSIy5wYWxpc2FkZS52MS5Sb2xsYmFja1JvbGxvdXRSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI3ykE0ChNwYWxpc2FkZS52MS5Sb2xsb3V0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YUI7WjlnaXRodWIuY29tL3BhbGlzYWRlaHEvcGFsaXNhZGUvZ2VuL3BhbGlzYWRlL3YxO3BhbGlzYWRldjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_longrunning_operations, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_rpc_status, file_palisade_v1_security_group_service, file_palisade_v1_types]);
+
+/**
+ * RollbackRolloutRequest names the rollout to undo.
+ *
+ * @generated from message palisade.v1.RollbackRolloutRequest
+ */
+export type RollbackRolloutRequest = Message<"palisade.v1.RollbackRolloutRequest"> & {
+  /**
+   * "rollouts/<id>": a rollout that has ended.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Idempotency key (AIP-155): a UUID.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
+
+  /**
+   * Answer the plan (each group's losses and gains); nothing is stored.
+   *
+   * @generated from field: bool validate_only = 3;
+   */
+  validateOnly: boolean;
+
+  /**
+   * The strategy controls; unset: the rolled-back rollout's own.
+   *
+   * @generated from field: palisade.v1.RolloutStrategy strategy = 4;
+   */
+  strategy?: RolloutStrategy | undefined;
+};
+
+/**
+ * Describes the message palisade.v1.RollbackRolloutRequest.
+ * Use `create(RollbackRolloutRequestSchema)` to create a new message.
+ */
+export const RollbackRolloutRequestSchema: GenMessage<RollbackRolloutRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_rollout_service, 0);
+
+/**
+ * GroupChange is one group's own change in a rollout whose groups change
+ * differently (a rollback), with what was left alone there and why.
+ *
+ * @generated from message palisade.v1.GroupChange
+ */
+export type GroupChange = Message<"palisade.v1.GroupChange"> & {
+  /**
+   * @generated from field: palisade.v1.Location location = 1;
+   */
+  location?: Location | undefined;
+
+  /**
+   * @generated from field: string group_id = 2;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: palisade.v1.RuleChange change = 3;
+   */
+  change?: RuleChange | undefined;
+
+  /**
+   * What the group no longer holds as the rolled-back rollout left it, and
+   * is therefore not undone, one sentence each.
+   *
+   * @generated from field: repeated string drift = 4;
+   */
+  drift: string[];
+};
+
+/**
+ * Describes the message palisade.v1.GroupChange.
+ * Use `create(GroupChangeSchema)` to create a new message.
+ */
+export const GroupChangeSchema: GenMessage<GroupChange> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_rollout_service, 1);
 
 /**
  * RuleChange is what a rollout does to every target group: it adds the
@@ -58,7 +138,7 @@ export type RuleChange = Message<"palisade.v1.RuleChange"> & {
  * Use `create(RuleChangeSchema)` to create a new message.
  */
 export const RuleChangeSchema: GenMessage<RuleChange> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 0);
+  messageDesc(file_palisade_v1_rollout_service, 2);
 
 /**
  * RolloutTarget selects groups in one account and region: either by id, or
@@ -99,7 +179,7 @@ export type RolloutTarget = Message<"palisade.v1.RolloutTarget"> & {
  * Use `create(RolloutTargetSchema)` to create a new message.
  */
 export const RolloutTargetSchema: GenMessage<RolloutTarget> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 1);
+  messageDesc(file_palisade_v1_rollout_service, 3);
 
 /**
  * RolloutStrategy paces a rollout and says when to stop it.
@@ -137,7 +217,7 @@ export type RolloutStrategy = Message<"palisade.v1.RolloutStrategy"> & {
  * Use `create(RolloutStrategySchema)` to create a new message.
  */
 export const RolloutStrategySchema: GenMessage<RolloutStrategy> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 2);
+  messageDesc(file_palisade_v1_rollout_service, 4);
 
 /**
  * StartRolloutRequest starts a rollout.
@@ -173,6 +253,31 @@ export type StartRolloutRequest = Message<"palisade.v1.StartRolloutRequest"> & {
    * @generated from field: palisade.v1.RolloutStrategy strategy = 5;
    */
   strategy?: RolloutStrategy | undefined;
+
+  /**
+   * A remediation: the targets are the groups a fleet search finds and the
+   * change is derived from their matching rules. Leave change and targets
+   * empty; the API fills them in from the search before deciding and
+   * storing the rollout, so the rollout shows (and the policy decides)
+   * exactly what will be done.
+   *
+   * @generated from field: palisade.v1.RolloutRemediation remediation = 6;
+   */
+  remediation?: RolloutRemediation | undefined;
+
+  /**
+   * Set by the API only, for a remediation or a rollback: each group's own
+   * change (change is then their union, targets the same groups), and for
+   * a rollback the rollout undone.
+   *
+   * @generated from field: repeated palisade.v1.GroupChange group_changes = 7;
+   */
+  groupChanges: GroupChange[];
+
+  /**
+   * @generated from field: string rollback_of = 8;
+   */
+  rollbackOf: string;
 };
 
 /**
@@ -180,7 +285,77 @@ export type StartRolloutRequest = Message<"palisade.v1.StartRolloutRequest"> & {
  * Use `create(StartRolloutRequestSchema)` to create a new message.
  */
 export const StartRolloutRequestSchema: GenMessage<StartRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 3);
+  messageDesc(file_palisade_v1_rollout_service, 5);
+
+/**
+ * RolloutRemediation derives a rollout from a fleet search.
+ *
+ * @generated from message palisade.v1.RolloutRemediation
+ */
+export type RolloutRemediation = Message<"palisade.v1.RolloutRemediation"> & {
+  /**
+   * Where and what to look for: at most 100 targets, at least one rule
+   * predicate.
+   *
+   * @generated from field: palisade.v1.SearchSecurityGroupsRequest search = 1;
+   */
+  search?: SearchSecurityGroupsRequest | undefined;
+
+  /**
+   * @generated from field: palisade.v1.RolloutRemediation.Action action = 2;
+   */
+  action: RolloutRemediation_Action;
+
+  /**
+   * For ACTION_REPLACE_PEER_CIDR: the new peer, an IPv4 or IPv6 CIDR, e.g.
+   * "10.0.0.0/8". Only rules whose peer is a range of the same family can
+   * be replaced.
+   *
+   * @generated from field: string replacement_cidr = 3;
+   */
+  replacementCidr: string;
+};
+
+/**
+ * Describes the message palisade.v1.RolloutRemediation.
+ * Use `create(RolloutRemediationSchema)` to create a new message.
+ */
+export const RolloutRemediationSchema: GenMessage<RolloutRemediation> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_rollout_service, 6);
+
+/**
+ * What a remediation does to each group the search finds.
+ *
+ * @generated from enum palisade.v1.RolloutRemediation.Action
+ */
+export enum RolloutRemediation_Action {
+  /**
+   * @generated from enum value: ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Revoke the group's rules that satisfy the search's predicates.
+   *
+   * @generated from enum value: ACTION_REVOKE_MATCHING_RULES = 1;
+   */
+  REVOKE_MATCHING_RULES = 1,
+
+  /**
+   * Replace the peer of each matching rule with replacement_cidr: the
+   * same rule with that peer is added, then the matching one revoked, so
+   * the group is never without either.
+   *
+   * @generated from enum value: ACTION_REPLACE_PEER_CIDR = 2;
+   */
+  REPLACE_PEER_CIDR = 2,
+}
+
+/**
+ * Describes the enum palisade.v1.RolloutRemediation.Action.
+ */
+export const RolloutRemediation_ActionSchema: GenEnum<RolloutRemediation_Action> = /*@__PURE__*/
+  enumDesc(file_palisade_v1_rollout_service, 6, 0);
 
 /**
  * Rollout is a rollout's definition and progress.
@@ -277,6 +452,19 @@ export type Rollout = Message<"palisade.v1.Rollout"> & {
    * @generated from field: google.protobuf.Timestamp end_time = 16;
    */
   endTime?: Timestamp | undefined;
+
+  /**
+   * For a rollback: "rollouts/<id>" undone, and each group's own change
+   * with what was left alone there.
+   *
+   * @generated from field: string rollback_of = 17;
+   */
+  rollbackOf: string;
+
+  /**
+   * @generated from field: repeated palisade.v1.GroupChange group_changes = 18;
+   */
+  groupChanges: GroupChange[];
 };
 
 /**
@@ -284,7 +472,7 @@ export type Rollout = Message<"palisade.v1.Rollout"> & {
  * Use `create(RolloutSchema)` to create a new message.
  */
 export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 4);
+  messageDesc(file_palisade_v1_rollout_service, 7);
 
 /**
  * RolloutProgress counts the target groups by state.
@@ -365,7 +553,7 @@ export type RolloutProgress = Message<"palisade.v1.RolloutProgress"> & {
  * Use `create(RolloutProgressSchema)` to create a new message.
  */
 export const RolloutProgressSchema: GenMessage<RolloutProgress> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 5);
+  messageDesc(file_palisade_v1_rollout_service, 8);
 
 /**
  * RolloutFailure is one group that failed.
@@ -416,7 +604,7 @@ export type RolloutFailure = Message<"palisade.v1.RolloutFailure"> & {
  * Use `create(RolloutFailureSchema)` to create a new message.
  */
 export const RolloutFailureSchema: GenMessage<RolloutFailure> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 6);
+  messageDesc(file_palisade_v1_rollout_service, 9);
 
 /**
  * RolloutPlan is what the targets resolved to.
@@ -462,7 +650,7 @@ export type RolloutPlan = Message<"palisade.v1.RolloutPlan"> & {
  * Use `create(RolloutPlanSchema)` to create a new message.
  */
 export const RolloutPlanSchema: GenMessage<RolloutPlan> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 7);
+  messageDesc(file_palisade_v1_rollout_service, 10);
 
 /**
  * LocationPlan is the plan of one account and region.
@@ -508,7 +696,7 @@ export type LocationPlan = Message<"palisade.v1.LocationPlan"> & {
  * Use `create(LocationPlanSchema)` to create a new message.
  */
 export const LocationPlanSchema: GenMessage<LocationPlan> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 8);
+  messageDesc(file_palisade_v1_rollout_service, 11);
 
 /**
  * ActionCalls is a number of calls of one EC2 action.
@@ -532,7 +720,7 @@ export type ActionCalls = Message<"palisade.v1.ActionCalls"> & {
  * Use `create(ActionCallsSchema)` to create a new message.
  */
 export const ActionCallsSchema: GenMessage<ActionCalls> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 9);
+  messageDesc(file_palisade_v1_rollout_service, 12);
 
 /**
  * GroupPlan is what a rollout would do to one group.
@@ -589,6 +777,19 @@ export type GroupPlan = Message<"palisade.v1.GroupPlan"> & {
    * @generated from field: google.rpc.Status failure = 9;
    */
   failure?: Status | undefined;
+
+  /**
+   * For a remediation: the rules the group loses, with their ids as the
+   * search found them, and those it gains.
+   *
+   * @generated from field: repeated palisade.v1.SecurityGroupRule losses = 10;
+   */
+  losses: SecurityGroupRule[];
+
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRule gains = 11;
+   */
+  gains: SecurityGroupRule[];
 };
 
 /**
@@ -596,7 +797,7 @@ export type GroupPlan = Message<"palisade.v1.GroupPlan"> & {
  * Use `create(GroupPlanSchema)` to create a new message.
  */
 export const GroupPlanSchema: GenMessage<GroupPlan> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 10);
+  messageDesc(file_palisade_v1_rollout_service, 13);
 
 /**
  * GetRolloutRequest names a rollout.
@@ -617,7 +818,7 @@ export type GetRolloutRequest = Message<"palisade.v1.GetRolloutRequest"> & {
  * Use `create(GetRolloutRequestSchema)` to create a new message.
  */
 export const GetRolloutRequestSchema: GenMessage<GetRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 11);
+  messageDesc(file_palisade_v1_rollout_service, 14);
 
 /**
  * ListRolloutsRequest pages through the caller's rollouts.
@@ -643,7 +844,7 @@ export type ListRolloutsRequest = Message<"palisade.v1.ListRolloutsRequest"> & {
  * Use `create(ListRolloutsRequestSchema)` to create a new message.
  */
 export const ListRolloutsRequestSchema: GenMessage<ListRolloutsRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 12);
+  messageDesc(file_palisade_v1_rollout_service, 15);
 
 /**
  * ListRolloutsResponse is one page of rollouts, oldest id first.
@@ -667,7 +868,7 @@ export type ListRolloutsResponse = Message<"palisade.v1.ListRolloutsResponse"> &
  * Use `create(ListRolloutsResponseSchema)` to create a new message.
  */
 export const ListRolloutsResponseSchema: GenMessage<ListRolloutsResponse> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 13);
+  messageDesc(file_palisade_v1_rollout_service, 16);
 
 /**
  * WatchRolloutRequest names the rollout to follow.
@@ -686,7 +887,7 @@ export type WatchRolloutRequest = Message<"palisade.v1.WatchRolloutRequest"> & {
  * Use `create(WatchRolloutRequestSchema)` to create a new message.
  */
 export const WatchRolloutRequestSchema: GenMessage<WatchRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 14);
+  messageDesc(file_palisade_v1_rollout_service, 17);
 
 /**
  * WatchRolloutResponse is the rollout as it now is.
@@ -712,7 +913,7 @@ export type WatchRolloutResponse = Message<"palisade.v1.WatchRolloutResponse"> &
  * Use `create(WatchRolloutResponseSchema)` to create a new message.
  */
 export const WatchRolloutResponseSchema: GenMessage<WatchRolloutResponse> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 15);
+  messageDesc(file_palisade_v1_rollout_service, 18);
 
 /**
  * PauseRolloutRequest names the rollout to pause.
@@ -731,7 +932,7 @@ export type PauseRolloutRequest = Message<"palisade.v1.PauseRolloutRequest"> & {
  * Use `create(PauseRolloutRequestSchema)` to create a new message.
  */
 export const PauseRolloutRequestSchema: GenMessage<PauseRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 16);
+  messageDesc(file_palisade_v1_rollout_service, 19);
 
 /**
  * ResumeRolloutRequest names the rollout to resume.
@@ -750,7 +951,7 @@ export type ResumeRolloutRequest = Message<"palisade.v1.ResumeRolloutRequest"> &
  * Use `create(ResumeRolloutRequestSchema)` to create a new message.
  */
 export const ResumeRolloutRequestSchema: GenMessage<ResumeRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 17);
+  messageDesc(file_palisade_v1_rollout_service, 20);
 
 /**
  * CancelRolloutRequest names the rollout to cancel.
@@ -769,7 +970,7 @@ export type CancelRolloutRequest = Message<"palisade.v1.CancelRolloutRequest"> &
  * Use `create(CancelRolloutRequestSchema)` to create a new message.
  */
 export const CancelRolloutRequestSchema: GenMessage<CancelRolloutRequest> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_rollout_service, 18);
+  messageDesc(file_palisade_v1_rollout_service, 21);
 
 /**
  * RolloutState is where a rollout is in its life.
@@ -932,6 +1133,20 @@ export const RolloutService: GenService<{
     methodKind: "unary";
     input: typeof CancelRolloutRequestSchema;
     output: typeof RolloutSchema;
+  },
+  /**
+   * Undoes what a finished or stopped rollout changed, as a new rollout
+   * with the same strategy controls: in every group it changed, the rules
+   * it added are removed and the rules it removed are added again, only
+   * where the group still is as the rollout left it. What changed since is
+   * reported in the new rollout's group_changes, not overwritten.
+   *
+   * @generated from rpc palisade.v1.RolloutService.RollbackRollout
+   */
+  rollbackRollout: {
+    methodKind: "unary";
+    input: typeof RollbackRolloutRequestSchema;
+    output: typeof OperationSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_palisade_v1_rollout_service, 0);

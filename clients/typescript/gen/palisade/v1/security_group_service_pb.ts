@@ -2,12 +2,14 @@
 // @generated from file palisade/v1/security_group_service.proto (package palisade.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb.js";
 import type { OperationSchema } from "../../google/longrunning/operations_pb.js";
 import { file_google_longrunning_operations } from "../../google/longrunning/operations_pb.js";
-import type { IpPermission, SecurityGroup, SecurityGroupSchema } from "./types_pb.js";
+import type { Status } from "../../google/rpc/status_pb.js";
+import { file_google_rpc_status } from "../../google/rpc/status_pb.js";
+import type { IpPermission, SecurityGroup, SecurityGroupRule, SecurityGroupSchema } from "./types_pb.js";
 import { file_palisade_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -15,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/security_group_service.proto.
  */
 export const file_palisade_v1_security_group_service: GenFile = /*@__PURE__*/
-  fileDesc("CihwYWxpc2FkZS92MS9zZWN1cml0eV9ncm91cF9zZXJ2aWNlLnByb3RvEgtwYWxpc2FkZS52MSI4CghMb2NhdGlvbhIXCgphY2NvdW50X2lkGAEgASgJQgPgQQISEwoGcmVnaW9uGAIgASgJQgPgQQIikwMKGkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAQgASgJEhcKCmdyb3VwX25hbWUYBSABKAlCA+BBAhIYCgtkZXNjcmlwdGlvbhgGIAEoCUID4EECEj8KBHRhZ3MYByADKAsyMS5wYWxpc2FkZS52MS5DcmVhdGVTZWN1cml0eUdyb3VwUmVxdWVzdC5UYWdzRW50cnkSMQoOaXBfcGVybWlzc2lvbnMYCCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SOAoVaXBfcGVybWlzc2lvbnNfZWdyZXNzGAkgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs4BCiRBdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjYKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uQgPgQQIizQEKI0F1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhI2Cg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbkID4EECIucBCiFSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjEKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEh8KF3NlY3VyaXR5X2dyb3VwX3J1bGVfaWRzGAYgAygJIuYBCiBSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoIbG9jYXRpb24YAyABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhUKCGdyb3VwX2lkGAQgASgJQgPgQQISMQoOaXBfcGVybWlzc2lvbnMYBSADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYBiADKAkijAEKGkRlbGV0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAiJeChdHZXRTZWN1cml0eUdyb3VwUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYAiABKAlCA+BBAiKAAgoZTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAIgASgJEj4KBHRhZ3MYAyADKAsyMC5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXF1ZXN0LlRhZ3NFbnRyeRIRCglncm91cF9pZHMYBCADKAkSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiagoaTGlzdFNlY3VyaXR5R3JvdXBzUmVzcG9uc2USMwoPc2VjdXJpdHlfZ3JvdXBzGAEgAygLMhoucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAky2QkKFFNlY3VyaXR5R3JvdXBTZXJ2aWNlEp4BChNDcmVhdGVTZWN1cml0eUdyb3VwEicucGFsaXNhZGUudjEuQ3JlYXRlU2VjdXJpdHlHcm91cFJlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESsgEKHUF1dGhvcml6ZVNlY3VyaXR5R3JvdXBJbmdyZXNzEjEucGFsaXNhZGUudjEuQXV0aG9yaXplU2VjdXJpdHlHcm91cEluZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhErABChxBdXRob3JpemVTZWN1cml0eUdyb3VwRWdyZXNzEjAucGFsaXNhZGUudjEuQXV0aG9yaXplU2VjdXJpdHlHcm91cEVncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESrAEKGlJldm9rZVNlY3VyaXR5R3JvdXBJbmdyZXNzEi4ucGFsaXNhZGUudjEuUmV2b2tlU2VjdXJpdHlHcm91cEluZ3Jlc3NSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEqoBChlSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzEi0ucGFsaXNhZGUudjEuUmV2b2tlU2VjdXJpdHlHcm91cEVncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESngEKE0RlbGV0ZVNlY3VyaXR5R3JvdXASJy5wYWxpc2FkZS52MS5EZWxldGVTZWN1cml0eUdyb3VwUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRJUChBHZXRTZWN1cml0eUdyb3VwEiQucGFsaXNhZGUudjEuR2V0U2VjdXJpdHlHcm91cFJlcXVlc3QaGi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwEmUKEkxpc3RTZWN1cml0eUdyb3VwcxImLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3Vwc1JlcXVlc3QaJy5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXNwb25zZUI7WjlnaXRodWIuY29tL3BhbGlzYWRlaHEvcGFsaXNhZGUvZ2VuL3BhbGlzYWRlL3YxO3BhbGlzYWRldjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_longrunning_operations, file_palisade_v1_types]);
+  fileDesc("CihwYWxpc2FkZS92MS9zZWN1cml0eV9ncm91cF9zZXJ2aWNlLnByb3RvEgtwYWxpc2FkZS52MSI4CghMb2NhdGlvbhIXCgphY2NvdW50X2lkGAEgASgJQgPgQQISEwoGcmVnaW9uGAIgASgJQgPgQQIikwMKGkNyZWF0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAQgASgJEhcKCmdyb3VwX25hbWUYBSABKAlCA+BBAhIYCgtkZXNjcmlwdGlvbhgGIAEoCUID4EECEj8KBHRhZ3MYByADKAsyMS5wYWxpc2FkZS52MS5DcmVhdGVTZWN1cml0eUdyb3VwUmVxdWVzdC5UYWdzRW50cnkSMQoOaXBfcGVybWlzc2lvbnMYCCADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SOAoVaXBfcGVybWlzc2lvbnNfZWdyZXNzGAkgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs4BCiRBdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjYKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uQgPgQQIizQEKI0F1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhI2Cg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbkID4EECIucBCiFSZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjEKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uEh8KF3NlY3VyaXR5X2dyb3VwX3J1bGVfaWRzGAYgAygJIuYBCiBSZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhUKDXZhbGlkYXRlX29ubHkYAiABKAgSLAoIbG9jYXRpb24YAyABKAsyFS5wYWxpc2FkZS52MS5Mb2NhdGlvbkID4EECEhUKCGdyb3VwX2lkGAQgASgJQgPgQQISMQoOaXBfcGVybWlzc2lvbnMYBSADKAsyGS5wYWxpc2FkZS52MS5JcFBlcm1pc3Npb24SHwoXc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZHMYBiADKAkijAEKGkRlbGV0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAiJeChdHZXRTZWN1cml0eUdyb3VwUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYAiABKAlCA+BBAiKmAgoZTGlzdFNlY3VyaXR5R3JvdXBzUmVxdWVzdBIsCghsb2NhdGlvbhgBIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISDgoGdnBjX2lkGAIgASgJEj4KBHRhZ3MYAyADKAsyMC5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXF1ZXN0LlRhZ3NFbnRyeRIRCglncm91cF9pZHMYBCADKAkSEQoJcGFnZV9zaXplGAUgASgFEhIKCnBhZ2VfdG9rZW4YBiABKAkSJAoHZmlsdGVycxgHIAMoCzITLnBhbGlzYWRlLnYxLkZpbHRlchorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJqChpMaXN0U2VjdXJpdHlHcm91cHNSZXNwb25zZRIzCg9zZWN1cml0eV9ncm91cHMYASADKAsyGi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSImCgZGaWx0ZXISDAoEbmFtZRgBIAEoCRIOCgZ2YWx1ZXMYAiADKAkizQEKHUxpc3RTZWN1cml0eUdyb3VwUnVsZXNSZXF1ZXN0EiwKCGxvY2F0aW9uGAEgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIQCghncm91cF9pZBgCIAEoCRIfChdzZWN1cml0eV9ncm91cF9ydWxlX2lkcxgDIAMoCRIkCgdmaWx0ZXJzGAQgAygLMhMucGFsaXNhZGUudjEuRmlsdGVyEhEKCXBhZ2Vfc2l6ZRgFIAEoBRISCgpwYWdlX3Rva2VuGAYgASgJIncKHkxpc3RTZWN1cml0eUdyb3VwUnVsZXNSZXNwb25zZRI8ChRzZWN1cml0eV9ncm91cF9ydWxlcxgBIAMoCzIeLnBhbGlzYWRlLnYxLlNlY3VyaXR5R3JvdXBSdWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKIAgoRQ3JlYXRlVGFnc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEhkKDHJlc291cmNlX2lkcxgFIAMoCUID4EECEjsKBHRhZ3MYBiADKAsyKC5wYWxpc2FkZS52MS5DcmVhdGVUYWdzUmVxdWVzdC5UYWdzRW50cnlCA+BBAhorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKVAgoRRGVsZXRlVGFnc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEhkKDHJlc291cmNlX2lkcxgFIAMoCUID4EECEjYKBHRhZ3MYBiADKAsyKC5wYWxpc2FkZS52MS5EZWxldGVUYWdzUmVxdWVzdC5UYWdzRW50cnkSEAoIdGFnX2tleXMYByADKAkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi2gEKH01vZGlmeVNlY3VyaXR5R3JvdXBSdWxlc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEkcKFHNlY3VyaXR5X2dyb3VwX3J1bGVzGAUgAygLMiQucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cFJ1bGVVcGRhdGVCA+BBAiKHAQoXU2VjdXJpdHlHcm91cFJ1bGVVcGRhdGUSIwoWc2VjdXJpdHlfZ3JvdXBfcnVsZV9pZBgBIAEoCUID4EECEkcKE3NlY3VyaXR5X2dyb3VwX3J1bGUYAiABKAsyJS5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwUnVsZVJlcXVlc3RCA+BBAiLnAQoYU2VjdXJpdHlHcm91cFJ1bGVSZXF1ZXN0EhMKC2lwX3Byb3RvY29sGAEgASgJEhYKCWZyb21fcG9ydBgCIAEoBUgAiAEBEhQKB3RvX3BvcnQYAyABKAVIAYgBARIRCgljaWRyX2lwdjQYBCABKAkSEQoJY2lkcl9pcHY2GAUgASgJEhYKDnByZWZpeF9saXN0X2lkGAYgASgJEhsKE3JlZmVyZW5jZWRfZ3JvdXBfaWQYByABKAkSEwoLZGVzY3JpcHRpb24YCCABKAlCDAoKX2Zyb21fcG9ydEIKCghfdG9fcG9ydCJTChxTZWN1cml0eUdyb3VwUnVsZURlc2NyaXB0aW9uEh4KFnNlY3VyaXR5X2dyb3VwX3J1bGVfaWQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkiqwIKMVVwZGF0ZVNlY3VyaXR5R3JvdXBSdWxlRGVzY3JpcHRpb25zSW5ncmVzc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAIgASgIEiwKCGxvY2F0aW9uGAMgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIVCghncm91cF9pZBgEIAEoCUID4EECEjEKDmlwX3Blcm1pc3Npb25zGAUgAygLMhkucGFsaXNhZGUudjEuSXBQZXJtaXNzaW9uElMKIHNlY3VyaXR5X2dyb3VwX3J1bGVfZGVzY3JpcHRpb25zGAYgAygLMikucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cFJ1bGVEZXNjcmlwdGlvbiKqAgowVXBkYXRlU2VjdXJpdHlHcm91cFJ1bGVEZXNjcmlwdGlvbnNFZ3Jlc3NSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSFQoNdmFsaWRhdGVfb25seRgCIAEoCBIsCghsb2NhdGlvbhgDIAEoCzIVLnBhbGlzYWRlLnYxLkxvY2F0aW9uQgPgQQISFQoIZ3JvdXBfaWQYBCABKAlCA+BBAhIxCg5pcF9wZXJtaXNzaW9ucxgFIAMoCzIZLnBhbGlzYWRlLnYxLklwUGVybWlzc2lvbhJTCiBzZWN1cml0eV9ncm91cF9ydWxlX2Rlc2NyaXB0aW9ucxgGIAMoCzIpLnBhbGlzYWRlLnYxLlNlY3VyaXR5R3JvdXBSdWxlRGVzY3JpcHRpb24ivAEKG1NlYXJjaFNlY3VyaXR5R3JvdXBzUmVxdWVzdBIrCgd0YXJnZXRzGAEgAygLMhUucGFsaXNhZGUudjEuTG9jYXRpb25CA+BBAhIkCgdmaWx0ZXJzGAIgAygLMhMucGFsaXNhZGUudjEuRmlsdGVyEjMKD3J1bGVfcHJlZGljYXRlcxgDIAMoCzIaLnBhbGlzYWRlLnYxLlJ1bGVQcmVkaWNhdGUSFQoNd2l0aG91dF9ydWxlcxgEIAEoCCKEAgoNUnVsZVByZWRpY2F0ZRI3CglkaXJlY3Rpb24YASABKA4yJC5wYWxpc2FkZS52MS5SdWxlUHJlZGljYXRlLkRpcmVjdGlvbhIQCghwcm90b2NvbBgCIAEoCRIRCgRwb3J0GAMgASgFSACIAQESFQoNY2lkcl9jb250YWlucxgEIAEoCRIgChhyZWZlcmVuY2VzX290aGVyX2FjY291bnQYBSABKAgiUwoJRGlyZWN0aW9uEhkKFURJUkVDVElPTl9VTlNQRUNJRklFRBAAEhUKEURJUkVDVElPTl9JTkdSRVNTEAESFAoQRElSRUNUSU9OX0VHUkVTUxACQgcKBV9wb3J0ItYBChxTZWFyY2hTZWN1cml0eUdyb3Vwc1Jlc3BvbnNlEicKCGxvY2F0aW9uGAEgASgLMhUucGFsaXNhZGUudjEuTG9jYXRpb24SMgoOc2VjdXJpdHlfZ3JvdXAYAiABKAsyGi5wYWxpc2FkZS52MS5TZWN1cml0eUdyb3VwEjYKDm1hdGNoaW5nX3J1bGVzGAMgAygLMh4ucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cFJ1bGUSIQoFZXJyb3IYBCABKAsyEi5nb29nbGUucnBjLlN0YXR1czKgEgoUU2VjdXJpdHlHcm91cFNlcnZpY2USngEKE0NyZWF0ZVNlY3VyaXR5R3JvdXASJy5wYWxpc2FkZS52MS5DcmVhdGVTZWN1cml0eUdyb3VwUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKyAQodQXV0aG9yaXplU2VjdXJpdHlHcm91cEluZ3Jlc3MSMS5wYWxpc2FkZS52MS5BdXRob3JpemVTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESsAEKHEF1dGhvcml6ZVNlY3VyaXR5R3JvdXBFZ3Jlc3MSMC5wYWxpc2FkZS52MS5BdXRob3JpemVTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKsAQoaUmV2b2tlU2VjdXJpdHlHcm91cEluZ3Jlc3MSLi5wYWxpc2FkZS52MS5SZXZva2VTZWN1cml0eUdyb3VwSW5ncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESqgEKGVJldm9rZVNlY3VyaXR5R3JvdXBFZ3Jlc3MSLS5wYWxpc2FkZS52MS5SZXZva2VTZWN1cml0eUdyb3VwRWdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKeAQoTRGVsZXRlU2VjdXJpdHlHcm91cBInLnBhbGlzYWRlLnYxLkRlbGV0ZVNlY3VyaXR5R3JvdXBSZXF1ZXN0Gh0uZ29vZ2xlLmxvbmdydW5uaW5nLk9wZXJhdGlvbiI/ykE8ChtwYWxpc2FkZS52MS5PcGVyYXRpb25SZXN1bHQSHXBhbGlzYWRlLnYxLk9wZXJhdGlvbk1ldGFkYXRhEowBCgpDcmVhdGVUYWdzEh4ucGFsaXNhZGUudjEuQ3JlYXRlVGFnc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESjAEKCkRlbGV0ZVRhZ3MSHi5wYWxpc2FkZS52MS5EZWxldGVUYWdzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRKoAQoYTW9kaWZ5U2VjdXJpdHlHcm91cFJ1bGVzEiwucGFsaXNhZGUudjEuTW9kaWZ5U2VjdXJpdHlHcm91cFJ1bGVzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRLMAQoqVXBkYXRlU2VjdXJpdHlHcm91cFJ1bGVEZXNjcmlwdGlvbnNJbmdyZXNzEj4ucGFsaXNhZGUudjEuVXBkYXRlU2VjdXJpdHlHcm91cFJ1bGVEZXNjcmlwdGlvbnNJbmdyZXNzUmVxdWVzdBodLmdvb2dsZS5sb25ncnVubmluZy5PcGVyYXRpb24iP8pBPAobcGFsaXNhZGUudjEuT3BlcmF0aW9uUmVzdWx0Eh1wYWxpc2FkZS52MS5PcGVyYXRpb25NZXRhZGF0YRLKAQopVXBkYXRlU2VjdXJpdHlHcm91cFJ1bGVEZXNjcmlwdGlvbnNFZ3Jlc3MSPS5wYWxpc2FkZS52MS5VcGRhdGVTZWN1cml0eUdyb3VwUnVsZURlc2NyaXB0aW9uc0VncmVzc1JlcXVlc3QaHS5nb29nbGUubG9uZ3J1bm5pbmcuT3BlcmF0aW9uIj/KQTwKG3BhbGlzYWRlLnYxLk9wZXJhdGlvblJlc3VsdBIdcGFsaXNhZGUudjEuT3BlcmF0aW9uTWV0YWRhdGESVAoQR2V0U2VjdXJpdHlHcm91cBIkLnBhbGlzYWRlLnYxLkdldFNlY3VyaXR5R3JvdXBSZXF1ZXN0GhoucGFsaXNhZGUudjEuU2VjdXJpdHlHcm91cBJlChJMaXN0U2VjdXJpdHlHcm91cHMSJi5wYWxpc2FkZS52MS5MaXN0U2VjdXJpdHlHcm91cHNSZXF1ZXN0GicucGFsaXNhZGUudjEuTGlzdFNlY3VyaXR5R3JvdXBzUmVzcG9uc2UScQoWTGlzdFNlY3VyaXR5R3JvdXBSdWxlcxIqLnBhbGlzYWRlLnYxLkxpc3RTZWN1cml0eUdyb3VwUnVsZXNSZXF1ZXN0GisucGFsaXNhZGUudjEuTGlzdFNlY3VyaXR5R3JvdXBSdWxlc1Jlc3BvbnNlEm0KFFNlYXJjaFNlY3VyaXR5R3JvdXBzEigucGFsaXNhZGUudjEuU2VhcmNoU2VjdXJpdHlHcm91cHNSZXF1ZXN0GikucGFsaXNhZGUudjEuU2VhcmNoU2VjdXJpdHlHcm91cHNSZXNwb25zZTABQjtaOWdpdGh1Yi5jb20vcGFsaXNhZGVocS9wYWxpc2FkZS9nZW4vcGFsaXNhZGUvdjE7cGFsaXNhZGV2MWIGcHJvdG8z", [file_google_api_field_behavior, file_google_longrunning_operations, file_google_rpc_status, file_palisade_v1_types]);
 
 /**
  * Location names the EC2 account and region a request applies to.
@@ -386,6 +388,18 @@ export type ListSecurityGroupsRequest = Message<"palisade.v1.ListSecurityGroupsR
    * @generated from field: string page_token = 6;
    */
   pageToken: string;
+
+  /**
+   * EC2's filters for groups, with the fields above: description,
+   * group-id, group-name, owner-id, vpc-id, tag:<key>, tag-key, and the
+   * rule filters ip-permission.{cidr, from-port, to-port, protocol,
+   * group-id, group-name, ipv6-cidr, prefix-list-id, user-id}, the same
+   * prefixed "egress." for outbound rules. Several rule filters may be
+   * met by different rules of one group, as in EC2.
+   *
+   * @generated from field: repeated palisade.v1.Filter filters = 7;
+   */
+  filters: Filter[];
 };
 
 /**
@@ -418,6 +432,630 @@ export type ListSecurityGroupsResponse = Message<"palisade.v1.ListSecurityGroups
  */
 export const ListSecurityGroupsResponseSchema: GenMessage<ListSecurityGroupsResponse> = /*@__PURE__*/
   messageDesc(file_palisade_v1_security_group_service, 9);
+
+/**
+ * Filter is one of EC2's describe filters: a name and the values of which
+ * any may match. Several filters must all match. Values may use EC2's
+ * wildcards ('*' any run, '?' one character, '\' escaping either).
+ *
+ * @generated from message palisade.v1.Filter
+ */
+export type Filter = Message<"palisade.v1.Filter"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated string values = 2;
+   */
+  values: string[];
+};
+
+/**
+ * Describes the message palisade.v1.Filter.
+ * Use `create(FilterSchema)` to create a new message.
+ */
+export const FilterSchema: GenMessage<Filter> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 10);
+
+/**
+ * ListSecurityGroupRulesRequest lists rules in one account and region.
+ *
+ * @generated from message palisade.v1.ListSecurityGroupRulesRequest
+ */
+export type ListSecurityGroupRulesRequest = Message<"palisade.v1.ListSecurityGroupRulesRequest"> & {
+  /**
+   * @generated from field: palisade.v1.Location location = 1;
+   */
+  location?: Location | undefined;
+
+  /**
+   * Only the rules of this group, when set.
+   *
+   * @generated from field: string group_id = 2;
+   */
+  groupId: string;
+
+  /**
+   * Only these rules, when set. An id EC2 does not have is simply absent
+   * from the answer.
+   *
+   * @generated from field: repeated string security_group_rule_ids = 3;
+   */
+  securityGroupRuleIds: string[];
+
+  /**
+   * EC2's filters for rules: "group-id", "security-group-rule-id" and
+   * "tag:<key>".
+   *
+   * @generated from field: repeated palisade.v1.Filter filters = 4;
+   */
+  filters: Filter[];
+
+  /**
+   * 5..1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 5;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 6;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message palisade.v1.ListSecurityGroupRulesRequest.
+ * Use `create(ListSecurityGroupRulesRequestSchema)` to create a new message.
+ */
+export const ListSecurityGroupRulesRequestSchema: GenMessage<ListSecurityGroupRulesRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 11);
+
+/**
+ * ListSecurityGroupRulesResponse is one page of rules.
+ *
+ * @generated from message palisade.v1.ListSecurityGroupRulesResponse
+ */
+export type ListSecurityGroupRulesResponse = Message<"palisade.v1.ListSecurityGroupRulesResponse"> & {
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRule security_group_rules = 1;
+   */
+  securityGroupRules: SecurityGroupRule[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message palisade.v1.ListSecurityGroupRulesResponse.
+ * Use `create(ListSecurityGroupRulesResponseSchema)` to create a new message.
+ */
+export const ListSecurityGroupRulesResponseSchema: GenMessage<ListSecurityGroupRulesResponse> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 12);
+
+/**
+ * CreateTagsRequest tags a group and rules of that group. The group names
+ * where the change is ordered with every other change to the group; a
+ * rule of another group is refused.
+ *
+ * @generated from message palisade.v1.CreateTagsRequest
+ */
+export type CreateTagsRequest = Message<"palisade.v1.CreateTagsRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * The group the resources are or belong to.
+   *
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * What to tag: group_id itself and sgr- ids of its rules.
+   *
+   * @generated from field: repeated string resource_ids = 5;
+   */
+  resourceIds: string[];
+
+  /**
+   * The tags to set, with the same rules as a create's: no "aws:" prefix,
+   * not Palisade's marker key.
+   *
+   * @generated from field: map<string, string> tags = 6;
+   */
+  tags: { [key: string]: string };
+};
+
+/**
+ * Describes the message palisade.v1.CreateTagsRequest.
+ * Use `create(CreateTagsRequestSchema)` to create a new message.
+ */
+export const CreateTagsRequestSchema: GenMessage<CreateTagsRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 13);
+
+/**
+ * DeleteTagsRequest removes tags from a group and rules of that group.
+ * At least one tag must be named: EC2 would take none as "every tag",
+ * Palisade's marker included.
+ *
+ * @generated from message palisade.v1.DeleteTagsRequest
+ */
+export type DeleteTagsRequest = Message<"palisade.v1.DeleteTagsRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * The group the resources are or belong to.
+   *
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * What to untag: group_id itself and sgr- ids of its rules.
+   *
+   * @generated from field: repeated string resource_ids = 5;
+   */
+  resourceIds: string[];
+
+  /**
+   * Tags removed only where they have this value.
+   *
+   * @generated from field: map<string, string> tags = 6;
+   */
+  tags: { [key: string]: string };
+
+  /**
+   * Tags removed whatever their value.
+   *
+   * @generated from field: repeated string tag_keys = 7;
+   */
+  tagKeys: string[];
+};
+
+/**
+ * Describes the message palisade.v1.DeleteTagsRequest.
+ * Use `create(DeleteTagsRequestSchema)` to create a new message.
+ */
+export const DeleteTagsRequestSchema: GenMessage<DeleteTagsRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 14);
+
+/**
+ * ModifySecurityGroupRulesRequest changes rules of one group in place.
+ *
+ * @generated from message palisade.v1.ModifySecurityGroupRulesRequest
+ */
+export type ModifySecurityGroupRulesRequest = Message<"palisade.v1.ModifySecurityGroupRulesRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRuleUpdate security_group_rules = 5;
+   */
+  securityGroupRules: SecurityGroupRuleUpdate[];
+};
+
+/**
+ * Describes the message palisade.v1.ModifySecurityGroupRulesRequest.
+ * Use `create(ModifySecurityGroupRulesRequestSchema)` to create a new message.
+ */
+export const ModifySecurityGroupRulesRequestSchema: GenMessage<ModifySecurityGroupRulesRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 15);
+
+/**
+ * SecurityGroupRuleUpdate is one rule's new content.
+ *
+ * @generated from message palisade.v1.SecurityGroupRuleUpdate
+ */
+export type SecurityGroupRuleUpdate = Message<"palisade.v1.SecurityGroupRuleUpdate"> & {
+  /**
+   * @generated from field: string security_group_rule_id = 1;
+   */
+  securityGroupRuleId: string;
+
+  /**
+   * @generated from field: palisade.v1.SecurityGroupRuleRequest security_group_rule = 2;
+   */
+  securityGroupRule?: SecurityGroupRuleRequest | undefined;
+};
+
+/**
+ * Describes the message palisade.v1.SecurityGroupRuleUpdate.
+ * Use `create(SecurityGroupRuleUpdateSchema)` to create a new message.
+ */
+export const SecurityGroupRuleUpdateSchema: GenMessage<SecurityGroupRuleUpdate> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 16);
+
+/**
+ * SecurityGroupRuleRequest is a rule's whole content, as EC2's
+ * SecurityGroupRuleRequest: exactly one peer, of the kind the rule already
+ * has. A description left empty removes the rule's description.
+ *
+ * @generated from message palisade.v1.SecurityGroupRuleRequest
+ */
+export type SecurityGroupRuleRequest = Message<"palisade.v1.SecurityGroupRuleRequest"> & {
+  /**
+   * @generated from field: string ip_protocol = 1;
+   */
+  ipProtocol: string;
+
+  /**
+   * @generated from field: optional int32 from_port = 2;
+   */
+  fromPort?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 to_port = 3;
+   */
+  toPort?: number | undefined;
+
+  /**
+   * @generated from field: string cidr_ipv4 = 4;
+   */
+  cidrIpv4: string;
+
+  /**
+   * @generated from field: string cidr_ipv6 = 5;
+   */
+  cidrIpv6: string;
+
+  /**
+   * @generated from field: string prefix_list_id = 6;
+   */
+  prefixListId: string;
+
+  /**
+   * @generated from field: string referenced_group_id = 7;
+   */
+  referencedGroupId: string;
+
+  /**
+   * @generated from field: string description = 8;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message palisade.v1.SecurityGroupRuleRequest.
+ * Use `create(SecurityGroupRuleRequestSchema)` to create a new message.
+ */
+export const SecurityGroupRuleRequestSchema: GenMessage<SecurityGroupRuleRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 17);
+
+/**
+ * SecurityGroupRuleDescription is a rule's new description, by id.
+ *
+ * @generated from message palisade.v1.SecurityGroupRuleDescription
+ */
+export type SecurityGroupRuleDescription = Message<"palisade.v1.SecurityGroupRuleDescription"> & {
+  /**
+   * @generated from field: string security_group_rule_id = 1;
+   */
+  securityGroupRuleId: string;
+
+  /**
+   * Empty removes the description.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message palisade.v1.SecurityGroupRuleDescription.
+ * Use `create(SecurityGroupRuleDescriptionSchema)` to create a new message.
+ */
+export const SecurityGroupRuleDescriptionSchema: GenMessage<SecurityGroupRuleDescription> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 18);
+
+/**
+ * UpdateSecurityGroupRuleDescriptionsIngressRequest names inbound rules
+ * either by content, each with its new description in ip_permissions, or
+ * by id. Every rule named must exist, or nothing changes.
+ *
+ * @generated from message palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest
+ */
+export type UpdateSecurityGroupRuleDescriptionsIngressRequest = Message<"palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: repeated palisade.v1.IpPermission ip_permissions = 5;
+   */
+  ipPermissions: IpPermission[];
+
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRuleDescription security_group_rule_descriptions = 6;
+   */
+  securityGroupRuleDescriptions: SecurityGroupRuleDescription[];
+};
+
+/**
+ * Describes the message palisade.v1.UpdateSecurityGroupRuleDescriptionsIngressRequest.
+ * Use `create(UpdateSecurityGroupRuleDescriptionsIngressRequestSchema)` to create a new message.
+ */
+export const UpdateSecurityGroupRuleDescriptionsIngressRequestSchema: GenMessage<UpdateSecurityGroupRuleDescriptionsIngressRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 19);
+
+/**
+ * UpdateSecurityGroupRuleDescriptionsEgressRequest is the same for
+ * outbound rules.
+ *
+ * @generated from message palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest
+ */
+export type UpdateSecurityGroupRuleDescriptionsEgressRequest = Message<"palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: bool validate_only = 2;
+   */
+  validateOnly: boolean;
+
+  /**
+   * @generated from field: palisade.v1.Location location = 3;
+   */
+  location?: Location | undefined;
+
+  /**
+   * @generated from field: string group_id = 4;
+   */
+  groupId: string;
+
+  /**
+   * @generated from field: repeated palisade.v1.IpPermission ip_permissions = 5;
+   */
+  ipPermissions: IpPermission[];
+
+  /**
+   * @generated from field: repeated palisade.v1.SecurityGroupRuleDescription security_group_rule_descriptions = 6;
+   */
+  securityGroupRuleDescriptions: SecurityGroupRuleDescription[];
+};
+
+/**
+ * Describes the message palisade.v1.UpdateSecurityGroupRuleDescriptionsEgressRequest.
+ * Use `create(UpdateSecurityGroupRuleDescriptionsEgressRequestSchema)` to create a new message.
+ */
+export const UpdateSecurityGroupRuleDescriptionsEgressRequestSchema: GenMessage<UpdateSecurityGroupRuleDescriptionsEgressRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 20);
+
+/**
+ * SearchSecurityGroupsRequest is a question asked of the whole fleet:
+ * "which groups, in any of these accounts and regions, allow 22 from
+ * 0.0.0.0/0?".
+ *
+ * @generated from message palisade.v1.SearchSecurityGroupsRequest
+ */
+export type SearchSecurityGroupsRequest = Message<"palisade.v1.SearchSecurityGroupsRequest"> & {
+  /**
+   * Where to look: up to 1,000 account and region pairs, each once.
+   *
+   * @generated from field: repeated palisade.v1.Location targets = 1;
+   */
+  targets: Location[];
+
+  /**
+   * EC2's filters for groups (as ListSecurityGroupsRequest.filters),
+   * applied by EC2 in each target.
+   *
+   * @generated from field: repeated palisade.v1.Filter filters = 2;
+   */
+  filters: Filter[];
+
+  /**
+   * A group matches when, for every predicate, one of its rules
+   * satisfies it (different rules may satisfy different predicates).
+   *
+   * @generated from field: repeated palisade.v1.RulePredicate rule_predicates = 3;
+   */
+  rulePredicates: RulePredicate[];
+
+  /**
+   * Only groups with no rules left in either direction.
+   *
+   * @generated from field: bool without_rules = 4;
+   */
+  withoutRules: boolean;
+};
+
+/**
+ * Describes the message palisade.v1.SearchSecurityGroupsRequest.
+ * Use `create(SearchSecurityGroupsRequestSchema)` to create a new message.
+ */
+export const SearchSecurityGroupsRequestSchema: GenMessage<SearchSecurityGroupsRequest> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 21);
+
+/**
+ * RulePredicate is a condition on one rule, on the canonical rule model
+ * (CIDRs without host bits, protocol names for 6, 17, 1 and 58, "-1" for
+ * all protocols). Every field set must hold; a predicate with none set
+ * matches any rule.
+ *
+ * @generated from message palisade.v1.RulePredicate
+ */
+export type RulePredicate = Message<"palisade.v1.RulePredicate"> & {
+  /**
+   * Either direction when unspecified.
+   *
+   * @generated from field: palisade.v1.RulePredicate.Direction direction = 1;
+   */
+  direction: RulePredicate_Direction;
+
+  /**
+   * The rule allows this protocol: a rule of that protocol, or an
+   * all-protocols ("-1") rule.
+   *
+   * @generated from field: string protocol = 2;
+   */
+  protocol: string;
+
+  /**
+   * The rule allows this port: a tcp or udp rule whose range covers it,
+   * or an all-protocols rule.
+   *
+   * @generated from field: optional int32 port = 3;
+   */
+  port?: number | undefined;
+
+  /**
+   * The rule's peer is an IPv4 or IPv6 range containing this CIDR, e.g.
+   * "0.0.0.0/0" for rules open to the whole internet, "203.0.113.7/32"
+   * for rules letting that address in.
+   *
+   * @generated from field: string cidr_contains = 4;
+   */
+  cidrContains: string;
+
+  /**
+   * The rule references a group owned by an account other than the
+   * group's own.
+   *
+   * @generated from field: bool references_other_account = 5;
+   */
+  referencesOtherAccount: boolean;
+};
+
+/**
+ * Describes the message palisade.v1.RulePredicate.
+ * Use `create(RulePredicateSchema)` to create a new message.
+ */
+export const RulePredicateSchema: GenMessage<RulePredicate> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 22);
+
+/**
+ * Direction of the rule.
+ *
+ * @generated from enum palisade.v1.RulePredicate.Direction
+ */
+export enum RulePredicate_Direction {
+  /**
+   * @generated from enum value: DIRECTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: DIRECTION_INGRESS = 1;
+   */
+  INGRESS = 1,
+
+  /**
+   * @generated from enum value: DIRECTION_EGRESS = 2;
+   */
+  EGRESS = 2,
+}
+
+/**
+ * Describes the enum palisade.v1.RulePredicate.Direction.
+ */
+export const RulePredicate_DirectionSchema: GenEnum<RulePredicate_Direction> = /*@__PURE__*/
+  enumDesc(file_palisade_v1_security_group_service, 22, 0);
+
+/**
+ * SearchSecurityGroupsResponse is one matching group, or one target that
+ * could not be read (error set, no group).
+ *
+ * @generated from message palisade.v1.SearchSecurityGroupsResponse
+ */
+export type SearchSecurityGroupsResponse = Message<"palisade.v1.SearchSecurityGroupsResponse"> & {
+  /**
+   * @generated from field: palisade.v1.Location location = 1;
+   */
+  location?: Location | undefined;
+
+  /**
+   * The group as EC2 describes it, rules included.
+   *
+   * @generated from field: palisade.v1.SecurityGroup security_group = 2;
+   */
+  securityGroup?: SecurityGroup | undefined;
+
+  /**
+   * The group's rules that satisfy some predicate, with their sgr- ids.
+   *
+   * @generated from field: repeated palisade.v1.SecurityGroupRule matching_rules = 3;
+   */
+  matchingRules: SecurityGroupRule[];
+
+  /**
+   * Why the target could not be read (EC2's code in ErrorInfo).
+   *
+   * @generated from field: google.rpc.Status error = 4;
+   */
+  error?: Status | undefined;
+};
+
+/**
+ * Describes the message palisade.v1.SearchSecurityGroupsResponse.
+ * Use `create(SearchSecurityGroupsResponseSchema)` to create a new message.
+ */
+export const SearchSecurityGroupsResponseSchema: GenMessage<SearchSecurityGroupsResponse> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_security_group_service, 23);
 
 /**
  * SecurityGroupService creates EC2 security groups and changes their rules.
@@ -491,6 +1129,60 @@ export const SecurityGroupService: GenService<{
     output: typeof OperationSchema;
   },
   /**
+   * Adds tags to a group and to rules of that group, or overwrites their
+   * values (EC2's CreateTags).
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.CreateTags
+   */
+  createTags: {
+    methodKind: "unary";
+    input: typeof CreateTagsRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Removes tags from a group and from rules of that group (EC2's
+   * DeleteTags).
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.DeleteTags
+   */
+  deleteTags: {
+    methodKind: "unary";
+    input: typeof DeleteTagsRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Changes rules in place, by id: protocol, ports, peer (of the same
+   * kind) and description (EC2's ModifySecurityGroupRules). The rules keep
+   * their ids and the group's quota is unchanged.
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.ModifySecurityGroupRules
+   */
+  modifySecurityGroupRules: {
+    methodKind: "unary";
+    input: typeof ModifySecurityGroupRulesRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Changes the descriptions of inbound rules, named by content or by id.
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsIngress
+   */
+  updateSecurityGroupRuleDescriptionsIngress: {
+    methodKind: "unary";
+    input: typeof UpdateSecurityGroupRuleDescriptionsIngressRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
+   * Changes the descriptions of outbound rules, named by content or by id.
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.UpdateSecurityGroupRuleDescriptionsEgress
+   */
+  updateSecurityGroupRuleDescriptionsEgress: {
+    methodKind: "unary";
+    input: typeof UpdateSecurityGroupRuleDescriptionsEgressRequestSchema;
+    output: typeof OperationSchema;
+  },
+  /**
    * Reads one group from EC2, with its rules.
    *
    * @generated from rpc palisade.v1.SecurityGroupService.GetSecurityGroup
@@ -509,6 +1201,31 @@ export const SecurityGroupService: GenService<{
     methodKind: "unary";
     input: typeof ListSecurityGroupsRequestSchema;
     output: typeof ListSecurityGroupsResponseSchema;
+  },
+  /**
+   * Lists rules from EC2 one by one, each with its sgr- id and tags
+   * (EC2's DescribeSecurityGroupRules; AIP-158 pagination).
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.ListSecurityGroupRules
+   */
+  listSecurityGroupRules: {
+    methodKind: "unary";
+    input: typeof ListSecurityGroupRulesRequestSchema;
+    output: typeof ListSecurityGroupRulesResponseSchema;
+  },
+  /**
+   * Searches many accounts and regions at once for groups matching EC2's
+   * filters and rule predicates on the canonical rule model, streaming one
+   * answer per matching group (and one per target that could not be read)
+   * as each target is read. Targets are read in parallel, each paced by
+   * the shared rate budget of its account and region.
+   *
+   * @generated from rpc palisade.v1.SecurityGroupService.SearchSecurityGroups
+   */
+  searchSecurityGroups: {
+    methodKind: "server_streaming";
+    input: typeof SearchSecurityGroupsRequestSchema;
+    output: typeof SearchSecurityGroupsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_palisade_v1_security_group_service, 0);
