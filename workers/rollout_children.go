@@ -130,9 +130,6 @@ func (d *driver) index() {
 // changeOf is a group's change: the rollout's, or the group's own in a
 // rollout that gives each group its own (a rollback).
 func (d *driver) changeOf(loc *palisadev1.Location, groupID string) *palisadev1.RuleChange {
-	if d.ownChange == nil {
-		d.ownChange = rollout.ChangeOf(d.req)
-	}
 	return d.ownChange(loc, groupID)
 }
 

@@ -52,11 +52,12 @@ type driver struct {
 	finished  []time.Time // recent child ends, for the rate
 	control   palisadev1.RolloutControl_Action
 	controlBy string
-	ownChange func(*palisadev1.Location, string) *palisadev1.RuleChange // see changeOf
+	ownChange func(*palisadev1.Location, string) *palisadev1.RuleChange // see changeOf; read-only once made, as children start concurrently
 }
 
 func newDriver(r *Rollouts, cmd *palisadev1.Command, delivery uint64, log *slog.Logger) *driver {
-	return &driver{r: r, cmd: cmd, req: cmd.GetStartRollout(), id: cmd.GetOperationId(), delivery: delivery, log: log}
+	req := cmd.GetStartRollout()
+	return &driver{r: r, cmd: cmd, req: req, ownChange: rollout.ChangeOf(req), id: cmd.GetOperationId(), delivery: delivery, log: log}
 }
 
 // run drives the rollout to its end. It returns nil once the rollout has
