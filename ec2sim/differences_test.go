@@ -164,3 +164,54 @@ func TestFaultOrder(t *testing.T) {
 	_, err = e.authorize("sg-0123456789abcdef0", tcp(1, 1, "10.0.0.0/8"))
 	wantErr(t, err, "InvalidGroup.NotFound", s400)
 }
+
+// Protocol filters take a name or a number: EC2 documents the value of
+// ip-permission.protocol and egress.ip-permission.protocol as "tcp | udp |
+// icmp, a protocol number, or -1 for all protocols" (DescribeSecurityGroups
+// filters, API reference), and a rule made with 6 is reported as tcp
+// (reference §4, Protocol), so "6" and "tcp" find the same rules.
+func TestProtocolFilterByNumber(t *testing.T) {
+	e := newEnv(t, ec2sim.Options{})
+	web := e.createGroup("web", "")
+	esp := e.createGroup("esp", "")
+	_, err := e.authorize(web, types.IpPermission{IpProtocol: aws.String("6"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
+		IpRanges: []types.IpRange{{CidrIp: aws.String("10.0.0.0/8")}}})
+	mustOK(t, err)
+	_, err = e.authorize(esp, types.IpPermission{IpProtocol: aws.String("50"), IpRanges: []types.IpRange{{CidrIp: aws.String("10.0.0.0/8")}}})
+	mustOK(t, err)
+	_, err = e.ec2.AuthorizeSecurityGroupEgress(ctx(t), &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(esp),
+		IpPermissions: []types.IpPermission{{IpProtocol: aws.String("udp"), FromPort: aws.Int32(53), ToPort: aws.Int32(53),
+			IpRanges: []types.IpRange{{CidrIp: aws.String("10.0.0.2/32")}}}}})
+	mustOK(t, err)
+	names := func(filter string, values ...string) []string {
+		out, err := e.ec2.DescribeSecurityGroups(ctx(t), &ec2.DescribeSecurityGroupsInput{
+			Filters: []types.Filter{{Name: aws.String(filter), Values: values}}})
+		mustOK(t, err)
+		var got []string
+		for _, g := range out.SecurityGroups {
+			if n := aws.ToString(g.GroupName); n != "default" {
+				got = append(got, n)
+			}
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		filter string
+		values []string
+		want   []string
+	}{
+		{"ip-permission.protocol", []string{"6"}, []string{"web"}},
+		{"ip-permission.protocol", []string{"tcp"}, []string{"web"}},
+		{"ip-permission.protocol", []string{"006"}, []string{"web"}},
+		{"ip-permission.protocol", []string{"50"}, []string{"esp"}},
+		{"ip-permission.protocol", []string{"17", "50"}, []string{"esp"}},
+		{"ip-permission.protocol", []string{"TCP"}, nil}, // filter values are case-sensitive
+		{"ip-permission.protocol", []string{"t*"}, []string{"web"}},
+		{"egress.ip-permission.protocol", []string{"17"}, []string{"esp"}},
+		{"egress.ip-permission.protocol", []string{"6"}, nil},
+	} {
+		if got := names(tc.filter, tc.values...); !sameSet(got, tc.want) {
+			t.Errorf("%s=%v: got %v, want %v", tc.filter, tc.values, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package ec2sim
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -141,8 +142,12 @@ func (c *call) groupMatchesOne(g *group, f filter) bool {
 	// direction matches; different filters may be met by different rules.
 	egress := strings.HasPrefix(f.Name, "egress.")
 	field := strings.TrimPrefix(strings.TrimPrefix(f.Name, "egress."), "ip-permission.")
+	values := f.Values
+	if field == "protocol" {
+		values = protocolFilterValues(values)
+	}
 	for _, r := range c.visibleRules(g, egress) {
-		if v, ok := c.ruleField(r, field); ok && matchAny(f.Values, v) {
+		if v, ok := c.ruleField(r, field); ok && matchAny(values, v) {
 			return true
 		}
 	}
@@ -180,6 +185,27 @@ func (c *call) ruleField(r *rule, field string) (string, bool) {
 		return "", false
 	}
 	return "", false
+}
+
+// protocolFilterValues lets a protocol filter name a protocol by number as
+// well as by name: EC2 documents the value of ip-permission.protocol and
+// egress.ip-permission.protocol as "tcp | udp | icmp, a protocol number, or
+// -1 for all protocols" (DescribeSecurityGroups, API reference), while a rule
+// made with 6, 17, 1 or 58 is stored and reported by name (reference §4,
+// Protocol). So a number is compared in the rule's stored form: "6" finds
+// the tcp rules. Names and wildcard patterns are compared as given, since
+// filter values are case-sensitive.
+func protocolFilterValues(values []string) []string {
+	out := slices.Clone(values)
+	for i, v := range values {
+		if v == "" || !isDigits(v) {
+			continue
+		}
+		if p, err := canonicalProtocol(v); err == nil {
+			out[i] = p
+		}
+	}
+	return out
 }
 
 func itoa32(i int32) string { return strconv.FormatInt(int64(i), 10) }
