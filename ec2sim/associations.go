@@ -268,6 +268,11 @@ func (c *call) isStale(r *rule) bool {
 		return false
 	}
 	g := c.w.Groups[r.GroupID]
+	if r.Spec.PeerOwner != "" {
+		// A group of another account: only the peering is seen from here
+		// (crossaccount.go).
+		return g == nil || c.activePeeringWith(g.VPCID, r.Spec.PeerOwner, r.Spec.PeerVPC) == nil
+	}
 	return c.w.Groups[r.Spec.Target] == nil || g == nil || c.w.activePeering(g.VPCID, r.Spec.PeerVPC) == nil
 }
 

@@ -58,6 +58,7 @@ func (c *call) authorize(egress bool) (response, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	c.lookUpForeignGroups(pending)
 
 	defer c.lockWorld()()
 	g, err := c.targetGroup(id, hasID, name, hasName)
@@ -224,7 +225,7 @@ func (c *call) xmlRule(r *rule) xmlRule {
 		x.PrefixListID = r.Spec.Target
 	case kindGroup:
 		pair := c.xmlPair(r.Spec)
-		x.ReferencedGroupInfo = &xmlReferencedGroup{GroupID: r.Spec.Target, UserID: c.w.Account,
+		x.ReferencedGroupInfo = &xmlReferencedGroup{GroupID: r.Spec.Target, UserID: c.pairOwner(r.Spec),
 			VpcID: pair.VpcID, VpcPeeringConnectionID: pair.VpcPeeringConnectionID, PeeringStatus: pair.PeeringStatus}
 	}
 	return x

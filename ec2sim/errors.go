@@ -30,6 +30,8 @@ const (
 	codeInvalidFilter           = "InvalidFilter"
 	codeInvalidGroupDuplicate   = "InvalidGroup.Duplicate"
 	codeInvalidGroupNotFound    = "InvalidGroup.NotFound"
+	codeInvalidUserIDMalformed  = "InvalidUserID.Malformed"
+	codeOperationNotPermitted   = "OperationNotPermitted"
 	codeInvalidGroupReserved    = "InvalidGroup.Reserved"
 	codeInvalidGroupIDMalformed = "InvalidGroupId.Malformed"
 	codeInvalidID               = "InvalidID"

@@ -173,7 +173,11 @@ func (c *call) ruleField(r *rule, field string) (string, bool) {
 	case "group-id":
 		return s.Target, s.Kind == kindGroup
 	case "user-id":
-		return c.w.Account, s.Kind == kindGroup
+		// The owner named in the rule's user-id-group pair
+		// (DescribeSecurityGroups filters: "The ID of an Amazon Web
+		// Services account that has been referenced in an inbound
+		// security group rule").
+		return c.pairOwner(s), s.Kind == kindGroup
 	case "group-name":
 		// EC2 compares this filter with the GroupName of the rule's
 		// user-id-group pair as it stores it, and a VPC group's pair carries

@@ -228,7 +228,7 @@ func (c *call) permissionsOf(specs []ruleSpec) []xmlPermission {
 // xmlPair is a referenced group as DescribeSecurityGroups shows it; one in
 // a peered VPC also names that VPC, the peering and its state.
 func (c *call) xmlPair(s ruleSpec) xmlPair {
-	x := xmlPair{UserID: c.w.Account, GroupID: s.Target, Description: s.Description}
+	x := xmlPair{UserID: c.pairOwner(s), GroupID: s.Target, Description: s.Description}
 	if s.PeerVPC != "" {
 		x.VpcID, x.VpcPeeringConnectionID = s.PeerVPC, s.PeeringID
 		if p := c.w.Peerings[s.PeeringID]; p != nil {

@@ -127,6 +127,10 @@ type ruleSpec struct {
 	// rule's identity (key).
 	PeerVPC   string `json:"peerVpc,omitempty"`
 	PeeringID string `json:"peeringId,omitempty"`
+	// PeerOwner is the account of a referenced group that belongs to
+	// another account (reachable across a peering of the two accounts'
+	// VPCs); empty for a group of the world's own account.
+	PeerOwner string `json:"peerOwner,omitempty"`
 }
 
 // ruleKey identifies a rule within one direction of one group: two rules

@@ -22,17 +22,24 @@ import (
 // VPC, and such a rule is stale once the peer group is deleted or the
 // peering is deleted ("Security group rules that reference a deleted
 // security group or a deleted peering connection become stale"). Peering
-// across accounts or regions is not modelled: PeerOwnerId and PeerRegion
-// must name this account and region.
+// with a VPC of another account in the same Region is modelled (see
+// crossaccount.go); peering across Regions is not: PeerRegion must name
+// this Region.
 
 type peering struct {
-	ID        string    `json:"id"`
-	Requester string    `json:"requester"` // VPC id
-	Accepter  string    `json:"accepter"`  // VPC id
-	State     string    `json:"state"`
-	Message   string    `json:"message,omitempty"`
-	Tags      tags      `json:"tags,omitempty"`
-	Created   time.Time `json:"created"`
+	ID        string `json:"id"`
+	Requester string `json:"requester"` // VPC id
+	Accepter  string `json:"accepter"`  // VPC id
+	State     string `json:"state"`
+	Message   string `json:"message,omitempty"`
+	// RequesterOwner and AccepterOwner are the accounts of the two VPCs;
+	// RemoteCIDR is the CIDR of the VPC of the other account, which this
+	// account's world does not hold. Empty owners mean this account.
+	RequesterOwner string    `json:"requesterOwner,omitempty"`
+	AccepterOwner  string    `json:"accepterOwner,omitempty"`
+	RemoteCIDR     string    `json:"remoteCidr,omitempty"`
+	Tags           tags      `json:"tags,omitempty"`
+	Created        time.Time `json:"created"`
 }
 
 const (
@@ -67,9 +74,13 @@ func (c *call) peeringByID(id string) (*peering, *apiError) {
 	return p, nil
 }
 
-// activePeering returns the active peering between two VPCs, if any.
+// activePeering returns the active peering between two VPCs of the
+// world's account, if any.
 func (w *world) activePeering(a, b string) *peering {
 	for _, p := range w.Peerings {
+		if p.RequesterOwner != p.AccepterOwner {
+			continue
+		}
 		if p.State == pcxActive && (p.Requester == a && p.Accepter == b || p.Requester == b && p.Accepter == a) {
 			return p
 		}
@@ -107,27 +118,77 @@ func handleCreateVpcPeeringConnection(c *call) (response, *apiError) {
 	if err := checkVPCID(peerID); err != nil {
 		return nil, err
 	}
-	if hasOwner && owner != c.account || hasRegion && region != c.region {
-		return nil, clientErr(codeInvalidParameterValue, "Peering with another account or region is not supported by this endpoint")
+	if hasOwner && !isAccountID(owner) {
+		return nil, clientErr(codeInvalidParameterValue, "Invalid value '%s' for PeerOwnerId", owner)
 	}
+	if hasRegion && region != c.region {
+		return nil, clientErr(codeInvalidParameterValue, "Peering with another region is not supported by this endpoint")
+	}
+	if !hasOwner {
+		owner = c.account
+	}
+	// The other account's VPC is read before this account's world is
+	// locked (crossaccount.go).
+	var remoteCIDR string
+	remoteOK := true
+	if owner != c.account {
+		remoteCIDR, remoteOK = c.remoteVPC(owner, peerID)
+	}
+	p, x, err := c.createPeering(vpcID, peerID, owner, remoteCIDR, remoteOK, t)
+	if err != nil {
+		return nil, err
+	}
+	if owner != c.account && p.State == pcxPendingAcceptance {
+		// The accepter's copy: the same peering seen from its side, where
+		// the requester's VPC is the remote one. Tags stay with the
+		// account that set them.
+		mirror := *p
+		mirror.Tags, mirror.RemoteCIDR = nil, x.Requester.CidrBlock
+		w := c.s.world(owner, c.region)
+		w.mu.Lock()
+		w.Peerings[p.ID] = &mirror
+		w.touch(p.ID)
+		w.mu.Unlock()
+	}
+	return &peeringResponse{XMLName: rootName(c.action), Peering: x}, nil
+}
+
+// createPeering makes the requester's copy of a new peering under the
+// world's lock.
+func (c *call) createPeering(vpcID, peerID, owner, remoteCIDR string, remoteOK bool, t tags) (*peering, xmlPeering, *apiError) {
 	defer c.lockWorld()()
 	v, err := c.vpcByID(vpcID)
 	if err != nil {
-		return nil, err
+		return nil, xmlPeering{}, err
 	}
-	peer, err := c.vpcByID(peerID)
-	if err != nil {
-		return nil, err
-	}
-	if v.ID == peer.ID {
-		// Unverified code: a VPC cannot be peered with itself.
-		return nil, clientErr(codeInvalidParameterValue, "A VPC cannot be peered with itself.")
+	peerCIDR := remoteCIDR
+	if owner == c.account {
+		peer, err := c.vpcByID(peerID)
+		if err != nil {
+			return nil, xmlPeering{}, err
+		}
+		if v.ID == peer.ID {
+			// Unverified code: a VPC cannot be peered with itself.
+			return nil, xmlPeering{}, clientErr(codeInvalidParameterValue, "A VPC cannot be peered with itself.")
+		}
+		peerCIDR = peer.CIDR
 	}
 	if c.dryRun {
-		return nil, errDryRun
+		return nil, xmlPeering{}, errDryRun
 	}
-	p := &peering{ID: newID("pcx-", c.w.idTaken), Requester: v.ID, Accepter: peer.ID, State: pcxPendingAcceptance, Tags: t, Created: c.now}
-	if cidrsOverlap(v.CIDR, peer.CIDR) {
+	p := &peering{ID: newID("pcx-", c.w.idTaken), Requester: v.ID, Accepter: peerID, State: pcxPendingAcceptance, Tags: t, Created: c.now,
+		RequesterOwner: c.account, AccepterOwner: owner}
+	if owner != c.account {
+		p.RemoteCIDR = remoteCIDR
+	}
+	switch {
+	case !remoteOK:
+		// A request to another account cannot check the peer VPC when it
+		// is made; it fails afterwards (VpcPeeringConnectionStateReason:
+		// failed; the VPC peering guide's troubleshooting names the
+		// message for a wrong VPC id or account).
+		p.State, p.Message = pcxFailed, "Failed due to incorrect VPC-ID, Account ID, or overlapping CIDR range"
+	case cidrsOverlap(v.CIDR, peerCIDR):
 		p.State, p.Message = pcxFailed, "overlapping CIDR blocks"
 	}
 	c.w.Peerings[p.ID] = p
@@ -138,9 +199,9 @@ func handleCreateVpcPeeringConnection(c *call) (response, *apiError) {
 	// shows pending-acceptance.
 	x := c.xmlPeering(p)
 	if p.State == pcxPendingAcceptance {
-		x.Status = xmlPeeringStatus{Code: "initiating-request", Message: "Initiating Request to " + c.w.Account}
+		x.Status = xmlPeeringStatus{Code: "initiating-request", Message: "Initiating Request to " + owner}
 	}
-	return &peeringResponse{XMLName: rootName(c.action), Peering: x}, nil
+	return p, x, nil
 }
 
 func handleAcceptVpcPeeringConnection(c *call) (response, *apiError) {
@@ -151,21 +212,38 @@ func handleAcceptVpcPeeringConnection(c *call) (response, *apiError) {
 	if !hasID {
 		return nil, errMissing("VpcPeeringConnectionId")
 	}
-	defer c.lockWorld()()
-	p, err := c.peeringByID(id)
+	x, other, err := c.acceptPeering(id)
 	if err != nil {
 		return nil, err
 	}
+	c.mirrorPeering(other, x.ID, func(p *peering) { p.State = pcxActive })
+	return &peeringResponse{XMLName: rootName(c.action), Peering: x}, nil
+}
+
+// acceptPeering accepts this account's copy of a peering and returns the
+// other account to tell, if the peering crosses accounts.
+func (c *call) acceptPeering(id string) (xmlPeering, string, *apiError) {
+	defer c.lockWorld()()
+	p, err := c.peeringByID(id)
+	if err != nil {
+		return xmlPeering{}, "", err
+	}
+	if c.peerOwner(p.AccepterOwner) != c.w.Account {
+		// Only the accepter's account accepts (AcceptVpcPeeringConnection:
+		// "You must be the owner of the peer VPC"). Unverified code and
+		// text.
+		return xmlPeering{}, "", clientErr(codeOperationNotPermitted, "User %s cannot accept peering %s", c.w.Account, p.ID)
+	}
 	if p.State != pcxPendingAcceptance {
 		// Unverified code and text.
-		return nil, clientErr(codeInvalidStateTran, "The vpcPeeringConnection %s is in state %s and cannot be accepted.", p.ID, p.State)
+		return xmlPeering{}, "", clientErr(codeInvalidStateTran, "The vpcPeeringConnection %s is in state %s and cannot be accepted.", p.ID, p.State)
 	}
 	if c.dryRun {
-		return nil, errDryRun
+		return xmlPeering{}, "", errDryRun
 	}
 	p.State = pcxActive
 	c.w.touch(p.ID)
-	return &peeringResponse{XMLName: rootName(c.action), Peering: c.xmlPeering(p)}, nil
+	return c.xmlPeering(p), c.otherSide(p), nil
 }
 
 // DeleteVpcPeeringConnection deletes a pending or active peering. Rules
@@ -178,20 +256,30 @@ func handleDeleteVpcPeeringConnection(c *call) (response, *apiError) {
 	if !hasID {
 		return nil, errMissing("VpcPeeringConnectionId")
 	}
-	defer c.lockWorld()()
-	p, err := c.peeringByID(id)
+	other, err := c.deletePeering(id)
 	if err != nil {
 		return nil, err
 	}
+	// Either side may delete a peering; it is gone for both.
+	c.mirrorPeering(other, id, func(p *peering) { p.State = pcxDeleted })
+	return &returnResponse{XMLName: rootName(c.action), Return: true}, nil
+}
+
+func (c *call) deletePeering(id string) (string, *apiError) {
+	defer c.lockWorld()()
+	p, err := c.peeringByID(id)
+	if err != nil {
+		return "", err
+	}
 	if p.State == pcxDeleted {
-		return nil, clientErr(codeInvalidStateTran, "The vpcPeeringConnection %s is already deleted.", p.ID)
+		return "", clientErr(codeInvalidStateTran, "The vpcPeeringConnection %s is already deleted.", p.ID)
 	}
 	if c.dryRun {
-		return nil, errDryRun
+		return "", errDryRun
 	}
 	p.State = pcxDeleted
 	c.w.touch(p.ID)
-	return &returnResponse{XMLName: rootName(c.action), Return: true}, nil
+	return c.otherSide(p), nil
 }
 
 var peeringFilters = map[string]bool{
@@ -272,17 +360,19 @@ func peeringMatches(p *peering, fs []filter) bool {
 }
 
 func (c *call) xmlPeering(p *peering) xmlPeering {
-	info := func(vpcID string) xmlPeeringVpcInfo {
-		x := xmlPeeringVpcInfo{VpcID: vpcID, OwnerID: c.w.Account, Region: c.w.Region}
-		if v := c.w.VPCs[vpcID]; v != nil {
+	info := func(vpcID, owner string) xmlPeeringVpcInfo {
+		x := xmlPeeringVpcInfo{VpcID: vpcID, OwnerID: c.peerOwner(owner), Region: c.w.Region}
+		if x.OwnerID != c.w.Account {
+			x.CidrBlock = p.RemoteCIDR
+		} else if v := c.w.VPCs[vpcID]; v != nil {
 			x.CidrBlock = v.CIDR
 		}
 		return x
 	}
 	return xmlPeering{
 		ID:        p.ID,
-		Requester: info(p.Requester),
-		Accepter:  info(p.Accepter),
+		Requester: info(p.Requester, p.RequesterOwner),
+		Accepter:  info(p.Accepter, p.AccepterOwner),
 		Status:    xmlPeeringStatus{Code: p.State, Message: p.Message},
 		TagSet:    xmlTags(p.Tags),
 	}

@@ -144,7 +144,7 @@ func TestPeeringErrors(t *testing.T) {
 			wantErr(t, err, tc.code, s400)
 		})
 	}
-	_, err = e.ec2.CreateVpcPeeringConnection(ctx(t), &ec2.CreateVpcPeeringConnectionInput{VpcId: aws.String(a), PeerVpcId: aws.String(overlap), PeerOwnerId: aws.String("999999999999")})
+	_, err = e.ec2.CreateVpcPeeringConnection(ctx(t), &ec2.CreateVpcPeeringConnectionInput{VpcId: aws.String(a), PeerVpcId: aws.String(overlap), PeerRegion: aws.String("eu-west-1")})
 	wantErr(t, err, "InvalidParameterValue", s400)
 	_, err = e.ec2.DescribeVpcPeeringConnections(ctx(t), &ec2.DescribeVpcPeeringConnectionsInput{VpcPeeringConnectionIds: []string{"pcx-0123456789abcdef0"}})
 	wantErr(t, err, "InvalidVpcPeeringConnectionID.NotFound", s400)

@@ -128,9 +128,10 @@ func (c *call) resolvePairs(g *group, rules []pendingRule, mustExist bool) *apiE
 			continue
 		}
 		if p.UserID != "" && p.UserID != c.w.Account {
-			// Cross-account references need VPC peering, which is not
-			// modelled: to this account the group does not exist.
-			return clientErr(codeInvalidGroupNotFound, "The security group '%s' does not exist for user '%s'", p.GroupID+p.GroupName, p.UserID)
+			if err := c.resolveForeignPair(g, &rules[i], mustExist); err != nil {
+				return err
+			}
+			continue
 		}
 
 		if p.GroupID == "" {

@@ -26,6 +26,10 @@ type call struct {
 	// sessionToken is the X-Amz-Security-Token the request was signed
 	// with, if any.
 	sessionToken string
+	// foreign holds, for a request that references groups of other
+	// accounts, each such group's VPC as found in its own account before
+	// this call locked its world ("" when that account has no such group).
+	foreign map[foreignGroup]string
 }
 
 // ServeHTTP answers one EC2 Query request. The stages, in EC2's order:
