@@ -15,10 +15,11 @@
 //   - security groups and their rules with EC2's validation, quotas,
 //     duplicate and not-found semantics, sgr- rule ids and tags.
 //   - security group VPC associations, which keep the group and the VPC
-//     from deletion; VPC peering within the account and region, across
-//     which a rule may reference a group and goes stale when the peer group
-//     or the peering is deleted (DescribeStaleSecurityGroups,
-//     DescribeSecurityGroupReferences).
+//     from deletion; VPC peering within a region, between VPCs of the
+//     account or with a VPC of another account, across which a rule may
+//     reference a group (of another account: UserId + GroupId) and goes
+//     stale when the peer group or the peering is deleted
+//     (DescribeStaleSecurityGroups, DescribeSecurityGroupReferences).
 //   - managed prefix lists (create, describe, entries, modify, delete) and
 //     each region's AWS-managed lists; a rule may name only a list that
 //     exists, and a customer-managed list counts against the rule quota as

@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// world is one (account, region): EC2 keeps the two apart completely, so the
-// simulator does too. One mutex per world serialises its calls; worlds do not
-// contend with each other.
+// world is one (account, region): EC2 keeps the two apart, so the simulator
+// does too, except for a VPC peering with another account's VPC and the
+// rules referencing groups across it (crossaccount.go). One mutex per world
+// serialises its calls; no call holds two worlds' mutexes at once.
 type world struct {
 	mu         sync.Mutex
 	Account    string            `json:"account"`
