@@ -218,6 +218,7 @@ func handleDescribeStaleSecurityGroups(c *call) (response, *apiError) {
 	if err := checkVPCID(vid); err != nil {
 		return nil, err
 	}
+	c.lookUpForeignTargets()
 	defer c.lockWorld()()
 	v, err := c.vpcByID(vid)
 	if err != nil {
@@ -269,9 +270,11 @@ func (c *call) isStale(r *rule) bool {
 	}
 	g := c.w.Groups[r.GroupID]
 	if r.Spec.PeerOwner != "" {
-		// A group of another account: only the peering is seen from here
-		// (crossaccount.go).
-		return g == nil || c.activePeeringWith(g.VPCID, r.Spec.PeerOwner, r.Spec.PeerVPC) == nil
+		// A group of another account, as read from that account before
+		// this call locked its world (crossaccount.go); a rule made since
+		// then is not known to be stale.
+		vpc, read := c.foreign[foreignGroup{r.Spec.PeerOwner, r.Spec.Target}]
+		return g == nil || read && vpc == "" || c.activePeeringWith(g.VPCID, r.Spec.PeerOwner, r.Spec.PeerVPC) == nil
 	}
 	return c.w.Groups[r.Spec.Target] == nil || g == nil || c.w.activePeering(g.VPCID, r.Spec.PeerVPC) == nil
 }

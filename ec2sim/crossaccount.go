@@ -17,10 +17,8 @@ package ec2sim
 // once: what a call needs from another account (a peer VPC's CIDR, a
 // referenced group's VPC) is read before it locks its own world, which
 // makes it as current as EC2's own eventually consistent view of another
-// account. Limits of the model: a rule in this account referencing a group
-// that its own account deletes is reported stale only once the peering
-// goes, and DescribeSecurityGroupReferences lists references from this
-// account's VPCs only.
+// account. A limit of the model: DescribeSecurityGroupReferences lists
+// references from this account's VPCs only.
 
 // foreignGroup names a group of another account.
 type foreignGroup struct{ account, id string }
@@ -51,22 +49,44 @@ func (c *call) lookUpForeignGroups(pending []pendingRule) {
 		if p == nil || p.GroupID == "" || p.UserID == "" || p.UserID == c.account || !isAccountID(p.UserID) {
 			continue
 		}
-		k := foreignGroup{p.UserID, p.GroupID}
-		if _, done := c.foreign[k]; done {
-			continue
-		}
-		if c.foreign == nil {
-			c.foreign = map[foreignGroup]string{}
-		}
-		w := c.s.world(p.UserID, c.region)
-		w.mu.Lock()
-		vpc := ""
-		if g := w.Groups[p.GroupID]; g != nil && c.visible(g.Created) {
-			vpc = g.VPCID
-		}
-		w.mu.Unlock()
-		c.foreign[k] = vpc
+		c.readForeignGroup(foreignGroup{p.UserID, p.GroupID})
 	}
+}
+
+// lookUpForeignTargets reads, from their own accounts, every group of
+// another account that a rule of the world references, so that a rule
+// whose group is gone shows as stale. It locks one world at a time.
+func (c *call) lookUpForeignTargets() {
+	var refs []foreignGroup
+	c.w.mu.Lock()
+	for _, r := range c.w.Rules {
+		if r.Spec.Kind == kindGroup && r.Spec.PeerOwner != "" {
+			refs = append(refs, foreignGroup{r.Spec.PeerOwner, r.Spec.Target})
+		}
+	}
+	c.w.mu.Unlock()
+	for _, k := range refs {
+		c.readForeignGroup(k)
+	}
+}
+
+// readForeignGroup records the VPC of a group of another account, "" if
+// that account has no such group. The caller holds no world lock.
+func (c *call) readForeignGroup(k foreignGroup) {
+	if _, done := c.foreign[k]; done {
+		return
+	}
+	if c.foreign == nil {
+		c.foreign = map[foreignGroup]string{}
+	}
+	w := c.s.world(k.account, c.region)
+	w.mu.Lock()
+	vpc := ""
+	if g := w.Groups[k.id]; g != nil && c.visible(g.Created) {
+		vpc = g.VPCID
+	}
+	w.mu.Unlock()
+	c.foreign[k] = vpc
 }
 
 // resolveForeignPair checks a pair naming a group of another account:

@@ -109,16 +109,34 @@ func TestCrossAccountGroupReference(t *testing.T) {
 	}
 	_, err = e.authorize(web, ref(theirs, theirGroup))
 	mustOK(t, err)
-	// The other account deletes the peering: gone for both, the rule stale.
+	staleGroups := func() []string {
+		t.Helper()
+		out, err := e.ec2.DescribeStaleSecurityGroups(ctx(t), &ec2.DescribeStaleSecurityGroupsInput{VpcId: myVPC})
+		mustOK(t, err)
+		var ids []string
+		for _, g := range out.StaleSecurityGroupSet {
+			ids = append(ids, aws.ToString(g.GroupId))
+		}
+		return ids
+	}
+	if got := staleGroups(); len(got) != 0 {
+		t.Errorf("stale while the group and the peering exist: %v", got)
+	}
+	// The other account deletes its group (a reference from a peered VPC
+	// does not keep it), then the peering: the rule is stale, the peering
+	// gone for both.
+	_, err = peer.DeleteSecurityGroup(ctx(t), &ec2.DeleteSecurityGroupInput{GroupId: aws.String(theirGroup)})
+	mustOK(t, err)
+	if got := staleGroups(); len(got) != 1 || got[0] != web {
+		t.Errorf("stale groups after the peer group went: %v", got)
+	}
 	_, err = peer.DeleteVpcPeeringConnection(ctx(t), &ec2.DeleteVpcPeeringConnectionInput{VpcPeeringConnectionId: pcx.VpcPeeringConnectionId})
 	mustOK(t, err)
 	if got := aws.ToString(e.group(web).IpPermissions[0].UserIdGroupPairs[0].PeeringStatus); got != "deleted" {
 		t.Errorf("peering status after delete: %s", got)
 	}
-	stale, err := e.ec2.DescribeStaleSecurityGroups(ctx(t), &ec2.DescribeStaleSecurityGroupsInput{VpcId: myVPC})
-	mustOK(t, err)
-	if len(stale.StaleSecurityGroupSet) != 1 || aws.ToString(stale.StaleSecurityGroupSet[0].GroupId) != web {
-		t.Errorf("stale groups %+v", stale.StaleSecurityGroupSet)
+	if got := staleGroups(); len(got) != 1 || got[0] != web {
+		t.Errorf("stale groups after the peering went: %v", got)
 	}
 	_, err = e.authorize(web, ref(theirs, theirGroup))
 	wantErr(t, err, "InvalidGroup.NotFound", s400)
