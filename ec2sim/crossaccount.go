@@ -163,6 +163,7 @@ func (c *call) mirrorPeering(account, id string, change func(*peering)) {
 	if p := w.Peerings[id]; p != nil {
 		change(p)
 		w.touch(id)
+		c.alsoChanged = append(c.alsoChanged, w)
 	}
 }
 

@@ -1,6 +1,7 @@
 package ec2sim_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -163,4 +164,35 @@ func TestCrossAccountPeeringRequests(t *testing.T) {
 	wantErr(t, err, "InvalidParameterValue", s400)
 	_, err = e.ec2.CreateVpcPeeringConnection(ctx(t), &ec2.CreateVpcPeeringConnectionInput{VpcId: aws.String(a), PeerVpcId: aws.String(a), PeerRegion: aws.String("eu-west-1")})
 	wantErr(t, err, "InvalidParameterValue", s400)
+}
+
+// Both accounts' copies of a peering across accounts survive a reload
+// from the state file, accepted, and still let a rule cross it.
+func TestCrossAccountPeeringSurvivesReload(t *testing.T) {
+	const theirs = "111122223333"
+	path := filepath.Join(t.TempDir(), "ec2.json")
+	e := newEnv(t, ec2sim.Options{StateFile: path})
+	peer := e.client(theirs, "us-east-1")
+	vpcOut, err := peer.CreateVpc(ctx(t), &ec2.CreateVpcInput{CidrBlock: aws.String("10.20.0.0/16")})
+	mustOK(t, err)
+	sgOut, err := peer.CreateSecurityGroup(ctx(t), &ec2.CreateSecurityGroupInput{GroupName: aws.String("db"), Description: aws.String("db"), VpcId: vpcOut.Vpc.VpcId})
+	mustOK(t, err)
+	web := e.createGroup("web", "")
+	pcx, err := e.ec2.CreateVpcPeeringConnection(ctx(t), &ec2.CreateVpcPeeringConnectionInput{VpcId: e.group(web).VpcId, PeerVpcId: vpcOut.Vpc.VpcId, PeerOwnerId: aws.String(theirs)})
+	mustOK(t, err)
+	_, err = peer.AcceptVpcPeeringConnection(ctx(t), &ec2.AcceptVpcPeeringConnectionInput{VpcPeeringConnectionId: pcx.VpcPeeringConnection.VpcPeeringConnectionId})
+	mustOK(t, err)
+
+	again := newEnv(t, ec2sim.Options{StateFile: path})
+	for _, c := range []*ec2.Client{again.ec2, again.client(theirs, "us-east-1")} {
+		out, err := c.DescribeVpcPeeringConnections(ctx(t), &ec2.DescribeVpcPeeringConnectionsInput{})
+		mustOK(t, err)
+		if len(out.VpcPeeringConnections) != 1 || out.VpcPeeringConnections[0].Status.Code != types.VpcPeeringConnectionStateReasonCodeActive ||
+			aws.ToString(out.VpcPeeringConnections[0].AccepterVpcInfo.OwnerId) != theirs {
+			t.Fatalf("after reload: %+v", out.VpcPeeringConnections)
+		}
+	}
+	_, err = again.authorize(web, types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432),
+		UserIdGroupPairs: []types.UserIdGroupPair{{UserId: aws.String(theirs), GroupId: sgOut.GroupId}}})
+	mustOK(t, err)
 }

@@ -149,6 +149,7 @@ func handleCreateVpcPeeringConnection(c *call) (response, *apiError) {
 		w.Peerings[p.ID] = &mirror
 		w.touch(p.ID)
 		w.mu.Unlock()
+		c.alsoChanged = append(c.alsoChanged, w)
 	}
 	return &peeringResponse{XMLName: rootName(c.action), Peering: x}, nil
 }

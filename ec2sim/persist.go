@@ -275,11 +275,11 @@ func (s *Sim) apply(rec *journalRecord) {
 	w.byName, w.perVPC = nil, nil
 }
 
-// save writes the changes of w, and of worlds created since the last save,
+// save writes the changes of ws, and of worlds created since the last save,
 // to the journal, compacting when the journal has grown large enough. Saves
 // are serialised; each takes a world's changes under its lock, so records
 // reach the journal in the order the changes were made.
-func (s *Sim) save(w *world) error {
+func (s *Sim) save(ws ...*world) error {
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	if s.journal.broken {
@@ -290,7 +290,7 @@ func (s *Sim) save(w *world) error {
 	s.mu.Lock()
 	worlds := s.journal.fresh
 	s.journal.fresh = nil
-	worlds = append(worlds, w)
+	worlds = append(worlds, ws...)
 	s.mu.Unlock()
 
 	var buf bytes.Buffer

@@ -30,6 +30,9 @@ type call struct {
 	// accounts, each such group's VPC as found in its own account before
 	// this call locked its world ("" when that account has no such group).
 	foreign map[foreignGroup]string
+	// alsoChanged lists other accounts' worlds the call changed (the
+	// other side of a peering), to be saved with c.w.
+	alsoChanged []*world
 }
 
 // ServeHTTP answers one EC2 Query request. The stages, in EC2's order:
@@ -138,7 +141,7 @@ func (s *Sim) dispatch(c *call, rw http.ResponseWriter, r *http.Request) (respon
 	c.w = s.world(c.account, c.region)
 	resp, err := act.handle(c)
 	if err == nil && act.mutating && s.opts.StateFile != "" {
-		if saveErr := s.save(c.w); saveErr != nil {
+		if saveErr := s.save(append([]*world{c.w}, c.alsoChanged...)...); saveErr != nil {
 			// The change is made in memory and will reach the file with the
 			// next successful save; the caller learns only that the outcome
 			// is uncertain, as with a real InternalError.
