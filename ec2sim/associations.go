@@ -296,6 +296,7 @@ func handleDescribeSecurityGroupReferences(c *call) (response, *apiError) {
 			return nil, err
 		}
 	}
+	fromOthers := c.foreignReferences(ids)
 	defer c.lockWorld()()
 	wanted := map[string]*group{}
 	for _, id := range ids {
@@ -318,6 +319,12 @@ func handleDescribeSecurityGroupReferences(c *call) (response, *apiError) {
 		}
 		x := xmlReference{GroupID: target.ID, ReferencingVpcID: holder.VPCID, VpcPeeringConnectionID: r.Spec.PeeringID}
 		if !seen[x] {
+			seen[x] = true
+			out.Set = append(out.Set, x)
+		}
+	}
+	for _, x := range fromOthers {
+		if wanted[x.GroupID] != nil && !seen[x] {
 			seen[x] = true
 			out.Set = append(out.Set, x)
 		}

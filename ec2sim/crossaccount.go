@@ -15,10 +15,11 @@ package ec2sim
 // each account sees the peering from its side; a change to one side's copy
 // is then made to the other's. No call ever holds two worlds' locks at
 // once: what a call needs from another account (a peer VPC's CIDR, a
-// referenced group's VPC) is read before it locks its own world, which
-// makes it as current as EC2's own eventually consistent view of another
-// account. A limit of the model: DescribeSecurityGroupReferences lists
-// references from this account's VPCs only.
+// referenced group's VPC, the rules referencing this account's groups) is
+// read before it locks its own world, which makes it as current as EC2's
+// own eventually consistent view of another account.
+
+import "slices"
 
 // foreignGroup names a group of another account.
 type foreignGroup struct{ account, id string }
@@ -178,4 +179,38 @@ func (c *call) remoteVPC(account, id string) (cidr string, ok bool) {
 		return "", false
 	}
 	return v.CIDR, true
+}
+
+// foreignReferences reads, from each account this world is peered with by
+// an active peering, the rules that reference one of the given groups of
+// this world across that peering (DescribeSecurityGroupReferences: "the
+// VPCs on the other side of a VPC peering … that are referencing the
+// security groups you've specified"). It locks one world at a time; the
+// caller holds none.
+func (c *call) foreignReferences(ids []string) []xmlReference {
+	type side struct{ account, pcx string }
+	var sides []side
+	c.w.mu.Lock()
+	for _, p := range c.w.Peerings {
+		if other := c.otherSide(p); other != "" && p.State == pcxActive {
+			sides = append(sides, side{other, p.ID})
+		}
+	}
+	c.w.mu.Unlock()
+	var out []xmlReference
+	for _, s := range sides {
+		w := c.s.world(s.account, c.region)
+		w.mu.Lock()
+		for _, r := range w.Rules {
+			if r.Spec.Kind != kindGroup || r.Spec.PeerOwner != c.w.Account || r.Spec.PeeringID != s.pcx ||
+				!slices.Contains(ids, r.Spec.Target) || !c.visible(r.Created) {
+				continue
+			}
+			if holder := w.Groups[r.GroupID]; holder != nil {
+				out = append(out, xmlReference{GroupID: r.Spec.Target, ReferencingVpcID: holder.VPCID, VpcPeeringConnectionID: s.pcx})
+			}
+		}
+		w.mu.Unlock()
+	}
+	return out
 }

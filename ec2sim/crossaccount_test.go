@@ -123,6 +123,14 @@ func TestCrossAccountGroupReference(t *testing.T) {
 	if got := staleGroups(); len(got) != 0 {
 		t.Errorf("stale while the group and the peering exist: %v", got)
 	}
+	// The other account sees which VPC across the peering references its
+	// group (DescribeSecurityGroupReferences).
+	refs, err := peer.DescribeSecurityGroupReferences(ctx(t), &ec2.DescribeSecurityGroupReferencesInput{GroupId: []string{theirGroup}})
+	mustOK(t, err)
+	if len(refs.SecurityGroupReferenceSet) != 1 || aws.ToString(refs.SecurityGroupReferenceSet[0].ReferencingVpcId) != aws.ToString(myVPC) ||
+		aws.ToString(refs.SecurityGroupReferenceSet[0].VpcPeeringConnectionId) != aws.ToString(pcx.VpcPeeringConnectionId) {
+		t.Errorf("references to their group: %+v", refs.SecurityGroupReferenceSet)
+	}
 	// The other account deletes its group (a reference from a peered VPC
 	// does not keep it), then the peering: the rule is stale, the peering
 	// gone for both.
