@@ -122,8 +122,8 @@ func TestSearchSecurityGroups(t *testing.T) {
 		slices.Sort(ids)
 		return ids
 	}
-	// No group references another account's (the local endpoint keeps
-	// each account apart; the predicate itself is tested on the model).
+	// No group here references another account's: the predicate finds
+	// none (search_crossaccount_test.go plants one across a peering).
 	if got := one(&palisadev1.SearchSecurityGroupsRequest{Targets: targets, RulePredicates: []*palisadev1.RulePredicate{{ReferencesOtherAccount: true}}}); len(got) != 0 {
 		t.Errorf("cross-account references: %v", got)
 	}
