@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -14,7 +15,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/natsauth"
 	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/internal/tlsfiles/tlstest"
 )
 
 // natsNode is one NATS server on loopback with file storage, which can be
@@ -27,10 +31,18 @@ type natsNode struct {
 	srv *server.Server
 }
 
-// natsCluster is one node, or a JetStream cluster of several.
+// natsCluster is one node, or a JetStream cluster of several, in the
+// production shape: a user per role (bus.Roles, with the permissions of
+// bus.Role.Permissions) authenticating by nkey, and TLS with client
+// certificates on the client port and between nodes. The CA,
+// certificates and seeds are made at run time in the test's directory.
 type natsCluster struct {
 	t     testing.TB
 	nodes []*natsNode
+	creds natsauth.Credentials
+	ca    *tlstest.CA
+	// client is the certificate every client presents.
+	client *tlstest.Cert
 }
 
 // freePort returns a loopback port nobody listens on right now.
@@ -59,6 +71,21 @@ func startNATS(t testing.TB, n int) *natsCluster {
 	t.Helper()
 	c := &natsCluster{t: t}
 	dir := t.TempDir()
+	var err error
+	if c.creds, err = natsauth.EnsureCredentials(filepath.Join(dir, "nkeys"), bus.Roles()...); err != nil {
+		t.Fatal(err)
+	}
+	users, err := c.creds.Users(bus.Roles()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ca = tlstest.NewCA(t, "palisade chaos CA")
+	c.client = c.ca.Client(t, "spiffe://palisade.test/chaos")
+	// Nodes verify each other both ways on the routes: the node
+	// certificate serves and authenticates.
+	node := c.ca.Issue(t, tlstest.Spec{CommonName: "palisade chaos nats", DNSNames: []string{"localhost"},
+		IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true, Client: true})
+	tlsFiles := &natsembed.TLSFiles{Cert: node.CertFile, Key: node.KeyFile, CA: c.ca.File}
 	ports := freePorts(t, 2*n) // n client ports, then n cluster ports
 	clientPorts, clusterPorts := ports[:n], ports[n:]
 	var routes []string
@@ -71,6 +98,8 @@ func startNATS(t testing.TB, n int) *natsCluster {
 			StoreDir: filepath.Join(dir, fmt.Sprintf("n%d", i)),
 			Listen:   fmt.Sprintf("127.0.0.1:%d", port),
 			Name:     fmt.Sprintf("n%d", i),
+			Users:    users,
+			TLS:      tlsFiles,
 		}
 		if n > 1 {
 			o.Cluster = &natsembed.ClusterOptions{Name: "chaos", Listen: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i]), Routes: routes}
@@ -138,11 +167,29 @@ func (c *natsCluster) URL() string {
 	return strings.Join(urls, ",")
 }
 
-// connect opens a client connection that reconnects for ever, as the
-// palisade commands do.
-func (c *natsCluster) connect(name string) (*nats.Conn, jetstream.JetStream) {
+// clientTLS is the TLS of every client: the CA, and the client
+// certificate the server requires.
+func (c *natsCluster) clientTLS() *tls.Config { return tlstest.ClientTLS(c.ca, c.client) }
+
+// args are the flags connecting a palisade process as role r, which
+// leaves declaring the topology to the admin (the stack does, as
+// `palisade declare` does in production).
+func (c *natsCluster) args(r bus.Role) []string {
+	return []string{"--nats-url", c.URL(), "--declare=false", "--nats-nkey", c.creds.SeedFile(r),
+		"--nats-tls-ca", c.ca.File, "--nats-tls-cert", c.client.CertFile, "--nats-tls-key", c.client.KeyFile}
+}
+
+// connect opens a client connection as role r that reconnects for ever,
+// as the palisade commands do.
+func (c *natsCluster) connect(name string, r bus.Role) (*nats.Conn, jetstream.JetStream) {
 	c.t.Helper()
-	nc, err := nats.Connect(c.URL(), nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	ro, err := c.creds.ClientOptions(r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	opts := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		nats.Secure(c.clientTLS())}, ro...)
+	nc, err := nats.Connect(c.URL(), opts...)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -158,7 +205,7 @@ func (c *natsCluster) connect(name string) (*nats.Conn, jetstream.JetStream) {
 // first elects its meta leader).
 func (c *natsCluster) waitJetStream() {
 	c.t.Helper()
-	nc, js := c.connect("chaos-probe")
+	nc, js := c.connect("chaos-probe", bus.RoleAdmin)
 	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

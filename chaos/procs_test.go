@@ -24,9 +24,12 @@ type workerProc struct {
 	done chan struct{}
 }
 
-// workerArgs are the flags every scenario's workers share; extra follow.
-func workerArgs(natsURL, ec2URL string, extra ...string) []string {
-	return append([]string{"worker", "--nats-url", natsURL, "--ec2-endpoint", ec2URL, "--log-level", "debug"}, extra...)
+// workerArgs are the flags every scenario's workers share, after the
+// flags connecting to NATS as a worker; extra follow.
+func workerArgs(natsArgs []string, ec2URL string, extra ...string) []string {
+	args := append([]string{"worker"}, natsArgs...)
+	args = append(args, "--ec2-endpoint", ec2URL, "--log-level", "debug")
+	return append(args, extra...)
 }
 
 // startWorkerProc starts a worker process and stops it (SIGKILL) when the
