@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/natsauth"
@@ -24,18 +26,23 @@ import (
 // natsNode is one NATS server on loopback with file storage, which can be
 // stopped and started again on the same port and store.
 type natsNode struct {
-	opts natsembed.Options
+	name string
 	url  string
+	// Either embedded, the server of `palisade serve`, or shipped, the
+	// options read from the shipped configuration of a cluster node.
+	embedded natsembed.Options
+	shipped  *server.Options
 
 	mu  sync.Mutex
 	srv *server.Server
 }
 
-// natsCluster is one node, or a JetStream cluster of several, in the
+// natsCluster is one node, or a JetStream cluster of three, in the
 // production shape: a user per role (bus.Roles, with the permissions of
 // bus.Role.Permissions) authenticating by nkey, and TLS with client
-// certificates on the client port and between nodes. The CA,
-// certificates and seeds are made at run time in the test's directory.
+// certificates on the client port (and, in the cluster, between nodes,
+// as the shipped configuration has it). The CA, certificates and seeds
+// are made at run time in the test's directory.
 type natsCluster struct {
 	t     testing.TB
 	nodes []*natsNode
@@ -65,8 +72,9 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-// startNATS starts n nodes (a cluster named "chaos" when n > 1) and waits
-// until JetStream answers.
+// startNATS starts one node as `palisade serve` embeds it, or a cluster of
+// three nodes each running the shipped configuration
+// (deploy/nats/nats-server.conf), and waits until JetStream answers.
 func startNATS(t testing.TB, n int) *natsCluster {
 	t.Helper()
 	c := &natsCluster{t: t}
@@ -85,26 +93,17 @@ func startNATS(t testing.TB, n int) *natsCluster {
 	// certificate serves and authenticates.
 	node := c.ca.Issue(t, tlstest.Spec{CommonName: "palisade chaos nats", DNSNames: []string{"localhost"},
 		IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true, Client: true})
-	tlsFiles := &natsembed.TLSFiles{Cert: node.CertFile, Key: node.KeyFile, CA: c.ca.File}
-	ports := freePorts(t, 2*n) // n client ports, then n cluster ports
-	clientPorts, clusterPorts := ports[:n], ports[n:]
-	var routes []string
-	for i := range n {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", clusterPorts[i]))
-	}
-	for i := range n {
-		port := clientPorts[i]
-		o := natsembed.Options{
-			StoreDir: filepath.Join(dir, fmt.Sprintf("n%d", i)),
+	if n == 1 {
+		port := freePort(t)
+		c.nodes = []*natsNode{{name: "n0", url: fmt.Sprintf("nats://127.0.0.1:%d", port), embedded: natsembed.Options{
+			StoreDir: filepath.Join(dir, "n0"),
 			Listen:   fmt.Sprintf("127.0.0.1:%d", port),
-			Name:     fmt.Sprintf("n%d", i),
+			Name:     "n0",
 			Users:    users,
-			TLS:      tlsFiles,
-		}
-		if n > 1 {
-			o.Cluster = &natsembed.ClusterOptions{Name: "chaos", Listen: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i]), Routes: routes}
-		}
-		c.nodes = append(c.nodes, &natsNode{opts: o, url: fmt.Sprintf("nats://127.0.0.1:%d", port)})
+			TLS:      &natsembed.TLSFiles{Cert: node.CertFile, Key: node.KeyFile, CA: c.ca.File},
+		}}}
+	} else {
+		c.nodes = shippedCluster(t, n, dir, users, node, c.ca)
 	}
 	// A cluster node waits for its peers before it is ready: start them
 	// together.
@@ -129,15 +128,84 @@ func startNATS(t testing.TB, n int) *natsCluster {
 	return c
 }
 
-func (n *natsNode) start() error {
-	srv, err := natsembed.Start(n.opts)
+// shippedConfig is the configuration of a cluster node users deploy.
+const shippedConfig = "../deploy/nats/nats-server.conf"
+
+// shippedCluster reads the shipped configuration once per node, with the
+// environment it names set as a deployment sets it: the roles' public
+// keys, the node certificate (serving clients and routes) and the CA,
+// and each node's name, ports and store.
+func shippedCluster(t testing.TB, n int, dir string, users []natsembed.User, cert *tlstest.Cert, ca *tlstest.CA) []*natsNode {
+	t.Helper()
+	if n != 3 {
+		t.Fatalf("the shipped configuration is a 3-node cluster, not %d", n)
+	}
+	for i, r := range bus.Roles() {
+		t.Setenv(natsauth.NKeyVariable(r), users[i].NKey)
+	}
+	sys, err := nkeys.CreateUser()
 	if err != nil {
-		return err
+		t.Fatal(err)
+	}
+	sysPub, err := sys.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PALISADE_NKEY_SYS", sysPub)
+	t.Setenv("NATS_TLS_CERT", cert.CertFile)
+	t.Setenv("NATS_TLS_KEY", cert.KeyFile)
+	t.Setenv("NATS_TLS_CA", ca.File)
+	ports := freePorts(t, 2*n) // n client ports, then n route ports
+	for i := range n {
+		t.Setenv(fmt.Sprintf("NATS_ROUTE_%d", i+1), fmt.Sprintf("nats-route://127.0.0.1:%d", ports[n+i]))
+	}
+	var nodes []*natsNode
+	for i := range n {
+		name := fmt.Sprintf("n%d", i)
+		t.Setenv("NATS_SERVER_NAME", name)
+		t.Setenv("NATS_LISTEN", fmt.Sprintf("127.0.0.1:%d", ports[i]))
+		t.Setenv("NATS_CLUSTER_LISTEN", fmt.Sprintf("127.0.0.1:%d", ports[n+i]))
+		t.Setenv("NATS_STORE_DIR", filepath.Join(dir, name))
+		opts, err := server.ProcessConfigFile(shippedConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.NoSigs, opts.NoLog = true, true
+		nodes = append(nodes, &natsNode{name: name, url: fmt.Sprintf("nats://127.0.0.1:%d", ports[i]), shipped: opts})
+	}
+	return nodes
+}
+
+func (n *natsNode) start() error {
+	var srv *server.Server
+	var err error
+	if n.shipped != nil {
+		srv, err = startShipped(n.shipped.Clone())
+	} else {
+		srv, err = natsembed.Start(n.embedded)
+	}
+	if err != nil {
+		return fmt.Errorf("NATS node %s: %w", n.name, err)
 	}
 	n.mu.Lock()
 	n.srv = srv
 	n.mu.Unlock()
 	return nil
+}
+
+// startShipped starts a server with opts and waits until it accepts
+// connections.
+func startShipped(opts *server.Options) (*server.Server, error) {
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(15 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("not ready within 15s")
+	}
+	return srv, nil
 }
 
 // stop shuts the node down and waits until it has.

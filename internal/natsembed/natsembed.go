@@ -3,7 +3,6 @@
 package natsembed
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -33,10 +32,7 @@ type Options struct {
 	// Account may connect, in-process clients too, each with its role's
 	// permissions (bus.Role.Permissions).
 	Users []User
-	// TLS, when set, serves the client port over TLS, and with Cluster
-	// the routes too, as the shipped configuration does: then CA is
-	// required, and the certificate must allow client auth as well, since
-	// every node verifies the others both ways.
+	// TLS, when set, serves the client port over TLS.
 	TLS *TLSFiles
 }
 
@@ -115,19 +111,6 @@ func Start(o Options) (*server.Server, error) {
 			return nil, fmt.Errorf("natsembed: cluster listen port %q: %w", port, err)
 		}
 		opts.Cluster = server.ClusterOpts{Name: c.Name, Host: host, Port: p}
-		if t := o.TLS; t != nil {
-			if t.CA == "" {
-				return nil, errors.New("natsembed: a cluster's TLS needs a CA to verify its peers")
-			}
-			tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: t.Cert, KeyFile: t.Key, CaFile: t.CA, Verify: true})
-			if err != nil {
-				return nil, fmt.Errorf("natsembed: cluster TLS: %w", err)
-			}
-			// As nats-server does for a cluster block's tls: each node is
-			// a client of the others too.
-			tc.ClientAuth, tc.RootCAs = tls.RequireAndVerifyClientCert, tc.ClientCAs
-			opts.Cluster.TLSConfig, opts.Cluster.TLSTimeout = tc, 2
-		}
 		opts.Routes = server.RoutesFromStr(strings.Join(c.Routes, ","))
 	}
 	ns, err := server.NewServer(opts)

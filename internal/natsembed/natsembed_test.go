@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
-
-	"github.com/palisadehq/palisade/internal/tlsfiles/tlstest"
 )
 
 func TestStartOnAnyFreePort(t *testing.T) {
@@ -43,12 +41,7 @@ func TestStartInProcessOnly(t *testing.T) {
 }
 
 func TestStartRefusesBadOptions(t *testing.T) {
-	ca := tlstest.NewCA(t, "natsembed test CA")
-	node := ca.Server(t)
 	for name, o := range map[string]Options{
-		"cluster TLS without CA": {StoreDir: t.TempDir(), Listen: "127.0.0.1:0",
-			TLS:     &TLSFiles{Cert: node.CertFile, Key: node.KeyFile},
-			Cluster: &ClusterOptions{Name: "c", Listen: "127.0.0.1:0"}},
 		"no store":    {},
 		"bad address": {StoreDir: t.TempDir(), Listen: "localhost"},
 		"bad port":    {StoreDir: t.TempDir(), Listen: "127.0.0.1:http"},
