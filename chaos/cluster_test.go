@@ -49,10 +49,10 @@ func TestClusterNodeLoss(t *testing.T) {
 				}
 				t0 := time.Now()
 				node.stop()
-				kills = append(kills, node.opts.Name+"("+strings.TrimPrefix(stream, "PALISADE_")+")")
+				kills = append(kills, node.name+"("+strings.TrimPrefix(stream, "PALISADE_")+")")
 				time.Sleep(1500 * time.Millisecond)
 				if err := node.start(); err != nil {
-					t.Errorf("restart %s: %v", node.opts.Name, err)
+					t.Errorf("restart %s: %v", node.name, err)
 					return
 				}
 				down += time.Since(t0)
@@ -96,7 +96,7 @@ func (s *stack) leaderOf(stream string) *natsNode {
 		return nil
 	}
 	for _, n := range s.nats.nodes {
-		if n.opts.Name == info.Cluster.Leader && n.running() {
+		if n.name == info.Cluster.Leader && n.running() {
 			return n
 		}
 	}

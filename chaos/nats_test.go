@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -13,24 +15,41 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/natsauth"
 	"github.com/palisadehq/palisade/internal/natsembed"
+	"github.com/palisadehq/palisade/internal/tlsfiles/tlstest"
 )
 
 // natsNode is one NATS server on loopback with file storage, which can be
 // stopped and started again on the same port and store.
 type natsNode struct {
-	opts natsembed.Options
+	name string
 	url  string
+	// Either embedded, the server of `palisade serve`, or shipped, the
+	// options read from the shipped configuration of a cluster node.
+	embedded natsembed.Options
+	shipped  *server.Options
 
 	mu  sync.Mutex
 	srv *server.Server
 }
 
-// natsCluster is one node, or a JetStream cluster of several.
+// natsCluster is one node, or a JetStream cluster of three, in the
+// production shape: a user per role (bus.Roles, with the permissions of
+// bus.Role.Permissions) authenticating by nkey, and TLS with client
+// certificates on the client port (and, in the cluster, between nodes,
+// as the shipped configuration has it). The CA, certificates and seeds
+// are made at run time in the test's directory.
 type natsCluster struct {
 	t     testing.TB
 	nodes []*natsNode
+	creds natsauth.Credentials
+	ca    *tlstest.CA
+	// client is the certificate every client presents.
+	client *tlstest.Cert
 }
 
 // freePort returns a loopback port nobody listens on right now.
@@ -53,29 +72,38 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-// startNATS starts n nodes (a cluster named "chaos" when n > 1) and waits
-// until JetStream answers.
+// startNATS starts one node as `palisade serve` embeds it, or a cluster of
+// three nodes each running the shipped configuration
+// (deploy/nats/nats-server.conf), and waits until JetStream answers.
 func startNATS(t testing.TB, n int) *natsCluster {
 	t.Helper()
 	c := &natsCluster{t: t}
 	dir := t.TempDir()
-	ports := freePorts(t, 2*n) // n client ports, then n cluster ports
-	clientPorts, clusterPorts := ports[:n], ports[n:]
-	var routes []string
-	for i := range n {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", clusterPorts[i]))
+	var err error
+	if c.creds, err = natsauth.EnsureCredentials(filepath.Join(dir, "nkeys"), bus.Roles()...); err != nil {
+		t.Fatal(err)
 	}
-	for i := range n {
-		port := clientPorts[i]
-		o := natsembed.Options{
-			StoreDir: filepath.Join(dir, fmt.Sprintf("n%d", i)),
+	users, err := c.creds.Users(bus.Roles()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ca = tlstest.NewCA(t, "palisade chaos CA")
+	c.client = c.ca.Client(t, "spiffe://palisade.test/chaos")
+	// Nodes verify each other both ways on the routes: the node
+	// certificate serves and authenticates.
+	node := c.ca.Issue(t, tlstest.Spec{CommonName: "palisade chaos nats", DNSNames: []string{"localhost"},
+		IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true, Client: true})
+	if n == 1 {
+		port := freePort(t)
+		c.nodes = []*natsNode{{name: "n0", url: fmt.Sprintf("nats://127.0.0.1:%d", port), embedded: natsembed.Options{
+			StoreDir: filepath.Join(dir, "n0"),
 			Listen:   fmt.Sprintf("127.0.0.1:%d", port),
-			Name:     fmt.Sprintf("n%d", i),
-		}
-		if n > 1 {
-			o.Cluster = &natsembed.ClusterOptions{Name: "chaos", Listen: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i]), Routes: routes}
-		}
-		c.nodes = append(c.nodes, &natsNode{opts: o, url: fmt.Sprintf("nats://127.0.0.1:%d", port)})
+			Name:     "n0",
+			Users:    users,
+			TLS:      &natsembed.TLSFiles{Cert: node.CertFile, Key: node.KeyFile, CA: c.ca.File},
+		}}}
+	} else {
+		c.nodes = shippedCluster(t, n, dir, users, node, c.ca)
 	}
 	// A cluster node waits for its peers before it is ready: start them
 	// together.
@@ -100,15 +128,84 @@ func startNATS(t testing.TB, n int) *natsCluster {
 	return c
 }
 
-func (n *natsNode) start() error {
-	srv, err := natsembed.Start(n.opts)
+// shippedConfig is the configuration of a cluster node users deploy.
+const shippedConfig = "../deploy/nats/nats-server.conf"
+
+// shippedCluster reads the shipped configuration once per node, with the
+// environment it names set as a deployment sets it: the roles' public
+// keys, the node certificate (serving clients and routes) and the CA,
+// and each node's name, ports and store.
+func shippedCluster(t testing.TB, n int, dir string, users []natsembed.User, cert *tlstest.Cert, ca *tlstest.CA) []*natsNode {
+	t.Helper()
+	if n != 3 {
+		t.Fatalf("the shipped configuration is a 3-node cluster, not %d", n)
+	}
+	for i, r := range bus.Roles() {
+		t.Setenv(natsauth.NKeyVariable(r), users[i].NKey)
+	}
+	sys, err := nkeys.CreateUser()
 	if err != nil {
-		return err
+		t.Fatal(err)
+	}
+	sysPub, err := sys.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PALISADE_NKEY_SYS", sysPub)
+	t.Setenv("NATS_TLS_CERT", cert.CertFile)
+	t.Setenv("NATS_TLS_KEY", cert.KeyFile)
+	t.Setenv("NATS_TLS_CA", ca.File)
+	ports := freePorts(t, 2*n) // n client ports, then n route ports
+	for i := range n {
+		t.Setenv(fmt.Sprintf("NATS_ROUTE_%d", i+1), fmt.Sprintf("nats-route://127.0.0.1:%d", ports[n+i]))
+	}
+	var nodes []*natsNode
+	for i := range n {
+		name := fmt.Sprintf("n%d", i)
+		t.Setenv("NATS_SERVER_NAME", name)
+		t.Setenv("NATS_LISTEN", fmt.Sprintf("127.0.0.1:%d", ports[i]))
+		t.Setenv("NATS_CLUSTER_LISTEN", fmt.Sprintf("127.0.0.1:%d", ports[n+i]))
+		t.Setenv("NATS_STORE_DIR", filepath.Join(dir, name))
+		opts, err := server.ProcessConfigFile(shippedConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.NoSigs, opts.NoLog = true, true
+		nodes = append(nodes, &natsNode{name: name, url: fmt.Sprintf("nats://127.0.0.1:%d", ports[i]), shipped: opts})
+	}
+	return nodes
+}
+
+func (n *natsNode) start() error {
+	var srv *server.Server
+	var err error
+	if n.shipped != nil {
+		srv, err = startShipped(n.shipped.Clone())
+	} else {
+		srv, err = natsembed.Start(n.embedded)
+	}
+	if err != nil {
+		return fmt.Errorf("NATS node %s: %w", n.name, err)
 	}
 	n.mu.Lock()
 	n.srv = srv
 	n.mu.Unlock()
 	return nil
+}
+
+// startShipped starts a server with opts and waits until it accepts
+// connections.
+func startShipped(opts *server.Options) (*server.Server, error) {
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(15 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("not ready within 15s")
+	}
+	return srv, nil
 }
 
 // stop shuts the node down and waits until it has.
@@ -138,11 +235,29 @@ func (c *natsCluster) URL() string {
 	return strings.Join(urls, ",")
 }
 
-// connect opens a client connection that reconnects for ever, as the
-// palisade commands do.
-func (c *natsCluster) connect(name string) (*nats.Conn, jetstream.JetStream) {
+// clientTLS is the TLS of every client: the CA, and the client
+// certificate the server requires.
+func (c *natsCluster) clientTLS() *tls.Config { return tlstest.ClientTLS(c.ca, c.client) }
+
+// args are the flags connecting a palisade process as role r, which
+// leaves declaring the topology to the admin (the stack does, as
+// `palisade declare` does in production).
+func (c *natsCluster) args(r bus.Role) []string {
+	return []string{"--nats-url", c.URL(), "--declare=false", "--nats-nkey", c.creds.SeedFile(r),
+		"--nats-tls-ca", c.ca.File, "--nats-tls-cert", c.client.CertFile, "--nats-tls-key", c.client.KeyFile}
+}
+
+// connect opens a client connection as role r that reconnects for ever,
+// as the palisade commands do.
+func (c *natsCluster) connect(name string, r bus.Role) (*nats.Conn, jetstream.JetStream) {
 	c.t.Helper()
-	nc, err := nats.Connect(c.URL(), nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	ro, err := c.creds.ClientOptions(r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	opts := append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		nats.Secure(c.clientTLS())}, ro...)
+	nc, err := nats.Connect(c.URL(), opts...)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -158,7 +273,7 @@ func (c *natsCluster) connect(name string) (*nats.Conn, jetstream.JetStream) {
 // first elects its meta leader).
 func (c *natsCluster) waitJetStream() {
 	c.t.Helper()
-	nc, js := c.connect("chaos-probe")
+	nc, js := c.connect("chaos-probe", bus.RoleAdmin)
 	defer nc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

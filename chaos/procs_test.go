@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -24,19 +25,49 @@ type workerProc struct {
 	done chan struct{}
 }
 
-// workerArgs are the flags every scenario's workers share; extra follow.
-func workerArgs(natsURL, ec2URL string, extra ...string) []string {
-	return append([]string{"worker", "--nats-url", natsURL, "--ec2-endpoint", ec2URL, "--log-level", "debug"}, extra...)
+// workerArgs are the flags every scenario's workers share, after the
+// flags connecting to NATS as a worker; extra follow.
+func workerArgs(natsArgs []string, ec2URL string, extra ...string) []string {
+	args := append([]string{"worker"}, natsArgs...)
+	args = append(args, "--ec2-endpoint", ec2URL, "--log-level", "debug")
+	return append(args, extra...)
 }
 
 // startWorkerProc starts a worker process and stops it (SIGKILL) when the
-// test ends, if it still runs.
+// test ends, if it still runs; then any permission the NATS server
+// refused it, in any generation's log, fails the test: a role lacking
+// what its part needs would otherwise show only as retries.
 func startWorkerProc(t testing.TB, name string, args []string) *workerProc {
 	t.Helper()
 	w := &workerProc{t: t, name: name, args: args, logs: t.TempDir()}
 	w.start()
-	t.Cleanup(func() { w.kill() })
+	t.Cleanup(func() {
+		w.kill()
+		w.checkPermissions()
+	})
 	return w
+}
+
+// checkPermissions fails the test on every permissions violation the
+// process's logs report.
+func (w *workerProc) checkPermissions() {
+	logs, err := filepath.Glob(filepath.Join(w.logs, "*.log"))
+	if err != nil {
+		w.t.Error(err)
+		return
+	}
+	for _, name := range logs {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			w.t.Error(err)
+			continue
+		}
+		for line := range strings.Lines(string(b)) {
+			if strings.Contains(strings.ToLower(line), "permissions violation") {
+				w.t.Errorf("%s: %s", filepath.Base(name), strings.TrimSpace(line))
+			}
+		}
+	}
 }
 
 // start runs a new generation of the process. Its EC2 calls carry

@@ -83,9 +83,9 @@ func TestGracefulShutdown(t *testing.T) {
 
 	// API: SIGTERM while clients send creates as fast as they can.
 	port := freePort(t)
-	api := startWorkerProc(t, "api", []string{"api", "--nats-url", s.nats.URL(), "--ec2-endpoint", s.ec2.url,
-		"--grpc-listen", "127.0.0.1:" + strconv.Itoa(port), "--replicas", "1",
-		"--ack-wait", s.topology.AckWait.String(), "--max-deliver", strconv.Itoa(s.topology.MaxDeliver)})
+	api := startWorkerProc(t, "api", append(append([]string{"api"}, s.nats.args(bus.RoleAPI)...), "--ec2-endpoint", s.ec2.url,
+		"--grpc-listen", "127.0.0.1:"+strconv.Itoa(port), "--replicas", "1",
+		"--ack-wait", s.topology.AckWait.String(), "--max-deliver", strconv.Itoa(s.topology.MaxDeliver)))
 	conn, err := grpc.NewClient("127.0.0.1:"+strconv.Itoa(port), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -70,12 +70,14 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s := &stack{t: t, nats: startNATS(t, o.nodes)}
 	ps := palisadetest.Start(t, palisadetest.Options{
 		Infra: infratest.Options{
-			NATSURL:    s.nats.URL(),
-			Replicas:   replicas,
-			AckWait:    o.ackWait,
-			MaxDeliver: o.maxDeliver,
-			Sim:        o.sim,
-			Handler:    func(sim *ec2sim.Sim) http.Handler { s.ec2 = newEndpoint(sim); return s.ec2 },
+			NATSURL:         s.nats.URL(),
+			NATSCredentials: s.nats.creds,
+			NATSTLS:         s.nats.clientTLS(),
+			Replicas:        replicas,
+			AckWait:         o.ackWait,
+			MaxDeliver:      o.maxDeliver,
+			Sim:             o.sim,
+			Handler:         func(sim *ec2sim.Sim) http.Handler { s.ec2 = newEndpoint(sim); return s.ec2 },
 		},
 		Log: slog.New(slog.DiscardHandler),
 	})
@@ -95,7 +97,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 
 // workerArgs are a worker's flags for this stack.
 func (s *stack) workerArgs(extra ...string) []string {
-	return workerArgs(s.nats.URL(), s.ec2.url, append([]string{
+	return workerArgs(s.nats.args(bus.RoleWorker), s.ec2.url, append([]string{
 		"--replicas", strconv.Itoa(s.topology.Replicas),
 		"--ack-wait", s.topology.AckWait.String(),
 		"--max-deliver", strconv.Itoa(s.topology.MaxDeliver),

@@ -12,6 +12,7 @@ package infratest
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,6 +44,14 @@ type Options struct {
 	// production), used instead of starting one; it must answer
 	// JetStream requests already.
 	NATSURL string
+	// NATSCredentials are the roles' nkey seeds of the NATS at NATSURL,
+	// when its users are those of bus.Roles: every connection then
+	// authenticates as its role, as with Auth.
+	NATSCredentials natsauth.Credentials
+	// NATSTLS is the client TLS of every connection to the NATS at
+	// NATSURL (its CA, and a client certificate when the server verifies
+	// clients).
+	NATSTLS *tls.Config
 	// Auth starts the server with a user per role (bus.Roles), as
 	// `palisade serve` does: nobody connects without credentials, and
 	// each connection may only what its role may (bus.Role.Permissions).
@@ -91,8 +100,9 @@ type Env struct {
 	// EC2 hands out clients of the endpoint, one per (account, region).
 	EC2 *ec2client.Factory
 
-	t   testing.TB
-	ctx context.Context
+	t       testing.TB
+	ctx     context.Context
+	natsTLS *tls.Config
 }
 
 // Start starts the endpoint and NATS, declares the topology and builds
@@ -117,7 +127,7 @@ func Start(t testing.TB, o Options) *Env {
 	t.Cleanup(hs.Close)
 	e.EndpointURL = hs.URL
 
-	e.NATSURL = o.NATSURL
+	e.NATSURL, e.Credentials, e.natsTLS = o.NATSURL, o.NATSCredentials, o.NATSTLS
 	if v, _ := strconv.ParseBool(os.Getenv(AuthEnv)); v {
 		o.Auth = true
 	}
@@ -177,6 +187,9 @@ func (e *Env) Connect(name string) (*nats.Conn, jetstream.JetStream) {
 func (e *Env) ConnectAs(name string, r bus.Role) (*nats.Conn, jetstream.JetStream) {
 	e.t.Helper()
 	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if e.natsTLS != nil {
+		opts = append(opts, nats.Secure(e.natsTLS))
+	}
 	if e.Credentials.Dir != "" {
 		ro, err := e.Credentials.ClientOptions(r)
 		if err != nil {
