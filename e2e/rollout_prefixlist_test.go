@@ -95,4 +95,26 @@ func TestRolloutPrefixListQuota(t *testing.T) {
 	if len(got) != 11 {
 		t.Fatalf("roomy group has %d rules, want 11", len(got))
 	}
+
+	// An AWS-managed list counts as its documented weight: CloudFront's
+	// origin-facing list as 55 rules, too many for the group now holding
+	// 10 rules and the list of 45 (55 in all), not for an empty one.
+	cf, err := e.ec2.Client(account, region).DescribeManagedPrefixLists(e.ctx, &ec2.DescribeManagedPrefixListsInput{
+		Filters: []types.Filter{{Name: aws.String("prefix-list-name"), Values: []string{"com.amazonaws.global.cloudfront.origin-facing"}}}})
+	if err != nil || len(cf.PrefixLists) != 1 {
+		t.Fatalf("CloudFront's list: %v %v", cf, err)
+	}
+	listID = aws.ToString(cf.PrefixLists[0].PrefixListId)
+	empty := e.makeGroups(account, region, "pl-empty", 1, nil)[0]
+	ids = []string{roomy, empty}
+	if op, err = e.rollouts().StartRollout(e.ctx, req(true)); err != nil {
+		t.Fatal(err)
+	}
+	ro = &palisadev1.Rollout{}
+	if err := op.GetResponse().UnmarshalTo(ro); err != nil {
+		t.Fatal(err)
+	}
+	if f := ro.GetFailures(); len(f) != 1 || f[0].GetGroupId() != roomy || !strings.Contains(f[0].GetMessage(), "55 IPv4") || !strings.Contains(f[0].GetMessage(), "55 more") {
+		t.Fatalf("plan failures with CloudFront's list = %v", f)
+	}
 }

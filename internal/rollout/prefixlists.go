@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -21,13 +22,45 @@ const awsOwner = "AWS"
 // for against a group's quota, by list id.
 type PrefixListSizes map[string]int
 
-// Weight is the quota weight of a rule naming list id: a customer-managed
-// list counts as its MaxEntries, an AWS-managed one once (EC2 reference
-// §4). A list not looked up counts once; EC2 then answers for it
-// (InvalidPrefixListID.NotFound when it does not exist).
+// Weight is the quota weight of a rule naming list id, as looked up (see
+// LookupPrefixLists). A list not looked up counts once; EC2 then answers
+// for it (InvalidPrefixListID.NotFound when it does not exist).
 func (s PrefixListSizes) Weight(id string) int {
 	if n, ok := s[id]; ok && n > 0 {
 		return n
+	}
+	return 1
+}
+
+// awsListWeights are the documented weights of the AWS-managed lists, by
+// the last part of their name (VPC user guide, "AWS-managed prefix list
+// weight": the number of entries a list takes up in a resource such as a
+// security group). They are used when EC2 does not report a list's
+// MaxEntries.
+var awsListWeights = map[string]int{
+	"origin-facing":        55, // com.amazonaws.global[.ipv6].cloudfront.origin-facing
+	"dynamodb":             1,
+	"ec2-instance-connect": 2,
+	"groundstation":        5,
+	"route53-healthchecks": 25,
+	"s3":                   1,
+	"s3express":            6,
+	"vpc-lattice":          10,
+}
+
+// listWeight is the quota weight of one list as DescribeManagedPrefixLists
+// reports it: its MaxEntries when given (EC2 counts a customer-managed
+// list as its maximum size, and an AWS-managed list as its weight), else,
+// for an AWS-managed list, its documented weight; once otherwise.
+func listWeight(pl types.ManagedPrefixList) int {
+	if n := int(aws.ToInt32(pl.MaxEntries)); n > 0 {
+		return n
+	}
+	if aws.ToString(pl.OwnerId) == awsOwner {
+		name := aws.ToString(pl.PrefixListName)
+		if w := awsListWeights[name[strings.LastIndex(name, ".")+1:]]; w > 0 {
+			return w
+		}
 	}
 	return 1
 }
@@ -117,11 +150,7 @@ func LookupPrefixLists(ctx context.Context, client *ec2.Client, pace Pace, accou
 				return nil, calls, fmt.Errorf("DescribeManagedPrefixLists: %w", err)
 			}
 			for _, pl := range out.PrefixLists {
-				n := 1
-				if aws.ToString(pl.OwnerId) != awsOwner {
-					n = int(aws.ToInt32(pl.MaxEntries))
-				}
-				sizes[aws.ToString(pl.PrefixListId)] = max(n, 1)
+				sizes[aws.ToString(pl.PrefixListId)] = listWeight(pl)
 			}
 			if aws.ToString(out.NextToken) == "" {
 				break

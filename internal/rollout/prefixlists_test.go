@@ -4,6 +4,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/rules"
 )
@@ -56,10 +59,37 @@ func TestGroupChangeQuotaWeighsPrefixLists(t *testing.T) {
 
 func TestAddedLists(t *testing.T) {
 	req := &palisadev1.StartRolloutRequest{
-		Change: &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{plPerm(443, "pl-b", "pl-a")}, RevokeEgress: []*palisadev1.IpPermission{plPerm(1, "pl-r")}},
+		Change:       &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{plPerm(443, "pl-b", "pl-a")}, RevokeEgress: []*palisadev1.IpPermission{plPerm(1, "pl-r")}},
 		GroupChanges: []*palisadev1.GroupChange{{Change: &palisadev1.RuleChange{AuthorizeEgress: []*palisadev1.IpPermission{plPerm(53, "pl-a", "pl-c")}}}},
 	}
 	if got := AddedLists(req); !slices.Equal(got, []string{"pl-a", "pl-b", "pl-c"}) {
 		t.Fatalf("AddedLists = %v", got)
+	}
+}
+
+func TestListWeight(t *testing.T) {
+	list := func(owner, name string, max int32) types.ManagedPrefixList {
+		pl := types.ManagedPrefixList{OwnerId: aws.String(owner), PrefixListName: aws.String(name)}
+		if max > 0 {
+			pl.MaxEntries = aws.Int32(max)
+		}
+		return pl
+	}
+	for _, c := range []struct {
+		pl   types.ManagedPrefixList
+		want int
+	}{
+		{list("111122223333", "partners", 45), 45},
+		{list("AWS", "com.amazonaws.global.cloudfront.origin-facing", 0), 55},
+		{list("AWS", "com.amazonaws.global.ipv6.cloudfront.origin-facing", 0), 55},
+		{list("AWS", "com.amazonaws.us-east-1.route53-healthchecks", 0), 25},
+		{list("AWS", "com.amazonaws.us-east-1.s3", 0), 1},
+		{list("AWS", "com.amazonaws.us-east-1.s3express", 0), 6},
+		{list("AWS", "com.amazonaws.us-east-1.vpc-lattice", 30), 30}, // MaxEntries reported: EC2's own figure
+		{list("AWS", "com.amazonaws.us-east-1.unheard-of", 0), 1},
+	} {
+		if got := listWeight(c.pl); got != c.want {
+			t.Errorf("%s: weight %d, want %d", aws.ToString(c.pl.PrefixListName), got, c.want)
+		}
 	}
 }
