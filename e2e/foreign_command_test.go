@@ -137,3 +137,69 @@ func deadLetteredForeign(t *testing.T) float64 {
 	}
 	return value(byName, metrics.Namespace+"_commands_dead_lettered_total", "reason="+metrics.DeadLetterForeign)
 }
+
+// TestForeignRolloutLeavesTheRolloutAlone: the same on the rollout stream.
+// A StartRollout published with the api role under the id of a running
+// rollout, failing validation, is refused without ending that rollout's
+// operation, which runs to its own end.
+func TestForeignRolloutLeavesTheRolloutAlone(t *testing.T) {
+	s := palisadetest.Start(t, palisadetest.Options{Infra: infratest.Options{Auth: true, AckWait: ackWait}, Workers: 1, Rollouts: 1})
+	e := &env{t: t, ctx: s.Context(), stack: s, js: s.JetStream, sim: s.Sim, ec2: s.EC2, sg: s.SecurityGroups, ops: s.Operations}
+	ids := e.makeGroups(account, region, "foreign-rollout", 2, nil)
+	e.sim.SetFaults(0, 2*time.Second, 0)
+	name := e.startRollout(&palisadev1.StartRolloutRequest{
+		Change:  &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{tcp(443, 443, "10.0.0.0/8")}},
+		Targets: []*palisadev1.RolloutTarget{{Location: loc, GroupIds: ids}},
+	})
+	id := strings.TrimPrefix(name, operations.RolloutNamePrefix)
+	entry, err := mustKV(t, e).Get(e.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &palisadev1.OperationRecord{}
+	if err := proto.Unmarshal(entry.Value(), rec); err != nil {
+		t.Fatal(err)
+	}
+	forged := proto.Clone(rec.GetCommand()).(*palisadev1.Command)
+	if forged.GetStartRollout() == nil {
+		t.Fatalf("the rollout's command: %v", forged)
+	}
+	forged.GetStartRollout().Change = &palisadev1.RuleChange{} // invalid: empty
+	body, err := proto.Marshal(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, subject := command.Destination(forged)
+	_, forger := s.ConnectAs("forger", bus.RoleAPI)
+	if _, err := forger.Publish(e.ctx, subject, body, jetstream.WithMsgID("forged-rollout")); err != nil {
+		t.Fatalf("publish as the api role: %v", err)
+	}
+	ro := e.watchRollout(name, nil)
+	if ro.GetState() != palisadev1.RolloutState_ROLLOUT_STATE_SUCCEEDED || ro.GetProgress().GetSucceeded() != 2 {
+		t.Fatalf("the rollout ended %v (%s): %v", ro.GetState(), ro.GetStateReason(), ro.GetProgress())
+	}
+	if op := e.rolloutOp(ro); op.GetError() != nil {
+		t.Fatalf("the rollout's operation ended with %v", op.GetError())
+	}
+	e.sim.SetFaults(0, 0, 0)
+	stream, err := e.js.Stream(e.ctx, bus.RolloutStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both commands leave the stream: the rollout acked, the forged one
+	// removed.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		info, err := stream.Info(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rollout stream keeps %d commands, want none", info.State.Msgs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
