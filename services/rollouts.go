@@ -89,7 +89,7 @@ func (s *rollouts) plan(ctx context.Context, cmd *palisadev1.Command, annotate f
 	change, _ := rollout.ExpandChange("change", r.GetChange()) // validated
 	located, errs := rollout.ResolveAll(ctx, r.GetTargets(), func(ctx context.Context, t *palisadev1.RolloutTarget) (rollout.Located, error) {
 		loc := t.GetLocation()
-		res, err := rollout.Resolve(ctx, s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()), s.reader.pace, t)
+		res, err := rollout.Resolve(ctx, s.reader.ec2.Client(loc.GetAccountId(), loc.GetRegion()), s.reader.pace, t, rollout.AddedLists(r))
 		return rollout.Located{Location: loc, Resolution: res}, err
 	})
 	for _, err := range errs {

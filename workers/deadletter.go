@@ -109,7 +109,8 @@ func (w *Worker) deadLetterDelivery(ctx context.Context, msg jetstream.Msg, seq,
 // and fails its operation with the reason, or with failure when given (a
 // refused command's). Both steps are idempotent. Only an operation id of
 // the shape Palisade issues names a dead letter or an operation record: a
-// forged one could name anything.
+// forged one could name anything. An operation recorded for a different
+// command is not failed (see foreign).
 func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, deliveries uint64, failure *spb.Status) error {
 	cmd := &palisadev1.Command{}
 	id := "undecodable-" + strconv.FormatUint(seq, 10)
@@ -130,8 +131,17 @@ func (w *Worker) bury(ctx context.Context, data []byte, subject string, seq, del
 		return fmt.Errorf("publish dead letter: %w", err)
 	}
 	if cmd.GetOperationId() != "" {
-		if _, err := command.EnsureRecord(ctx, w.store, cmd); err != nil {
+		existing, err := command.EnsureRecord(ctx, w.store, cmd)
+		if err != nil {
 			return err
+		}
+		if foreign(existing, cmd) {
+			// Not this operation's command: whoever published it must not
+			// be able to end the operation by getting it refused.
+			metrics.DeadLettered(metrics.DeadLetterForeign)
+			w.log.WarnContext(ctx, "command under the id of another command's operation dead-lettered; the operation was left as it is",
+				logging.OperationID, id, logging.Caller, cmd.GetCaller(), "operation_caller", existing.GetMetadata().GetCaller(), "deliveries", deliveries)
+			return nil
 		}
 		reason := fmt.Sprintf("no worker finished the command in %d deliveries; it was moved to %s", deliveries, bus.DeadLetterSubject(id))
 		if failure == nil {

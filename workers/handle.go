@@ -1,7 +1,6 @@
 package workers
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -115,12 +114,14 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, pulled time.Time
 	}
 	last := w.lastDelivery.Load()
 	switch {
-	case !sameRequest(rec, d.cmd):
-		// A request_id used again for a different request after the
-		// command stream forgot the first: its caller was refused, and
-		// the operation belongs to the first request.
-		d.log.WarnContext(work, "command of a refused request under a used request_id dropped")
-		d.ack()
+	case foreign(rec, d.cmd):
+		// The operation belongs to another command: a request_id used
+		// again for a different request after the command stream forgot
+		// the first (its caller was refused), or a command published
+		// under a known operation id. Dead-lettered; the operation is
+		// left as it is.
+		d.log.WarnContext(work, "command under the id of another command's operation refused")
+		w.refuse(work, msg, nil)
 	case operations.Terminal(rec.GetMetadata().GetState()):
 		// Finished by an earlier delivery whose ack was lost: say so again
 		// (the event's id makes that a no-op if it was heard) and ack.
@@ -133,11 +134,6 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, pulled time.Time
 	default:
 		d.attempt(rec.GetMetadata().GetAttempts() == 0)
 	}
-}
-
-// sameRequest reports whether cmd is the request rec was created for.
-func sameRequest(rec *palisadev1.OperationRecord, cmd *palisadev1.Command) bool {
-	return cmd.GetRequestId() == "" || bytes.Equal(rec.GetRequestHash(), cmd.GetRequestHash())
 }
 
 // receive decodes a delivery; one that cannot be handled is dropped.

@@ -15,8 +15,9 @@ import (
 )
 
 // applyChange applies one group's share of a rollout: it checks the quota
-// headroom of both directions first (counting the additions before the
-// removals, which come after them), then adds every missing rule in one
+// headroom of both directions first (a prefix list counting as its size,
+// as EC2 counts it, and the additions before the removals, which come
+// after them), then adds every missing rule in one
 // call per direction, then removes every named rule still present, so a
 // replaced rule is never absent and a group without headroom is never
 // touched.
@@ -53,7 +54,14 @@ func (x *executor) applyChange(ctx context.Context, opID string, r *palisadev1.A
 			current[i] = append(current[i], l)
 		}
 	}
-	gc := change.For([2][]rules.Rule{rulesOf(current[0]), rulesOf(current[1])})
+	have := [2][]rules.Rule{rulesOf(current[0]), rulesOf(current[1])}
+	// A prefix list counts against the quota as its size: read the sizes
+	// of the lists involved (none when no rule names one).
+	sizes, _, err := rollout.LookupPrefixLists(ctx, t.client, x.budget.Wait, t.account, t.region, change.Lists(have))
+	if err != nil {
+		return nil, err
+	}
+	gc := change.For(have, sizes.Weight)
 	if gc.Quota != nil {
 		return nil, &ec2Error{class: ec2errors.Terminal, code: rollout.CodeQuota,
 			message: "checked before any change, nothing was changed: " + gc.Quota.Error()}
@@ -149,7 +157,7 @@ func (x *executor) undoAdditions(ctx context.Context, cmd *palisadev1.Command, f
 	for i, perms := range [2][]*palisadev1.IpPermission{r.GetObservedIngress(), r.GetObservedEgress()} {
 		before[i] = rollout.Observed(rollout.Directions[i], perms)
 	}
-	added := change.For(before).Add
+	added := change.For(before, nil).Add // additions only: no quota weights needed
 	if len(added[0])+len(added[1]) == 0 {
 		return failure
 	}

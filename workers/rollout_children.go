@@ -108,7 +108,7 @@ func (d *driver) resolveTarget(ctx context.Context, t *palisadev1.RolloutTarget)
 	loc := t.GetLocation()
 	client := d.r.opts.EC2.Client(loc.GetAccountId(), loc.GetRegion())
 	for attempt := 1; ; attempt++ {
-		res, err := rollout.Resolve(ctx, client, d.r.opts.Budget.Wait, t)
+		res, err := rollout.Resolve(ctx, client, d.r.opts.Budget.Wait, t, rollout.AddedLists(d.req))
 		if err == nil {
 			return rollout.Located{Location: loc, Resolution: res}, nil
 		}

@@ -145,6 +145,16 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 		r.refuse(ctx, msg, cmd, refusal(v, reserved))
 		return
 	}
+	// A rollout under the id of another command's operation is refused
+	// without touching that operation (see refuse).
+	if rec, err := command.EnsureRecord(ctx, r.ops, cmd); err != nil {
+		r.log.WarnContext(ctx, "rollout's operation unavailable; handed back", logging.RolloutID, cmd.GetOperationId(), "error", err)
+		_ = msg.NakWithDelay(time.Second)
+		return
+	} else if foreign(rec, cmd) {
+		r.refuse(ctx, msg, cmd, nil)
+		return
+	}
 	md, err := msg.Metadata()
 	if err != nil {
 		_ = msg.NakWithDelay(time.Second)
@@ -192,12 +202,23 @@ func (r *Rollouts) handle(ctx context.Context, msg jetstream.Msg) {
 // store that cannot record it gets the rollout back for a later try.
 func (r *Rollouts) refuse(ctx context.Context, msg jetstream.Msg, cmd *palisadev1.Command, failure *spb.Status) {
 	if operations.ValidID(cmd.GetOperationId()) {
-		if _, err := command.EnsureRecord(ctx, r.ops, cmd); err != nil {
+		rec, err := command.EnsureRecord(ctx, r.ops, cmd)
+		if err != nil {
 			r.log.WarnContext(ctx, "refused rollout not recorded", "error", err)
 			_ = msg.NakWithDelay(time.Second)
 			return
 		}
-		_, err := r.ops.Transition(ctx, cmd.GetOperationId(), func(rec *palisadev1.OperationRecord) (string, error) {
+		if foreign(rec, cmd) {
+			// Another rollout's operation: refusing this command must not
+			// end it.
+			r.log.WarnContext(ctx, "rollout under the id of another command's operation refused; the operation was left as it is",
+				logging.RolloutID, cmd.GetOperationId(), logging.Caller, cmd.GetCaller(), "operation_caller", rec.GetMetadata().GetCaller())
+			if err := msg.TermWithReason("foreign"); err != nil {
+				r.log.WarnContext(ctx, "refused rollout not removed", "error", err)
+			}
+			return
+		}
+		_, err = r.ops.Transition(ctx, cmd.GetOperationId(), func(rec *palisadev1.OperationRecord) (string, error) {
 			rec.Metadata.State = palisadev1.OperationState_OPERATION_STATE_FAILED
 			rec.Error = failure
 			return failure.GetMessage(), nil

@@ -134,7 +134,7 @@ var (
 
 	deadLettered = factory.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Subsystem: "commands", Name: "dead_lettered_total",
-		Help: "Commands moved to the dead-letter stream, by reason (refused: invalid or undecodable; exhausted: out of deliveries).",
+		Help: "Commands moved to the dead-letter stream, by reason (refused: invalid or undecodable; exhausted: out of deliveries; foreign: under the id of another command's operation).",
 	}, []string{"reason"})
 
 	rolloutChildren = factory.NewCounterVec(prometheus.CounterOpts{
@@ -206,6 +206,9 @@ func BudgetWaited(category string, took time.Duration) {
 const (
 	DeadLetterRefused   = "refused"
 	DeadLetterExhausted = "exhausted"
+	// DeadLetterForeign: a command under the id of an operation recorded
+	// for a different command; that operation is left as it is.
+	DeadLetterForeign = "foreign"
 )
 
 // DeadLettered counts one command moved to the dead-letter stream.

@@ -153,14 +153,15 @@ func (e *QuotaError) Unwrap() error { return e.Err }
 
 // For computes the change for a group whose rules are current (by
 // direction). The quota counts the additions before any removal, because
-// additions are made first: a replaced rule must never be absent.
-func (c Change) For(current [2][]rules.Rule) GroupChange {
+// additions are made first: a replaced rule must never be absent. A rule
+// naming a prefix list counts as weight says (nil: once), as EC2 counts it.
+func (c Change) For(current [2][]rules.Rule, weight rules.PrefixListWeight) GroupChange {
 	var g GroupChange
 	for i, d := range Directions {
 		g.Add[i] = rules.Missing(c.Authorize[i], current[i])
 		g.Remove[i] = rules.Present(c.Revoke[i], current[i])
 		if g.Quota == nil {
-			if err := rules.CheckQuota(current[i], g.Add[i]); err != nil {
+			if err := rules.CheckQuotaWeighted(current[i], g.Add[i], weight); err != nil {
 				var qe *rules.QuotaError
 				errors.As(err, &qe)
 				g.Quota = &QuotaError{Direction: d, Err: qe}

@@ -47,3 +47,20 @@ func ExpandedChangeOf(req *palisadev1.StartRolloutRequest) func(loc *palisadev1.
 		return c
 	}
 }
+
+// AddedLists returns the ids of the prefix lists a rollout request adds
+// rules for, in its change or in any group's own, so their sizes can be
+// looked up once while planning.
+func AddedLists(req *palisadev1.StartRolloutRequest) []string {
+	changes := []*palisadev1.RuleChange{req.GetChange()}
+	for _, g := range req.GetGroupChanges() {
+		changes = append(changes, g.GetChange())
+	}
+	var ids []string
+	for _, c := range changes {
+		for _, perms := range [][]*palisadev1.IpPermission{c.GetAuthorizeIngress(), c.GetAuthorizeEgress()} {
+			ids = append(ids, permissionLists(perms)...)
+		}
+	}
+	return sortedUnique(ids)
+}

@@ -45,6 +45,8 @@ func PlanEach(rolloutID string, changeOf func(loc *palisadev1.Location, groupID 
 		groups   map[string]Group
 		missing  map[string]bool
 		describe int
+		lists    int
+		sizes    PrefixListSizes
 	}
 	lanes := map[string]*lane{}
 	var keys []string
@@ -63,6 +65,8 @@ func PlanEach(rolloutID string, changeOf func(loc *palisadev1.Location, groupID 
 			l.missing[id] = true
 		}
 		l.describe += t.Calls
+		l.lists += t.ListCalls
+		l.sizes = l.sizes.merge(t.PrefixLists)
 	}
 	sort.Strings(keys)
 
@@ -74,7 +78,7 @@ func PlanEach(rolloutID string, changeOf func(loc *palisadev1.Location, groupID 
 	for _, k := range keys {
 		l := lanes[k]
 		lp := &palisadev1.LocationPlan{Location: l.loc}
-		calls := map[string]int{"DescribeSecurityGroups": l.describe}
+		calls := map[string]int{"DescribeSecurityGroups": l.describe, "DescribeManagedPrefixLists": l.lists}
 		var children []*palisadev1.RolloutChild
 		ids := make([]string, 0, len(l.groups)+len(l.missing))
 		for id := range l.groups {
@@ -98,7 +102,7 @@ func PlanEach(rolloutID string, changeOf func(loc *palisadev1.Location, groupID 
 			} else {
 				gp.GroupName, gp.VpcId = g.Name, g.VpcID
 				read[child.OperationId] = &palisadev1.GroupRules{OperationId: child.OperationId, Ingress: g.Ingress, Egress: g.Egress}
-				gc := changeOf(l.loc, id).For([2][]rules.Rule{Observed(rules.Ingress, g.Ingress), Observed(rules.Egress, g.Egress)})
+				gc := changeOf(l.loc, id).For([2][]rules.Rule{Observed(rules.Ingress, g.Ingress), Observed(rules.Egress, g.Egress)}, l.sizes.Weight)
 				gp.IngressAdded, gp.IngressRemoved = int32(len(gc.Add[0])), int32(len(gc.Remove[0]))
 				gp.EgressAdded, gp.EgressRemoved = int32(len(gc.Add[1])), int32(len(gc.Remove[1]))
 				if gc.Quota != nil {

@@ -32,6 +32,11 @@ type Resolution struct {
 	Missing []string
 	// Calls counts the DescribeSecurityGroups pages read.
 	Calls int
+	// PrefixLists holds the sizes of the prefix lists the groups' rules
+	// and the change's additions name; ListCalls counts the
+	// DescribeManagedPrefixLists pages read for them.
+	PrefixLists PrefixListSizes
+	ListCalls   int
 }
 
 // idsPerCall bounds the values of one filter (EC2 accepts up to 200).
@@ -42,7 +47,11 @@ const idsPerCall = 200
 // (the filtered form uses the larger non-mutating bucket, and unlike
 // GroupIds a missing id does not fail the whole call). The rules come with
 // the groups, so no group is read again before its first change.
-func Resolve(ctx context.Context, client *ec2.Client, pace Pace, t *palisadev1.RolloutTarget) (Resolution, error) {
+//
+// The prefix lists the groups' rules name, and lists (those the change
+// adds rules for), are then looked up for their sizes, which count
+// against the quota as EC2 counts them.
+func Resolve(ctx context.Context, client *ec2.Client, pace Pace, t *palisadev1.RolloutTarget, lists []string) (Resolution, error) {
 	var base []types.Filter
 	if t.GetVpcId() != "" {
 		base = append(base, types.Filter{Name: aws.String("vpc-id"), Values: []string{t.GetVpcId()}})
@@ -103,7 +112,14 @@ func Resolve(ctx context.Context, client *ec2.Client, pace Pace, t *palisadev1.R
 		return res, err
 	}
 	sort.Slice(res.Groups, func(i, j int) bool { return res.Groups[i].ID < res.Groups[j].ID })
-	return res, nil
+	ids := slices.Clone(lists)
+	for _, g := range res.Groups {
+		ids = append(ids, permissionLists(g.Ingress)...)
+		ids = append(ids, permissionLists(g.Egress)...)
+	}
+	var err error
+	res.PrefixLists, res.ListCalls, err = LookupPrefixLists(ctx, client, pace, t.GetLocation().GetAccountId(), t.GetLocation().GetRegion(), ids)
+	return res, err
 }
 
 func dedupe(ids []string) []string {

@@ -61,23 +61,23 @@ func TestGroupChangeQuota(t *testing.T) {
 	// 60 IPv4 rules: the addition comes before the removal, so even a
 	// replacement does not fit.
 	full := Observed(rules.Ingress, []*palisadev1.IpPermission{many(60)})
-	g := c.For([2][]rules.Rule{full, nil})
+	g := c.For([2][]rules.Rule{full, nil}, nil)
 	if g.Quota == nil || g.Quota.Direction != rules.Ingress || !errors.Is(g.Quota, rules.ErrQuotaExceeded) || len(g.Calls()) != 0 {
 		t.Fatalf("full group: %+v", g)
 	}
 	// 59: fits; one authorize and one revoke call.
-	g = c.For([2][]rules.Rule{Observed(rules.Ingress, []*palisadev1.IpPermission{many(59)}), nil})
+	g = c.For([2][]rules.Rule{Observed(rules.Ingress, []*palisadev1.IpPermission{many(59)}), nil}, nil)
 	if g.Quota != nil || g.Calls()["AuthorizeSecurityGroupIngress"] != 1 || g.Calls()["RevokeSecurityGroupIngress"] != 1 {
 		t.Fatalf("59 rules: %+v %v", g, g.Calls())
 	}
 	// IPv6 counts apart: 60 IPv4 rules leave room for an IPv6 one.
 	c6, _ := ExpandChange("change", &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{v6(9100, "2001:db8::/32")}})
-	if g := c6.For([2][]rules.Rule{full, nil}); g.Quota != nil {
+	if g := c6.For([2][]rules.Rule{full, nil}, nil); g.Quota != nil {
 		t.Fatalf("IPv6 on a full IPv4 group: %v", g.Quota)
 	}
 	// Already in place: nothing to do, no call.
 	done := Observed(rules.Ingress, []*palisadev1.IpPermission{tcp(9100, "10.50.0.0/16")})
-	if g := c.For([2][]rules.Rule{done, nil}); !g.Empty() || len(g.Calls()) != 0 {
+	if g := c.For([2][]rules.Rule{done, nil}, nil); !g.Empty() || len(g.Calls()) != 0 {
 		t.Fatalf("converged group: %+v", g)
 	}
 }
