@@ -40,6 +40,8 @@ type prefixList struct {
 	// awsManaged lists belong to "AWS", exist in every account and cannot
 	// be changed; they are not stored.
 	awsManaged bool
+	// weight is an AWS-managed list's quota weight (see quotaWeight).
+	weight int
 }
 
 type plEntry struct {
@@ -75,12 +77,12 @@ func errPrefixListNotFound(id string) *apiError {
 // restarts), and their entries are illustrative documentation ranges, not
 // AWS's current address ranges.
 func awsManagedLists(region string) []*prefixList {
-	mk := func(name, family string, cidrs ...string) *prefixList {
+	mk := func(name, family string, weight int, cidrs ...string) *prefixList {
 		h := fnv.New32a()
 		_, _ = h.Write([]byte(region + "/" + name))
 		pl := &prefixList{
 			ID: "pl-" + strconv.FormatUint(uint64(h.Sum32())|1<<31, 16), Name: name, AddressFamily: family,
-			MaxEntries: len(cidrs), Version: 1, State: plStateCreateComplete, awsManaged: true,
+			MaxEntries: len(cidrs), Version: 1, State: plStateCreateComplete, awsManaged: true, weight: weight,
 		}
 		for _, c := range cidrs {
 			pl.Entries = append(pl.Entries, plEntry{CIDR: c})
@@ -88,9 +90,9 @@ func awsManagedLists(region string) []*prefixList {
 		return pl
 	}
 	return []*prefixList{
-		mk("com.amazonaws."+region+".s3", "IPv4", "192.0.2.0/25", "198.51.100.0/24"),
-		mk("com.amazonaws."+region+".dynamodb", "IPv4", "192.0.2.128/25", "203.0.113.0/24"),
-		mk("com.amazonaws.global.cloudfront.origin-facing", "IPv4", "198.18.0.0/15"),
+		mk("com.amazonaws."+region+".s3", "IPv4", 1, "192.0.2.0/25", "198.51.100.0/24"),
+		mk("com.amazonaws."+region+".dynamodb", "IPv4", 1, "192.0.2.128/25", "203.0.113.0/24"),
+		mk("com.amazonaws.global.cloudfront.origin-facing", "IPv4", 55, "198.18.0.0/15"),
 	}
 }
 
@@ -112,14 +114,18 @@ func (c *call) prefixListByID(id string) (*prefixList, *apiError) {
 }
 
 // quotaWeight is how many rules a rule referencing the list counts for:
-// a customer-managed list counts as its MaxEntries, an AWS-managed one as
-// one rule (reference §4; a list of one entry already filling a group's
-// quota is reported in awsdocs/amazon-vpc-user-guide#72). Against which IP
-// family a customer-managed list counts is unverified: here against both,
-// like the other references, which refuses rather than over-admits.
+// a customer-managed list counts as its MaxEntries (reference §4; a list
+// of one entry already filling a group's quota is reported in
+// awsdocs/amazon-vpc-user-guide#72), an AWS-managed one as its documented
+// weight (VPC user guide, "AWS-managed prefix list weight": CloudFront's
+// origin-facing list 55, the S3 and DynamoDB lists 1), which is what the
+// reference's "counts once" holds for the S3 and DynamoDB lists. Against
+// which IP family a customer-managed list counts is unverified: here
+// against both, like the other references, which refuses rather than
+// over-admits.
 func (pl *prefixList) quotaWeight() int {
 	if pl.awsManaged {
-		return 1
+		return pl.weight
 	}
 	return pl.MaxEntries
 }
@@ -551,11 +557,17 @@ func (c *call) checkResize(pl *prefixList, size int) *apiError {
 	return nil
 }
 
-// prefixListWeight is the quota weight of the list a rule names; a list
-// that is gone weighs one rule.
+// prefixListWeight is the quota weight of the list a rule names, the
+// region's AWS-managed lists included; a list that is gone weighs one
+// rule.
 func (c *call) prefixListWeight(id string) int {
 	if pl := c.w.PrefixLists[id]; pl != nil {
 		return pl.quotaWeight()
+	}
+	for _, pl := range awsManagedLists(c.w.Region) {
+		if pl.ID == id {
+			return pl.quotaWeight()
+		}
 	}
 	return 1
 }

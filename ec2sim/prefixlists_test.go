@@ -196,7 +196,9 @@ func TestAWSManagedPrefixLists(t *testing.T) {
 // Rules that reference a prefix list: the list must exist
 // (InvalidPrefixListID.NotFound, EC2 API reference error codes), and it
 // counts against the rule quota as its MaxEntries when customer-managed,
-// once when AWS-managed (reference §4; awsdocs/amazon-vpc-user-guide#72).
+// as its documented weight when AWS-managed (reference §4;
+// awsdocs/amazon-vpc-user-guide#72; VPC user guide, "AWS-managed prefix
+// list weight").
 // A resize that would take a referencing group over its quota is refused;
 // deleting a referenced list leaves it in delete-failed
 // (hashicorp/terraform-provider-aws#20991).
@@ -236,9 +238,19 @@ func TestPrefixListRules(t *testing.T) {
 	wantErr(t, err, "RulesPerSecurityGroupLimitExceeded", s400)
 	_, err = e.ec2.RevokeSecurityGroupIngress(ctx(t), &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(g), IpPermissions: []types.IpPermission{plRule(small)}})
 	mustOK(t, err)
-	// An AWS-managed list weighs one rule: room for it after revoking small.
+	// An AWS-managed list weighs its documented weight (VPC user guide,
+	// "AWS-managed prefix list weight"): DynamoDB's 1, room for it after
+	// revoking small (9 of 10); CloudFront's origin-facing list 55, no room.
 	_, err = e.authorize(g, plRule(e.awsList("dynamodb")))
 	mustOK(t, err)
+	cf, err := e.ec2.DescribeManagedPrefixLists(ctx(t), &ec2.DescribeManagedPrefixListsInput{
+		Filters: []types.Filter{{Name: aws.String("prefix-list-name"), Values: []string{"com.amazonaws.global.cloudfront.origin-facing"}}}})
+	mustOK(t, err)
+	if len(cf.PrefixLists) != 1 {
+		t.Fatalf("CloudFront's list: %+v", cf.PrefixLists)
+	}
+	_, err = e.authorize(g, plRule(aws.ToString(cf.PrefixLists[0].PrefixListId)))
+	wantErr(t, err, "RulesPerSecurityGroupLimitExceeded", s400)
 
 	d, err := e.ec2.DeleteManagedPrefixList(ctx(t), &ec2.DeleteManagedPrefixListInput{PrefixListId: aws.String(big)})
 	mustOK(t, err)

@@ -45,8 +45,10 @@ func CheckQuota(existing, adding []Rule) error {
 }
 
 // PrefixListWeight says how many rules a rule naming the prefix list id
-// counts for: a customer-managed list its MaxEntries, an AWS-managed list
-// one (EC2 reference §4).
+// counts for: a customer-managed list its MaxEntries (EC2 reference §4),
+// an AWS-managed list its documented weight (VPC user guide, "AWS-managed
+// prefix list weight": 1 for the S3 and DynamoDB lists, 55 for
+// CloudFront's origin-facing list).
 type PrefixListWeight func(id string) int
 
 // CheckQuotaWeighted is CheckQuota with each rule naming a prefix list
