@@ -1,8 +1,10 @@
 // The rollout, audit, tag, rule and search calls against a running
 // Palisade that the Go test harness starts (go test ./clients/typescript/):
 // one worker, one rollout driver and the permissive loopback policy, which
-// allows and audits every call. PALISADE_SERVER is its address. Each test
-// makes groups of its own, with ports no other test uses.
+// allows and audits every call. PALISADE_SERVER is a proxy to it that
+// drops the connection once, after the API stored the first rollout and
+// before its answer reaches the client. Each test makes groups of its
+// own, with ports no other test uses.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,7 +22,7 @@ import {
   type SearchSecurityGroupsResponse,
 } from "../src/index.js";
 
-const palisade = new PalisadeClient({ retry: { attempts: 5, initialMs: 20, maxMs: 200 } });
+const palisade = new PalisadeClient({ retry: { attempts: 10, initialMs: 20, maxMs: 200 } });
 const location = { accountId: "123456789012", region: "us-east-1" };
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -151,7 +153,12 @@ test("a rollout is started and waited to its end, then rolled back", async () =>
   assert.equal(watched.state, RolloutState.SUCCEEDED);
   assert.equal(states.at(-1), RolloutState.SUCCEEDED);
   assert.equal((await palisade.getRollout(name)).operation, op.name);
-  assert.ok((await palisade.listRollouts()).rollouts.some((r) => r.name === name));
+  // The start was answered after a retry with the same request id: one rollout.
+  assert.match(op.metadata?.requestId ?? "", uuid);
+  assert.deepEqual(
+    (await palisade.listRollouts()).rollouts.map((r) => [r.name, r.requestId]),
+    [[name, op.metadata?.requestId]],
+  );
   const added = await palisade.listSecurityGroupRules({ location, groupId: group });
   assert.ok(added.securityGroupRules.some((r) => r.fromPort === 7071 && r.cidrIpv4 === "10.1.0.0/16"));
 
