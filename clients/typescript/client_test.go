@@ -13,8 +13,8 @@ import (
 	"github.com/palisadehq/palisade/palisadetest"
 )
 
-// TestClient runs the TypeScript client's own tests (test/client.test.ts,
-// with node --test) against a whole Palisade: one worker, the default
+// TestClient runs the TypeScript client's tests in test/client.test.ts
+// (with node --test) against a whole Palisade: one worker, the default
 // policy, and a proxy that drops the connection once, after the API
 // stored the first create and before its answer got out. The client must
 // have retried that create (the API handled it twice) and made one
@@ -40,7 +40,7 @@ func TestClient(t *testing.T) {
 	})
 	proxy = clienttest.NewDropper(t, s.Addr)
 
-	out := run(t, ctx, ".", []string{"PALISADE_SERVER=" + proxy.Addr()}, "node", "--test", "dist/test/")
+	out := run(t, ctx, ".", []string{"PALISADE_SERVER=" + proxy.Addr()}, "node", "--test", "dist/test/client.test.js")
 	// Two creates by the first test (the dropped one and its retry), one
 	// by the second.
 	if n := creates.Load(); n != 3 {
