@@ -96,6 +96,16 @@ func awsManagedLists(region string) []*prefixList {
 	}
 }
 
+// awsManagedList is the region's AWS-managed list with id, or nil.
+func awsManagedList(region, id string) *prefixList {
+	for _, pl := range awsManagedLists(region) {
+		if pl.ID == id {
+			return pl
+		}
+	}
+	return nil
+}
+
 // prefixListByID finds a visible list of this account or an AWS-managed
 // list of the region.
 func (c *call) prefixListByID(id string) (*prefixList, *apiError) {
@@ -105,10 +115,8 @@ func (c *call) prefixListByID(id string) (*prefixList, *apiError) {
 	if pl := c.w.PrefixLists[id]; pl != nil && c.visible(pl.Created) {
 		return pl, nil
 	}
-	for _, pl := range awsManagedLists(c.w.Region) {
-		if pl.ID == id {
-			return pl, nil
-		}
+	if pl := awsManagedList(c.w.Region, id); pl != nil {
+		return pl, nil
 	}
 	return nil, errPrefixListNotFound(id)
 }
@@ -564,10 +572,8 @@ func (c *call) prefixListWeight(id string) int {
 	if pl := c.w.PrefixLists[id]; pl != nil {
 		return pl.quotaWeight()
 	}
-	for _, pl := range awsManagedLists(c.w.Region) {
-		if pl.ID == id {
-			return pl.quotaWeight()
-		}
+	if pl := awsManagedList(c.w.Region, id); pl != nil {
+		return pl.quotaWeight()
 	}
 	return 1
 }

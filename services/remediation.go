@@ -34,6 +34,13 @@ func (s *rollouts) startRemediation(ctx context.Context, r *palisadev1.StartRoll
 	if err != nil {
 		return nil, err
 	}
+	return s.startDerived(ctx, r, derived, losses, gains)
+}
+
+// startDerived starts the rollout a remediation or a rollback derived
+// per group, its plan naming each group's losses and gains (by group
+// key). The derived request is checked as any StartRollout is.
+func (s *rollouts) startDerived(ctx context.Context, r proto.Message, derived *palisadev1.StartRolloutRequest, losses, gains map[string][]*palisadev1.SecurityGroupRule) (*longrunningpb.Operation, error) {
 	if v := validate.StartRollout(derived); len(v) > 0 {
 		return nil, invalidArgument(v)
 	}

@@ -66,13 +66,7 @@ func (s *rollouts) RollbackRollout(ctx context.Context, r *palisadev1.RollbackRo
 	if err != nil {
 		return nil, err
 	}
-	if v := validate.StartRollout(derived); len(v) > 0 {
-		return nil, invalidArgument(v)
-	}
-	return s.start(ctx, r, derived, func(loc *palisadev1.Location, gp *palisadev1.GroupPlan) {
-		k := rollout.GroupKey(loc, gp.GetGroupId())
-		gp.Losses, gp.Gains = losses[k], gains[k]
-	})
+	return s.startDerived(ctx, r, derived, losses, gains)
 }
 
 // undos works out, for every group whose child operation SUCCEEDED, what
