@@ -25,6 +25,7 @@ import (
 
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/natsauth"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 	"github.com/palisadehq/palisade/internal/tlsfiles/tlstest"
 )
 
@@ -86,31 +87,11 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// natsServerBinary is the standalone nats-server scripts/install-nats-server.sh
-// installs ($PALISADE_TOOLS_BIN, ./.bin), else one on PATH.
-func natsServerBinary() string {
-	for _, d := range []string{os.Getenv("PALISADE_TOOLS_BIN"), "../../.bin"} {
-		if d == "" {
-			continue
-		}
-		if p := filepath.Join(d, "nats-server"); isExec(p) {
-			return p
-		}
-	}
-	p, _ := exec.LookPath("nats-server")
-	return p
-}
-
-func isExec(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
-}
-
 // newStack builds the binaries, makes the certificates and keys, and
 // reads the manifests' launch configuration; it starts nothing.
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	natsBin := natsServerBinary()
+	natsBin := natstest.StandaloneBinary("../..")
 	if natsBin == "" {
 		t.Skip("no nats-server binary ($PALISADE_TOOLS_BIN, ./.bin or PATH; scripts/install-nats-server.sh installs it): the cluster run is skipped")
 	}

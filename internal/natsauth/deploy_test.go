@@ -17,6 +17,7 @@ import (
 
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/natsauth"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 	"github.com/palisadehq/palisade/internal/tlsfiles/tlstest"
 )
 
@@ -90,7 +91,7 @@ func TestShippedClusterConfigRuns(t *testing.T) {
 		t.Setenv(fmt.Sprintf("NATS_ROUTE_%d", i+1), fmt.Sprintf("nats-route://127.0.0.1:%d", ports[3+i]))
 	}
 
-	if bin := natsServerBinary(); bin != "" {
+	if bin := natstest.StandaloneBinary("../.."); bin != "" {
 		setNode(t, dir, 0, ports)
 		out, err := exec.Command(bin, "-c", shipped, "-t").CombinedOutput()
 		if err != nil {
@@ -159,24 +160,6 @@ func setNode(t *testing.T, dir string, i int, ports []int) {
 	t.Setenv("NATS_LISTEN", fmt.Sprintf("127.0.0.1:%d", ports[i]))
 	t.Setenv("NATS_CLUSTER_LISTEN", fmt.Sprintf("127.0.0.1:%d", ports[3+i]))
 	t.Setenv("NATS_STORE_DIR", filepath.Join(dir, fmt.Sprintf("js%d", i)))
-}
-
-func natsServerBinary() string {
-	for _, d := range []string{os.Getenv("PALISADE_TOOLS_BIN"), "../../.bin"} {
-		if d == "" {
-			continue
-		}
-		if p := filepath.Join(d, "nats-server"); isExec(p) {
-			return p
-		}
-	}
-	p, _ := exec.LookPath("nats-server")
-	return p
-}
-
-func isExec(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode()&0o111 != 0
 }
 
 const shippedHelm = "../../deploy/nats/helm-values.yaml"

@@ -4,6 +4,8 @@ package natstest
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -60,4 +62,23 @@ func Bus(t testing.TB, top bus.Topology) (*server.Server, jetstream.JetStream) {
 		t.Fatal(err)
 	}
 	return srv, js
+}
+
+// StandaloneBinary is the standalone nats-server that
+// scripts/install-nats-server.sh installs ($PALISADE_TOOLS_BIN, or .bin
+// under the repository root root), else one on PATH; "" when there is
+// none, and the tests that start the shipped configuration as real
+// processes skip.
+func StandaloneBinary(root string) string {
+	for _, d := range []string{os.Getenv("PALISADE_TOOLS_BIN"), filepath.Join(root, ".bin")} {
+		if d == "" {
+			continue
+		}
+		p := filepath.Join(d, "nats-server")
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	p, _ := exec.LookPath("nats-server")
+	return p
 }
