@@ -185,7 +185,7 @@ func (x *executor) findOwnGroup(ctx context.Context, t target, r *palisadev1.Cre
 	vpc := r.GetVpcId()
 	if vpc == "" {
 		// A create without a VPC goes to the default VPC.
-		out, err := call(ctx, x, t, "DescribeVpcs", func(ctx context.Context) (*ec2.DescribeVpcsOutput, error) {
+		out, err := read(ctx, x, t, "DescribeVpcs", func(ctx context.Context) (*ec2.DescribeVpcsOutput, error) {
 			return t.client.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{
 				Filters: []types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}})
 		})
@@ -202,7 +202,7 @@ func (x *executor) findOwnGroup(ctx context.Context, t target, r *palisadev1.Cre
 		MaxResults: aws.Int32(1000),
 	}
 	for {
-		page, err := call(ctx, x, t, "DescribeSecurityGroups", func(ctx context.Context) (*ec2.DescribeSecurityGroupsOutput, error) {
+		page, err := read(ctx, x, t, "DescribeSecurityGroups", func(ctx context.Context) (*ec2.DescribeSecurityGroupsOutput, error) {
 			return t.client.DescribeSecurityGroups(ctx, in)
 		})
 		if err != nil {
@@ -261,7 +261,7 @@ func (x *executor) liveRules(ctx context.Context, t target, groupID string) ([]l
 		MaxResults: aws.Int32(1000),
 	}
 	for {
-		page, err := call(ctx, x, t, "DescribeSecurityGroupRules", func(ctx context.Context) (*ec2.DescribeSecurityGroupRulesOutput, error) {
+		page, err := read(ctx, x, t, "DescribeSecurityGroupRules", func(ctx context.Context) (*ec2.DescribeSecurityGroupRulesOutput, error) {
 			return t.client.DescribeSecurityGroupRules(ctx, in)
 		})
 		if err != nil {
