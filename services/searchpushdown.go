@@ -105,7 +105,10 @@ func predicateFilters(p rules.Predicate) map[string][]string {
 		return nil
 	}
 	out := map[string][]string{}
-	if p.Contains.IsValid() {
+	// An IPv4-mapped IPv6 range has two textual forms (RFC 5952 §5), so
+	// which one EC2 stores is not known; such a range is not pushed (and
+	// validation refuses it as a predicate anyway).
+	if p.Contains.IsValid() && !p.Contains.Addr().Is4In6() {
 		name := prefix + "cidr"
 		if p.Contains.Addr().Is6() {
 			name = prefix + "ipv6-cidr"

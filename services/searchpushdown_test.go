@@ -47,6 +47,7 @@ func TestPushedFilters(t *testing.T) {
 		{name: "a port alone: tcp, udp or all", preds: []rules.Predicate{{Direction: rules.Ingress, Port: 53, HasPort: true}},
 			want: "ip-permission.protocol=tcp,6,udp,17,-1"},
 		{name: "no direction: nothing", preds: []rules.Predicate{{Protocol: "tcp", Port: 22, HasPort: true, Contains: world4}}, want: ""},
+		{name: "an IPv4-mapped range: no cidr filter", preds: []rules.Predicate{{Direction: rules.Ingress, Contains: netip.MustParsePrefix("::ffff:10.0.0.0/104")}}, want: ""},
 		{name: "another account: nothing", preds: []rules.Predicate{{Direction: rules.Ingress, OtherAccount: true, Owner: "111122223333"}}, want: ""},
 		{name: "the caller's filter of the name wins", preds: []rules.Predicate{ssh}, caller: callerFilter("ip-permission.cidr"),
 			want: "ip-permission.protocol=tcp,6,-1"},
