@@ -23,8 +23,9 @@ import (
 // Each pushed filter must be implied by the predicates, or a match would
 // be lost. EC2 ANDs filters of different names and ORs the values of one,
 // and each rule filter is met by any one rule of the group in that
-// direction ("several rule filters may be satisfied by different rules of
-// the same group"). So:
+// direction (DescribeSecurityGroups: "the results include security groups
+// for which any combination of rules - not necessarily a single rule -
+// match all filters"). So:
 //   - A predicate with a direction gives filters on that direction's
 //     rules; one without a direction is met by an ingress or an egress
 //     rule, which no AND of filters can say, so it gives none.
