@@ -16,7 +16,7 @@ import (
 
 // Fleet search benchmark shape: 8 accounts × 12 regions × 60 groups, each
 // group with an HTTPS rule open to the world and SSH from inside; a few
-// groups also allow 22 from 0.0.0.0/0.
+// groups also allow 22 from 0.0.0.0/0, and a few others 22 from ::/0.
 const (
 	searchBenchAccounts = 8
 	searchBenchRegions  = 12
@@ -37,11 +37,19 @@ var searchBenchRegionNames = []string{
 // EC2's sustained Describe rate (the calls of the busiest target at the
 // refill rate, as if its bucket started empty) and the throttled calls.
 //
-//	go test -run '^$' -bench FleetSearch -benchtime 5x ./e2e/
+// Two questions of the same fleet: over IPv4, where every group holds a
+// rule from 0.0.0.0/0 (HTTPS) and one with port 22 (from inside), so no
+// EC2 filter can tell the planted groups from the others (each filter may
+// be met by a different rule) and every group is read; and over IPv6,
+// where the filters the search derives from its predicate leave EC2 only
+// the planted groups to answer.
+//
+//	go test -run '^$' -bench FleetSearch -benchtime 3x ./e2e/
 func BenchmarkFleetSearch(b *testing.B) {
 	e := newEnv(b, envOptions{apiRateFactor: 1})
 	var targets []*palisadev1.Location
-	planted := map[string]bool{}
+	planted4, planted6 := map[string]bool{}, map[string]bool{}
+	every := searchBenchAccounts * searchBenchRegions * searchBenchGroups / searchBenchPlanted
 	for a := 0; a < searchBenchAccounts; a++ {
 		acct := fmt.Sprintf("%012d", 210000000000+a)
 		for r := 0; r < searchBenchRegions; r++ {
@@ -51,9 +59,14 @@ func BenchmarkFleetSearch(b *testing.B) {
 			for i, g := range e.makeGroups(acct, reg, "fleet", searchBenchGroups, map[string]string{"team": "payments"}) {
 				perms := []types.IpPermission{ec2TCP(443, "0.0.0.0/0"), ec2TCP(22, "10.0.0.0/8")}
 				n := a*searchBenchRegions*searchBenchGroups + r*searchBenchGroups + i
-				if n%(searchBenchAccounts*searchBenchRegions*searchBenchGroups/searchBenchPlanted) == 17 {
+				switch n % every {
+				case 17:
 					perms = append(perms, ec2TCP(22, "0.0.0.0/0"))
-					planted[g] = true
+					planted4[g] = true
+				case 411:
+					perms = append(perms, types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
+						Ipv6Ranges: []types.Ipv6Range{{CidrIpv6: aws.String("::/0")}}})
+					planted6[g] = true
 				}
 				_, err := client.AuthorizeSecurityGroupIngress(e.ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 					GroupId: aws.String(g), IpPermissions: perms})
@@ -64,9 +77,21 @@ func BenchmarkFleetSearch(b *testing.B) {
 		}
 	}
 	e.sim.SetThrottle(true, 1)
-	e.sim.ResetCounters()
-	req := &palisadev1.SearchSecurityGroupsRequest{Targets: targets, RulePredicates: []*palisadev1.RulePredicate{worldSSH}}
-	b.ResetTimer()
+	worldSSH6 := &palisadev1.RulePredicate{Direction: palisadev1.RulePredicate_DIRECTION_INGRESS, Protocol: "tcp", Port: int32p(22), CidrContains: "::/0"}
+	for _, q := range []struct {
+		name    string
+		pred    *palisadev1.RulePredicate
+		planted map[string]bool
+	}{{"ipv4-every-group-read", worldSSH, planted4}, {"ipv6-filtered-by-ec2", worldSSH6, planted6}} {
+		b.Run(q.name, func(b *testing.B) {
+			benchSearch(b, e, &palisadev1.SearchSecurityGroupsRequest{Targets: targets, RulePredicates: []*palisadev1.RulePredicate{q.pred}}, q.planted)
+		})
+	}
+}
+
+// benchSearch times req b.N times, each from full buckets, and checks it
+// finds exactly planted.
+func benchSearch(b *testing.B, e *env, req *palisadev1.SearchSecurityGroupsRequest, planted map[string]bool) {
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {
 		// Let every bucket refill between searches, as between two
@@ -93,16 +118,18 @@ func BenchmarkFleetSearch(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	targets := len(req.GetTargets())
 	throttled, calls := throttledCalls(e.sim)
-	perTarget := float64(calls) / float64(len(targets))
+	perTarget := float64(calls) / float64(targets)
 	sustained := time.Duration(float64(time.Second) * perTarget / ec2limits.NonMutating.Refill)
 	per := elapsed / time.Duration(b.N)
 	b.ReportMetric(float64(per.Milliseconds()), "ms/search")
 	b.ReportMetric(float64(sustained.Milliseconds()), "ms-at-ec2-sustained-rate")
+	b.ReportMetric(per.Seconds()/sustained.Seconds(), "x-rate-bound")
 	b.ReportMetric(perTarget, "calls/target")
 	b.ReportMetric(float64(throttled), "throttled")
-	b.Logf("fleet search: %d targets, %d groups, %d planted found in %v per search; %.1f EC2 calls per target, %v at EC2's sustained Describe rate (%.0f/s per account and region); %d throttled",
-		len(targets), len(targets)*searchBenchGroups, len(planted), per, perTarget, sustained, ec2limits.NonMutating.Refill, throttled)
+	b.Logf("fleet search: %d targets, %d groups, %d planted found in %v per search; %.2f EC2 calls per target, %v at EC2's sustained Describe rate (%.0f/s per account and region), %.1fx; %d throttled",
+		targets, targets*searchBenchGroups, len(planted), per, perTarget, sustained, ec2limits.NonMutating.Refill, per.Seconds()/sustained.Seconds(), throttled)
 }
 
 func sortedKeysOf(m map[string]bool) []string {

@@ -93,7 +93,8 @@ func (rd reader) search(ctx context.Context, r *palisadev1.SearchSecurityGroupsR
 }
 
 // searchTarget reads one account and region: the groups EC2's filters
-// select (one paced DescribeSecurityGroups per page), tested against the
+// select, the caller's and those the predicates imply (pushedFilters; one
+// paced DescribeSecurityGroups per page), tested against the
 // predicates on their rules as DescribeSecurityGroups reports them (in the
 // canonical model, as a rollout reads them), then
 // the rules of the groups that match, with their ids (one paced
@@ -115,7 +116,8 @@ func (rd reader) searchTarget(ctx context.Context, loc *palisadev1.Location, r *
 	for i, p := range r.GetRulePredicates() {
 		preds[i] = ruleconv.Predicate(p, loc.GetAccountId())
 	}
-	in := &ec2.DescribeSecurityGroupsInput{Filters: ec2Filters(r.GetFilters()), MaxResults: aws.Int32(1000)}
+	filters := append(ec2Filters(r.GetFilters()), pushedFilters(preds, r.GetFilters())...)
+	in := &ec2.DescribeSecurityGroupsInput{Filters: filters, MaxResults: aws.Int32(1000)}
 	var candidates []types.SecurityGroup
 	for {
 		out, err := rd.describeGroups(ctx, loc, in)

@@ -13,7 +13,7 @@ func TestDifferential(t *testing.T) {
 	moto := newBackend("moto", startMoto(t))
 	sim := newSimBackend(t)
 
-	steps := append(append(scenario(), newCallSteps()...), ruleCallSteps()...)
+	steps := append(append(append(scenario(), newCallSteps()...), ruleCallSteps()...), pushDownSteps()...)
 	checkScenario(t, steps)
 	if len(steps) < 40 {
 		t.Fatalf("scenario has %d steps, want at least 40", len(steps))
