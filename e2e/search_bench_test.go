@@ -15,8 +15,8 @@ import (
 )
 
 // Fleet search benchmark shape: 8 accounts × 12 regions × 60 groups, each
-// group with an HTTPS rule open to the world and SSH from inside; a few
-// groups also allow 22 from 0.0.0.0/0, and a few others 22 from ::/0.
+// group with HTTPS and SSH rules; a few groups also allow 22 from
+// 0.0.0.0/0, and a few others 22 from ::/0.
 const (
 	searchBenchAccounts = 8
 	searchBenchRegions  = 12
@@ -37,15 +37,54 @@ var searchBenchRegionNames = []string{
 // EC2's sustained Describe rate (the calls of the busiest target at the
 // refill rate, as if its bucket started empty) and the throttled calls.
 //
-// Two questions of the same fleet: over IPv4, where every group holds a
-// rule from 0.0.0.0/0 (HTTPS) and one with port 22 (from inside), so no
-// EC2 filter can tell the planted groups from the others (each filter may
-// be met by a different rule) and every group is read; and over IPv6,
-// where the filters the search derives from its predicate leave EC2 only
-// the planted groups to answer.
+// Two fleets, each group with SSH from inside (10.0.0.0/8):
 //
-//	go test -run '^$' -bench FleetSearch -benchtime 3x ./e2e/
+//   - web-facing=1-in-10: one group in ten takes HTTPS from 0.0.0.0/0,
+//     the others from inside, as load balancers' groups among services'.
+//     The EC2 filters the search derives from its predicate leave EC2 the
+//     web-facing groups and the planted ones to answer; over IPv6 only the
+//     planted ones.
+//
+//   - web-facing=all: every group takes HTTPS from 0.0.0.0/0. No EC2
+//     filter can tell the planted groups from the others (each filter may
+//     be met by a different rule), so every group is read: the most a
+//     search costs.
+//
+//     go test -run '^$' -bench FleetSearch -benchtime 3x ./e2e/
 func BenchmarkFleetSearch(b *testing.B) {
+	worldSSH6 := &palisadev1.RulePredicate{Direction: palisadev1.RulePredicate_DIRECTION_INGRESS, Protocol: "tcp", Port: int32p(22), CidrContains: "::/0"}
+	for _, fleet := range []struct {
+		name     string
+		webEvery int // one group in webEvery takes HTTPS from the world
+		ipv6     bool
+	}{{"web-facing=1-in-10", 10, true}, {"web-facing=all", 1, false}} {
+		b.Run(fleet.name, func(b *testing.B) {
+			e, targets, planted4, planted6 := searchFleet(b, fleet.webEvery)
+			questions := []searchQuestion{{"ipv4", worldSSH, planted4}}
+			if fleet.ipv6 {
+				questions = append(questions, searchQuestion{"ipv6", worldSSH6, planted6})
+			}
+			for _, q := range questions {
+				b.Run(q.name, func(b *testing.B) {
+					benchSearch(b, e, &palisadev1.SearchSecurityGroupsRequest{Targets: targets, RulePredicates: []*palisadev1.RulePredicate{q.pred}}, q.planted)
+				})
+			}
+		})
+	}
+}
+
+// searchQuestion is one predicate asked of the fleet and the groups
+// planted to answer it.
+type searchQuestion struct {
+	name    string
+	pred    *palisadev1.RulePredicate
+	planted map[string]bool
+}
+
+// searchFleet starts a stack and fills its endpoint with the benchmark's
+// fleet, one group in webEvery taking HTTPS from the world, and returns
+// the targets and the groups planted with SSH from 0.0.0.0/0 and from ::/0.
+func searchFleet(b *testing.B, webEvery int) (*env, []*palisadev1.Location, map[string]bool, map[string]bool) {
 	e := newEnv(b, envOptions{apiRateFactor: 1})
 	var targets []*palisadev1.Location
 	planted4, planted6 := map[string]bool{}, map[string]bool{}
@@ -57,8 +96,12 @@ func BenchmarkFleetSearch(b *testing.B) {
 			targets = append(targets, &palisadev1.Location{AccountId: acct, Region: reg})
 			client := e.ec2.Client(acct, reg)
 			for i, g := range e.makeGroups(acct, reg, "fleet", searchBenchGroups, map[string]string{"team": "payments"}) {
-				perms := []types.IpPermission{ec2TCP(443, "0.0.0.0/0"), ec2TCP(22, "10.0.0.0/8")}
 				n := a*searchBenchRegions*searchBenchGroups + r*searchBenchGroups + i
+				https := "10.0.0.0/8"
+				if n%webEvery == 0 {
+					https = "0.0.0.0/0"
+				}
+				perms := []types.IpPermission{ec2TCP(443, https), ec2TCP(22, "10.0.0.0/8")}
 				switch n % every {
 				case 17:
 					perms = append(perms, ec2TCP(22, "0.0.0.0/0"))
@@ -77,16 +120,7 @@ func BenchmarkFleetSearch(b *testing.B) {
 		}
 	}
 	e.sim.SetThrottle(true, 1)
-	worldSSH6 := &palisadev1.RulePredicate{Direction: palisadev1.RulePredicate_DIRECTION_INGRESS, Protocol: "tcp", Port: int32p(22), CidrContains: "::/0"}
-	for _, q := range []struct {
-		name    string
-		pred    *palisadev1.RulePredicate
-		planted map[string]bool
-	}{{"ipv4-every-group-read", worldSSH, planted4}, {"ipv6-filtered-by-ec2", worldSSH6, planted6}} {
-		b.Run(q.name, func(b *testing.B) {
-			benchSearch(b, e, &palisadev1.SearchSecurityGroupsRequest{Targets: targets, RulePredicates: []*palisadev1.RulePredicate{q.pred}}, q.planted)
-		})
-	}
+	return e, targets, planted4, planted6
 }
 
 // benchSearch times req b.N times, each from full buckets, and checks it
