@@ -59,6 +59,10 @@ type delivery struct {
 	// ctx ends when the worker is told to stop for good; work ends with
 	// it and also when the claim lapses or the delivery is done.
 	ctx, work context.Context
+	// rec is the operation's record as this delivery last stored it, at
+	// revision rev (nil: not known), so its next change needs no read.
+	rec *palisadev1.OperationRecord
+	rev uint64
 }
 
 // handle runs one delivery of a command to its end, or hands it back.
@@ -153,7 +157,8 @@ var (
 func (d *delivery) begin() (rec *palisadev1.OperationRecord, firstAttempt bool, err error) {
 	last := d.w.lastDelivery.Load()
 	for created := false; ; created = true {
-		rec, err = d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
+		var rev uint64
+		rec, rev, err = d.w.store.TransitionFrom(d.work, d.id, nil, 0, func(rec *palisadev1.OperationRecord) (string, error) {
 			if foreign(rec, d.cmd) {
 				return "", errForeign
 			}
@@ -168,6 +173,9 @@ func (d *delivery) begin() (rec *palisadev1.OperationRecord, firstAttempt bool, 
 			rec.Delivery = d.md.NumDelivered
 			return startAttempt(md), nil
 		})
+		if err == nil {
+			d.rec, d.rev = rec, rev
+		}
 		if errors.Is(err, operations.ErrEnded) && foreign(rec, d.cmd) {
 			return rec, false, errForeign
 		}
@@ -406,13 +414,25 @@ func (w *Worker) decide(md *palisadev1.OperationMetadata, e *ec2Error, failures 
 // unless a later delivery holds it (errStale). change returns the event's
 // reason.
 func (d *delivery) transition(change func(*palisadev1.OperationMetadata) string) (*palisadev1.OperationRecord, error) {
-	return d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
+	return d.change(func(rec *palisadev1.OperationRecord) (string, error) {
 		if err := fenced(rec, d.md.NumDelivered); err != nil {
 			return "", err
 		}
 		rec.Delivery = d.md.NumDelivered
 		return change(rec.GetMetadata()), nil
 	})
+}
+
+// change changes the operation's record from the one this delivery last
+// stored, read again only if someone else wrote it since.
+func (d *delivery) change(change func(*palisadev1.OperationRecord) (string, error)) (*palisadev1.OperationRecord, error) {
+	rec, rev, err := d.w.store.TransitionFrom(d.work, d.id, d.rec, d.rev, change)
+	if err != nil {
+		d.rec, d.rev = nil, 0
+		return rec, err
+	}
+	d.rec, d.rev = rec, rev
+	return rec, nil
 }
 
 // stopAfterUpdate handles the outcome of a record update: it reports
@@ -437,7 +457,7 @@ func (d *delivery) stopAfterUpdate(err error) bool {
 // finish records the end of the operation, with its result or its
 // failure, and acks the command.
 func (d *delivery) finish(res *palisadev1.OperationResult, failure *ec2Error) {
-	rec, err := d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
+	rec, err := d.change(func(rec *palisadev1.OperationRecord) (string, error) {
 		if err := fenced(rec, d.md.NumDelivered); err != nil {
 			return "", err
 		}
