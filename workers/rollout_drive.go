@@ -52,6 +52,7 @@ type driver struct {
 	rev       uint64
 	byID      map[string]*palisadev1.RolloutChild
 	observed  map[string]*palisadev1.GroupRules // rules read while resolving, by child, until it starts
+	heard     map[string]time.Time              // when each child in flight last changed or was read
 	dirty     bool
 	lastWrite time.Time
 	lastSize  int         // bytes of the record last written
@@ -63,7 +64,8 @@ type driver struct {
 
 func newDriver(r *Rollouts, cmd *palisadev1.Command, delivery uint64, log *slog.Logger) *driver {
 	req := cmd.GetStartRollout()
-	return &driver{r: r, cmd: cmd, req: req, ownChange: rollout.ChangeOf(req), id: cmd.GetOperationId(), delivery: delivery, log: log}
+	return &driver{r: r, cmd: cmd, req: req, ownChange: rollout.ChangeOf(req), id: cmd.GetOperationId(), delivery: delivery, log: log,
+		heard: map[string]time.Time{}}
 }
 
 // run drives the rollout to its end. It returns nil once the rollout has
