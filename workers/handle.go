@@ -59,6 +59,10 @@ type delivery struct {
 	// ctx ends when the worker is told to stop for good; work ends with
 	// it and also when the claim lapses or the delivery is done.
 	ctx, work context.Context
+	// rec is the operation's record as this delivery last stored it, at
+	// revision rev (nil: not known), so its next change needs no read.
+	rec *palisadev1.OperationRecord
+	rev uint64
 }
 
 // handle runs one delivery of a command to its end, or hands it back.
@@ -107,14 +111,9 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, pulled time.Time
 		d.giveBack("stopped while waiting for its group's turn", work.Err())
 		return
 	}
-	rec, err := command.EnsureRecord(work, d.w.store, d.cmd)
-	if err != nil {
-		d.giveBack("record unavailable", err)
-		return
-	}
-	last := w.lastDelivery.Load()
+	rec, firstAttempt, err := d.begin()
 	switch {
-	case foreign(rec, d.cmd):
+	case errors.Is(err, errForeign):
 		// The operation belongs to another command: a request_id used
 		// again for a different request after the command stream forgot
 		// the first (its caller was refused), or a command published
@@ -122,18 +121,80 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, pulled time.Time
 		// left as it is.
 		d.log.WarnContext(work, "command under the id of another command's operation refused")
 		w.refuse(work, msg, nil)
-	case operations.Terminal(rec.GetMetadata().GetState()):
+	case errors.Is(err, operations.ErrEnded):
 		// Finished by an earlier delivery whose ack was lost: say so again
 		// (the event's id makes that a no-op if it was heard) and ack.
 		_ = w.store.PublishLast(work, rec)
 		d.ack()
-	case fenced(rec, d.md.NumDelivered) != nil:
+	case errors.Is(err, errStale):
 		d.log.InfoContext(work, "a later delivery holds the operation; stopping")
-	case last > 1 && d.md.NumDelivered >= last:
+	case errors.Is(err, errLastDelivery):
 		w.deadLetterDelivery(work, msg, d.md.Sequence.Stream, d.md.NumDelivered-1, d.log)
+	case err != nil:
+		d.giveBack("record unavailable", err)
 	default:
-		d.attempt(rec.GetMetadata().GetAttempts() == 0)
+		d.attempt(firstAttempt, rec)
 	}
+}
+
+// Why begin did not start an attempt, besides errStale and
+// operations.ErrEnded.
+var (
+	errForeign      = errors.New("the operation belongs to another command")
+	errLastDelivery = errors.New("last delivery: dead-lettered instead of attempted")
+)
+
+// begin starts the delivery's first attempt: in one change of the
+// operation's record, written only if the delivery may act, it checks the
+// record is this command's (errForeign), not ended (operations.ErrEnded,
+// with the record), held by no later delivery (errStale) and that this is
+// not the last delivery (errLastDelivery), and marks the operation RUNNING
+// under this delivery's number. The record read for the checks is the one
+// the change is made on, so a delivery costs no read of its own; a record
+// whoever stored the command did not write is created from the command
+// first. firstAttempt is true when no delivery had attempted the
+// operation before.
+func (d *delivery) begin() (rec *palisadev1.OperationRecord, firstAttempt bool, err error) {
+	last := d.w.lastDelivery.Load()
+	for created := false; ; created = true {
+		var rev uint64
+		rec, rev, err = d.w.store.TransitionFrom(d.work, d.id, nil, 0, func(rec *palisadev1.OperationRecord) (string, error) {
+			if foreign(rec, d.cmd) {
+				return "", errForeign
+			}
+			if err := fenced(rec, d.md.NumDelivered); err != nil {
+				return "", err
+			}
+			if last > 1 && d.md.NumDelivered >= last {
+				return "", errLastDelivery
+			}
+			md := rec.GetMetadata()
+			firstAttempt = md.GetAttempts() == 0
+			rec.Delivery = d.md.NumDelivered
+			return startAttempt(md), nil
+		})
+		if err == nil {
+			d.rec, d.rev = rec, rev
+		}
+		if errors.Is(err, operations.ErrEnded) && foreign(rec, d.cmd) {
+			return rec, false, errForeign
+		}
+		if !errors.Is(err, operations.ErrNotFound) || created {
+			return rec, firstAttempt, err
+		}
+		if _, err := command.EnsureRecord(d.work, d.w.store, d.cmd); err != nil {
+			return nil, false, err
+		}
+	}
+}
+
+// startAttempt marks the operation RUNNING in a new attempt and returns
+// the event's reason.
+func startAttempt(md *palisadev1.OperationMetadata) string {
+	md.State = palisadev1.OperationState_OPERATION_STATE_RUNNING
+	md.Attempts++
+	md.RetryReason = ""
+	return fmt.Sprintf("attempt %d", md.GetAttempts())
 }
 
 // receive decodes a delivery; one that cannot be handled is dropped.
@@ -263,9 +324,10 @@ func (d *delivery) hold(stop context.CancelFunc) bool {
 	return true
 }
 
-// attempt runs the command until it ends or the delivery stops.
-// firstAttempt is true when no delivery has attempted it before.
-func (d *delivery) attempt(firstAttempt bool) {
+// attempt runs the command until it ends or the delivery stops, from the
+// attempt begin started (rec). firstAttempt is true when no delivery had
+// attempted it before.
+func (d *delivery) attempt(firstAttempt bool, rec *palisadev1.OperationRecord) {
 	// prog carries what earlier attempts of this delivery achieved (the
 	// group a create made), so a retry goes on from there rather than
 	// repeating calls whose effect EC2 may not show yet.
@@ -274,15 +336,13 @@ func (d *delivery) attempt(firstAttempt bool) {
 	// throttling ended: --max-attempts bounds those, while waits for EC2's
 	// eventual consistency have their own, time-based bound.
 	failures := 0
-	for {
-		rec, err := d.transition(func(md *palisadev1.OperationMetadata) string {
-			md.State = palisadev1.OperationState_OPERATION_STATE_RUNNING
-			md.Attempts++
-			md.RetryReason = ""
-			return fmt.Sprintf("attempt %d", md.GetAttempts())
-		})
-		if d.stopAfterUpdate(err) {
-			return
+	for started := true; ; started = false {
+		if !started {
+			var err error
+			rec, err = d.transition(startAttempt)
+			if d.stopAfterUpdate(err) {
+				return
+			}
 		}
 		actx, span := tracing.Start(d.work, fmt.Sprintf("attempt %d", rec.GetMetadata().GetAttempts()))
 		res, runErr := d.w.exec.run(actx, d.cmd, firstAttempt, &prog)
@@ -309,7 +369,7 @@ func (d *delivery) attempt(firstAttempt bool) {
 			d.finish(nil, d.w.exec.undoAdditions(d.work, d.cmd, e))
 			return
 		}
-		_, err = d.transition(func(md *palisadev1.OperationMetadata) string {
+		_, err := d.transition(func(md *palisadev1.OperationMetadata) string {
 			md.State = palisadev1.OperationState_OPERATION_STATE_RETRYING
 			md.RetryReason = e.Error()
 			return fmt.Sprintf("%s; retrying in %s", e.Error(), wait.Round(time.Millisecond))
@@ -354,13 +414,25 @@ func (w *Worker) decide(md *palisadev1.OperationMetadata, e *ec2Error, failures 
 // unless a later delivery holds it (errStale). change returns the event's
 // reason.
 func (d *delivery) transition(change func(*palisadev1.OperationMetadata) string) (*palisadev1.OperationRecord, error) {
-	return d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
+	return d.change(func(rec *palisadev1.OperationRecord) (string, error) {
 		if err := fenced(rec, d.md.NumDelivered); err != nil {
 			return "", err
 		}
 		rec.Delivery = d.md.NumDelivered
 		return change(rec.GetMetadata()), nil
 	})
+}
+
+// change changes the operation's record from the one this delivery last
+// stored, read again only if someone else wrote it since.
+func (d *delivery) change(change func(*palisadev1.OperationRecord) (string, error)) (*palisadev1.OperationRecord, error) {
+	rec, rev, err := d.w.store.TransitionFrom(d.work, d.id, d.rec, d.rev, change)
+	if err != nil {
+		d.rec, d.rev = nil, 0
+		return rec, err
+	}
+	d.rec, d.rev = rec, rev
+	return rec, nil
 }
 
 // stopAfterUpdate handles the outcome of a record update: it reports
@@ -385,7 +457,7 @@ func (d *delivery) stopAfterUpdate(err error) bool {
 // finish records the end of the operation, with its result or its
 // failure, and acks the command.
 func (d *delivery) finish(res *palisadev1.OperationResult, failure *ec2Error) {
-	rec, err := d.w.store.Transition(d.work, d.id, func(rec *palisadev1.OperationRecord) (string, error) {
+	rec, err := d.change(func(rec *palisadev1.OperationRecord) (string, error) {
 		if err := fenced(rec, d.md.NumDelivered); err != nil {
 			return "", err
 		}

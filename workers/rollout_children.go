@@ -268,12 +268,20 @@ func (d *driver) apply(ev *palisadev1.OperationEvent) {
 }
 
 // refresh re-reads children in flight: all of them (at start, after a
-// restart) or those an event may have been missed for.
+// restart) or those an event may have been missed for: the ones not heard
+// of for pollEvery. A child that moves is heard of by its events, so the
+// poll reads the few that fell silent, not every child in flight (a
+// thousand reads every pollEvery in a large rollout).
 func (d *driver) refresh(ctx context.Context, all bool) error {
+	now := time.Now()
 	for _, c := range d.rec.GetChildren() {
 		if !rollout.InFlight(c) && !(all && rollout.Waiting(c)) {
 			continue
 		}
+		if heard, ok := d.heard[c.GetOperationId()]; !all && ok && now.Sub(heard) < pollEvery {
+			continue
+		}
+		d.heard[c.GetOperationId()] = now
 		rec, _, err := d.r.ops.Get(ctx, c.GetOperationId())
 		if errors.Is(err, operations.ErrNotFound) {
 			continue // not queued yet
@@ -298,8 +306,10 @@ func (d *driver) note(c *palisadev1.RolloutChild, st palisadev1.OperationState, 
 	c.State = st
 	d.dirty = true
 	if !operations.Terminal(st) {
+		d.heard[c.GetOperationId()] = time.Now()
 		return
 	}
+	delete(d.heard, c.GetOperationId())
 	d.finished = append(d.finished, time.Now())
 	metrics.RolloutChildEnded(st.String())
 	if st == palisadev1.OperationState_OPERATION_STATE_FAILED {

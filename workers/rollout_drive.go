@@ -27,6 +27,11 @@ const (
 	defaultMaxInFlight = 50
 	// writeEvery coalesces progress writes to the rollout record.
 	writeEvery = 250 * time.Millisecond
+	// progressBytesPerSecond bounds what progress writes of a large
+	// rollout's record cost: every write stores the whole record (some
+	// 700 KB for 5,760 groups) and every watcher reads it again, so a
+	// large record is written less often than writeEvery.
+	progressBytesPerSecond = 1 << 20
 	// pollEvery is how often children in flight are re-read, in case an
 	// event was missed (events are published after the record is stored).
 	pollEvery = 2 * time.Second
@@ -47,8 +52,10 @@ type driver struct {
 	rev       uint64
 	byID      map[string]*palisadev1.RolloutChild
 	observed  map[string]*palisadev1.GroupRules // rules read while resolving, by child, until it starts
+	heard     map[string]time.Time              // when each child in flight last changed or was read
 	dirty     bool
 	lastWrite time.Time
+	lastSize  int         // bytes of the record last written
 	finished  []time.Time // recent child ends, for the rate
 	control   palisadev1.RolloutControl_Action
 	controlBy string
@@ -57,7 +64,8 @@ type driver struct {
 
 func newDriver(r *Rollouts, cmd *palisadev1.Command, delivery uint64, log *slog.Logger) *driver {
 	req := cmd.GetStartRollout()
-	return &driver{r: r, cmd: cmd, req: req, ownChange: rollout.ChangeOf(req), id: cmd.GetOperationId(), delivery: delivery, log: log}
+	return &driver{r: r, cmd: cmd, req: req, ownChange: rollout.ChangeOf(req), id: cmd.GetOperationId(), delivery: delivery, log: log,
+		heard: map[string]time.Time{}}
 }
 
 // run drives the rollout to its end. It returns nil once the rollout has
@@ -305,9 +313,10 @@ func (d *driver) ended(ctx context.Context) error {
 }
 
 // maybeWrite stores the record when it changed, at most every writeEvery
-// unless now.
+// (longer for a large record: progressBytesPerSecond) unless now.
 func (d *driver) maybeWrite(ctx context.Context, now bool) error {
-	if !d.dirty || (!now && time.Since(d.lastWrite) < writeEvery) {
+	every := max(writeEvery, time.Duration(d.lastSize)*time.Second/progressBytesPerSecond)
+	if !d.dirty || (!now && time.Since(d.lastWrite) < every) {
 		return nil
 	}
 	return d.write(ctx)
@@ -335,7 +344,7 @@ func (d *driver) write(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		d.rev, d.dirty, d.lastWrite = rev, false, time.Now()
+		d.rev, d.dirty, d.lastWrite, d.lastSize = rev, false, time.Now(), proto.Size(d.rec)
 		return nil
 	}
 }

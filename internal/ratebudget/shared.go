@@ -74,6 +74,12 @@ type pool struct {
 	// turn.
 	trustedTokens float64
 	trustedAt     time.Time
+	// written is the revision at which the stored bucket is known to be
+	// trustedTokens at trustedAt (this process wrote or read it there), 0
+	// when unknown. While nobody else writes, the next take
+	// compares-and-sets against it without reading the bucket first; a
+	// conflict says someone did, and the bucket is read. Guarded by turn.
+	written uint64
 }
 
 // NewShared paces every process sharing js at EC2's default rates
@@ -176,12 +182,23 @@ func (p *pool) spend(now time.Time) bool {
 // compare-and-set that takes the tokens.
 func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Bucket, p *pool, want int) (int, time.Duration, error) {
 	rate := spec.Refill * s.factor
+	if got, wait, ok := s.takeAsWritten(ctx, key, spec, p, want); ok {
+		return got, wait, nil
+	}
 	repairs := 0
 	for {
 		e, err := s.kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			// A bucket starts full, as EC2's does.
-			if _, err := s.kv.Create(ctx, key, encodeBucket(spec.Capacity, s.now())); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			// A bucket starts full, as EC2's does: created with the
+			// tokens taken already gone.
+			now := s.now()
+			got := min(want, int(spec.Capacity))
+			rev, err := s.kv.Create(ctx, key, encodeBucket(spec.Capacity-float64(got), now))
+			if err == nil {
+				p.trustedTokens, p.trustedAt, p.written = spec.Capacity-float64(got), now, rev
+				return got, 0, nil
+			}
+			if !errors.Is(err, jetstream.ErrKeyExists) {
 				return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
 			}
 			continue
@@ -189,6 +206,7 @@ func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Buck
 		if err != nil {
 			return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
 		}
+		p.written = 0
 		now := s.now()
 		tokens, last, problem := check(e.Value(), spec.Capacity, now)
 		if problem != "" {
@@ -214,12 +232,18 @@ func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Buck
 				}
 			}
 			p.trustedTokens, p.trustedAt = tokens, now
+			if problem == "" {
+				// What was read, refilled to now: the next take may
+				// compare-and-set on it.
+				p.written = e.Revision()
+			}
 			// tokens is within [0, 1) here, so this is at most one
 			// token's refill; the bound is kept whatever was read.
 			wait := time.Duration((1 - tokens) / rate * float64(time.Second))
 			return 0, s.bound(wait, rate), nil
 		}
-		if _, err := s.kv.Update(ctx, key, encodeBucket(tokens-float64(got), now), e.Revision()); err != nil {
+		rev, err := s.kv.Update(ctx, key, encodeBucket(tokens-float64(got), now), e.Revision())
+		if err != nil {
 			if !isConflict(err) {
 				return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
 			}
@@ -230,9 +254,40 @@ func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Buck
 			}
 			continue // another process took tokens meanwhile
 		}
-		p.trustedTokens, p.trustedAt = tokens-float64(got), now
+		p.trustedTokens, p.trustedAt, p.written = tokens-float64(got), now, rev
 		return got, 0, nil
 	}
+}
+
+// takeAsWritten takes up to want tokens from the bucket as this process
+// last wrote it, with a compare-and-set on that revision and no read: one
+// round trip instead of two while no other process takes from the bucket.
+// ok is false when the bucket must be read (its revision unknown, or
+// someone wrote since); then nothing was taken. With no token to give,
+// the wait it says is a lower bound (another process may have taken some
+// since), and the next take finds out. The caller holds p's turn.
+func (s *sharedBudget) takeAsWritten(ctx context.Context, key string, spec ec2limits.Bucket, p *pool, want int) (int, time.Duration, bool) {
+	if p.written == 0 {
+		return 0, 0, false
+	}
+	rate := spec.Refill * s.factor
+	tokens, now := p.trustedTokens, s.now()
+	if elapsed := now.Sub(p.trustedAt).Seconds(); elapsed > 0 {
+		tokens = min(spec.Capacity, tokens+elapsed*rate)
+	} else {
+		now = p.trustedAt
+	}
+	got := min(want, int(math.Floor(tokens)))
+	if got <= 0 {
+		return 0, s.bound(time.Duration((1-tokens)/rate*float64(time.Second)), rate), true
+	}
+	rev, err := s.kv.Update(ctx, key, encodeBucket(tokens-float64(got), now), p.written)
+	if err != nil {
+		p.written = 0 // read it, and learn what happened, on the way back
+		return 0, 0, false
+	}
+	p.trustedTokens, p.trustedAt, p.written = tokens-float64(got), now, rev
+	return got, 0, true
 }
 
 // maxRepairs bounds the repairs one take makes before it waits.

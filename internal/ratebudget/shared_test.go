@@ -6,6 +6,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 )
 
 func sharedBudgets(t *testing.T, n int, factor float64) []*Budget {
@@ -56,6 +61,51 @@ func TestSharedBudgetRefills(t *testing.T) {
 		if err := budgets[i%2].Wait(ctx, "111122223333", "us-east-1", "AuthorizeSecurityGroupIngress"); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
+	}
+}
+
+// TestSharedBudgetTakesWithoutReading: a process that alone takes from a
+// bucket compares-and-sets on the value it last wrote, so each take is one
+// round trip (it was a read and a write): 30 calls one after another cost
+// the bucket's creation (a read finding nothing, a create) and 29 writes.
+// Another process taking meanwhile makes the next take read the bucket,
+// and the two together still get EC2's burst of 50 and no more.
+func TestSharedBudgetTakesWithoutReading(t *testing.T) {
+	srv, _ := natstest.Bus(t, bus.DefaultTopology(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var conns []*nats.Conn
+	var budgets []*Budget
+	for range 2 {
+		js := natstest.Connect(t, srv)
+		b, err := NewShared(ctx, js, 1e-6) // no refill within the test
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns, budgets = append(conns, js.Conn()), append(budgets, b)
+	}
+	before := conns[0].Stats().OutMsgs
+	for i := range 30 {
+		if err := budgets[0].Wait(ctx, tamperAccount, tamperRegion, tamperAction); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if sent := conns[0].Stats().OutMsgs - before; sent != 2+29 {
+		t.Fatalf("30 takes sent %d requests, want 31", sent)
+	}
+	for i := range 10 {
+		if err := budgets[1].Wait(ctx, tamperAccount, tamperRegion, tamperAction); err != nil {
+			t.Fatalf("other process, call %d: %v", i, err)
+		}
+	}
+	granted := 40
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelShort()
+	for budgets[0].Wait(short, tamperAccount, tamperRegion, tamperAction) == nil {
+		granted++
+	}
+	if granted != 50 {
+		t.Fatalf("%d calls granted from one bucket of 50", granted)
 	}
 }
 

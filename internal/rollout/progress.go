@@ -69,44 +69,64 @@ func Count(children []*palisadev1.RolloutChild, rate float64, est time.Duration)
 // in order, taking each from the account and region with the fewest
 // children in flight so that one slow region does not hold every slot.
 // canaryOnly restricts the choice to the canary.
+//
+// The driver asks after every batch of its children's events, over every
+// child of the rollout (thousands), so it counts first and gathers only
+// what it may start.
 func Next(children []*palisadev1.RolloutChild, limit int, canaryOnly bool) []*palisadev1.RolloutChild {
-	inFlight := map[string]int{}
-	waiting := map[string][]*palisadev1.RolloutChild{}
-	var lanes []string
+	type lane struct {
+		inFlight int
+		waiting  []*palisadev1.RolloutChild
+	}
+	index := map[laneKey]int{}
+	var lanes []lane
+	laneOf := func(c *palisadev1.RolloutChild) *lane {
+		k := laneKey{c.GetLocation().GetAccountId(), c.GetLocation().GetRegion()}
+		i, ok := index[k]
+		if !ok {
+			i = len(lanes)
+			index[k] = i
+			lanes = append(lanes, lane{})
+		}
+		return &lanes[i]
+	}
 	total := 0
 	for _, c := range children {
-		k := laneKey(c)
-		if _, ok := waiting[k]; !ok {
-			waiting[k] = nil
-			lanes = append(lanes, k)
-		}
-		switch {
-		case InFlight(c):
-			inFlight[k]++
+		l := laneOf(c) // every lane, in order of first appearance
+		if InFlight(c) {
+			l.inFlight++
 			total++
-		case Waiting(c) && (!canaryOnly || c.GetCanary()):
-			waiting[k] = append(waiting[k], c)
+		}
+	}
+	room := limit - total
+	if room <= 0 {
+		return nil
+	}
+	for _, c := range children {
+		if Waiting(c) && (!canaryOnly || c.GetCanary()) {
+			if l := laneOf(c); len(l.waiting) < room {
+				l.waiting = append(l.waiting, c)
+			}
 		}
 	}
 	var out []*palisadev1.RolloutChild
-	for total < limit {
-		best := ""
-		for _, k := range lanes {
-			if len(waiting[k]) > 0 && (best == "" || inFlight[k] < inFlight[best]) {
-				best = k
+	for len(out) < room {
+		best := -1
+		for i := range lanes {
+			if len(lanes[i].waiting) > 0 && (best < 0 || lanes[i].inFlight < lanes[best].inFlight) {
+				best = i
 			}
 		}
-		if best == "" {
+		if best < 0 {
 			break
 		}
-		out = append(out, waiting[best][0])
-		waiting[best] = waiting[best][1:]
-		inFlight[best]++
-		total++
+		l := &lanes[best]
+		out = append(out, l.waiting[0])
+		l.waiting = l.waiting[1:]
+		l.inFlight++
 	}
 	return out
 }
 
-func laneKey(c *palisadev1.RolloutChild) string {
-	return c.GetLocation().GetAccountId() + "/" + c.GetLocation().GetRegion()
-}
+// laneKey is an account and region: where a child's EC2 calls go.
+type laneKey struct{ account, region string }
