@@ -219,49 +219,8 @@ func (s *Store) awaitAnnounced(ctx context.Context, id string, f jetstream.PubAc
 // event is appended to the history and announced (see announce). A record that has ended
 // is returned with ErrEnded and change is not called.
 func (s *Store) Transition(ctx context.Context, id string, change func(rec *palisadev1.OperationRecord) (reason string, err error)) (*palisadev1.OperationRecord, error) {
-	for {
-		rec, rev, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if Terminal(rec.GetMetadata().GetState()) {
-			return rec, ErrEnded
-		}
-		reason, err := change(rec)
-		if errors.Is(err, ErrNoChange) {
-			return rec, nil
-		}
-		if err != nil {
-			return rec, err
-		}
-		now := timestamppb.New(s.now())
-		md := rec.GetMetadata()
-		md.UpdateTime = now
-		switch md.GetState() {
-		case palisadev1.OperationState_OPERATION_STATE_RUNNING:
-			if md.StartTime == nil {
-				md.StartTime = now
-			}
-		case palisadev1.OperationState_OPERATION_STATE_SUCCEEDED,
-			palisadev1.OperationState_OPERATION_STATE_FAILED,
-			palisadev1.OperationState_OPERATION_STATE_CANCELLED:
-			md.EndTime = now
-		}
-		rec.History = append(rec.History, eventOf(rec, now, reason))
-		b, err := proto.Marshal(rec)
-		if err != nil {
-			return nil, fmt.Errorf("encode operation %s: %w", id, err)
-		}
-		if _, err := s.kv.Update(ctx, id, b, rev); err != nil {
-			if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
-				isWrongLastSequence(err) {
-				continue // someone else moved it; look again
-			}
-			return nil, fmt.Errorf("update operation %s: %w", id, err)
-		}
-		s.announce(ctx, rec)
-		return rec, nil
-	}
+	rec, _, err := s.TransitionFrom(ctx, id, nil, 0, change)
+	return rec, err
 }
 
 func isWrongLastSequence(err error) bool {
