@@ -16,8 +16,6 @@ package bus
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -61,12 +59,27 @@ const (
 	// DeadLetterSubjectPrefix is the prefix of its subjects.
 	DeadLetterSubjectPrefix = "palisade.deadletter"
 
-	// OperationIndexStream indexes operations by caller, in the order
-	// they were created: palisade.opindex.<caller key>, the operation id
-	// as body. Listing a caller's operations reads its entries only.
+	// OperationIndexStream indexes operations in lists (see Lists):
+	// every caller's, one caller's, and each of those by account, by
+	// group and by the final state reached, in the order they joined:
+	// palisade.opindex.<list key>.<position>, the operation id as body.
+	// A page of ListOperations reads one list from where the last ended.
 	OperationIndexStream = "PALISADE_OPINDEX"
 	// OperationIndexSubjectPrefix is the prefix of its subjects.
 	OperationIndexSubjectPrefix = "palisade.opindex"
+
+	// RolloutIndexStream indexes rollouts in creation order, every
+	// caller's and each caller's: palisade.rolloutindex.<list key>.<position>,
+	// the rollout id as body.
+	RolloutIndexStream = "PALISADE_ROLLOUTINDEX"
+	// RolloutIndexSubjectPrefix is the prefix of its subjects.
+	RolloutIndexSubjectPrefix = "palisade.rolloutindex"
+
+	// IndexCountStream holds one counter per list of either index,
+	// palisade.indexcount.<list key>: the last position handed out.
+	IndexCountStream = "PALISADE_INDEXCOUNTS"
+	// IndexCountSubjectPrefix is the prefix of its subjects.
+	IndexCountSubjectPrefix = "palisade.indexcount"
 
 	// AuditStream is the append-only trail of every policy decision:
 	// palisade.audit.allow and palisade.audit.deny. Messages can be
@@ -134,18 +147,6 @@ func DefaultTopology(replicas int) Topology {
 		CommandMaxBytes:    1 << 30,
 		EventMaxBytes:      8 << 30,
 	}
-}
-
-// CallerKey is a caller's identity as one subject token: SPIFFE IDs hold
-// dots and slashes, which a subject token cannot.
-func CallerKey(caller string) string {
-	sum := sha256.Sum256([]byte(caller))
-	return hex.EncodeToString(sum[:16])
-}
-
-// OperationIndexSubject is where the index lists a caller's operations.
-func OperationIndexSubject(caller string) string {
-	return OperationIndexSubjectPrefix + "." + CallerKey(caller)
 }
 
 // AuditSubject is the subject of an audit record with the decision.
@@ -294,17 +295,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	}); err != nil {
 		return err
 	}
-	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
-		Name:        OperationIndexStream,
-		Description: "Operations by caller, in creation order",
-		Subjects:    []string{OperationIndexSubjectPrefix + ".*"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    t.Replicas,
-		MaxAge:      t.OperationRetention,
-		Duplicates:  t.DuplicateWindow,
-		AllowDirect: true,
-	}); err != nil {
+	if err := declareIndexes(ctx, js, t); err != nil {
 		return err
 	}
 	if err := declareBucket(ctx, js, jetstream.KeyValueConfig{
@@ -318,6 +309,45 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		return err
 	}
 	return declareRollouts(ctx, js, t)
+}
+
+// declareIndexes creates the operation and rollout indexes (see Lists).
+// Entries are kept as long as the records they point at; a counter, which
+// keeps only its last value, a day longer, so that no list starts again
+// from 1 while an entry of it is left.
+func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	for _, cfg := range []jetstream.StreamConfig{{
+		Name:        OperationIndexStream,
+		Description: "Operations in lists: by caller, account, group and final state",
+		Subjects:    []string{OperationIndexSubjectPrefix + ".*.*"},
+	}, {
+		Name:        RolloutIndexStream,
+		Description: "Rollouts in lists: every caller's and each caller's",
+		Subjects:    []string{RolloutIndexSubjectPrefix + ".*.*"},
+	}} {
+		cfg.Retention = jetstream.LimitsPolicy
+		cfg.Storage = jetstream.FileStorage
+		cfg.Replicas = t.Replicas
+		cfg.MaxAge = t.OperationRetention
+		cfg.Duplicates = t.DuplicateWindow
+		cfg.AllowDirect = true
+		if _, err := createOrUpdateStream(ctx, js, cfg); err != nil {
+			return err
+		}
+	}
+	_, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+		Name:              IndexCountStream,
+		Description:       "The length of every list of the operation and rollout indexes",
+		Subjects:          []string{IndexCountSubjectPrefix + ".*"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		Replicas:          t.Replicas,
+		MaxAge:            t.OperationRetention + 24*time.Hour,
+		MaxMsgsPerSubject: 1,
+		AllowMsgCounter:   true,
+		AllowDirect:       true,
+	})
+	return err
 }
 
 // limit is a stream limit as JetStream takes it: -1 for none.

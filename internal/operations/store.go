@@ -56,10 +56,13 @@ var ErrEnded = errors.New("operation already ended")
 
 // Store reads and writes operation records.
 type Store struct {
-	js  jetstream.JetStream
-	kv  jetstream.KeyValue
-	log *slog.Logger
-	now func() time.Time
+	js jetstream.JetStream
+	kv jetstream.KeyValue
+	// index lists operations by caller, account, group and final state
+	// (see index.go).
+	index *bus.Lists
+	log   *slog.Logger
+	now   func() time.Time
 	// unannounced counts changes stored whose event could not be
 	// published.
 	unannounced atomic.Uint64
@@ -75,7 +78,8 @@ func Open(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (*Store
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{js: js, kv: kv, log: log, now: time.Now}, nil
+	return &Store{js: js, kv: kv, index: bus.NewLists(js, bus.OperationIndexStream, bus.OperationIndexSubjectPrefix),
+		log: log, now: time.Now}, nil
 }
 
 // Get returns the record and its revision.
@@ -143,13 +147,13 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) err
 	return nil
 }
 
-// Index writes the index entry of a record about to be created. Its
-// message id makes a repeat (a retried create, a worker writing the record
-// the API did not) one entry within the index's de-duplication window.
-// Whoever calls it must call CreateIndexed only once it succeeded.
+// Index writes the index entries of a record about to be created, in
+// every list it belongs to (listsOf). Their message ids make a repeat (a
+// retried create, a worker writing the record the API did not) one entry
+// per list within the index's de-duplication window. Whoever calls it
+// must call CreateIndexed only once it succeeded.
 func (s *Store) Index(ctx context.Context, rec *palisadev1.OperationRecord) error {
-	if _, err := s.js.Publish(ctx, bus.OperationIndexSubject(rec.GetMetadata().GetCaller()), []byte(rec.GetId()),
-		jetstream.WithMsgID(rec.GetId()), jetstream.WithExpectStream(bus.OperationIndexStream)); err != nil {
+	if err := s.index.Append(ctx, listsOf(rec.GetMetadata()), []byte(rec.GetId()), rec.GetId()); err != nil {
 		return fmt.Errorf("index operation %s: %w", rec.GetId(), err)
 	}
 	return nil
@@ -227,6 +231,7 @@ func (s *Store) Transition(ctx context.Context, id string, change func(rec *pali
 		if Terminal(rec.GetMetadata().GetState()) {
 			return rec, ErrEnded
 		}
+		was := listsOf(rec.GetMetadata())
 		reason, err := change(rec)
 		if errors.Is(err, ErrNoChange) {
 			return rec, nil
@@ -251,6 +256,15 @@ func (s *Store) Transition(ctx context.Context, id string, change func(rec *pali
 		b, err := proto.Marshal(rec)
 		if err != nil {
 			return nil, fmt.Errorf("encode operation %s: %w", id, err)
+		}
+		// The lists the change adds the operation to (its final state, a
+		// created group's id) get their entries before the record says
+		// so, as on create: an entry whose record then says otherwise
+		// (this write lost to another) is skipped by a list.
+		if joined := newLists(was, listsOf(md)); len(joined) > 0 {
+			if err := s.index.Append(ctx, joined, []byte(id), id); err != nil {
+				return nil, fmt.Errorf("index operation %s: %w", id, err)
+			}
 		}
 		if _, err := s.kv.Update(ctx, id, b, rev); err != nil {
 			if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||

@@ -1,0 +1,332 @@
+package bus
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Lists are append-only lists of short entries (an id each) with dense
+// positions 1, 2, 3…: the operation and rollout indexes. A counter of
+// IndexCountStream hands out a list's positions; entry n of list L is the
+// one message on the subject <prefix>.<L>.<n> of the entry stream. So
+// reading positions n…n+k of one list is k lookups by subject, whatever
+// else the streams hold, where a stream filtered by a subject would walk
+// every message in between: a page of a narrow list costs the same with
+// a long history of other lists as without.
+type Lists struct {
+	js             jetstream.JetStream
+	stream, prefix string
+}
+
+// NewLists binds to the lists of an entry stream whose subjects are
+// prefix.<list key>.<position>.
+func NewLists(js jetstream.JetStream, stream, prefix string) *Lists {
+	return &Lists{js: js, stream: stream, prefix: prefix}
+}
+
+// ListKey names one list: a hash of what it lists (index, scope, field,
+// value), one subject token, which also keeps callers' identities and
+// group ids out of subject names.
+func ListKey(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:16])
+}
+
+// ListEntry is one entry of a list and its position.
+type ListEntry struct {
+	Pos  uint64
+	Body []byte
+}
+
+// listLookups bounds the subjects of one lookup request; the server
+// answers at most 1024.
+const listLookups = 256
+
+// Append adds body at the end of each list in keys. A list's position is
+// taken first, then its entry written with the message id
+// <list key>.<msgID>: a repeat within the stream's de-duplication window
+// (a retried create, a worker writing what the API did not) leaves an
+// unused position, which readers skip, rather than a second entry.
+func (l *Lists) Append(ctx context.Context, keys []string, body []byte, msgID string) error {
+	return forEach(keys, func(key string) error {
+		// JetStream refuses an increment with an expected stream.
+		ack, err := l.js.PublishMsg(ctx, &nats.Msg{Subject: countSubject(key), Header: nats.Header{"Nats-Incr": []string{"1"}}})
+		if err != nil {
+			return fmt.Errorf("take a position of list %s: %w", key, err)
+		}
+		pos, err := strconv.ParseUint(ack.Value, 10, 64)
+		if err != nil || pos == 0 {
+			return fmt.Errorf("take a position of list %s: counter answered %q", key, ack.Value)
+		}
+		if _, err := l.js.Publish(ctx, l.subject(key, pos), body,
+			jetstream.WithMsgID(key+"."+msgID), jetstream.WithExpectStream(l.stream)); err != nil {
+			return fmt.Errorf("write entry %d of list %s: %w", pos, key, err)
+		}
+		return nil
+	})
+}
+
+// forEach runs f for every key at once and returns the first error.
+func forEach(keys []string, f func(string) error) error {
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() { errs[i] = f(k) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Lengths returns the last position handed out in each list (0 for a
+// list never written to), in one request.
+func (l *Lists) Lengths(ctx context.Context, keys []string) (map[string]uint64, error) {
+	subjects := make([]string, len(keys))
+	for i, k := range keys {
+		subjects[i] = countSubject(k)
+	}
+	msgs, err := lastOfEach(ctx, l.js.Conn(), IndexCountStream, subjects)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]uint64, len(keys))
+	for i, k := range keys {
+		data, ok := msgs[subjects[i]]
+		if !ok {
+			continue
+		}
+		var v struct {
+			Val string `json:"val"`
+		}
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, fmt.Errorf("read length of list %s: %w", k, err)
+		}
+		n, err := strconv.ParseUint(v.Val, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("read length of list %s: %q", k, v.Val)
+		}
+		out[k] = n
+	}
+	return out, nil
+}
+
+// Read returns the entries of list key at positions from…to, in order;
+// positions without an entry (expired, or never written) are left out.
+func (l *Lists) Read(ctx context.Context, key string, from, to uint64) ([]ListEntry, error) {
+	var out []ListEntry
+	for from <= to {
+		end := min(to, from+listLookups-1)
+		subjects := make([]string, 0, end-from+1)
+		for p := from; p <= end; p++ {
+			subjects = append(subjects, l.subject(key, p))
+		}
+		msgs, err := lastOfEach(ctx, l.js.Conn(), l.stream, subjects)
+		if err != nil {
+			return nil, err
+		}
+		for i, s := range subjects {
+			if body, ok := msgs[s]; ok {
+				out = append(out, ListEntry{Pos: from + uint64(i), Body: body})
+			}
+		}
+		from = end + 1
+	}
+	return out, nil
+}
+
+// liveProbe is how many positions FirstLive looks at in one request: a
+// run of unused positions that long is taken for expired ones.
+const liveProbe = 32
+
+// FirstLive finds, among positions from…to, where the list's live
+// entries begin, by bisection in O(log(to-from)) requests. Entries
+// expire oldest first, so the expired ones are a prefix; a position left
+// unused is a rare single gap, which the probe's width steps over. It
+// returns false when no entry in the range is left.
+func (l *Lists) FirstLive(ctx context.Context, key string, from, to uint64) (uint64, bool, error) {
+	live := func(p uint64) (bool, error) {
+		e, err := l.Read(ctx, key, p, min(to, p+liveProbe-1))
+		return len(e) > 0, err
+	}
+	if from > to {
+		return 0, false, nil
+	}
+	// Probes start at from + k·liveProbe; find the first live one.
+	lo, hi := uint64(0), (to-from)/liveProbe+1 // probes [lo, hi) unknown, hi past the end
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		ok, err := live(from + mid*liveProbe)
+		if err != nil {
+			return 0, false, err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if p := from + lo*liveProbe; p <= to {
+		return p, true, nil
+	}
+	return 0, false, nil
+}
+
+// PageOf reads one page of list key, which holds n positions: from
+// position from on, the ids of the entries are looked up with fetch
+// (which answers nil for an id whose value is gone) a few at a time, and
+// those keep holds for are returned, up to size, each id once. At most
+// maxScan positions are read. It returns the position the next page
+// starts from, 0 when the list has been read to n. If from has expired,
+// reading starts where the live entries begin (FirstLive).
+func PageOf[T any](ctx context.Context, l *Lists, key string, n, from uint64, size, maxScan int,
+	fetch func(ctx context.Context, ids []string) ([]*T, error), keep func(*T) bool) ([]*T, uint64, error) {
+	from = max(from, 1)
+	var out []*T
+	seen := map[string]bool{}
+	limit := min(n, from+uint64(maxScan)-1)
+	for p, searched := from, false; p <= limit; {
+		end := min(limit, p+listLookups-1)
+		entries, err := l.Read(ctx, key, p, end)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(entries) == 0 && !searched {
+			searched = true
+			live, ok, err := l.FirstLive(ctx, key, end+1, n)
+			if err != nil {
+				return nil, 0, err
+			}
+			if !ok {
+				return out, 0, nil
+			}
+			p, limit = live, min(n, live+uint64(maxScan)-1)
+			continue
+		}
+		searched = true
+		for i := 0; i < len(entries); {
+			// Look up no more than the page still needs: most often every
+			// candidate is kept, and the rest would be read for nothing.
+			var ids []string
+			var at []uint64
+			for ; i < len(entries) && len(ids) < size-len(out); i++ {
+				id := string(entries[i].Body)
+				if seen[id] {
+					continue // indexed again after the de-duplication window
+				}
+				seen[id] = true
+				ids, at = append(ids, id), append(at, entries[i].Pos)
+			}
+			if len(ids) == 0 {
+				break
+			}
+			vals, err := fetch(ctx, ids)
+			if err != nil {
+				return nil, 0, err
+			}
+			for j, v := range vals {
+				if v == nil || (keep != nil && !keep(v)) {
+					continue
+				}
+				out = append(out, v)
+				if len(out) == size {
+					if at[j] >= n {
+						return out, 0, nil
+					}
+					return out, at[j] + 1, nil
+				}
+			}
+		}
+		p = end + 1
+	}
+	if limit >= n {
+		return out, 0, nil
+	}
+	return out, limit + 1, nil
+}
+
+// fetchAtOnce bounds the values FetchEach looks up at once.
+const fetchAtOnce = 16
+
+// FetchEach looks the values of ids up with get, a few at once, in the
+// order of ids; get answers nil, nil for a value that is gone. It is the
+// fetch of PageOf for a KeyValue bucket: one read per id, whatever else
+// the bucket holds.
+func FetchEach[T any](ctx context.Context, ids []string, get func(context.Context, string) (*T, error)) ([]*T, error) {
+	out := make([]*T, len(ids))
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, fetchAtOnce)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i], errs[i] = get(ctx, id)
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (l *Lists) subject(key string, pos uint64) string {
+	return l.prefix + "." + key + "." + strconv.FormatUint(pos, 10)
+}
+
+func countSubject(key string) string { return IndexCountSubjectPrefix + "." + key }
+
+// lookupTimeout bounds a lookup whose context has no deadline: its
+// answers come to an inbox, and one that never comes must not hold the
+// caller for ever.
+const lookupTimeout = 10 * time.Second
+
+// lastOfEach returns the body of the last message on each of subjects
+// that has one, by subject, in one batched direct get (JetStream's
+// multi_last). Each subject is looked up in the stream's subject index,
+// never by walking messages.
+func lastOfEach(ctx context.Context, nc *nats.Conn, stream string, subjects []string) (map[string][]byte, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, lookupTimeout)
+		defer cancel()
+	}
+	inbox := nc.NewRespInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	req, err := json.Marshal(struct {
+		MultiLast []string `json:"multi_last"`
+		Batch     int      `json:"batch"`
+	}{subjects, len(subjects)})
+	if err != nil {
+		return nil, err
+	}
+	if err := nc.PublishRequest("$JS.API.DIRECT.GET."+stream, inbox, req); err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", stream, err)
+	}
+	out := make(map[string][]byte, len(subjects))
+	for {
+		msg, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read stream %s: %w", stream, err)
+		}
+		switch st := msg.Header.Get("Status"); st {
+		case "":
+			out[msg.Header.Get(jetstream.SubjectHeader)] = msg.Data
+		case "204", "404": // the end of the batch; no message at all
+			return out, nil
+		default:
+			return nil, fmt.Errorf("read stream %s: %s %s", stream, st, msg.Header.Get("Description"))
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package bus_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
+)
+
+type item struct{ id string }
+
+// TestLists: entries get dense positions per list, a repeat within the
+// de-duplication window leaves an unused position rather than a second
+// entry, lengths and entries are read back by position, pages resume at
+// the position they return and stop at their scan bound, and a list whose
+// oldest entries are gone is read from where its live entries begin.
+func TestLists(t *testing.T) {
+	ctx := context.Background()
+	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	l := bus.NewLists(js, bus.RolloutIndexStream, bus.RolloutIndexSubjectPrefix)
+	a, b := bus.ListKey("test", "a"), bus.ListKey("test", "b")
+	for i := range 300 {
+		keys := []string{a}
+		if i%3 == 0 {
+			keys = append(keys, b)
+		}
+		if err := l.Append(ctx, keys, fmt.Appendf(nil, "%03d", i), fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same entry again: a position is taken, no entry written.
+	if err := l.Append(ctx, []string{b}, []byte("000"), "0"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.Lengths(ctx, []string{a, b, bus.ListKey("test", "never")})
+	if err != nil || n[a] != 300 || n[b] != 101 || len(n) != 2 {
+		t.Fatalf("lengths: %v, %v", n, err)
+	}
+	got, err := l.Read(ctx, b, 99, 101)
+	if err != nil || len(got) != 2 || got[0].Pos != 99 || string(got[0].Body) != "294" || got[1].Pos != 100 {
+		t.Fatalf("b's last entries: %+v, %v", got, err)
+	}
+
+	fetch := func(_ context.Context, ids []string) ([]*item, error) {
+		out := make([]*item, len(ids))
+		for i, id := range ids {
+			if id != "013" { // a value that is gone
+				out[i] = &item{id}
+			}
+		}
+		return out, nil
+	}
+	even := func(v *item) bool { return v.id[2]%2 == 0 }
+	var ids []string
+	from, pages := uint64(1), 0
+	for {
+		page, next, err := bus.PageOf(ctx, l, a, n[a], from, 40, 1000, fetch, even)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page {
+			ids = append(ids, v.id)
+		}
+		pages++
+		if next == 0 {
+			break
+		}
+		from = next
+	}
+	if len(ids) != 150 || ids[0] != "000" || ids[149] != "298" || pages != 4 || !slices.IsSorted(ids) {
+		t.Fatalf("even entries of a: %d in %d pages (%v…)", len(ids), pages, ids[:3])
+	}
+	// The scan bound ends a page early, with the position to go on from.
+	page, next, err := bus.PageOf(ctx, l, a, n[a], 1, 40, 10, fetch, func(v *item) bool { return v.id >= "200" })
+	if err != nil || len(page) != 0 || next != 11 {
+		t.Fatalf("bounded scan: %d, next %d, %v", len(page), next, err)
+	}
+
+	// Entries expire oldest first: with the first 250 of a gone, a page
+	// from the start begins at 251, and FirstLive finds it.
+	st, err := js.Stream(ctx, bus.RolloutIndexStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := 1; p <= 250; p++ {
+		m, err := st.GetLastMsgForSubject(ctx, fmt.Sprintf("%s.%s.%d", bus.RolloutIndexSubjectPrefix, a, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DeleteMsg(ctx, m.Sequence); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p, ok, err := l.FirstLive(ctx, a, 1, n[a]); err != nil || !ok || p > 251 || p < 250-32 {
+		t.Fatalf("first live position: %d, %v, %v", p, ok, err)
+	}
+	page, next, err = bus.PageOf(ctx, l, a, n[a], 1, 5, 1000, fetch, nil)
+	if err != nil || len(page) != 5 || page[0].id != "250" || next != 256 {
+		t.Fatalf("page after expiry: %d from %v, next %d, %v", len(page), page, next, err)
+	}
+	if _, ok, err := l.FirstLive(ctx, a, 301, 400); ok || err != nil {
+		t.Fatalf("past the end: %v, %v", ok, err)
+	}
+}
