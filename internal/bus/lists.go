@@ -194,8 +194,12 @@ func PageOf[T any](ctx context.Context, l *Lists, key string, n, from uint64, si
 	var out []*T
 	seen := map[string]bool{}
 	limit := min(n, from+uint64(maxScan)-1)
-	for p, searched := from, false; p <= limit; {
-		end := min(limit, p+listLookups-1)
+	// Read as many positions as the page still needs, and twice as many
+	// each time the records keep fewer: a page of a list whose entries
+	// all match reads little more than its own entries.
+	chunk := uint64(size)
+	for p, searched := from, false; p <= limit; chunk = min(2*chunk, listLookups) {
+		end := min(limit, p+max(chunk, uint64(size-len(out)))-1)
 		entries, err := l.Read(ctx, key, p, end)
 		if err != nil {
 			return nil, 0, err
