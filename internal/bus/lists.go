@@ -58,23 +58,75 @@ const listLookups = 256
 // <list key>.<msgID>: a repeat within the stream's de-duplication window
 // (a retried create, a worker writing what the API did not) leaves an
 // unused position, which readers skip, rather than a second entry.
+//
+// Counters are persisted asynchronously (an fsync per increment would
+// double what a create costs on a node that syncs every write), so a hard
+// kill of NATS may take a counter back by the increments it had not yet
+// flushed, while their entries are on disk. An entry is therefore written
+// only where there is none; on one taken, the counter is moved past the
+// entries that follow it, and the entry goes there.
 func (l *Lists) Append(ctx context.Context, keys []string, body []byte, msgID string) error {
 	return forEach(keys, func(key string) error {
-		// JetStream refuses an increment with an expected stream.
-		ack, err := l.js.PublishMsg(ctx, &nats.Msg{Subject: countSubject(key), Header: nats.Header{"Nats-Incr": []string{"1"}}})
-		if err != nil {
-			return fmt.Errorf("take a position of list %s: %w", key, err)
+		for range maxRepairs {
+			pos, err := l.increment(ctx, key, 1)
+			if err != nil {
+				return err
+			}
+			_, err = l.js.Publish(ctx, l.subject(key, pos), body, jetstream.WithMsgID(key+"."+msgID),
+				jetstream.WithExpectStream(l.stream), jetstream.WithExpectLastSequencePerSubject(0))
+			var apiErr *jetstream.APIError
+			if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence {
+				if err != nil {
+					return fmt.Errorf("write entry %d of list %s: %w", pos, key, err)
+				}
+				return nil
+			}
+			// The counter is behind its entries: move it past them.
+			end, err := l.lastFrom(ctx, key, pos)
+			if err != nil {
+				return err
+			}
+			if _, err := l.increment(ctx, key, end-pos); err != nil {
+				return err
+			}
 		}
-		pos, err := strconv.ParseUint(ack.Value, 10, 64)
-		if err != nil || pos == 0 {
-			return fmt.Errorf("take a position of list %s: counter answered %q", key, ack.Value)
-		}
-		if _, err := l.js.Publish(ctx, l.subject(key, pos), body,
-			jetstream.WithMsgID(key+"."+msgID), jetstream.WithExpectStream(l.stream)); err != nil {
-			return fmt.Errorf("write entry %d of list %s: %w", pos, key, err)
-		}
-		return nil
+		return fmt.Errorf("write an entry of list %s: its counter stays behind its entries", key)
 	})
+}
+
+// maxRepairs bounds the tries of one Append to one list, each moving its
+// counter past entries it had lost track of.
+const maxRepairs = 5
+
+// increment adds by to the counter of list key and returns its new value.
+func (l *Lists) increment(ctx context.Context, key string, by uint64) (uint64, error) {
+	// JetStream refuses an increment with an expected stream.
+	ack, err := l.js.PublishMsg(ctx, &nats.Msg{Subject: countSubject(key),
+		Header: nats.Header{"Nats-Incr": []string{strconv.FormatUint(by, 10)}}})
+	if err != nil {
+		return 0, fmt.Errorf("take a position of list %s: %w", key, err)
+	}
+	pos, err := strconv.ParseUint(ack.Value, 10, 64)
+	if err != nil || pos == 0 {
+		return 0, fmt.Errorf("take a position of list %s: counter answered %q", key, ack.Value)
+	}
+	return pos, nil
+}
+
+// lastFrom returns the last position with an entry in the run of taken
+// positions that starts at from.
+func (l *Lists) lastFrom(ctx context.Context, key string, from uint64) (uint64, error) {
+	last := from
+	for {
+		e, err := l.Read(ctx, key, last+1, last+listLookups)
+		if err != nil {
+			return 0, err
+		}
+		if len(e) == 0 {
+			return last, nil
+		}
+		last = e[len(e)-1].Pos
+	}
 }
 
 // forEach runs f for every key at once and returns the first error.
@@ -144,6 +196,11 @@ func (l *Lists) Read(ctx context.Context, key string, from, to uint64) ([]ListEn
 	return out, nil
 }
 
+// lagSlack is how many positions past its counter a list is read: more
+// than a counter can lose in a crash, the increments of a few
+// milliseconds to one list.
+const lagSlack = 16
+
 // liveProbe is how many positions FirstLive looks at in one request: a
 // run of unused positions that long is taken for expired ones.
 const liveProbe = 32
@@ -191,6 +248,9 @@ func (l *Lists) FirstLive(ctx context.Context, key string, from, to uint64) (uin
 func PageOf[T any](ctx context.Context, l *Lists, key string, n, from uint64, size, maxScan int,
 	fetch func(ctx context.Context, ids []string) ([]*T, error), keep func(*T) bool) ([]*T, uint64, error) {
 	from = max(from, 1)
+	// Entries a counter lost track of in a crash (see Append) are read
+	// too, until the next entry moves the counter past them.
+	n += lagSlack
 	var out []*T
 	seen := map[string]bool{}
 	limit := min(n, from+uint64(maxScan)-1)

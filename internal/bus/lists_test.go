@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 )
@@ -103,5 +105,59 @@ func TestLists(t *testing.T) {
 	}
 	if _, ok, err := l.FirstLive(ctx, a, 301, 400); ok || err != nil {
 		t.Fatalf("past the end: %v, %v", ok, err)
+	}
+}
+
+// TestListsAfterCounterLoss: a counter taken back by increments a crash
+// did not flush, behind entries that are on disk, neither hides those
+// entries from a reader nor lets the next append overwrite one: it goes
+// after them, and the counter with it.
+func TestListsAfterCounterLoss(t *testing.T) {
+	ctx := context.Background()
+	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	l := bus.NewLists(js, bus.OperationIndexStream, bus.OperationIndexSubjectPrefix)
+	key := bus.ListKey("test", "crash")
+	for i := range 10 {
+		if err := l.Append(ctx, []string{key}, fmt.Appendf(nil, "%02d", i), fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What a crash can do: the last 4 increments are gone.
+	if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: bus.IndexCountSubjectPrefix + "." + key, Header: nats.Header{"Nats-Incr": []string{"-4"}}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.Lengths(ctx, []string{key})
+	if err != nil || n[key] != 6 {
+		t.Fatalf("counter after the loss: %v, %v", n, err)
+	}
+	ids := func() []string {
+		page, _, err := bus.PageOf(ctx, l, key, n[key], 1, 50, 1000,
+			func(_ context.Context, ids []string) ([]*item, error) {
+				out := make([]*item, len(ids))
+				for i, id := range ids {
+					out[i] = &item{id}
+				}
+				return out, nil
+			}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range page {
+			out = append(out, v.id)
+		}
+		return out
+	}
+	if got := ids(); len(got) != 10 || got[9] != "09" {
+		t.Fatalf("entries behind a lagging counter: %v", got)
+	}
+	if err := l.Append(ctx, []string{key}, []byte("10"), "10"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = l.Lengths(ctx, []string{key}); err != nil || n[key] != 11 {
+		t.Fatalf("counter after the append: %v, %v", n, err)
+	}
+	if got := ids(); !slices.Equal(got, []string{"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10"}) {
+		t.Fatalf("after the append: %v", got)
 	}
 }
