@@ -335,7 +335,7 @@ func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) err
 			return err
 		}
 	}
-	_, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+	counts := jetstream.StreamConfig{
 		Name:              IndexCountStream,
 		Description:       "The length of every list of the operation and rollout indexes",
 		Subjects:          []string{IndexCountSubjectPrefix + ".*"},
@@ -346,12 +346,16 @@ func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) err
 		MaxMsgsPerSubject: 1,
 		AllowMsgCounter:   true,
 		AllowDirect:       true,
-		// An fsync per increment would cost every create six more on a
-		// node that syncs each write; the entries are synced, and a
+	}
+	if t.Replicas == 1 {
+		// On one node that syncs each write, an fsync per increment would
+		// cost every create six more. The entries are synced, and a
 		// counter left behind them by a crash is moved past them on the
-		// next append (Lists.Append).
-		PersistMode: jetstream.AsyncPersistMode,
-	})
+		// next append (Lists.Append). Replicated streams sync per Raft
+		// snapshot anyway, and refuse this mode.
+		counts.PersistMode = jetstream.AsyncPersistMode
+	}
+	_, err := createOrUpdateStream(ctx, js, counts)
 	return err
 }
 
