@@ -86,8 +86,10 @@ func (l *Lists) Append(ctx context.Context, keys []string, body []byte, msgID st
 			if err != nil {
 				return err
 			}
-			if _, err := l.increment(ctx, key, end-pos); err != nil {
-				return err
+			if end > pos {
+				if _, err := l.increment(ctx, key, end-pos); err != nil {
+					return err
+				}
 			}
 		}
 		return fmt.Errorf("write an entry of list %s: its counter stays behind its entries", key)
@@ -129,7 +131,7 @@ func (l *Lists) lastFrom(ctx context.Context, key string, from uint64) (uint64, 
 	}
 }
 
-// forEach runs f for every key at once and returns the first error.
+// forEach runs f for every key at once and returns their errors.
 func forEach(keys []string, f func(string) error) error {
 	errs := make([]error, len(keys))
 	var wg sync.WaitGroup

@@ -161,3 +161,29 @@ func TestListsAfterCounterLoss(t *testing.T) {
 		t.Fatalf("after the append: %v", got)
 	}
 }
+
+// TestListsWithoutTheirStreams: with no entry stream, an append and a
+// read are errors, not an empty list; with no counter stream, so are
+// reading a length and taking a position.
+func TestListsWithoutTheirStreams(t *testing.T) {
+	ctx := context.Background()
+	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	key := bus.ListKey("test", "nowhere")
+	l := bus.NewLists(js, "NOWHERE", "nowhere")
+	if err := l.Append(ctx, []string{key}, []byte("x"), "x"); err == nil {
+		t.Error("append without an entry stream succeeded")
+	}
+	if _, err := l.Read(ctx, key, 1, 10); err == nil {
+		t.Error("read without an entry stream succeeded")
+	}
+	if err := js.DeleteStream(ctx, bus.IndexCountStream); err != nil {
+		t.Fatal(err)
+	}
+	l = bus.NewLists(js, bus.RolloutIndexStream, bus.RolloutIndexSubjectPrefix)
+	if _, err := l.Lengths(ctx, []string{key}); err == nil {
+		t.Error("lengths without a counter stream succeeded")
+	}
+	if err := l.Append(ctx, []string{key}, []byte("x"), "x"); err == nil {
+		t.Error("append without a counter stream succeeded")
+	}
+}
