@@ -252,6 +252,7 @@ func PageOf[T any](ctx context.Context, l *Lists, key string, n, from uint64, si
 	from = max(from, 1)
 	// Entries a counter lost track of in a crash (see Append) are read
 	// too, until the next entry moves the counter past them.
+	counted := n
 	n += lagSlack
 	var out []*T
 	seen := map[string]bool{}
@@ -268,12 +269,15 @@ func PageOf[T any](ctx context.Context, l *Lists, key string, n, from uint64, si
 		}
 		if len(entries) == 0 && !searched {
 			searched = true
-			live, ok, err := l.FirstLive(ctx, key, end+1, n)
+			// Only the counted positions are searched: the slack past them
+			// is empty but for a crash, and would break the bisection's
+			// expired-first order. It is read as it is.
+			live, ok, err := l.FirstLive(ctx, key, end+1, counted)
 			if err != nil {
 				return nil, 0, err
 			}
 			if !ok {
-				return out, 0, nil
+				live = max(end+1, counted+1)
 			}
 			p, limit = live, min(n, live+uint64(maxScan)-1)
 			continue

@@ -106,6 +106,27 @@ func TestLists(t *testing.T) {
 	if _, ok, err := l.FirstLive(ctx, a, 301, 400); ok || err != nil {
 		t.Fatalf("past the end: %v, %v", ok, err)
 	}
+	// A short list whose first 9 entries are gone: the first page of 9
+	// finds nothing where it starts, and goes on from the 10th.
+	c := bus.ListKey("test", "c")
+	for i := range 40 {
+		if err := l.Append(ctx, []string{c}, fmt.Appendf(nil, "%03d", i), fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := 1; p <= 9; p++ {
+		m, err := st.GetLastMsgForSubject(ctx, fmt.Sprintf("%s.%s.%d", bus.RolloutIndexSubjectPrefix, c, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DeleteMsg(ctx, m.Sequence); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, next, err = bus.PageOf(ctx, l, c, 40, 1, 9, 1000, fetch, nil)
+	if err != nil || len(page) != 9 || page[0].id != "009" || next != 20 { // "013" is gone
+		t.Fatalf("page of c after expiry: %d from %v, next %d, %v", len(page), page, next, err)
+	}
 }
 
 // TestListsAfterCounterLoss: a counter taken back by increments a crash
