@@ -309,10 +309,19 @@ func PageOf[T any](ctx context.Context, l *Lists, key string, n, from uint64, si
 				}
 				out = append(out, v)
 				if len(out) == size {
-					if at[j] >= n {
-						return out, 0, nil
+					next := at[j] + 1
+					if next > counted {
+						// Only the slack is left: a next page only if it
+						// holds entries, not an empty last page.
+						rest, err := l.Read(ctx, key, next, n)
+						if err != nil {
+							return nil, 0, err
+						}
+						if len(rest) == 0 {
+							return out, 0, nil
+						}
 					}
-					return out, at[j] + 1, nil
+					return out, next, nil
 				}
 			}
 		}

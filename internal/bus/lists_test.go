@@ -75,6 +75,10 @@ func TestLists(t *testing.T) {
 	if len(ids) != 150 || ids[0] != "000" || ids[149] != "298" || pages != 4 || !slices.IsSorted(ids) {
 		t.Fatalf("even entries of a: %d in %d pages (%v…)", len(ids), pages, ids[:3])
 	}
+	// A page that ends on the list's last entry is the last page.
+	if page, next, err := bus.PageOf(ctx, l, a, n[a], 291, 10, 1000, fetch, nil); err != nil || len(page) != 10 || next != 0 {
+		t.Fatalf("a's last 10: %d, next %d, %v", len(page), next, err)
+	}
 	// The scan bound ends a page early, with the position to go on from.
 	page, next, err := bus.PageOf(ctx, l, a, n[a], 1, 40, 10, fetch, func(v *item) bool { return v.id >= "200" })
 	if err != nil || len(page) != 0 || next != 11 {
