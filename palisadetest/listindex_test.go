@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/policy"
 	"github.com/palisadehq/palisade/palisadetest"
 	"github.com/palisadehq/palisade/palisadetest/infratest"
@@ -285,5 +286,15 @@ func TestListRolloutsByIndex(t *testing.T) {
 	_, err := s.Rollouts.ListRollouts(as(ctx, alice), &palisadev1.ListRolloutsRequest{PageToken: "g.1"})
 	if f := badRequestField(t, err); f != "page_token" {
 		t.Errorf("bad token: field %q, want page_token", f)
+	}
+	// With the index's counters gone, a list is UNAVAILABLE, not empty.
+	if err := s.JetStream.DeleteStream(ctx, bus.IndexCountStream); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rollouts.ListRollouts(as(ctx, alice), &palisadev1.ListRolloutsRequest{}); status.Code(err) != codes.Unavailable {
+		t.Errorf("ListRollouts without the index: %v, want UNAVAILABLE", err)
+	}
+	if _, err := s.Operations.ListOperations(as(ctx, platform), &longrunningpb.ListOperationsRequest{}); status.Code(err) != codes.Unavailable {
+		t.Errorf("ListOperations without the index: %v, want UNAVAILABLE", err)
 	}
 }

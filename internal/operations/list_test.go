@@ -283,3 +283,31 @@ func fill(b *testing.B, s *Store, total int) {
 	}
 	wg.Wait()
 }
+
+// TestIndexUnavailable: with no index to write to, a create stores no
+// record and an end is not stored, so no operation is left out of a list
+// it belongs to; and a list is an error, not an empty page.
+func TestIndexUnavailable(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	id := createOp(t, s, op{caller: "spiffe://example.org/alice", group: "sg-0a"})
+	if err := s.js.DeleteStream(ctx, bus.OperationIndexStream); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Transition(ctx, id, setState(failed)); err == nil {
+		t.Fatal("an end with no index was stored")
+	}
+	if rec, _, err := s.Get(ctx, id); err != nil || rec.GetMetadata().GetState() != palisadev1.OperationState_OPERATION_STATE_ACCEPTED {
+		t.Fatalf("record after the refused end: %v, %v", rec.GetMetadata().GetState(), err)
+	}
+	rec := NewRecord(fmt.Sprintf("%032x", lastID.Add(1)), nil, nil, &palisadev1.OperationMetadata{Caller: "spiffe://example.org/alice"})
+	if err := s.Create(ctx, rec); err == nil {
+		t.Fatal("a create with no index succeeded")
+	}
+	if _, _, err := s.Get(ctx, rec.GetId()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("record of the refused create: %v", err)
+	}
+	if _, _, err := s.List(ctx, Query{}, 10, "", nil); err == nil {
+		t.Fatal("a list with no index succeeded")
+	}
+}
