@@ -199,8 +199,13 @@ func TestIndexPermissions(t *testing.T) {
 	s := authStack(t)
 	ctx := s.Context()
 	key := bus.ListKey("test", "permissions")
-	entries := []string{bus.OperationIndexSubjectPrefix + "." + key + ".1", bus.RolloutIndexSubjectPrefix + "." + key + ".1"}
-	lookups := []string{"$JS.API.DIRECT.GET." + bus.OperationIndexStream, "$JS.API.DIRECT.GET." + bus.IndexCountStream}
+	var entries, lookups []string
+	for _, ix := range bus.OperationIndexStreams() {
+		entries = append(entries, ix.Prefix+"."+key+".1")
+		lookups = append(lookups, "$JS.API.DIRECT.GET."+ix.Stream)
+	}
+	entries = append(entries, bus.RolloutIndexSubjectPrefix+"."+key+".1")
+	lookups = append(lookups, "$JS.API.DIRECT.GET."+bus.RolloutIndexStream, "$JS.API.DIRECT.GET."+bus.IndexCountStream)
 
 	worker, err := connectAs(t, s, bus.RoleWorker)
 	if err != nil {

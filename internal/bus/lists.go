@@ -131,12 +131,24 @@ func (l *Lists) lastFrom(ctx context.Context, key string, from uint64) (uint64, 
 	}
 }
 
-// forEach runs f for every key at once and returns their errors.
-func forEach(keys []string, f func(string) error) error {
-	errs := make([]error, len(keys))
+// ListRef is one list: the Lists it is in and its key.
+type ListRef struct {
+	In  *Lists
+	Key string
+}
+
+// AppendEach adds body at the end of each list of refs, all at once, as
+// Append does.
+func AppendEach(ctx context.Context, refs []ListRef, body []byte, msgID string) error {
+	return forEach(refs, func(r ListRef) error { return r.In.Append(ctx, []string{r.Key}, body, msgID) })
+}
+
+// forEach runs f for every item at once and returns their errors.
+func forEach[T any](items []T, f func(T) error) error {
+	errs := make([]error, len(items))
 	var wg sync.WaitGroup
-	for i, k := range keys {
-		wg.Go(func() { errs[i] = f(k) })
+	for i, it := range items {
+		wg.Go(func() { errs[i] = f(it) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)

@@ -140,7 +140,8 @@ func TestLists(t *testing.T) {
 func TestListsAfterCounterLoss(t *testing.T) {
 	ctx := context.Background()
 	_, js := natstest.Bus(t, bus.DefaultTopology(1))
-	l := bus.NewLists(js, bus.OperationIndexStream, bus.OperationIndexSubjectPrefix)
+	ix := bus.OperationIndexStreams()[0]
+	l := bus.NewLists(js, ix.Stream, ix.Prefix)
 	key := bus.ListKey("test", "crash")
 	for i := range 10 {
 		if err := l.Append(ctx, []string{key}, fmt.Appendf(nil, "%02d", i), fmt.Sprint(i)); err != nil {

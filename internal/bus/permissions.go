@@ -107,7 +107,9 @@ func (r Role) Permissions() Permissions {
 				indexWrites(),
 				read(EventStream), read(AuditStream),
 				// ListOperations and ListRollouts look lists up.
-				lookup(OperationIndexStream), lookup(RolloutIndexStream), lookup(IndexCountStream),
+				lookup(OperationIndexStream), lookup(OperationIndexAllStream),
+				lookup(OperationIndexGroupStream), lookup(OperationIndexStateStream),
+				lookup(RolloutIndexStream), lookup(IndexCountStream),
 				bucket(OperationsBucket), bucket(RolloutsBucket), bucket(BudgetBucket),
 			),
 			SubscribeAllow: inbox,
@@ -177,7 +179,7 @@ func publish(subjects, stream string) []string {
 // acknowledgements come to its inbox; it reads nothing back.
 func indexWrites() []string {
 	return []string{
-		OperationIndexSubjectPrefix + ".*.*",
+		OperationIndexSubjectPrefix + ".*.*.*",
 		RolloutIndexSubjectPrefix + ".*.*",
 		IndexCountSubjectPrefix + ".*",
 	}

@@ -59,13 +59,28 @@ const (
 	// DeadLetterSubjectPrefix is the prefix of its subjects.
 	DeadLetterSubjectPrefix = "palisade.deadletter"
 
-	// OperationIndexStream indexes operations in lists (see Lists):
-	// every caller's, one caller's, and each of those by account, by
-	// group and by the final state reached, in the order they joined:
-	// palisade.opindex.<list key>.<position>, the operation id as body.
-	// A page of ListOperations reads one list from where the last ended.
+	// The operation index lists operations (see Lists) in four streams,
+	// one per kind of list, the operation id as each entry's body. A
+	// stream stores its messages one after another, each synced to disk
+	// before the next on a node that syncs every write: a create's
+	// entries, one in each of three streams, are stored side by side
+	// rather than in a row.
+	//
+	// OperationIndexStream holds each caller's list of its operations:
+	// palisade.opindex.caller.<list key>.<position>.
 	OperationIndexStream = "PALISADE_OPINDEX"
-	// OperationIndexSubjectPrefix is the prefix of its subjects.
+	// OperationIndexAllStream holds the list of every caller's
+	// operations: palisade.opindex.all.<list key>.<position>.
+	OperationIndexAllStream = "PALISADE_OPINDEX_ALL"
+	// OperationIndexGroupStream holds a list per security group, every
+	// caller's operations on it: palisade.opindex.group.<list key>.<position>.
+	OperationIndexGroupStream = "PALISADE_OPINDEX_GROUP"
+	// OperationIndexStateStream holds a list per final state, every
+	// caller's operations that ended in it, written when they end:
+	// palisade.opindex.state.<list key>.<position>.
+	OperationIndexStateStream = "PALISADE_OPINDEX_STATE"
+	// OperationIndexSubjectPrefix is the prefix of their subjects, each
+	// stream's followed by its kind (caller, all, group, state).
 	OperationIndexSubjectPrefix = "palisade.opindex"
 
 	// RolloutIndexStream indexes rollouts in creation order, every
@@ -311,20 +326,41 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	return declareRollouts(ctx, js, t)
 }
 
+// IndexStream is one stream of the operation index: the lists of one
+// kind, on subjects Prefix.<list key>.<position>.
+type IndexStream struct {
+	Stream, Prefix, Description string
+}
+
+// OperationIndexStreams are the streams of the operation index.
+func OperationIndexStreams() []IndexStream {
+	return []IndexStream{
+		{OperationIndexStream, OperationIndexSubjectPrefix + ".caller", "Operations by caller, in the order they were created"},
+		{OperationIndexAllStream, OperationIndexSubjectPrefix + ".all", "Every caller's operations, in the order they were created"},
+		{OperationIndexGroupStream, OperationIndexSubjectPrefix + ".group", "Operations by security group, every caller's"},
+		{OperationIndexStateStream, OperationIndexSubjectPrefix + ".state", "Operations by the final state they reached, every caller's"},
+	}
+}
+
 // declareIndexes creates the operation and rollout indexes (see Lists).
 // Entries are kept as long as the records they point at; a counter, which
 // keeps only its last value, a day longer, so that no list starts again
 // from 1 while an entry of it is left.
 func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) error {
-	for _, cfg := range []jetstream.StreamConfig{{
-		Name:        OperationIndexStream,
-		Description: "Operations in lists: by caller, account, group and final state",
-		Subjects:    []string{OperationIndexSubjectPrefix + ".*.*"},
-	}, {
+	var streams []jetstream.StreamConfig
+	for _, ix := range OperationIndexStreams() {
+		streams = append(streams, jetstream.StreamConfig{
+			Name:        ix.Stream,
+			Description: ix.Description,
+			Subjects:    []string{ix.Prefix + ".*.*"},
+		})
+	}
+	streams = append(streams, jetstream.StreamConfig{
 		Name:        RolloutIndexStream,
 		Description: "Rollouts in lists: every caller's and each caller's",
 		Subjects:    []string{RolloutIndexSubjectPrefix + ".*.*"},
-	}} {
+	})
+	for _, cfg := range streams {
 		cfg.Retention = jetstream.LimitsPolicy
 		cfg.Storage = jetstream.FileStorage
 		cfg.Replicas = t.Replicas
@@ -349,7 +385,7 @@ func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) err
 	}
 	if t.Replicas == 1 {
 		// On one node that syncs each write, an fsync per increment would
-		// cost every create six more. The entries are synced, and a
+		// cost every create three more, in a row in this one stream. The entries are synced, and a
 		// counter left behind them by a crash is moved past them on the
 		// next append (Lists.Append). Replicated streams sync per Raft
 		// snapshot anyway, and refuse this mode.

@@ -8,69 +8,99 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
 )
 
 // The index lists every operation in the order it joined each list it
-// belongs to (bus.Lists): its caller's and every caller's (the scopes),
-// and in each scope the lists of its account, of its group and of the
-// final state it reached. Account, caller and group are known when the
+// belongs to (bus.Lists): its caller's, every caller's, its group's and
+// the final state's it reached. Caller and group are known when the
 // operation is created, and a created group's id when it succeeds; the
-// state is indexed where Transition writes it. Only final states are
-// listed: every operation passes through ACCEPTED and nearly every one
-// through RUNNING, so their lists would be the scope's list again, while
-// a final state never changes, so its list holds only entries that stay
-// true. A filter on another state, a kind or a region reads the narrowest
-// list its other terms allow, and the records decide.
+// state is indexed where Transition writes it, off the accept path. Only
+// final states are listed: every operation passes through ACCEPTED and
+// nearly every one through RUNNING, so their lists would be every
+// caller's list again, while a final state never changes, so its list
+// holds only entries that stay true.
+//
+// A create writes three entries (caller, everyone, group), one in each of
+// three streams, so that they are stored side by side (see
+// bus.OperationIndexStreams). Group and state lists are every caller's: a
+// caller's group page reads the group's list and keeps the caller's
+// records (a group's operations are few), and a caller's state page reads
+// the shorter of the caller's list and the state's. A filter on another
+// state, an account, a kind or a region reads the narrowest list its
+// other terms allow, and the records decide, within MaxListScan entries.
 
-// dimension is what one of the lists of a scope is by.
+// dimension is what a list is by; it names the list's kind in a page
+// token.
 type dimension byte
 
 // The dimensions, most selective first: of two lists of one length the
 // first is read.
 const (
-	byGroup   dimension = 'g'
-	byState   dimension = 't'
-	byAccount dimension = 'a'
-	byScope   dimension = 's' // every operation of the scope
+	byGroup  dimension = 'g'
+	byState  dimension = 't'
+	byCaller dimension = 'c' // every operation of one caller
+	byAll    dimension = 'a' // every operation
 )
 
-// listKey names the list of scope (a caller, or "" for every caller's)
-// by d with value.
-func listKey(scope string, d dimension, value string) string {
-	s := "all"
-	if scope != "" {
-		s = "caller:" + scope
+// index is the operation index: its lists of each kind.
+type index struct {
+	caller, all, group, state *bus.Lists
+}
+
+func openIndex(js jetstream.JetStream) index {
+	l := map[string]*bus.Lists{}
+	for _, ix := range bus.OperationIndexStreams() {
+		l[ix.Stream] = bus.NewLists(js, ix.Stream, ix.Prefix)
 	}
-	return bus.ListKey("operations", s, string(d), value)
+	return index{
+		caller: l[bus.OperationIndexStream], all: l[bus.OperationIndexAllStream],
+		group: l[bus.OperationIndexGroupStream], state: l[bus.OperationIndexStateStream],
+	}
+}
+
+// list is one list of the index.
+type list struct {
+	d   dimension
+	ref bus.ListRef
+}
+
+// of names the list by d with value (a caller, a group id, a state).
+func (ix index) of(d dimension, value string) list {
+	in := map[dimension]*bus.Lists{byGroup: ix.group, byState: ix.state, byCaller: ix.caller, byAll: ix.all}[d]
+	return list{d, bus.ListRef{In: in, Key: bus.ListKey("operations", string(d), value)}}
 }
 
 // listsOf are the lists an operation with metadata md belongs to.
-func listsOf(md *palisadev1.OperationMetadata) []string {
-	var keys []string
-	for _, scope := range []string{md.GetCaller(), ""} {
-		keys = append(keys, listKey(scope, byScope, ""))
-		if a := md.GetAccountId(); a != "" {
-			keys = append(keys, listKey(scope, byAccount, a))
-		}
-		if g := md.GetGroupId(); g != "" {
-			keys = append(keys, listKey(scope, byGroup, g))
-		}
-		if st := md.GetState(); Terminal(st) {
-			keys = append(keys, listKey(scope, byState, st.String()))
-		}
+func (ix index) listsOf(md *palisadev1.OperationMetadata) []list {
+	out := []list{ix.of(byCaller, md.GetCaller()), ix.of(byAll, "")}
+	if g := md.GetGroupId(); g != "" {
+		out = append(out, ix.of(byGroup, g))
 	}
-	return keys
+	if st := md.GetState(); Terminal(st) {
+		out = append(out, ix.of(byState, st.String()))
+	}
+	return out
 }
 
 // newLists are the lists of now not in was.
-func newLists(was, now []string) []string {
-	var out []string
-	for _, k := range now {
-		if !slices.Contains(was, k) {
-			out = append(out, k)
+func newLists(was, now []list) []bus.ListRef {
+	var out []bus.ListRef
+	for _, l := range now {
+		if !slices.ContainsFunc(was, func(w list) bool { return w.ref.Key == l.ref.Key }) {
+			out = append(out, l.ref)
 		}
+	}
+	return out
+}
+
+func refs(ls []list) []bus.ListRef {
+	out := make([]bus.ListRef, len(ls))
+	for i, l := range ls {
+		out[i] = l.ref
 	}
 	return out
 }
@@ -95,26 +125,20 @@ func (q Query) matches(md *palisadev1.OperationMetadata) bool {
 		(q.AccountID == "" || md.GetAccountId() == q.AccountID)
 }
 
-// candidate is one list that holds every operation q wants.
-type candidate struct {
-	d   dimension
-	key string
-}
-
 // candidates are the lists that hold every operation q wants, most
 // selective first.
-func (q Query) candidates() []candidate {
-	var out []candidate
+func (ix index) candidates(q Query) []list {
+	var out []list
 	if q.GroupID != "" {
-		out = append(out, candidate{byGroup, listKey(q.Caller, byGroup, q.GroupID)})
+		out = append(out, ix.of(byGroup, q.GroupID))
 	}
 	if Terminal(q.State) {
-		out = append(out, candidate{byState, listKey(q.Caller, byState, q.State.String())})
+		out = append(out, ix.of(byState, q.State.String()))
 	}
-	if q.AccountID != "" {
-		out = append(out, candidate{byAccount, listKey(q.Caller, byAccount, q.AccountID)})
+	if q.Caller != "" {
+		return append(out, ix.of(byCaller, q.Caller))
 	}
-	return append(out, candidate{byScope, listKey(q.Caller, byScope, "")})
+	return append(out, ix.of(byAll, ""))
 }
 
 // MaxListScan bounds the index entries one List reads, whatever the
@@ -131,11 +155,11 @@ const MaxListScan = 2000
 // token is the list and the position to go on from, "<dimension>.<n>";
 // one List did not hand out for q is bus.ErrBadToken.
 func (s *Store) List(ctx context.Context, q Query, pageSize int, pageToken string, keep func(*palisadev1.OperationRecord) bool) ([]*palisadev1.OperationRecord, string, error) {
-	cands := q.candidates()
+	cands := s.index.candidates(q)
 	var from uint64 = 1
 	if pageToken != "" {
 		d, pos, ok := parseListToken(pageToken)
-		i := slices.IndexFunc(cands, func(c candidate) bool { return c.d == d })
+		i := slices.IndexFunc(cands, func(c list) bool { return c.d == d })
 		if !ok || i < 0 {
 			return nil, "", bus.ErrBadToken
 		}
@@ -143,19 +167,20 @@ func (s *Store) List(ctx context.Context, q Query, pageSize int, pageToken strin
 	}
 	keys := make([]string, len(cands))
 	for i, c := range cands {
-		keys[i] = c.key
+		keys[i] = c.ref.Key
 	}
-	lengths, err := s.index.Lengths(ctx, keys)
+	// Every list's counter is in one stream: any of the lists reads them.
+	lengths, err := s.index.all.Lengths(ctx, keys)
 	if err != nil {
 		return nil, "", err
 	}
 	read := cands[0]
 	for _, c := range cands[1:] {
-		if lengths[c.key] < lengths[read.key] {
+		if lengths[c.ref.Key] < lengths[read.ref.Key] {
 			read = c
 		}
 	}
-	recs, next, err := bus.PageOf(ctx, s.index, read.key, lengths[read.key], from, pageSize, MaxListScan, s.getMany,
+	recs, next, err := bus.PageOf(ctx, read.ref.In, read.ref.Key, lengths[read.ref.Key], from, pageSize, MaxListScan, s.getMany,
 		func(rec *palisadev1.OperationRecord) bool {
 			return q.matches(rec.GetMetadata()) && (keep == nil || keep(rec))
 		})

@@ -58,9 +58,9 @@ var ErrEnded = errors.New("operation already ended")
 type Store struct {
 	js jetstream.JetStream
 	kv jetstream.KeyValue
-	// index lists operations by caller, account, group and final state
-	// (see index.go).
-	index *bus.Lists
+	// index lists operations by caller, group and final state, and every
+	// caller's (see index.go).
+	index index
 	log   *slog.Logger
 	now   func() time.Time
 	// unannounced counts changes stored whose event could not be
@@ -78,7 +78,7 @@ func Open(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (*Store
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{js: js, kv: kv, index: bus.NewLists(js, bus.OperationIndexStream, bus.OperationIndexSubjectPrefix),
+	return &Store{js: js, kv: kv, index: openIndex(js),
 		log: log, now: time.Now}, nil
 }
 
@@ -153,7 +153,7 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) err
 // per list within the index's de-duplication window. Whoever calls it
 // must call CreateIndexed only once it succeeded.
 func (s *Store) Index(ctx context.Context, rec *palisadev1.OperationRecord) error {
-	if err := s.index.Append(ctx, listsOf(rec.GetMetadata()), []byte(rec.GetId()), rec.GetId()); err != nil {
+	if err := bus.AppendEach(ctx, refs(s.index.listsOf(rec.GetMetadata())), []byte(rec.GetId()), rec.GetId()); err != nil {
 		return fmt.Errorf("index operation %s: %w", rec.GetId(), err)
 	}
 	return nil
@@ -231,7 +231,7 @@ func (s *Store) Transition(ctx context.Context, id string, change func(rec *pali
 		if Terminal(rec.GetMetadata().GetState()) {
 			return rec, ErrEnded
 		}
-		was := listsOf(rec.GetMetadata())
+		was := s.index.listsOf(rec.GetMetadata())
 		reason, err := change(rec)
 		if errors.Is(err, ErrNoChange) {
 			return rec, nil
@@ -261,8 +261,8 @@ func (s *Store) Transition(ctx context.Context, id string, change func(rec *pali
 		// created group's id) get their entries before the record says
 		// so, as on create: an entry whose record then says otherwise
 		// (this write lost to another) is skipped by a list.
-		if joined := newLists(was, listsOf(md)); len(joined) > 0 {
-			if err := s.index.Append(ctx, joined, []byte(id), id); err != nil {
+		if joined := newLists(was, s.index.listsOf(md)); len(joined) > 0 {
+			if err := bus.AppendEach(ctx, joined, []byte(id), id); err != nil {
 				return nil, fmt.Errorf("index operation %s: %w", id, err)
 			}
 		}
