@@ -107,9 +107,8 @@ func (r Role) Permissions() Permissions {
 				indexWrites(),
 				read(EventStream), read(AuditStream),
 				// ListOperations and ListRollouts look lists up.
-				lookup(OperationIndexStream), lookup(OperationIndexAllStream),
-				lookup(OperationIndexGroupStream), lookup(OperationIndexStateStream),
-				lookup(RolloutIndexStream), lookup(IndexCountStream),
+				lookup(OperationIndexStream), lookup(OperationIndexGroupStream), lookup(OperationIndexStateStream),
+				lookup(RolloutIndexStream),
 				bucket(OperationsBucket), bucket(RolloutsBucket), bucket(BudgetBucket),
 			),
 			SubscribeAllow: inbox,
@@ -174,14 +173,13 @@ func publish(subjects, stream string) []string {
 	return []string{subjects, jsAPI + "STREAM.INFO." + stream, jsAPI + "STREAM.MSG.GET." + stream}
 }
 
-// indexWrites lets a client append to the operation and rollout indexes:
-// take a position from a list's counter and write the entry there. The
-// acknowledgements come to its inbox; it reads nothing back.
+// indexWrites lets a client append to the operation and rollout indexes
+// (Lists): publish an entry on a list's subject. The acknowledgements
+// come to its inbox; it reads nothing back.
 func indexWrites() []string {
 	return []string{
-		OperationIndexSubjectPrefix + ".*.*.*",
-		RolloutIndexSubjectPrefix + ".*.*",
-		IndexCountSubjectPrefix + ".*",
+		OperationIndexSubjectPrefix + ".*.*",
+		RolloutIndexSubjectPrefix + ".*",
 	}
 }
 

@@ -59,42 +59,32 @@ const (
 	// DeadLetterSubjectPrefix is the prefix of its subjects.
 	DeadLetterSubjectPrefix = "palisade.deadletter"
 
-	// The operation index lists operations (see Lists) in four streams,
-	// one per kind of list, the operation id as each entry's body. A
-	// stream stores its messages one after another, each synced to disk
-	// before the next on a node that syncs every write: a create's
-	// entries, one in each of three streams, are stored side by side
-	// rather than in a row.
+	// The operation index lists operations (see Lists) in three
+	// streams, one per kind of list: a list is one subject, an entry's
+	// position its stream sequence, the operation id its body. A create
+	// writes one entry in each of two streams, side by side with its
+	// command; an end one in the third.
 	//
-	// OperationIndexStream holds each caller's list of its operations:
-	// palisade.opindex.caller.<list key>.<position>.
+	// OperationIndexStream holds each caller's list of its operations,
+	// palisade.opindex.caller.<list key>; read whole, every caller's.
 	OperationIndexStream = "PALISADE_OPINDEX"
-	// OperationIndexAllStream holds the list of every caller's
-	// operations: palisade.opindex.all.<list key>.<position>.
-	OperationIndexAllStream = "PALISADE_OPINDEX_ALL"
 	// OperationIndexGroupStream holds a list per security group, every
-	// caller's operations on it: palisade.opindex.group.<list key>.<position>.
+	// caller's operations on it: palisade.opindex.group.<list key>.
 	OperationIndexGroupStream = "PALISADE_OPINDEX_GROUP"
 	// OperationIndexStateStream holds a list per final state, every
 	// caller's operations that ended in it, written when they end:
-	// palisade.opindex.state.<list key>.<position>.
+	// palisade.opindex.state.<list key>.
 	OperationIndexStateStream = "PALISADE_OPINDEX_STATE"
 	// OperationIndexSubjectPrefix is the prefix of their subjects, each
-	// stream's followed by its kind (caller, all, group, state).
+	// stream's followed by its kind (caller, group, state).
 	OperationIndexSubjectPrefix = "palisade.opindex"
 
-	// RolloutIndexStream indexes rollouts in creation order, every
-	// caller's and each caller's: palisade.rolloutindex.<list key>.<position>,
-	// the rollout id as body.
+	// RolloutIndexStream lists each caller's rollouts in creation order
+	// (see Lists), palisade.rolloutindex.<list key>, the rollout id as
+	// body; read whole, every caller's.
 	RolloutIndexStream = "PALISADE_ROLLOUTINDEX"
 	// RolloutIndexSubjectPrefix is the prefix of its subjects.
 	RolloutIndexSubjectPrefix = "palisade.rolloutindex"
-
-	// IndexCountStream holds one counter per list of either index,
-	// palisade.indexcount.<list key>: the last position handed out.
-	IndexCountStream = "PALISADE_INDEXCOUNTS"
-	// IndexCountSubjectPrefix is the prefix of its subjects.
-	IndexCountSubjectPrefix = "palisade.indexcount"
 
 	// AuditStream is the append-only trail of every policy decision:
 	// palisade.audit.allow and palisade.audit.deny. Messages can be
@@ -327,7 +317,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 }
 
 // IndexStream is one stream of the operation index: the lists of one
-// kind, on subjects Prefix.<list key>.<position>.
+// kind, on subjects Prefix.<list key>.
 type IndexStream struct {
 	Stream, Prefix, Description string
 }
@@ -335,30 +325,27 @@ type IndexStream struct {
 // OperationIndexStreams are the streams of the operation index.
 func OperationIndexStreams() []IndexStream {
 	return []IndexStream{
-		{OperationIndexStream, OperationIndexSubjectPrefix + ".caller", "Operations by caller, in the order they were created"},
-		{OperationIndexAllStream, OperationIndexSubjectPrefix + ".all", "Every caller's operations, in the order they were created"},
+		{OperationIndexStream, OperationIndexSubjectPrefix + ".caller", "Operations by caller, in the order they were created; read whole, every caller's"},
 		{OperationIndexGroupStream, OperationIndexSubjectPrefix + ".group", "Operations by security group, every caller's"},
 		{OperationIndexStateStream, OperationIndexSubjectPrefix + ".state", "Operations by the final state they reached, every caller's"},
 	}
 }
 
 // declareIndexes creates the operation and rollout indexes (see Lists).
-// Entries are kept as long as the records they point at; a counter, which
-// keeps only its last value, a day longer, so that no list starts again
-// from 1 while an entry of it is left.
+// Entries are kept as long as the records they point at.
 func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	var streams []jetstream.StreamConfig
 	for _, ix := range OperationIndexStreams() {
 		streams = append(streams, jetstream.StreamConfig{
 			Name:        ix.Stream,
 			Description: ix.Description,
-			Subjects:    []string{ix.Prefix + ".*.*"},
+			Subjects:    []string{ix.Prefix + ".*"},
 		})
 	}
 	streams = append(streams, jetstream.StreamConfig{
 		Name:        RolloutIndexStream,
-		Description: "Rollouts in lists: every caller's and each caller's",
-		Subjects:    []string{RolloutIndexSubjectPrefix + ".*.*"},
+		Description: "Rollouts by caller, in the order they were created; read whole, every caller's",
+		Subjects:    []string{RolloutIndexSubjectPrefix + ".*"},
 	})
 	for _, cfg := range streams {
 		cfg.Retention = jetstream.LimitsPolicy
@@ -371,28 +358,7 @@ func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) err
 			return err
 		}
 	}
-	counts := jetstream.StreamConfig{
-		Name:              IndexCountStream,
-		Description:       "The length of every list of the operation and rollout indexes",
-		Subjects:          []string{IndexCountSubjectPrefix + ".*"},
-		Retention:         jetstream.LimitsPolicy,
-		Storage:           jetstream.FileStorage,
-		Replicas:          t.Replicas,
-		MaxAge:            t.OperationRetention + 24*time.Hour,
-		MaxMsgsPerSubject: 1,
-		AllowMsgCounter:   true,
-		AllowDirect:       true,
-	}
-	if t.Replicas == 1 {
-		// On one node that syncs each write, an fsync per increment would
-		// cost every create three more, in a row in this one stream. The entries are synced, and a
-		// counter left behind them by a crash is moved past them on the
-		// next append (Lists.Append). Replicated streams sync per Raft
-		// snapshot anyway, and refuse this mode.
-		counts.PersistMode = jetstream.AsyncPersistMode
-	}
-	_, err := createOrUpdateStream(ctx, js, counts)
-	return err
+	return nil
 }
 
 // limit is a stream limit as JetStream takes it: -1 for none.

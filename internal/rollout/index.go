@@ -9,22 +9,14 @@ import (
 	"github.com/palisadehq/palisade/internal/bus"
 )
 
-// The index lists rollouts in the order they were created (bus.Lists):
-// every caller's, and each caller's. A page of ListRollouts reads one
-// list from where the last page ended, so it costs the same with ten
-// thousand rollouts in the bucket as with ten.
+// The index lists each caller's rollouts in the order they were created
+// (bus.Lists), one entry per rollout; read whole, it is every
+// caller's list. A page of ListRollouts reads one list from where the
+// last page ended, so it costs the same with ten thousand rollouts in the
+// bucket as with ten.
 
-// listKey names the list of caller's rollouts, or every caller's for "".
-func listKey(caller string) string {
-	if caller == "" {
-		return bus.ListKey("rollouts", "all")
-	}
-	return bus.ListKey("rollouts", "caller:"+caller)
-}
-
-func indexListsOf(rec *palisadev1.RolloutRecord) []string {
-	return []string{listKey(""), listKey(rec.GetRollout().GetCaller())}
-}
+// listKey names the list of caller's rollouts.
+func listKey(caller string) string { return bus.ListKey("rollouts", "caller:"+caller) }
 
 // MaxListScan bounds the index entries one List reads.
 const MaxListScan = 2000
@@ -43,12 +35,11 @@ func (s *Store) List(ctx context.Context, caller string, pageSize int, pageToken
 		}
 		from = n
 	}
-	key := listKey(caller)
-	lengths, err := s.index.Lengths(ctx, []string{key})
-	if err != nil {
-		return nil, "", err
+	key := "" // the stream read whole: every caller's
+	if caller != "" {
+		key = listKey(caller)
 	}
-	recs, next, err := bus.PageOf(ctx, s.index, key, lengths[key], from, pageSize, MaxListScan, s.getMany,
+	recs, next, err := bus.PageOf(ctx, s.index, key, from, pageSize, MaxListScan, s.getMany,
 		func(rec *palisadev1.RolloutRecord) bool {
 			return (caller == "" || rec.GetRollout().GetCaller() == caller) && (keep == nil || keep(rec))
 		})

@@ -57,7 +57,7 @@ func decode(e jetstream.KeyValueEntry) (*palisadev1.RolloutRecord, error) {
 	return rec, nil
 }
 
-// Create stores a new record, its index entries first: an entry whose
+// Create stores a new record, its index entry first: an entry whose
 // record was never written is skipped by a list, a record without one
 // would never be listed.
 func (s *Store) Create(ctx context.Context, rec *palisadev1.RolloutRecord) (uint64, error) {
@@ -65,7 +65,7 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.RolloutRecord) (uint
 	if err != nil {
 		return 0, fmt.Errorf("encode rollout %s: %w", rec.GetId(), err)
 	}
-	if err := s.index.Append(ctx, indexListsOf(rec), []byte(rec.GetId()), rec.GetId()); err != nil {
+	if err := s.index.Append(ctx, listKey(rec.GetRollout().GetCaller()), []byte(rec.GetId()), rec.GetId()); err != nil {
 		return 0, fmt.Errorf("index rollout %s: %w", rec.GetId(), err)
 	}
 	rev, err := s.kv.Create(ctx, rec.GetId(), b)
