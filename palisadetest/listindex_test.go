@@ -287,14 +287,20 @@ func TestListRolloutsByIndex(t *testing.T) {
 	if f := badRequestField(t, err); f != "page_token" {
 		t.Errorf("bad token: field %q, want page_token", f)
 	}
-	// With the index gone, a list is UNAVAILABLE, not empty.
-	for _, stream := range []string{bus.OperationIndexStream, bus.RolloutIndexStream} {
-		if err := s.JetStream.DeleteStream(ctx, stream); err != nil {
-			t.Fatal(err)
-		}
+	// With the index's counters gone, a list is UNAVAILABLE, not empty.
+	if err := s.JetStream.DeleteStream(ctx, bus.IndexCountStream); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := s.Rollouts.ListRollouts(as(ctx, alice), &palisadev1.ListRolloutsRequest{}); status.Code(err) != codes.Unavailable {
 		t.Errorf("ListRollouts without the index: %v, want UNAVAILABLE", err)
+	}
+	if _, err := s.Operations.ListOperations(as(ctx, alice), &longrunningpb.ListOperationsRequest{}); status.Code(err) != codes.Unavailable {
+		t.Errorf("ListOperations without the index's counters: %v, want UNAVAILABLE", err)
+	}
+	// Every caller's list is the callers' lists read whole: without them,
+	// it too is UNAVAILABLE.
+	if err := s.JetStream.DeleteStream(ctx, bus.OperationIndexStream); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := s.Operations.ListOperations(as(ctx, platform), &longrunningpb.ListOperationsRequest{}); status.Code(err) != codes.Unavailable {
 		t.Errorf("ListOperations without the index: %v, want UNAVAILABLE", err)

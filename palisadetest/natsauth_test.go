@@ -3,7 +3,6 @@ package palisadetest_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,8 +191,8 @@ func TestOnlyBreakGlassChangesTheAuditStream(t *testing.T) {
 }
 
 // TestIndexPermissions: the worker may append to the operation and
-// rollout indexes (write an entry in each index stream: JetStream
-// acknowledges each) and read nothing of them back; the API may look
+// rollout indexes (take a position, write the entry: JetStream
+// acknowledges both) and read nothing of them back; the API may look
 // lists up but not create consumers on them; the subscriber may do
 // neither.
 func TestIndexPermissions(t *testing.T) {
@@ -202,11 +201,11 @@ func TestIndexPermissions(t *testing.T) {
 	key := bus.ListKey("test", "permissions")
 	var entries, lookups []string
 	for _, ix := range bus.OperationIndexStreams() {
-		entries = append(entries, ix.Prefix+"."+key)
+		entries = append(entries, ix.Prefix+"."+key+".1")
 		lookups = append(lookups, "$JS.API.DIRECT.GET."+ix.Stream)
 	}
-	entries = append(entries, bus.RolloutIndexSubjectPrefix+"."+key)
-	lookups = append(lookups, "$JS.API.DIRECT.GET."+bus.RolloutIndexStream)
+	entries = append(entries, bus.RolloutIndexSubjectPrefix+"."+key+".1")
+	lookups = append(lookups, "$JS.API.DIRECT.GET."+bus.RolloutIndexStream, "$JS.API.DIRECT.GET."+bus.IndexCountStream)
 
 	worker, err := connectAs(t, s, bus.RoleWorker)
 	if err != nil {
@@ -215,6 +214,10 @@ func TestIndexPermissions(t *testing.T) {
 	wjs, err := jetstream.New(worker.nc, jetstream.WithDefaultTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
+	}
+	ack, err := wjs.PublishMsg(ctx, &nats.Msg{Subject: bus.IndexCountSubjectPrefix + "." + key, Header: nats.Header{"Nats-Incr": []string{"1"}}})
+	if err != nil || ack.Value != "1" {
+		t.Fatalf("worker takes a position: %+v, %v", ack, err)
 	}
 	for _, subject := range entries {
 		if _, err := wjs.Publish(ctx, subject, []byte("0123456789abcdef0123456789abcdef")); err != nil {
@@ -246,17 +249,17 @@ func TestIndexPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, subject := range append(slices.Clone(entries), lookups...) {
+	for _, subject := range append(append([]string{bus.IndexCountSubjectPrefix + "." + key}, entries...), lookups...) {
 		if err := sub.nc.Publish(subject, []byte("{}")); err != nil {
 			t.Fatal(err)
 		}
 		sub.refusal(t, subject)
 	}
-	st, err := s.JetStream.Stream(ctx, bus.OperationIndexStream)
+	st, err := s.JetStream.Stream(ctx, bus.IndexCountStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, err := st.GetLastMsgForSubject(ctx, entries[0]); err != nil || string(m.Data) != "0123456789abcdef0123456789abcdef" {
-		t.Fatalf("the entry after the subscriber's try: %v, %v", m, err)
+	if m, err := st.GetLastMsgForSubject(ctx, bus.IndexCountSubjectPrefix+"."+key); err != nil || string(m.Data) != `{"val":"1"}` {
+		t.Fatalf("the counter after the subscriber's try: %v, %v", m, err)
 	}
 }

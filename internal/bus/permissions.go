@@ -108,7 +108,7 @@ func (r Role) Permissions() Permissions {
 				read(EventStream), read(AuditStream),
 				// ListOperations and ListRollouts look lists up.
 				lookup(OperationIndexStream), lookup(OperationIndexGroupStream), lookup(OperationIndexStateStream),
-				lookup(RolloutIndexStream),
+				lookup(RolloutIndexStream), lookup(IndexCountStream),
 				bucket(OperationsBucket), bucket(RolloutsBucket), bucket(BudgetBucket),
 			),
 			SubscribeAllow: inbox,
@@ -173,13 +173,14 @@ func publish(subjects, stream string) []string {
 	return []string{subjects, jsAPI + "STREAM.INFO." + stream, jsAPI + "STREAM.MSG.GET." + stream}
 }
 
-// indexWrites lets a client append to the operation and rollout indexes
-// (Lists): publish an entry on a list's subject. The acknowledgements
-// come to its inbox; it reads nothing back.
+// indexWrites lets a client append to the operation and rollout indexes:
+// take a position from a list's counter and write the entry there. The
+// acknowledgements come to its inbox; it reads nothing back.
 func indexWrites() []string {
 	return []string{
-		OperationIndexSubjectPrefix + ".*.*",
-		RolloutIndexSubjectPrefix + ".*",
+		OperationIndexSubjectPrefix + ".*.*.*",
+		RolloutIndexSubjectPrefix + ".*.*",
+		IndexCountSubjectPrefix + ".*",
 	}
 }
 

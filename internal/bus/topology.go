@@ -60,31 +60,39 @@ const (
 	DeadLetterSubjectPrefix = "palisade.deadletter"
 
 	// The operation index lists operations (see Lists) in three
-	// streams, one per kind of list: a list is one subject, an entry's
-	// position its stream sequence, the operation id its body. A create
-	// writes one entry in each of two streams, side by side with its
-	// command; an end one in the third.
+	// streams, one per kind of list, the operation id as each entry's
+	// body. A stream stores its messages one after another, each synced
+	// to disk before the next on a node that syncs every write: a
+	// create's two entries, one in each of two streams, are stored side
+	// by side rather than in a row, and an end's in the third.
 	//
 	// OperationIndexStream holds each caller's list of its operations,
-	// palisade.opindex.caller.<list key>; read whole, every caller's.
+	// palisade.opindex.caller.<list key>.<position>; read whole (by stream
+	// sequence), every caller's.
 	OperationIndexStream = "PALISADE_OPINDEX"
 	// OperationIndexGroupStream holds a list per security group, every
-	// caller's operations on it: palisade.opindex.group.<list key>.
+	// caller's operations on it: palisade.opindex.group.<list key>.<position>.
 	OperationIndexGroupStream = "PALISADE_OPINDEX_GROUP"
 	// OperationIndexStateStream holds a list per final state, every
 	// caller's operations that ended in it, written when they end:
-	// palisade.opindex.state.<list key>.
+	// palisade.opindex.state.<list key>.<position>.
 	OperationIndexStateStream = "PALISADE_OPINDEX_STATE"
 	// OperationIndexSubjectPrefix is the prefix of their subjects, each
 	// stream's followed by its kind (caller, group, state).
 	OperationIndexSubjectPrefix = "palisade.opindex"
 
-	// RolloutIndexStream lists each caller's rollouts in creation order
-	// (see Lists), palisade.rolloutindex.<list key>, the rollout id as
-	// body; read whole, every caller's.
+	// RolloutIndexStream lists each caller's rollouts in creation order:
+	// palisade.rolloutindex.<list key>.<position>, the rollout id as
+	// body; read whole (by stream sequence), every caller's.
 	RolloutIndexStream = "PALISADE_ROLLOUTINDEX"
 	// RolloutIndexSubjectPrefix is the prefix of its subjects.
 	RolloutIndexSubjectPrefix = "palisade.rolloutindex"
+
+	// IndexCountStream holds one counter per list of either index,
+	// palisade.indexcount.<list key>: the last position handed out.
+	IndexCountStream = "PALISADE_INDEXCOUNTS"
+	// IndexCountSubjectPrefix is the prefix of its subjects.
+	IndexCountSubjectPrefix = "palisade.indexcount"
 
 	// AuditStream is the append-only trail of every policy decision:
 	// palisade.audit.allow and palisade.audit.deny. Messages can be
@@ -317,7 +325,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 }
 
 // IndexStream is one stream of the operation index: the lists of one
-// kind, on subjects Prefix.<list key>.
+// kind, on subjects Prefix.<list key>.<position>.
 type IndexStream struct {
 	Stream, Prefix, Description string
 }
@@ -332,20 +340,22 @@ func OperationIndexStreams() []IndexStream {
 }
 
 // declareIndexes creates the operation and rollout indexes (see Lists).
-// Entries are kept as long as the records they point at.
+// Entries are kept as long as the records they point at; a counter, which
+// keeps only its last value, a day longer, so that no list starts again
+// from 1 while an entry of it is left.
 func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	var streams []jetstream.StreamConfig
 	for _, ix := range OperationIndexStreams() {
 		streams = append(streams, jetstream.StreamConfig{
 			Name:        ix.Stream,
 			Description: ix.Description,
-			Subjects:    []string{ix.Prefix + ".*"},
+			Subjects:    []string{ix.Prefix + ".*.*"},
 		})
 	}
 	streams = append(streams, jetstream.StreamConfig{
 		Name:        RolloutIndexStream,
 		Description: "Rollouts by caller, in the order they were created; read whole, every caller's",
-		Subjects:    []string{RolloutIndexSubjectPrefix + ".*"},
+		Subjects:    []string{RolloutIndexSubjectPrefix + ".*.*"},
 	})
 	for _, cfg := range streams {
 		cfg.Retention = jetstream.LimitsPolicy
@@ -358,7 +368,28 @@ func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) err
 			return err
 		}
 	}
-	return nil
+	counts := jetstream.StreamConfig{
+		Name:              IndexCountStream,
+		Description:       "The length of every list of the operation and rollout indexes",
+		Subjects:          []string{IndexCountSubjectPrefix + ".*"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		Replicas:          t.Replicas,
+		MaxAge:            t.OperationRetention + 24*time.Hour,
+		MaxMsgsPerSubject: 1,
+		AllowMsgCounter:   true,
+		AllowDirect:       true,
+	}
+	if t.Replicas == 1 {
+		// On one node that syncs each write, an fsync per increment would
+		// cost every create two more, in a row in this one stream. The
+		// entries are synced, and a counter left behind them by a crash is
+		// moved past them on the next append (Lists.Append). Replicated streams sync per Raft
+		// snapshot anyway, and refuse this mode.
+		counts.PersistMode = jetstream.AsyncPersistMode
+	}
+	_, err := createOrUpdateStream(ctx, js, counts)
+	return err
 }
 
 // limit is a stream limit as JetStream takes it: -1 for none.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -17,17 +16,17 @@ import (
 
 // The index lists every operation in the order it joined each list it
 // belongs to (bus.Lists): its caller's, its group's and the final
-// state's it reached; every caller's list is the callers' lists read
-// whole. Caller and group are known when the operation is created, and a
-// created group's id when it succeeds; the state is indexed where
-// Transition writes it, off the accept path. Only final states are
-// listed: every operation passes through ACCEPTED and nearly every one
-// through RUNNING, so their lists would be every caller's list again,
-// while a final state never changes, so its list holds only entries that
-// stay true.
+// state's it reached; every caller's list is the stream of callers'
+// lists read whole. Caller and group are known when the operation is
+// created, and a created group's id when it succeeds; the state is
+// indexed where Transition writes it, off the accept path. Only final
+// states are listed: every operation passes through ACCEPTED and nearly
+// every one through RUNNING, so their lists would be every caller's list
+// again, while a final state never changes, so its list holds only
+// entries that stay true.
 //
-// So a create writes two entries (its caller's, its group's), one in each
-// of two streams, side by side with its command (see
+// So a create writes two entries (its caller's, its group's), one in
+// each of two streams, side by side with its command (see
 // bus.OperationIndexStreams). Group and state lists are every caller's: a
 // caller's group page reads the group's list and keeps the caller's
 // records (a group's operations are few), and a caller's state page reads
@@ -67,19 +66,18 @@ func openIndex(js jetstream.JetStream) index {
 // list is one list of the index.
 type list struct {
 	d   dimension
-	in  *bus.Lists
-	key string
+	ref bus.ListRef
 }
 
 // of names the list by d with value (a caller, a group id, a state).
 func (ix index) of(d dimension, value string) list {
 	if d == byAll {
-		// Every caller's list is the stream of callers' lists read whole:
-		// each operation is in it once, in the order they were created.
-		return list{d, ix.caller, ""}
+		// The callers' lists read whole (bus.Lists.ReadAll): each
+		// operation is in them once, in the order they were created.
+		return list{d, bus.ListRef{In: ix.caller}}
 	}
 	in := map[dimension]*bus.Lists{byGroup: ix.group, byState: ix.state, byCaller: ix.caller}[d]
-	return list{d, in, bus.ListKey("operations", string(d), value)}
+	return list{d, bus.ListRef{In: in, Key: bus.ListKey("operations", string(d), value)}}
 }
 
 // listsOf are the lists an operation with metadata md belongs to.
@@ -95,25 +93,22 @@ func (ix index) listsOf(md *palisadev1.OperationMetadata) []list {
 }
 
 // newLists are the lists of now not in was.
-func newLists(was, now []list) []list {
-	var out []list
+func newLists(was, now []list) []bus.ListRef {
+	var out []bus.ListRef
 	for _, l := range now {
-		if !slices.ContainsFunc(was, func(w list) bool { return w.key == l.key }) {
-			out = append(out, l)
+		if !slices.ContainsFunc(was, func(w list) bool { return w.ref.Key == l.ref.Key }) {
+			out = append(out, l.ref)
 		}
 	}
 	return out
 }
 
-// appendTo writes the entry of operation id in each of lists, all at once.
-func appendTo(ctx context.Context, lists []list, id string) error {
-	errs := make([]error, len(lists))
-	var wg sync.WaitGroup
-	for i, l := range lists {
-		wg.Go(func() { errs[i] = l.in.Append(ctx, l.key, []byte(id), id) })
+func refs(ls []list) []bus.ListRef {
+	out := make([]bus.ListRef, len(ls))
+	for i, l := range ls {
+		out[i] = l.ref
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return out
 }
 
 // Query says which operations List wants. The index narrows the
@@ -153,17 +148,16 @@ func (ix index) candidates(q Query) []list {
 }
 
 // MaxListScan bounds the index entries one List reads, whatever the
-// filter: a filter the lists cannot narrow (a kind, an account, a state
-// not final) over a long history ends the page early with a token to go
-// on from.
+// filter: a filter the lists cannot narrow (a kind, a state not final)
+// over a long history ends the page early with a token to go on from.
 const MaxListScan = 2000
 
 // List returns up to pageSize operations q wants for which keep (if not
 // nil) holds, in the order they joined the list read, from where the
 // page pageToken names, and the token of the next page ("" at the end).
 // Of the lists holding every operation q wants it reads the shortest,
-// from where the last page ended: a page costs a few batched reads of
-// list entries and one read per record, whatever else the store holds. A
+// from where the last page ended: a page costs a few lookups of list
+// entries and one read per record, whatever else the store holds. A
 // token is the list and the position to go on from, "<dimension>.<n>";
 // one List did not hand out for q is bus.ErrBadToken.
 func (s *Store) List(ctx context.Context, q Query, pageSize int, pageToken string, keep func(*palisadev1.OperationRecord) bool) ([]*palisadev1.OperationRecord, string, error) {
@@ -177,47 +171,39 @@ func (s *Store) List(ctx context.Context, q Query, pageSize int, pageToken strin
 		}
 		cands, from = cands[i:i+1], pos
 	}
-	read, err := shortest(ctx, cands)
-	if err != nil {
-		return nil, "", err
+	match := func(rec *palisadev1.OperationRecord) bool {
+		return q.matches(rec.GetMetadata()) && (keep == nil || keep(rec))
 	}
-	recs, next, err := bus.PageOf(ctx, read.in, read.key, from, pageSize, MaxListScan, s.getMany,
-		func(rec *palisadev1.OperationRecord) bool {
-			return q.matches(rec.GetMetadata()) && (keep == nil || keep(rec))
-		})
+	var recs []*palisadev1.OperationRecord
+	var next uint64
+	var err error
+	read := cands[0]
+	if read.d == byAll {
+		// Every caller's list is read when no narrower one holds q's
+		// operations (those come first), or its token says so.
+		recs, next, err = bus.PageOfAll(ctx, read.ref.In, from, pageSize, MaxListScan, s.getMany, match)
+	} else {
+		cands = slices.DeleteFunc(cands, func(c list) bool { return c.d == byAll })
+		keys := make([]string, len(cands))
+		for i, c := range cands {
+			keys[i] = c.ref.Key
+		}
+		// Every list's counter is in one stream: any of the lists reads them.
+		var lengths map[string]uint64
+		if lengths, err = s.index.caller.Lengths(ctx, keys); err != nil {
+			return nil, "", err
+		}
+		for _, c := range cands[1:] {
+			if lengths[c.ref.Key] < lengths[read.ref.Key] {
+				read = c
+			}
+		}
+		recs, next, err = bus.PageOf(ctx, read.ref.In, read.ref.Key, lengths[read.ref.Key], from, pageSize, MaxListScan, s.getMany, match)
+	}
 	if err != nil || next == 0 {
 		return recs, "", err
 	}
 	return recs, fmt.Sprintf("%c.%d", read.d, next), nil
-}
-
-// shortest returns the list of cands with the fewest entries, the first
-// of those as long: it asks each for its length at once.
-func shortest(ctx context.Context, cands []list) (list, error) {
-	if len(cands) == 1 {
-		return cands[0], nil
-	}
-	lengths := make([]uint64, len(cands))
-	errs := make([]error, len(cands))
-	var wg sync.WaitGroup
-	for i, c := range cands {
-		wg.Go(func() {
-			var e []bus.ListEntry
-			e, lengths[i], errs[i] = c.in.Read(ctx, c.key, 1, 1)
-			lengths[i] += uint64(len(e))
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return list{}, err
-	}
-	best := 0
-	for i := range cands {
-		if lengths[i] < lengths[best] {
-			best = i
-		}
-	}
-	return cands[best], nil
 }
 
 func parseListToken(t string) (dimension, uint64, bool) {

@@ -153,7 +153,7 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) err
 // per list within the index's de-duplication window. Whoever calls it
 // must call CreateIndexed only once it succeeded.
 func (s *Store) Index(ctx context.Context, rec *palisadev1.OperationRecord) error {
-	if err := appendTo(ctx, s.index.listsOf(rec.GetMetadata()), rec.GetId()); err != nil {
+	if err := bus.AppendEach(ctx, refs(s.index.listsOf(rec.GetMetadata())), []byte(rec.GetId()), rec.GetId()); err != nil {
 		return fmt.Errorf("index operation %s: %w", rec.GetId(), err)
 	}
 	return nil
@@ -262,7 +262,7 @@ func (s *Store) Transition(ctx context.Context, id string, change func(rec *pali
 		// so, as on create: an entry whose record then says otherwise
 		// (this write lost to another) is skipped by a list.
 		if joined := newLists(was, s.index.listsOf(md)); len(joined) > 0 {
-			if err := appendTo(ctx, joined, id); err != nil {
+			if err := bus.AppendEach(ctx, joined, []byte(id), id); err != nil {
 				return nil, fmt.Errorf("index operation %s: %w", id, err)
 			}
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 // The index lists each caller's rollouts in the order they were created
-// (bus.Lists), one entry per rollout; read whole, it is every
+// (bus.Lists), one entry per rollout; read whole, the stream is every
 // caller's list. A page of ListRollouts reads one list from where the
 // last page ended, so it costs the same with ten thousand rollouts in the
 // bucket as with ten.
@@ -35,16 +35,28 @@ func (s *Store) List(ctx context.Context, caller string, pageSize int, pageToken
 		}
 		from = n
 	}
-	key := "" // the stream read whole: every caller's
-	if caller != "" {
-		key = listKey(caller)
+	match := func(rec *palisadev1.RolloutRecord) bool {
+		return (caller == "" || rec.GetRollout().GetCaller() == caller) && (keep == nil || keep(rec))
 	}
-	recs, next, err := bus.PageOf(ctx, s.index, key, from, pageSize, MaxListScan, s.getMany,
-		func(rec *palisadev1.RolloutRecord) bool {
-			return (caller == "" || rec.GetRollout().GetCaller() == caller) && (keep == nil || keep(rec))
-		})
-	if err != nil || next == 0 {
-		return recs, "", err
+	var recs []*palisadev1.RolloutRecord
+	var next uint64
+	if caller == "" {
+		var err error
+		if recs, next, err = bus.PageOfAll(ctx, s.index, from, pageSize, MaxListScan, s.getMany, match); err != nil {
+			return nil, "", err
+		}
+	} else {
+		key := listKey(caller)
+		lengths, err := s.index.Lengths(ctx, []string{key})
+		if err != nil {
+			return nil, "", err
+		}
+		if recs, next, err = bus.PageOf(ctx, s.index, key, lengths[key], from, pageSize, MaxListScan, s.getMany, match); err != nil {
+			return nil, "", err
+		}
+	}
+	if next == 0 {
+		return recs, "", nil
 	}
 	return recs, strconv.FormatUint(next, 10), nil
 }

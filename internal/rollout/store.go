@@ -65,7 +65,7 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.RolloutRecord) (uint
 	if err != nil {
 		return 0, fmt.Errorf("encode rollout %s: %w", rec.GetId(), err)
 	}
-	if err := s.index.Append(ctx, listKey(rec.GetRollout().GetCaller()), []byte(rec.GetId()), rec.GetId()); err != nil {
+	if err := s.index.Append(ctx, []string{listKey(rec.GetRollout().GetCaller())}, []byte(rec.GetId()), rec.GetId()); err != nil {
 		return 0, fmt.Errorf("index rollout %s: %w", rec.GetId(), err)
 	}
 	rev, err := s.kv.Create(ctx, rec.GetId(), b)
