@@ -135,8 +135,9 @@ func (s *operationsServer) ListOperations(ctx context.Context, r *longrunningpb.
 // `field=value` terms joined by AND, over state, kind, account_id, region
 // and group_id. State and kind take their enum names with or without the
 // prefix (state=FAILED, state=OPERATION_STATE_FAILED). Besides the match,
-// it returns the terms the operation index can narrow by (the first of
-// each field; two different values of one field match nothing anyway).
+// it returns the terms of the index's query, which picks the list to read
+// by state and group (the first of each field; two different values of
+// one field match nothing anyway).
 func parseFilter(f string) (func(*palisadev1.OperationMetadata) bool, operations.Query, error) {
 	type term struct{ field, value string }
 	var terms []term
