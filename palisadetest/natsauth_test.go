@@ -189,3 +189,77 @@ func TestOnlyBreakGlassChangesTheAuditStream(t *testing.T) {
 		t.Fatalf("audit stream: %v", err)
 	}
 }
+
+// TestIndexPermissions: the worker may append to the operation and
+// rollout indexes (take a position, write the entry: JetStream
+// acknowledges both) and read nothing of them back; the API may look
+// lists up but not create consumers on them; the subscriber may do
+// neither.
+func TestIndexPermissions(t *testing.T) {
+	s := authStack(t)
+	ctx := s.Context()
+	key := bus.ListKey("test", "permissions")
+	var entries, lookups []string
+	for _, ix := range bus.OperationIndexStreams() {
+		entries = append(entries, ix.Prefix+"."+key+".1")
+		lookups = append(lookups, "$JS.API.DIRECT.GET."+ix.Stream)
+	}
+	entries = append(entries, bus.RolloutIndexSubjectPrefix+"."+key+".1")
+	lookups = append(lookups, "$JS.API.DIRECT.GET."+bus.RolloutIndexStream, "$JS.API.DIRECT.GET."+bus.IndexCountStream)
+
+	worker, err := connectAs(t, s, bus.RoleWorker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wjs, err := jetstream.New(worker.nc, jetstream.WithDefaultTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := wjs.PublishMsg(ctx, &nats.Msg{Subject: bus.IndexCountSubjectPrefix + "." + key, Header: nats.Header{"Nats-Incr": []string{"1"}}})
+	if err != nil || ack.Value != "1" {
+		t.Fatalf("worker takes a position: %+v, %v", ack, err)
+	}
+	for _, subject := range entries {
+		if _, err := wjs.Publish(ctx, subject, []byte("0123456789abcdef0123456789abcdef")); err != nil {
+			t.Fatalf("worker writes %s: %v", subject, err)
+		}
+	}
+	for _, subject := range lookups {
+		if _, err := worker.nc.Request(subject, []byte(`{"multi_last":["`+entries[0]+`"]}`), 250*time.Millisecond); err == nil {
+			t.Fatalf("worker: %s answered", subject)
+		}
+		worker.refusal(t, subject)
+	}
+
+	api, err := connectAs(t, s, bus.RoleAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := api.nc.Request(lookups[0], []byte(`{"last_by_subj":"`+entries[0]+`"}`), 5*time.Second)
+	if err != nil || string(got.Data) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("API looks the entry up: %v, %v", got, err)
+	}
+	spy := "$JS.API.CONSUMER.CREATE." + bus.OperationIndexStream + ".spy"
+	if _, err := api.nc.Request(spy, []byte(`{}`), 250*time.Millisecond); err == nil {
+		t.Fatal("API created a consumer on the operation index")
+	}
+	api.refusal(t, spy)
+
+	sub, err := connectAs(t, s, bus.RoleSubscriber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subject := range append(append([]string{bus.IndexCountSubjectPrefix + "." + key}, entries...), lookups...) {
+		if err := sub.nc.Publish(subject, []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+		sub.refusal(t, subject)
+	}
+	st, err := s.JetStream.Stream(ctx, bus.IndexCountStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := st.GetLastMsgForSubject(ctx, bus.IndexCountSubjectPrefix+"."+key); err != nil || string(m.Data) != `{"val":"1"}` {
+		t.Fatalf("the counter after the subscriber's try: %v, %v", m, err)
+	}
+}

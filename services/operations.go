@@ -1,6 +1,7 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,7 +91,7 @@ func (s *operationsServer) GetOperation(ctx context.Context, r *longrunningpb.Ge
 }
 
 func (s *operationsServer) ListOperations(ctx context.Context, r *longrunningpb.ListOperationsRequest) (*longrunningpb.ListOperationsResponse, error) {
-	match, err := parseFilter(r.GetFilter())
+	match, q, err := parseFilter(r.GetFilter())
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +107,11 @@ func (s *operationsServer) ListOperations(ctx context.Context, r *longrunningpb.
 	if err != nil {
 		return nil, err
 	}
-	of := caller
+	q.Caller = caller
 	if all {
-		of = ""
+		q.Caller = ""
 	}
-	recs, next, err := s.store.List(ctx, of, size, r.GetPageToken(), func(rec *palisadev1.OperationRecord) bool {
+	recs, next, err := s.store.List(ctx, q, size, r.GetPageToken(), func(rec *palisadev1.OperationRecord) bool {
 		return (all || rec.GetMetadata().GetCaller() == caller) && match(rec.GetMetadata())
 	})
 	if errors.Is(err, bus.ErrBadToken) {
@@ -133,29 +134,41 @@ func (s *operationsServer) ListOperations(ctx context.Context, r *longrunningpb.
 // parseFilter understands the AIP-160 subset operators need:
 // `field=value` terms joined by AND, over state, kind, account_id, region
 // and group_id. State and kind take their enum names with or without the
-// prefix (state=FAILED, state=OPERATION_STATE_FAILED).
-func parseFilter(f string) (func(*palisadev1.OperationMetadata) bool, error) {
+// prefix (state=FAILED, state=OPERATION_STATE_FAILED). Besides the match,
+// it returns the terms of the index's query, which picks the list to read
+// by state and group (the first of each field; two different values of
+// one field match nothing anyway).
+func parseFilter(f string) (func(*palisadev1.OperationMetadata) bool, operations.Query, error) {
 	type term struct{ field, value string }
 	var terms []term
+	var q operations.Query
 	if strings.TrimSpace(f) != "" {
 		for _, part := range strings.Split(f, " AND ") {
 			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 			k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"`)
 			if !ok || k == "" || v == "" {
-				return nil, invalidArgument(rules.Violations{{Field: "filter", Description: fmt.Sprintf("cannot read %q; write field=value terms joined by AND", part)}})
+				return nil, q, invalidArgument(rules.Violations{{Field: "filter", Description: fmt.Sprintf("cannot read %q; write field=value terms joined by AND", part)}})
 			}
 			switch k {
 			case "state":
-				if _, ok := palisadev1.OperationState_value[enumName("OPERATION_STATE_", v)]; !ok {
-					return nil, invalidArgument(rules.Violations{{Field: "filter", Description: fmt.Sprintf("unknown state %q", v)}})
+				st, ok := palisadev1.OperationState_value[enumName("OPERATION_STATE_", v)]
+				if !ok {
+					return nil, q, invalidArgument(rules.Violations{{Field: "filter", Description: fmt.Sprintf("unknown state %q", v)}})
+				}
+				if q.State == palisadev1.OperationState_OPERATION_STATE_UNSPECIFIED {
+					q.State = palisadev1.OperationState(st)
 				}
 			case "kind":
 				if _, ok := palisadev1.OperationKind_value[enumName("OPERATION_KIND_", v)]; !ok {
-					return nil, invalidArgument(rules.Violations{{Field: "filter", Description: fmt.Sprintf("unknown kind %q", v)}})
+					return nil, q, invalidArgument(rules.Violations{{Field: "filter", Description: fmt.Sprintf("unknown kind %q", v)}})
 				}
-			case "account_id", "region", "group_id":
+			case "account_id":
+				q.AccountID = cmp.Or(q.AccountID, v)
+			case "group_id":
+				q.GroupID = cmp.Or(q.GroupID, v)
+			case "region":
 			default:
-				return nil, invalidArgument(rules.Violations{{Field: "filter", Description: fmt.Sprintf("cannot filter on %q; use state, kind, account_id, region or group_id", k)}})
+				return nil, q, invalidArgument(rules.Violations{{Field: "filter", Description: fmt.Sprintf("cannot filter on %q; use state, kind, account_id, region or group_id", k)}})
 			}
 			terms = append(terms, term{k, v})
 		}
@@ -180,7 +193,7 @@ func parseFilter(f string) (func(*palisadev1.OperationMetadata) bool, error) {
 			}
 		}
 		return true
-	}, nil
+	}, q, nil
 }
 
 func enumName(prefix, v string) string {

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/logging"
 	"github.com/palisadehq/palisade/internal/operations"
@@ -180,9 +181,14 @@ func (s *rollouts) ListRollouts(ctx context.Context, r *palisadev1.ListRolloutsR
 	if err != nil {
 		return nil, err
 	}
-	recs, next, err := s.store.List(ctx, size, r.GetPageToken(), func(rec *palisadev1.RolloutRecord) bool {
-		return all || rec.GetRollout().GetCaller() == caller
-	})
+	of := caller
+	if all {
+		of = ""
+	}
+	recs, next, err := s.store.List(ctx, of, size, r.GetPageToken(), nil)
+	if errors.Is(err, bus.ErrBadToken) {
+		return nil, invalidArgument(rules.Violations{{Field: "page_token", Description: err.Error()}})
+	}
 	if err != nil {
 		s.acceptor.log.WarnContext(ctx, "list rollouts failed", "error", err)
 		return nil, status.Error(codes.Unavailable, "the rollout store is unavailable; retry")

@@ -104,8 +104,11 @@ func (r Role) Permissions() Permissions {
 				publish(AuditSubjectPrefix+".>", AuditStream),
 				// The API records an operation's first event itself.
 				publish(EventSubjectPrefix+".>", EventStream),
-				publish(OperationIndexSubjectPrefix+".*", OperationIndexStream),
-				read(EventStream), read(AuditStream), read(OperationIndexStream),
+				indexWrites(),
+				read(EventStream), read(AuditStream),
+				// ListOperations and ListRollouts look lists up.
+				lookup(OperationIndexStream), lookup(OperationIndexGroupStream), lookup(OperationIndexStateStream),
+				lookup(RolloutIndexStream), lookup(IndexCountStream),
 				bucket(OperationsBucket), bucket(RolloutsBucket), bucket(BudgetBucket),
 			),
 			SubscribeAllow: inbox,
@@ -132,8 +135,10 @@ func (r Role) Permissions() Permissions {
 				publish(EventSubjectPrefix+".>", EventStream),
 				publish(DeadLetterSubjectPrefix+".>", DeadLetterStream),
 				// A worker that meets a command without its record writes
-				// the record, and its index entry.
-				publish(OperationIndexSubjectPrefix+".*", OperationIndexStream),
+				// the record, and its index entries; one that ends an
+				// operation indexes the state it reached; the rollout
+				// driver writes a rollout's record when the API did not.
+				indexWrites(),
 				read(EventStream),
 				bucket(OperationsBucket), bucket(RolloutsBucket), bucket(BudgetBucket),
 			),
@@ -166,6 +171,23 @@ func (r Role) Permissions() Permissions {
 // stream up (command.Submitter checks it and reads stored messages back).
 func publish(subjects, stream string) []string {
 	return []string{subjects, jsAPI + "STREAM.INFO." + stream, jsAPI + "STREAM.MSG.GET." + stream}
+}
+
+// indexWrites lets a client append to the operation and rollout indexes:
+// take a position from a list's counter and write the entry there. The
+// acknowledgements come to its inbox; it reads nothing back.
+func indexWrites() []string {
+	return []string{
+		OperationIndexSubjectPrefix + ".*.*.*",
+		RolloutIndexSubjectPrefix + ".*.*",
+		IndexCountSubjectPrefix + ".*",
+	}
+}
+
+// lookup lets a client get a stream's messages by subject, batched
+// (Lists), and nothing else of it.
+func lookup(stream string) []string {
+	return []string{jsAPI + "DIRECT.GET." + stream}
 }
 
 // consumer lets a worker pull from, heartbeat and acknowledge one durable

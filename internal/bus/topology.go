@@ -16,8 +16,6 @@ package bus
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -61,12 +59,40 @@ const (
 	// DeadLetterSubjectPrefix is the prefix of its subjects.
 	DeadLetterSubjectPrefix = "palisade.deadletter"
 
-	// OperationIndexStream indexes operations by caller, in the order
-	// they were created: palisade.opindex.<caller key>, the operation id
-	// as body. Listing a caller's operations reads its entries only.
+	// The operation index lists operations (see Lists) in three
+	// streams, one per kind of list, the operation id as each entry's
+	// body. A stream stores its messages one after another, each synced
+	// to disk before the next on a node that syncs every write: a
+	// create's two entries, one in each of two streams, are stored side
+	// by side rather than in a row, and an end's in the third.
+	//
+	// OperationIndexStream holds each caller's list of its operations,
+	// palisade.opindex.caller.<list key>.<position>; read whole (by stream
+	// sequence), every caller's.
 	OperationIndexStream = "PALISADE_OPINDEX"
-	// OperationIndexSubjectPrefix is the prefix of its subjects.
+	// OperationIndexGroupStream holds a list per security group, every
+	// caller's operations on it: palisade.opindex.group.<list key>.<position>.
+	OperationIndexGroupStream = "PALISADE_OPINDEX_GROUP"
+	// OperationIndexStateStream holds a list per final state, every
+	// caller's operations that ended in it, written when they end:
+	// palisade.opindex.state.<list key>.<position>.
+	OperationIndexStateStream = "PALISADE_OPINDEX_STATE"
+	// OperationIndexSubjectPrefix is the prefix of their subjects, each
+	// stream's followed by its kind (caller, group, state).
 	OperationIndexSubjectPrefix = "palisade.opindex"
+
+	// RolloutIndexStream lists each caller's rollouts in creation order:
+	// palisade.rolloutindex.<list key>.<position>, the rollout id as
+	// body; read whole (by stream sequence), every caller's.
+	RolloutIndexStream = "PALISADE_ROLLOUTINDEX"
+	// RolloutIndexSubjectPrefix is the prefix of its subjects.
+	RolloutIndexSubjectPrefix = "palisade.rolloutindex"
+
+	// IndexCountStream holds one counter per list of either index,
+	// palisade.indexcount.<list key>: the last position handed out.
+	IndexCountStream = "PALISADE_INDEXCOUNTS"
+	// IndexCountSubjectPrefix is the prefix of its subjects.
+	IndexCountSubjectPrefix = "palisade.indexcount"
 
 	// AuditStream is the append-only trail of every policy decision:
 	// palisade.audit.allow and palisade.audit.deny. Messages can be
@@ -134,18 +160,6 @@ func DefaultTopology(replicas int) Topology {
 		CommandMaxBytes:    1 << 30,
 		EventMaxBytes:      8 << 30,
 	}
-}
-
-// CallerKey is a caller's identity as one subject token: SPIFFE IDs hold
-// dots and slashes, which a subject token cannot.
-func CallerKey(caller string) string {
-	sum := sha256.Sum256([]byte(caller))
-	return hex.EncodeToString(sum[:16])
-}
-
-// OperationIndexSubject is where the index lists a caller's operations.
-func OperationIndexSubject(caller string) string {
-	return OperationIndexSubjectPrefix + "." + CallerKey(caller)
 }
 
 // AuditSubject is the subject of an audit record with the decision.
@@ -294,17 +308,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	}); err != nil {
 		return err
 	}
-	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
-		Name:        OperationIndexStream,
-		Description: "Operations by caller, in creation order",
-		Subjects:    []string{OperationIndexSubjectPrefix + ".*"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    t.Replicas,
-		MaxAge:      t.OperationRetention,
-		Duplicates:  t.DuplicateWindow,
-		AllowDirect: true,
-	}); err != nil {
+	if err := declareIndexes(ctx, js, t); err != nil {
 		return err
 	}
 	if err := declareBucket(ctx, js, jetstream.KeyValueConfig{
@@ -318,6 +322,74 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		return err
 	}
 	return declareRollouts(ctx, js, t)
+}
+
+// IndexStream is one stream of the operation index: the lists of one
+// kind, on subjects Prefix.<list key>.<position>.
+type IndexStream struct {
+	Stream, Prefix, Description string
+}
+
+// OperationIndexStreams are the streams of the operation index.
+func OperationIndexStreams() []IndexStream {
+	return []IndexStream{
+		{OperationIndexStream, OperationIndexSubjectPrefix + ".caller", "Operations by caller, in the order they were created; read whole, every caller's"},
+		{OperationIndexGroupStream, OperationIndexSubjectPrefix + ".group", "Operations by security group, every caller's"},
+		{OperationIndexStateStream, OperationIndexSubjectPrefix + ".state", "Operations by the final state they reached, every caller's"},
+	}
+}
+
+// declareIndexes creates the operation and rollout indexes (see Lists).
+// Entries are kept as long as the records they point at; a counter, which
+// keeps only its last value, a day longer, so that no list starts again
+// from 1 while an entry of it is left.
+func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	var streams []jetstream.StreamConfig
+	for _, ix := range OperationIndexStreams() {
+		streams = append(streams, jetstream.StreamConfig{
+			Name:        ix.Stream,
+			Description: ix.Description,
+			Subjects:    []string{ix.Prefix + ".*.*"},
+		})
+	}
+	streams = append(streams, jetstream.StreamConfig{
+		Name:        RolloutIndexStream,
+		Description: "Rollouts by caller, in the order they were created; read whole, every caller's",
+		Subjects:    []string{RolloutIndexSubjectPrefix + ".*.*"},
+	})
+	for _, cfg := range streams {
+		cfg.Retention = jetstream.LimitsPolicy
+		cfg.Storage = jetstream.FileStorage
+		cfg.Replicas = t.Replicas
+		cfg.MaxAge = t.OperationRetention
+		cfg.Duplicates = t.DuplicateWindow
+		cfg.AllowDirect = true
+		if _, err := createOrUpdateStream(ctx, js, cfg); err != nil {
+			return err
+		}
+	}
+	counts := jetstream.StreamConfig{
+		Name:              IndexCountStream,
+		Description:       "The length of every list of the operation and rollout indexes",
+		Subjects:          []string{IndexCountSubjectPrefix + ".*"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		Replicas:          t.Replicas,
+		MaxAge:            t.OperationRetention + 24*time.Hour,
+		MaxMsgsPerSubject: 1,
+		AllowMsgCounter:   true,
+		AllowDirect:       true,
+	}
+	if t.Replicas == 1 {
+		// On one node that syncs each write, an fsync per increment would
+		// cost every create two more, in a row in this one stream. The
+		// entries are synced, and a counter left behind them by a crash is
+		// moved past them on the next append (Lists.Append). Replicated streams sync per Raft
+		// snapshot anyway, and refuse this mode.
+		counts.PersistMode = jetstream.AsyncPersistMode
+	}
+	_, err := createOrUpdateStream(ctx, js, counts)
+	return err
 }
 
 // limit is a stream limit as JetStream takes it: -1 for none.

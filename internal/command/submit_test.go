@@ -335,7 +335,7 @@ func TestSubmitAfterTheDuplicateWindow(t *testing.T) {
 		t.Fatalf("different request after the window: %v, want ReusedError", err)
 	}
 	// The repeats indexed the operation again; a list shows it once.
-	if list, _, err := records.List(ctx, "alice", 50, "", nil); err != nil || len(list) != 1 {
+	if list, _, err := records.List(ctx, operations.Query{Caller: "alice"}, 50, "", nil); err != nil || len(list) != 1 {
 		t.Fatalf("list after repeats past the window: %d operations (%v), want 1", len(list), err)
 	}
 

@@ -1,8 +1,6 @@
 package operations
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -11,7 +9,6 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
-	"github.com/palisadehq/palisade/internal/bus"
 )
 
 // NamePrefix starts every operation's resource name (AIP-151).
@@ -87,47 +84,4 @@ func ToOperation(rec *palisadev1.OperationRecord) (*longrunningpb.Operation, err
 		op.Result = &longrunningpb.Operation_Error{Error: rec.GetError()}
 	}
 	return op, nil
-}
-
-// MaxListScan bounds the index entries one List reads, whatever the
-// filter: a page costs the same with thirty days of history as with none,
-// and a narrow filter over a long history ends the page early with a
-// token to go on from.
-const MaxListScan = 2000
-
-// List returns up to pageSize operations of caller (every caller's when
-// caller is "", for those the policy lets read everything) for which keep
-// holds, oldest first, from the position pageToken names, and the token
-// of the next page ("" at the end). It reads the caller's index entries
-// from where the last page ended, never the whole bucket.
-func (s *Store) List(ctx context.Context, caller string, pageSize int, pageToken string, keep func(*palisadev1.OperationRecord) bool) ([]*palisadev1.OperationRecord, string, error) {
-	filter := "" // every caller's: the whole index
-	if caller != "" {
-		filter = bus.OperationIndexSubject(caller)
-	}
-	var out []*palisadev1.OperationRecord
-	// A request repeated after the index's de-duplication window adds a
-	// second entry for its operation; a page lists it once.
-	seen := map[string]bool{}
-	next, err := bus.Scan(ctx, s.js, bus.OperationIndexStream, filter, pageToken, MaxListScan, func(_ uint64, id []byte) (bool, error) {
-		if seen[string(id)] {
-			return false, nil
-		}
-		seen[string(id)] = true
-		rec, _, err := s.Get(ctx, string(id))
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return false, nil // expired, or its create never finished
-		case err != nil:
-			return false, err
-		}
-		if keep == nil || keep(rec) {
-			out = append(out, rec)
-		}
-		return len(out) == pageSize, nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return out, next, nil
 }

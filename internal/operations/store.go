@@ -56,10 +56,13 @@ var ErrEnded = errors.New("operation already ended")
 
 // Store reads and writes operation records.
 type Store struct {
-	js  jetstream.JetStream
-	kv  jetstream.KeyValue
-	log *slog.Logger
-	now func() time.Time
+	js jetstream.JetStream
+	kv jetstream.KeyValue
+	// index lists operations by caller, group and final state, and every
+	// caller's (see index.go).
+	index index
+	log   *slog.Logger
+	now   func() time.Time
 	// unannounced counts changes stored whose event could not be
 	// published.
 	unannounced atomic.Uint64
@@ -75,7 +78,8 @@ func Open(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (*Store
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{js: js, kv: kv, log: log, now: time.Now}, nil
+	return &Store{js: js, kv: kv, index: openIndex(js),
+		log: log, now: time.Now}, nil
 }
 
 // Get returns the record and its revision.
@@ -143,13 +147,13 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) err
 	return nil
 }
 
-// Index writes the index entry of a record about to be created. Its
-// message id makes a repeat (a retried create, a worker writing the record
-// the API did not) one entry within the index's de-duplication window.
-// Whoever calls it must call CreateIndexed only once it succeeded.
+// Index writes the index entries of a record about to be created, in
+// every list it belongs to (listsOf). Their message ids make a repeat (a
+// retried create, a worker writing the record the API did not) one entry
+// per list within the index's de-duplication window. Whoever calls it
+// must call CreateIndexed only once it succeeded.
 func (s *Store) Index(ctx context.Context, rec *palisadev1.OperationRecord) error {
-	if _, err := s.js.Publish(ctx, bus.OperationIndexSubject(rec.GetMetadata().GetCaller()), []byte(rec.GetId()),
-		jetstream.WithMsgID(rec.GetId()), jetstream.WithExpectStream(bus.OperationIndexStream)); err != nil {
+	if err := bus.AppendEach(ctx, refs(s.index.listsOf(rec.GetMetadata())), []byte(rec.GetId()), rec.GetId()); err != nil {
 		return fmt.Errorf("index operation %s: %w", rec.GetId(), err)
 	}
 	return nil

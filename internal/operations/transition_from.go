@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
 )
 
 // TransitionFrom is Transition for a writer that already holds the record:
@@ -35,6 +36,7 @@ func (s *Store) TransitionFrom(ctx context.Context, id string, rec *palisadev1.O
 		if Terminal(rec.GetMetadata().GetState()) {
 			return rec, rev, ErrEnded // an ended record never changes again
 		}
+		was := s.index.listsOf(rec.GetMetadata())
 		reason, err := change(rec)
 		if errors.Is(err, ErrNoChange) {
 			return rec, rev, nil
@@ -46,6 +48,15 @@ func (s *Store) TransitionFrom(ctx context.Context, id string, rec *palisadev1.O
 		b, err := proto.Marshal(rec)
 		if err != nil {
 			return nil, 0, fmt.Errorf("encode operation %s: %w", id, err)
+		}
+		// The lists the change adds the operation to (its final state, a
+		// created group's id) get their entries before the record says
+		// so, as on create: an entry whose record then says otherwise
+		// (this write lost to another) is skipped by a list.
+		if joined := newLists(was, s.index.listsOf(rec.GetMetadata())); len(joined) > 0 {
+			if err := bus.AppendEach(ctx, joined, []byte(id), id); err != nil {
+				return nil, 0, fmt.Errorf("index operation %s: %w", id, err)
+			}
 		}
 		next, err := s.kv.Update(ctx, id, b, rev)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
@@ -24,6 +23,8 @@ var (
 // Store reads and writes rollout records and their control entries.
 type Store struct {
 	kv jetstream.KeyValue
+	// index lists rollouts in creation order (see index.go).
+	index *bus.Lists
 }
 
 // OpenStore binds to the rollouts bucket, which bus.Declare has created.
@@ -32,7 +33,7 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bucket %s: %w", bus.RolloutsBucket, err)
 	}
-	return &Store{kv: kv}, nil
+	return &Store{kv: kv, index: bus.NewLists(js, bus.RolloutIndexStream, bus.RolloutIndexSubjectPrefix)}, nil
 }
 
 // Get returns the record and its revision.
@@ -56,11 +57,16 @@ func decode(e jetstream.KeyValueEntry) (*palisadev1.RolloutRecord, error) {
 	return rec, nil
 }
 
-// Create stores a new record.
+// Create stores a new record, its index entry first: an entry whose
+// record was never written is skipped by a list, a record without one
+// would never be listed.
 func (s *Store) Create(ctx context.Context, rec *palisadev1.RolloutRecord) (uint64, error) {
 	b, err := proto.Marshal(rec)
 	if err != nil {
 		return 0, fmt.Errorf("encode rollout %s: %w", rec.GetId(), err)
+	}
+	if err := s.index.Append(ctx, []string{listKey(rec.GetRollout().GetCaller())}, []byte(rec.GetId()), rec.GetId()); err != nil {
+		return 0, fmt.Errorf("index rollout %s: %w", rec.GetId(), err)
 	}
 	rev, err := s.kv.Create(ctx, rec.GetId(), b)
 	if errors.Is(err, jetstream.ErrKeyExists) {
@@ -154,17 +160,3 @@ func (s *Store) Watch(ctx context.Context, id string) (jetstream.KeyWatcher, err
 
 // Decode reads a watched record.
 func Decode(e jetstream.KeyValueEntry) (*palisadev1.RolloutRecord, error) { return decode(e) }
-
-// List returns up to pageSize records whose ids sort after pageToken and
-// that keep says to keep, and the next page's token ("" at the end). Keys
-// with a dot are a rollout's control and plan parts, not rollouts.
-func (s *Store) List(ctx context.Context, pageSize int, pageToken string, keep func(*palisadev1.RolloutRecord) bool) ([]*palisadev1.RolloutRecord, string, error) {
-	return bus.Page(ctx, s.kv, pageSize, pageToken, func(k string) bool { return !strings.Contains(k, ".") },
-		func(ctx context.Context, id string) (*palisadev1.RolloutRecord, error) {
-			rec, _, err := s.Get(ctx, id)
-			if errors.Is(err, ErrNotFound) {
-				return nil, bus.ErrSkip
-			}
-			return rec, err
-		}, keep)
-}
