@@ -295,47 +295,24 @@ func PageOf[T any](ctx context.Context, l *Lists, key string, n, from uint64, si
 			continue
 		}
 		searched = true
-		for i := 0; i < len(entries); {
-			// Look up no more than the page still needs: most often every
-			// candidate is kept, and the rest would be read for nothing.
-			var ids []string
-			var at []uint64
-			for ; i < len(entries) && len(ids) < size-len(out); i++ {
-				id := string(entries[i].Body)
-				if seen[id] {
-					continue // indexed again after the de-duplication window
+		var filled int
+		if out, filled, err = takeEntries(ctx, entries, seen, size, out, fetch, keep); err != nil {
+			return nil, 0, err
+		}
+		if filled >= 0 {
+			next := entries[filled].Pos + 1
+			if next > counted {
+				// Only the slack is left: a next page only if it holds
+				// entries, not an empty last page.
+				rest, err := l.Read(ctx, key, next, n)
+				if err != nil {
+					return nil, 0, err
 				}
-				seen[id] = true
-				ids, at = append(ids, id), append(at, entries[i].Pos)
-			}
-			if len(ids) == 0 {
-				break
-			}
-			vals, err := fetch(ctx, ids)
-			if err != nil {
-				return nil, 0, err
-			}
-			for j, v := range vals {
-				if v == nil || (keep != nil && !keep(v)) {
-					continue
-				}
-				out = append(out, v)
-				if len(out) == size {
-					next := at[j] + 1
-					if next > counted {
-						// Only the slack is left: a next page only if it
-						// holds entries, not an empty last page.
-						rest, err := l.Read(ctx, key, next, n)
-						if err != nil {
-							return nil, 0, err
-						}
-						if len(rest) == 0 {
-							return out, 0, nil
-						}
-					}
-					return out, next, nil
+				if len(rest) == 0 {
+					return out, 0, nil
 				}
 			}
+			return out, next, nil
 		}
 		p = end + 1
 	}
@@ -421,37 +398,15 @@ func PageOfAll[T any](ctx context.Context, l *Lists, from uint64, size, maxScan 
 			return out, 0, nil
 		}
 		scanned += len(entries)
-		for i := 0; i < len(entries); {
-			// Look up no more than the page still needs.
-			var ids []string
-			var at []int
-			for ; i < len(entries) && len(ids) < size-len(out); i++ {
-				id := string(entries[i].Body)
-				if seen[id] {
-					continue // indexed again after the de-duplication window
-				}
-				seen[id] = true
-				ids, at = append(ids, id), append(at, i)
+		var filled int
+		if out, filled, err = takeEntries(ctx, entries, seen, size, out, fetch, keep); err != nil {
+			return nil, 0, err
+		}
+		if filled >= 0 {
+			if filled == len(entries)-1 && pending == 0 {
+				return out, 0, nil // the list's last entry: no empty page after it
 			}
-			if len(ids) == 0 {
-				break
-			}
-			vals, err := fetch(ctx, ids)
-			if err != nil {
-				return nil, 0, err
-			}
-			for j, v := range vals {
-				if v == nil || (keep != nil && !keep(v)) {
-					continue
-				}
-				out = append(out, v)
-				if len(out) == size {
-					if at[j] == len(entries)-1 && pending == 0 {
-						return out, 0, nil // the list's last entry: no empty page after it
-					}
-					return out, entries[at[j]].Pos + 1, nil
-				}
-			}
+			return out, entries[filled].Pos + 1, nil
 		}
 		if pending == 0 {
 			return out, 0, nil
@@ -459,6 +414,44 @@ func PageOfAll[T any](ctx context.Context, l *Lists, from uint64, size, maxScan 
 		from = entries[len(entries)-1].Pos + 1
 	}
 	return out, from, nil
+}
+
+// takeEntries looks the ids of entries not seen before up with fetch, no
+// more at a time than the page still needs (most often every candidate
+// is kept, and the rest would be read for nothing), and appends those
+// keep holds for to out until it holds size. It returns out and the index
+// in entries of the entry that filled it, or -1 if it is not full.
+func takeEntries[T any](ctx context.Context, entries []ListEntry, seen map[string]bool, size int, out []*T,
+	fetch func(ctx context.Context, ids []string) ([]*T, error), keep func(*T) bool) ([]*T, int, error) {
+	for i := 0; i < len(entries); {
+		var ids []string
+		var at []int
+		for ; i < len(entries) && len(ids) < size-len(out); i++ {
+			id := string(entries[i].Body)
+			if seen[id] {
+				continue // indexed again after the de-duplication window
+			}
+			seen[id] = true
+			ids, at = append(ids, id), append(at, i)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		vals, err := fetch(ctx, ids)
+		if err != nil {
+			return nil, -1, err
+		}
+		for j, v := range vals {
+			if v == nil || (keep != nil && !keep(v)) {
+				continue
+			}
+			out = append(out, v)
+			if len(out) == size {
+				return out, at[j], nil
+			}
+		}
+	}
+	return out, -1, nil
 }
 
 // fetchAtOnce bounds the values FetchEach looks up at once.
