@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
-	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
@@ -24,9 +23,7 @@ func rolloutRemediateCommand() command {
 			filters := listVar(fs, "filters", "EC2's filters, as for describe-security-groups", false)
 			preds := listVar(fs, "rule", "the rules to revoke, as for search: Direction=ingress,Protocol=tcp,Port=22,CidrContains=0.0.0.0/0 (required)", false)
 			replace := fs.String("replace-peer-cidr", "", "instead of revoking the matching rules, replace their peer with this CIDR (e.g. 10.0.0.0/8)")
-			maxInFlight := fs.Int("max-in-flight", 0, "most groups being changed at once (1-1000; 0: the server's default, 50)")
-			canary := fs.Int("canary-size", 0, "groups changed first; all must succeed before the others start")
-			maxFailures := fs.Int("max-failures", -1, "stop once more than this many groups failed (-1: no threshold)")
+			strategy := strategyFlags(fs, false)
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", args)
@@ -47,14 +44,11 @@ func rolloutRemediateCommand() command {
 				}
 				req := &palisadev1.StartRolloutRequest{
 					RequestId: e.m.requestID, ValidateOnly: e.m.validateOnly,
-					Strategy:    &palisadev1.RolloutStrategy{MaxInFlight: int32(*maxInFlight), CanarySize: int32(*canary)},
+					Strategy:    strategy.get(),
 					Remediation: &palisadev1.RolloutRemediation{Search: search, Action: palisadev1.RolloutRemediation_ACTION_REVOKE_MATCHING_RULES},
 				}
 				if *replace != "" {
 					req.Remediation.Action, req.Remediation.ReplacementCidr = palisadev1.RolloutRemediation_ACTION_REPLACE_PEER_CIDR, *replace
-				}
-				if *maxFailures >= 0 {
-					req.Strategy.MaxFailures = proto.Int32(int32(*maxFailures))
 				}
 				if err := e.connect(); err != nil {
 					return err
@@ -102,20 +96,15 @@ func rolloutRollbackCommand() command {
 		summary:  "undo what an ended rollout changed, as a new rollout (--validate-only: each group's gains and losses, and what changed since)",
 		mutating: true,
 		setup: func(fs *flag.FlagSet) action {
-			maxInFlight := fs.Int("max-in-flight", 0, "most groups being changed at once (default: the rolled-back rollout's)")
-			canary := fs.Int("canary-size", 0, "groups changed first (default: the rolled-back rollout's)")
-			maxFailures := fs.Int("max-failures", -1, "stop once more than this many groups failed (default: the rolled-back rollout's)")
+			strategy := strategyFlags(fs, true)
 			return func(ctx context.Context, e *env, args []string) error {
 				name, err := rolloutName(args)
 				if err != nil {
 					return err
 				}
 				req := &palisadev1.RollbackRolloutRequest{Name: name, RequestId: e.m.requestID, ValidateOnly: e.m.validateOnly}
-				if *maxInFlight != 0 || *canary != 0 || *maxFailures >= 0 {
-					req.Strategy = &palisadev1.RolloutStrategy{MaxInFlight: int32(*maxInFlight), CanarySize: int32(*canary)}
-					if *maxFailures >= 0 {
-						req.Strategy.MaxFailures = proto.Int32(int32(*maxFailures))
-					}
+				if strategy.set() {
+					req.Strategy = strategy.get()
 				}
 				if err := e.connect(); err != nil {
 					return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 )
@@ -25,6 +26,44 @@ func rolloutName(args []string) (string, error) {
 	return "rollouts/" + strings.TrimPrefix(args[0], "operations/"), nil
 }
 
+// rolloutStrategyFlags are the flags of a rollout's strategy, shared by
+// the commands that start one.
+type rolloutStrategyFlags struct {
+	maxInFlight, canary, maxFailures *int
+}
+
+// strategyFlags defines the strategy flags on fs. With inherit, their
+// defaults are the strategy of the rollout the new one derives from.
+func strategyFlags(fs *flag.FlagSet, inherit bool) rolloutStrategyFlags {
+	inFlight := "most groups being changed at once (1-1000; 0: the server's default, 50)"
+	canary := "groups changed first; all must succeed before the others start"
+	failures := "stop once more than this many groups failed (-1: no threshold)"
+	if inherit {
+		inFlight = "most groups being changed at once (default: the rolled-back rollout's)"
+		canary = "groups changed first (default: the rolled-back rollout's)"
+		failures = "stop once more than this many groups failed (default: the rolled-back rollout's)"
+	}
+	return rolloutStrategyFlags{
+		maxInFlight: fs.Int("max-in-flight", 0, inFlight),
+		canary:      fs.Int("canary-size", 0, canary),
+		maxFailures: fs.Int("max-failures", -1, failures),
+	}
+}
+
+// set says whether any strategy flag was given.
+func (f rolloutStrategyFlags) set() bool {
+	return *f.maxInFlight != 0 || *f.canary != 0 || *f.maxFailures >= 0
+}
+
+// get is the strategy the flags give.
+func (f rolloutStrategyFlags) get() *palisadev1.RolloutStrategy {
+	st := &palisadev1.RolloutStrategy{MaxInFlight: int32(*f.maxInFlight), CanarySize: int32(*f.canary)}
+	if *f.maxFailures >= 0 {
+		st.MaxFailures = proto.Int32(int32(*f.maxFailures))
+	}
+	return st
+}
+
 func rolloutStartCommand() command {
 	return command{
 		name:     rolloutGroup + " start",
@@ -39,9 +78,7 @@ func rolloutStartCommand() command {
 			groupIDs := listVar(fs, "group-ids", "the groups (sg-…) in every target, instead of --tags", true)
 			tags := listVar(fs, "tags", "select the groups carrying every one of these tags: Key=team,Value=payments or team=payments", false)
 			vpcID := fs.String("vpc-id", "", "only groups in this VPC")
-			maxInFlight := fs.Int("max-in-flight", 0, "most groups being changed at once (1-1000; 0: the server's default, 50)")
-			canary := fs.Int("canary-size", 0, "groups changed first; all must succeed before the others start")
-			maxFailures := fs.Int("max-failures", -1, "stop once more than this many groups failed (-1: no threshold)")
+			strategy := strategyFlags(fs, false)
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", args)
@@ -74,11 +111,7 @@ func rolloutStartCommand() command {
 				}
 				req := &palisadev1.StartRolloutRequest{
 					RequestId: e.m.requestID, ValidateOnly: e.m.validateOnly, Change: change,
-					Strategy: &palisadev1.RolloutStrategy{MaxInFlight: int32(*maxInFlight), CanarySize: int32(*canary)},
-				}
-				if *maxFailures >= 0 {
-					n := int32(*maxFailures)
-					req.Strategy.MaxFailures = &n
+					Strategy: strategy.get(),
 				}
 				for _, l := range locs {
 					t := &palisadev1.RolloutTarget{Location: l, GroupIds: selector.GetGroupIds(), Tags: selector.GetTags(), VpcId: selector.GetVpcId()}
