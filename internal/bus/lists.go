@@ -27,12 +27,15 @@ import (
 type Lists struct {
 	js             jetstream.JetStream
 	stream, prefix string
+	positions      *positions
 }
 
 // NewLists binds to the lists of an entry stream whose subjects are
 // prefix.<list key>.<position>.
 func NewLists(js jetstream.JetStream, stream, prefix string) *Lists {
-	return &Lists{js: js, stream: stream, prefix: prefix}
+	l := &Lists{js: js, stream: stream, prefix: prefix}
+	l.positions = newPositions(l.increment)
+	return l
 }
 
 // ListKey names one list: a hash of what it lists (index, scope, field,
@@ -54,7 +57,8 @@ type ListEntry struct {
 const listLookups = 256
 
 // Append adds body at the end of each list in keys. A list's position is
-// taken first, then its entry written with the message id
+// taken first (with the positions of other appends to it at the same
+// time, see positions), then its entry written with the message id
 // <list key>.<msgID>: a repeat within the stream's de-duplication window
 // (a retried create, a worker writing what the API did not) leaves an
 // unused position, which readers skip, rather than a second entry.
@@ -68,7 +72,7 @@ const listLookups = 256
 func (l *Lists) Append(ctx context.Context, keys []string, body []byte, msgID string) error {
 	return forEach(keys, func(key string) error {
 		for range maxRepairs {
-			pos, err := l.increment(ctx, key, 1)
+			pos, err := l.positions.take(ctx, key)
 			if err != nil {
 				return err
 			}
@@ -109,7 +113,7 @@ func (l *Lists) increment(ctx context.Context, key string, by uint64) (uint64, e
 		return 0, fmt.Errorf("take a position of list %s: %w", key, err)
 	}
 	pos, err := strconv.ParseUint(ack.Value, 10, 64)
-	if err != nil || pos == 0 {
+	if err != nil || pos < by {
 		return 0, fmt.Errorf("take a position of list %s: counter answered %q", key, ack.Value)
 	}
 	return pos, nil

@@ -282,3 +282,43 @@ func TestListsReadWhole(t *testing.T) {
 		t.Fatal("a page of no stream succeeded")
 	}
 }
+
+// TestListsConcurrentAppends: appends to one list at the same time, whose
+// positions are taken together (a counter increment for all that wait),
+// still give every entry its own position, densely, and the counter
+// ends at their number.
+func TestListsConcurrentAppends(t *testing.T) {
+	ctx := context.Background()
+	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	l := bus.NewLists(js, bus.RolloutIndexStream, bus.RolloutIndexSubjectPrefix)
+	key := bus.ListKey("test", "crowd")
+	const n = 200
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- l.Append(ctx, []string{key}, fmt.Appendf(nil, "%03d", i), fmt.Sprint(i)) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	lengths, err := l.Lengths(ctx, []string{key})
+	if err != nil || lengths[key] != n {
+		t.Fatalf("length: %v, %v; want %d", lengths, err, n)
+	}
+	entries, err := l.Read(ctx, key, 1, n+16)
+	if err != nil || len(entries) != n {
+		t.Fatalf("read %d entries, %v; want %d", len(entries), err, n)
+	}
+	var bodies []string
+	for i, e := range entries {
+		if e.Pos != uint64(i+1) {
+			t.Fatalf("entry %d at position %d", i, e.Pos)
+		}
+		bodies = append(bodies, string(e.Body))
+	}
+	slices.Sort(bodies)
+	if len(slices.Compact(bodies)) != n {
+		t.Fatal("an entry written twice")
+	}
+}
