@@ -241,7 +241,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 			return err
 		}
 	}
-	if _, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
+	events := jetstream.StreamConfig{
 		Name:        EventStream,
 		Description: "Status events of every operation",
 		Subjects:    []string{EventSubjectPrefix + ".>"},
@@ -252,7 +252,19 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		MaxBytes:    limit(t.EventMaxBytes),
 		Duplicates:  2 * time.Minute,
 		AllowDirect: true,
-	}); err != nil {
+	}
+	if t.Replicas == 1 {
+		// An event tells watchers sooner what the operation's record,
+		// synced with every change, already holds (a failed publish is
+		// no writer's error; see operations.Store.announce). On one node
+		// that syncs each write, an fsync per event was a sixth of an
+		// accept's and a third of a worker's writes to disk for that
+		// notice; it is flushed in the background instead, and a hard
+		// kill of NATS may lose the events of its last moments, never a
+		// change. Replicated streams refuse this mode.
+		events.PersistMode = jetstream.AsyncPersistMode
+	}
+	if _, err := createOrUpdateStream(ctx, js, events); err != nil {
 		return err
 	}
 	advisories, err := createOrUpdateStream(ctx, js, jetstream.StreamConfig{
@@ -415,6 +427,11 @@ func declareConsumer(ctx context.Context, s jetstream.Stream, cfg jetstream.Cons
 func createOrUpdateStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	var s jetstream.Stream
 	err := retryStreamNotFound(ctx, func(ctx context.Context) error {
+		// A stream's persist mode is fixed when it is created: a data
+		// directory from before a stream's mode changed keeps its own.
+		if old, err := js.Stream(ctx, cfg.Name); err == nil {
+			cfg.PersistMode = old.CachedInfo().Config.PersistMode
+		}
 		var err error
 		s, err = js.CreateOrUpdateStream(ctx, cfg)
 		return err
