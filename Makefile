@@ -16,6 +16,8 @@ BUF_VERSION            := v1.75.0
 PROTOC_GEN_GO_VERSION  := v1.36.12
 PROTOC_GEN_GRPC_VERSION := v1.6.2
 GOLANGCI_LINT_VERSION  := v2.15.0
+# ghz, the gRPC load generator of the front end's benchmark.
+GHZ_VERSION            := v0.93.0
 # The API as last published: `make breaking` fails on any change to
 # proto/ that would break a client built against it. Move it forward only
 # together with a release.
@@ -33,7 +35,7 @@ TS_PACKAGES := $(TS_DIR)/node_modules/.package-lock.json
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all help build run test test-short test-race chaos fuzz bench \
+.PHONY: all help build run test test-short test-race chaos fuzz bench bench-frontend \
 	lint fmt-check vet golangci-lint buf-lint breaking \
 	generate check-generated typescript-check tools clean image manifests-check cluster
 
@@ -108,9 +110,14 @@ fuzz:
 ## the comparison with the AWS CLI and SDK loops waits on EC2's rate limits;
 ## the fleet rollout and accept-versus-raw benchmarks run once each, timed
 ## inside; the list pages fill a store of 100,000 operations first).
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 60m ./ec2sim/ ./e2e/ \
+bench: $(BIN)/ghz
+	PALISADE_TOOLS_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 3s -count 1 -timeout 60m ./ec2sim/ ./e2e/ \
 		./internal/operations/ ./internal/rollout/ ./internal/policy/ ./internal/metrics/
+
+## bench-frontend: the front end's accept rate against a raw JetStream publish, with the Go load
+## generator and with ghz (installed into BIN first), with and without an fsync per write.
+bench-frontend: $(BIN)/ghz
+	PALISADE_TOOLS_BIN=$(BIN) $(GO) test -run '^$$' -bench 'AcceptVsRaw|AcceptGhz' -benchtime 1x -count 1 ./e2e/
 
 ## lint: fmt-check, vet, golangci-lint and buf-lint.
 lint: fmt-check vet golangci-lint buf-lint
@@ -148,6 +155,8 @@ $(BIN)/protoc-gen-go-grpc:
 	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GRPC_VERSION)
 $(BIN)/golangci-lint:
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+$(BIN)/ghz:
+	GOBIN=$(BIN) $(GO) install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
 
 ## generate: regenerate gen/ and clients/typescript/gen from proto/ (fetches the googleapis protos
 ## and the TypeScript client's npm packages first).
