@@ -75,12 +75,11 @@ func benchAcceptGhz(b *testing.B, ghz string, always bool) {
 
 // ghzReport is what of ghz's JSON report the benchmark reads.
 type ghzReport struct {
-	Count      uint64         `json:"count"`
-	Rps        float64        `json:"rps"`
-	Codes      map[string]int `json:"statusCodeDistribution"`
-	Errors     map[string]int `json:"errorDistribution"`
-	Latencies  []ghzLatency   `json:"latencyDistribution"`
-	ghzCommand string
+	Count     uint64         `json:"count"`
+	Rps       float64        `json:"rps"`
+	Codes     map[string]int `json:"statusCodeDistribution"`
+	Errors    map[string]int `json:"errorDistribution"`
+	Latencies []ghzLatency   `json:"latencyDistribution"`
 }
 
 type ghzLatency struct {

@@ -8,9 +8,9 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/audit"
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/policy"
 )
@@ -32,11 +32,11 @@ func (e *env) auditTrail() []*palisadev1.AuditRecord {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		rec := &palisadev1.AuditRecord{}
-		if err := proto.Unmarshal(m.Data, rec); err != nil {
+		recs, err := audit.Records(m.Header, m.Data)
+		if err != nil {
 			e.t.Fatal(err)
 		}
-		out = append(out, rec)
+		out = append(out, recs...)
 	}
 	return out
 }

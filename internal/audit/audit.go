@@ -4,6 +4,13 @@
 // Writing is fail-closed, as Vault's audit devices are: a decision that
 // cannot be recorded is not answered, and the caller is told UNAVAILABLE
 // (an allowed change is then not stored either).
+//
+// Decisions made while a write is in flight are written together in the
+// next message (a palisade.v1.AuditBatch), as a database commits the
+// transactions waiting for its log: on a server that syncs every write to
+// disk, a crowd of calls then costs an fsync per round trip instead of
+// one per call, and no call waits longer than for the write before its
+// own and that one.
 package audit
 
 import (
@@ -11,10 +18,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -25,20 +35,55 @@ import (
 // WriteTimeout bounds one audit write.
 const WriteTimeout = 5 * time.Second
 
+// BatchHeader marks a message of the audit stream that is a
+// palisade.v1.AuditBatch and says how many records it holds; a message
+// without it is one palisade.v1.AuditRecord.
+const BatchHeader = "Palisade-Audit-Batch"
+
+// A message holds at most maxBatchRecords records, and no more than
+// maxBatchBytes of them unless one record alone is larger: well under
+// NATS's default 1 MB payload.
+const (
+	maxBatchRecords = 256
+	maxBatchBytes   = 256 << 10
+)
+
+// batchField is AuditBatch.records' field number.
+const batchField = 1
+
 // Log writes audit records.
 type Log struct {
 	js jetstream.JetStream
 	// server names this replica in every record.
 	server string
+
+	// send stores one batch (publish; a test holds it to gather a crowd).
+	send func(subject string, batch []*pending) error
+
+	mu sync.Mutex
+	// waiting holds, by subject, the records waiting for the next write;
+	// a subject is in it while its writer runs.
+	waiting map[string][]*pending
+}
+
+// pending is one record waiting to be written, and where its writer
+// answers.
+type pending struct {
+	id      string
+	body    []byte
+	written chan error
 }
 
 // New writes to the audit stream on js, naming server as the replica.
 func New(js jetstream.JetStream, server string) *Log {
-	return &Log{js: js, server: server}
+	l := &Log{js: js, server: server, waiting: map[string][]*pending{}}
+	l.send = l.publish
+	return l
 }
 
 // Write stores rec, filling in its id, time and server, and returns once
-// JetStream has stored it, or an error.
+// JetStream has stored it, or an error. Records written at the same time
+// share a message.
 func (l *Log) Write(ctx context.Context, rec *palisadev1.AuditRecord) error {
 	if rec.GetId() == "" {
 		var b [16]byte
@@ -59,12 +104,84 @@ func (l *Log) Write(ctx context.Context, rec *palisadev1.AuditRecord) error {
 	if st := l.js.Conn().Status(); st != nats.CONNECTED {
 		return fmt.Errorf("write audit record: NATS %s", st)
 	}
-	ctx, cancel := context.WithTimeout(ctx, WriteTimeout)
-	defer cancel()
-	allowed := rec.GetDecision() == palisadev1.AuditDecision_AUDIT_DECISION_ALLOW
-	if _, err := l.js.Publish(ctx, bus.AuditSubject(allowed), body,
-		jetstream.WithMsgID(rec.GetId()), jetstream.WithExpectStream(bus.AuditStream)); err != nil {
-		return fmt.Errorf("write audit record: %w", err)
+	p := &pending{id: rec.GetId(), body: body, written: make(chan error, 1)}
+	subject := bus.AuditSubject(rec.GetDecision() == palisadev1.AuditDecision_AUDIT_DECISION_ALLOW)
+	l.mu.Lock()
+	q, running := l.waiting[subject]
+	l.waiting[subject] = append(q, p)
+	l.mu.Unlock()
+	if !running {
+		go l.writeWaiting(subject)
 	}
-	return nil
+	select {
+	case err := <-p.written:
+		if err != nil {
+			return fmt.Errorf("write audit record: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		// The record may still be written: a decision audited whose
+		// caller left, as when the caller leaves after the write.
+		return fmt.Errorf("write audit record: %w", ctx.Err())
+	}
+}
+
+// writeWaiting writes the records waiting on subject, as many at a time
+// as a message holds, until none are left.
+func (l *Log) writeWaiting(subject string) {
+	for {
+		l.mu.Lock()
+		q := l.waiting[subject]
+		n, size := 0, 0
+		for n < len(q) && n < maxBatchRecords && (n == 0 || size+len(q[n].body) <= maxBatchBytes) {
+			size += len(q[n].body)
+			n++
+		}
+		batch := q[:n]
+		if n == 0 {
+			delete(l.waiting, subject)
+			l.mu.Unlock()
+			return
+		}
+		l.waiting[subject] = q[n:]
+		l.mu.Unlock()
+
+		err := l.send(subject, batch)
+		for _, p := range batch {
+			p.written <- err
+		}
+	}
+}
+
+// publish stores batch as one AuditBatch. Its encoding is the records'
+// own, each as a length-delimited field: nothing is encoded twice.
+func (l *Log) publish(subject string, batch []*pending) error {
+	var data []byte
+	for _, p := range batch {
+		data = protowire.AppendTag(data, batchField, protowire.BytesType)
+		data = protowire.AppendBytes(data, p.body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), WriteTimeout)
+	defer cancel()
+	_, err := l.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: data,
+		Header: nats.Header{BatchHeader: []string{strconv.Itoa(len(batch))}}},
+		jetstream.WithMsgID(batch[0].id), jetstream.WithExpectStream(bus.AuditStream))
+	return err
+}
+
+// Records decodes one message of the audit stream: an AuditBatch when
+// header says so, else one AuditRecord.
+func Records(header nats.Header, data []byte) ([]*palisadev1.AuditRecord, error) {
+	if header.Get(BatchHeader) == "" {
+		rec := &palisadev1.AuditRecord{}
+		if err := proto.Unmarshal(data, rec); err != nil {
+			return nil, err
+		}
+		return []*palisadev1.AuditRecord{rec}, nil
+	}
+	batch := &palisadev1.AuditBatch{}
+	if err := proto.Unmarshal(data, batch); err != nil {
+		return nil, err
+	}
+	return batch.GetRecords(), nil
 }

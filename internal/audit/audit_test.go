@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
@@ -100,5 +104,109 @@ func TestWriteWithoutNATSFailsAtOnce(t *testing.T) {
 	}
 	if time.Since(start) >= WriteTimeout {
 		t.Error("the write waited out its timeout")
+	}
+}
+
+// TestWritesTogether: records written while a write is in flight share
+// the next message, one per decision, each record once and whole; a list
+// paged one record at a time goes through a message of several record by
+// record; a message from before batches (one AuditRecord, no header) is
+// still read; a token pointing inside a message must be one List gave.
+func TestWritesTogether(t *testing.T) {
+	ctx := context.Background()
+	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	// A record as written before batches.
+	old, _ := proto.Marshal(&palisadev1.AuditRecord{Id: "old", Caller: "c-old", Decision: palisadev1.AuditDecision_AUDIT_DECISION_ALLOW})
+	if _, err := js.Publish(ctx, bus.AuditSubject(true), old); err != nil {
+		t.Fatal(err)
+	}
+
+	log, r := New(js, "api-1"), NewReader(js)
+	hold, held := make(chan struct{}), make(chan struct{}, 1)
+	var sizes []int
+	var mu sync.Mutex
+	log.send = func(subject string, batch []*pending) error {
+		mu.Lock()
+		sizes = append(sizes, len(batch))
+		first := len(sizes) == 1
+		mu.Unlock()
+		if first {
+			held <- struct{}{}
+			<-hold
+		}
+		return log.publish(subject, batch)
+	}
+	write := func(caller string, d palisadev1.AuditDecision) chan error {
+		errc := make(chan error, 1)
+		go func() { errc <- log.Write(ctx, &palisadev1.AuditRecord{Caller: caller, Decision: d}) }()
+		return errc
+	}
+	allow, deny := palisadev1.AuditDecision_AUDIT_DECISION_ALLOW, palisadev1.AuditDecision_AUDIT_DECISION_DENY
+	firstErr := write("c-first", allow)
+	<-held // the first write is in flight
+	var errs []chan error
+	for i := range 5 {
+		errs = append(errs, write(fmt.Sprintf("c-%d", i), allow))
+	}
+	waitQueued(t, log, bus.AuditSubject(true), 5)
+	// A denial is its own message, not held behind the allows.
+	if err := <-write("c-denied", deny); err != nil {
+		t.Fatal(err)
+	}
+	close(hold)
+	for _, errc := range append(errs, firstErr) {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	if want := []int{1, 1, 5}; fmt.Sprint(sizes) != fmt.Sprint(want) {
+		t.Fatalf("messages of %v records, want %v", sizes, want)
+	}
+	mu.Unlock()
+
+	var callers []string
+	token := ""
+	for pages := 0; ; pages++ {
+		recs, next, err := r.List(ctx, &palisadev1.AuditFilter{}, 1, token)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("page %d (token %q): %d records, %v", pages, token, len(recs), err)
+		}
+		if recs[0].GetServer() == "" && recs[0].GetId() != "old" || recs[0].GetTime() == nil && recs[0].GetId() != "old" {
+			t.Fatalf("record not whole: %v", recs[0])
+		}
+		callers = append(callers, recs[0].GetCaller())
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	// The denial was stored while the first allow was held; the order of
+	// the five within their message is theirs.
+	if len(callers) != 8 || callers[0] != "c-old" || callers[1] != "c-denied" || callers[2] != "c-first" {
+		t.Fatalf("records read one by one: %v", callers)
+	}
+	if rest := callers[3:]; len(slices.Compact(slices.Sorted(slices.Values(rest)))) != 5 {
+		t.Fatalf("the five written together: %v", rest)
+	}
+	for _, bad := range []string{"4.0", "4.x", "4.-1", "4.999", ".2", "x.1"} {
+		if _, _, err := r.List(ctx, &palisadev1.AuditFilter{}, 1, bad); !errors.Is(err, bus.ErrBadToken) {
+			t.Errorf("token %q: %v", bad, err)
+		}
+	}
+}
+
+func waitQueued(t *testing.T, l *Log, subject string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		l.mu.Lock()
+		got := len(l.waiting[subject])
+		l.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records waiting, want %d", got, n)
+		}
 	}
 }

@@ -3,10 +3,12 @@ package audit
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
@@ -46,22 +48,60 @@ func Matches(f *palisadev1.AuditFilter, rec *palisadev1.AuditRecord) bool {
 // List returns up to size records matching f, oldest first, from the
 // position token names ("" for the start of the trail), and the token of
 // the position after the last record read, "" when it read to the end.
+// A position is a message's stream sequence and, within a message of
+// several records, how many of them come before it: "<seq>" or
+// "<seq>.<records before>".
 func (r *Reader) List(ctx context.Context, f *palisadev1.AuditFilter, size int, token string) ([]*palisadev1.AuditRecord, string, error) {
+	start, skip, err := parseToken(token)
+	if err != nil {
+		return nil, "", err
+	}
 	var out []*palisadev1.AuditRecord
-	next, err := bus.Scan(ctx, r.js, bus.AuditStream, "", token, MaxScan, func(seq uint64, data []byte) (bool, error) {
-		rec := &palisadev1.AuditRecord{}
-		if err := proto.Unmarshal(data, rec); err != nil {
+	var within string // the position, when the page ends inside a message
+	next, err := bus.Scan(ctx, r.js, bus.AuditStream, "", start, MaxScan, func(seq uint64, header nats.Header, data []byte) (bool, error) {
+		recs, err := Records(header, data)
+		if err != nil {
 			return false, fmt.Errorf("audit record %d: %w", seq, err)
 		}
-		if Matches(f, rec) {
-			out = append(out, rec)
+		from := 0
+		if strconv.FormatUint(seq, 10) == start {
+			from = skip
 		}
-		return len(out) == size, nil
+		for i := from; i < len(recs); i++ {
+			if !Matches(f, recs[i]) {
+				continue
+			}
+			out = append(out, recs[i])
+			if len(out) == size {
+				if i+1 < len(recs) {
+					within = fmt.Sprintf("%d.%d", seq, i+1)
+				}
+				return true, nil
+			}
+		}
+		return false, nil
 	})
 	if err != nil {
 		return nil, "", err
 	}
+	if within != "" {
+		return out, within, nil
+	}
 	return out, next, nil
+}
+
+// parseToken splits a List token into the stream position bus.Scan
+// takes and the records of that message already read.
+func parseToken(token string) (string, int, error) {
+	seq, rest, found := strings.Cut(token, ".")
+	if !found {
+		return token, 0, nil
+	}
+	skip, err := strconv.Atoi(rest)
+	if _, seqErr := strconv.ParseUint(seq, 10, 64); seqErr != nil || err != nil || skip <= 0 || skip >= maxBatchRecords {
+		return "", 0, bus.ErrBadToken
+	}
+	return seq, skip, nil
 }
 
 // Watch calls each with every record matching f written from start on
@@ -96,11 +136,14 @@ func (r *Reader) Watch(ctx context.Context, f *palisadev1.AuditFilter, start tim
 		if err != nil {
 			return fmt.Errorf("follow audit stream: %w", err)
 		}
-		rec := &palisadev1.AuditRecord{}
-		if err := proto.Unmarshal(msg.Data(), rec); err != nil {
+		recs, err := Records(msg.Headers(), msg.Data())
+		if err != nil {
 			return fmt.Errorf("audit record: %w", err)
 		}
-		if Matches(f, rec) {
+		for _, rec := range recs {
+			if !Matches(f, rec) {
+				continue
+			}
 			if err := each(rec); err != nil {
 				return err
 			}

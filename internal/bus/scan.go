@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -22,7 +23,7 @@ var ErrBadToken = errors.New("page token is not one this server handed out")
 // length: an ordered consumer starts at the token, and no fetch waits for
 // messages that are not there.
 func Scan(ctx context.Context, js jetstream.JetStream, stream, filter, token string, max int,
-	each func(seq uint64, data []byte) (stop bool, err error)) (string, error) {
+	each func(seq uint64, header nats.Header, data []byte) (stop bool, err error)) (string, error) {
 	var start uint64
 	if token != "" {
 		n, err := strconv.ParseUint(token, 10, 64)
@@ -41,7 +42,7 @@ func Scan(ctx context.Context, js jetstream.JetStream, stream, filter, token str
 // scan is Scan by sequence: it returns the sequence to resume from, 0 at
 // the end.
 func scan(ctx context.Context, js jetstream.JetStream, stream, filter string, start uint64, max int,
-	each func(seq uint64, data []byte) (stop bool, err error)) (uint64, error) {
+	each func(seq uint64, header nats.Header, data []byte) (stop bool, err error)) (uint64, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		return 0, fmt.Errorf("open stream %s: %w", stream, err)
@@ -86,7 +87,7 @@ func scan(ctx context.Context, js jetstream.JetStream, stream, filter string, st
 				return 0, fmt.Errorf("read stream %s: %w", stream, err)
 			}
 			pos = md.Sequence.Stream
-			stop, err := each(pos, msg.Data())
+			stop, err := each(pos, msg.Headers(), msg.Data())
 			if err != nil {
 				return 0, err
 			}

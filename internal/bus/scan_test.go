@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/palisadehq/palisade/internal/bus"
@@ -27,8 +28,8 @@ func TestScan(t *testing.T) {
 		}
 	}
 	var got []string
-	collect := func(limit int) func(uint64, []byte) (bool, error) {
-		return func(_ uint64, data []byte) (bool, error) {
+	collect := func(limit int) func(uint64, nats.Header, []byte) (bool, error) {
+		return func(_ uint64, _ nats.Header, data []byte) (bool, error) {
 			got = append(got, string(data))
 			return len(got) >= limit, nil
 		}

@@ -360,10 +360,11 @@ func (x *WatchAuditRecordsResponse) GetRecord() *AuditRecord {
 
 // AuditRecord is one decision of the policy, as it was made, written to
 // the audit stream (PALISADE_AUDIT, subjects palisade.audit.allow and
-// palisade.audit.deny) before the caller hears the answer.
+// palisade.audit.deny; see AuditBatch) before the caller hears the answer.
 type AuditRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Unique per decision; also the record's JetStream message id.
+	// Unique per decision. The first record's id is its message's
+	// JetStream message id.
 	Id   string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
 	// Who asked: the SPIFFE ID (or DNS SAN, CN, or "local").
@@ -532,6 +533,56 @@ func (x *AuditRecord) GetServer() string {
 	return ""
 }
 
+// AuditBatch is one message of the audit stream: the records of the
+// decisions that were waiting to be written together, all of one
+// decision (allow or deny, the message's subject), oldest first. Such a
+// message carries the header Palisade-Audit-Batch with the number of
+// records; a message without it (written before batches) is one
+// AuditRecord.
+type AuditBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Records       []*AuditRecord         `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditBatch) Reset() {
+	*x = AuditBatch{}
+	mi := &file_palisade_v1_audit_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditBatch) ProtoMessage() {}
+
+func (x *AuditBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_palisade_v1_audit_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
+func (*AuditBatch) Descriptor() ([]byte, []int) {
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AuditBatch) GetRecords() []*AuditRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 // AuditGroup is a group a decision was about.
 type AuditGroup struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -548,7 +599,7 @@ type AuditGroup struct {
 
 func (x *AuditGroup) Reset() {
 	*x = AuditGroup{}
-	mi := &file_palisade_v1_audit_proto_msgTypes[6]
+	mi := &file_palisade_v1_audit_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +611,7 @@ func (x *AuditGroup) String() string {
 func (*AuditGroup) ProtoMessage() {}
 
 func (x *AuditGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_audit_proto_msgTypes[6]
+	mi := &file_palisade_v1_audit_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +624,7 @@ func (x *AuditGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditGroup.ProtoReflect.Descriptor instead.
 func (*AuditGroup) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{6}
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AuditGroup) GetAccountId() string {
@@ -632,7 +683,7 @@ type AuditRule struct {
 
 func (x *AuditRule) Reset() {
 	*x = AuditRule{}
-	mi := &file_palisade_v1_audit_proto_msgTypes[7]
+	mi := &file_palisade_v1_audit_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +695,7 @@ func (x *AuditRule) String() string {
 func (*AuditRule) ProtoMessage() {}
 
 func (x *AuditRule) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_audit_proto_msgTypes[7]
+	mi := &file_palisade_v1_audit_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +708,7 @@ func (x *AuditRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRule.ProtoReflect.Descriptor instead.
 func (*AuditRule) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{7}
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AuditRule) GetField() string {
@@ -695,7 +746,7 @@ type AuditDenial struct {
 
 func (x *AuditDenial) Reset() {
 	*x = AuditDenial{}
-	mi := &file_palisade_v1_audit_proto_msgTypes[8]
+	mi := &file_palisade_v1_audit_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +758,7 @@ func (x *AuditDenial) String() string {
 func (*AuditDenial) ProtoMessage() {}
 
 func (x *AuditDenial) ProtoReflect() protoreflect.Message {
-	mi := &file_palisade_v1_audit_proto_msgTypes[8]
+	mi := &file_palisade_v1_audit_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +771,7 @@ func (x *AuditDenial) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditDenial.ProtoReflect.Descriptor instead.
 func (*AuditDenial) Descriptor() ([]byte, []int) {
-	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{8}
+	return file_palisade_v1_audit_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AuditDenial) GetField() string {
@@ -793,7 +844,10 @@ const file_palisade_v1_audit_proto_rawDesc = "" +
 	"request_id\x18\f \x01(\tR\trequestId\x12!\n" +
 	"\frequest_hash\x18\r \x01(\fR\vrequestHash\x12#\n" +
 	"\rvalidate_only\x18\x0e \x01(\bR\fvalidateOnly\x12\x16\n" +
-	"\x06server\x18\x0f \x01(\tR\x06server\"\x84\x02\n" +
+	"\x06server\x18\x0f \x01(\tR\x06server\"@\n" +
+	"\n" +
+	"AuditBatch\x122\n" +
+	"\arecords\x18\x01 \x03(\v2\x18.palisade.v1.AuditRecordR\arecords\"\x84\x02\n" +
 	"\n" +
 	"AuditGroup\x12\x1d\n" +
 	"\n" +
@@ -837,7 +891,7 @@ func file_palisade_v1_audit_proto_rawDescGZIP() []byte {
 }
 
 var file_palisade_v1_audit_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_palisade_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_palisade_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_palisade_v1_audit_proto_goTypes = []any{
 	(AuditDecision)(0),                // 0: palisade.v1.AuditDecision
 	(*AuditFilter)(nil),               // 1: palisade.v1.AuditFilter
@@ -846,34 +900,36 @@ var file_palisade_v1_audit_proto_goTypes = []any{
 	(*WatchAuditRecordsRequest)(nil),  // 4: palisade.v1.WatchAuditRecordsRequest
 	(*WatchAuditRecordsResponse)(nil), // 5: palisade.v1.WatchAuditRecordsResponse
 	(*AuditRecord)(nil),               // 6: palisade.v1.AuditRecord
-	(*AuditGroup)(nil),                // 7: palisade.v1.AuditGroup
-	(*AuditRule)(nil),                 // 8: palisade.v1.AuditRule
-	(*AuditDenial)(nil),               // 9: palisade.v1.AuditDenial
-	nil,                               // 10: palisade.v1.AuditGroup.TagsEntry
-	(*timestamppb.Timestamp)(nil),     // 11: google.protobuf.Timestamp
+	(*AuditBatch)(nil),                // 7: palisade.v1.AuditBatch
+	(*AuditGroup)(nil),                // 8: palisade.v1.AuditGroup
+	(*AuditRule)(nil),                 // 9: palisade.v1.AuditRule
+	(*AuditDenial)(nil),               // 10: palisade.v1.AuditDenial
+	nil,                               // 11: palisade.v1.AuditGroup.TagsEntry
+	(*timestamppb.Timestamp)(nil),     // 12: google.protobuf.Timestamp
 }
 var file_palisade_v1_audit_proto_depIdxs = []int32{
 	0,  // 0: palisade.v1.AuditFilter.decision:type_name -> palisade.v1.AuditDecision
 	1,  // 1: palisade.v1.ListAuditRecordsRequest.filter:type_name -> palisade.v1.AuditFilter
 	6,  // 2: palisade.v1.ListAuditRecordsResponse.records:type_name -> palisade.v1.AuditRecord
 	1,  // 3: palisade.v1.WatchAuditRecordsRequest.filter:type_name -> palisade.v1.AuditFilter
-	11, // 4: palisade.v1.WatchAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	12, // 4: palisade.v1.WatchAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
 	6,  // 5: palisade.v1.WatchAuditRecordsResponse.record:type_name -> palisade.v1.AuditRecord
-	11, // 6: palisade.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
+	12, // 6: palisade.v1.AuditRecord.time:type_name -> google.protobuf.Timestamp
 	0,  // 7: palisade.v1.AuditRecord.decision:type_name -> palisade.v1.AuditDecision
-	7,  // 8: palisade.v1.AuditRecord.groups:type_name -> palisade.v1.AuditGroup
-	8,  // 9: palisade.v1.AuditRecord.rules:type_name -> palisade.v1.AuditRule
-	9,  // 10: palisade.v1.AuditRecord.denials:type_name -> palisade.v1.AuditDenial
-	10, // 11: palisade.v1.AuditGroup.tags:type_name -> palisade.v1.AuditGroup.TagsEntry
-	2,  // 12: palisade.v1.AuditService.ListAuditRecords:input_type -> palisade.v1.ListAuditRecordsRequest
-	4,  // 13: palisade.v1.AuditService.WatchAuditRecords:input_type -> palisade.v1.WatchAuditRecordsRequest
-	3,  // 14: palisade.v1.AuditService.ListAuditRecords:output_type -> palisade.v1.ListAuditRecordsResponse
-	5,  // 15: palisade.v1.AuditService.WatchAuditRecords:output_type -> palisade.v1.WatchAuditRecordsResponse
-	14, // [14:16] is the sub-list for method output_type
-	12, // [12:14] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	8,  // 8: palisade.v1.AuditRecord.groups:type_name -> palisade.v1.AuditGroup
+	9,  // 9: palisade.v1.AuditRecord.rules:type_name -> palisade.v1.AuditRule
+	10, // 10: palisade.v1.AuditRecord.denials:type_name -> palisade.v1.AuditDenial
+	6,  // 11: palisade.v1.AuditBatch.records:type_name -> palisade.v1.AuditRecord
+	11, // 12: palisade.v1.AuditGroup.tags:type_name -> palisade.v1.AuditGroup.TagsEntry
+	2,  // 13: palisade.v1.AuditService.ListAuditRecords:input_type -> palisade.v1.ListAuditRecordsRequest
+	4,  // 14: palisade.v1.AuditService.WatchAuditRecords:input_type -> palisade.v1.WatchAuditRecordsRequest
+	3,  // 15: palisade.v1.AuditService.ListAuditRecords:output_type -> palisade.v1.ListAuditRecordsResponse
+	5,  // 16: palisade.v1.AuditService.WatchAuditRecords:output_type -> palisade.v1.WatchAuditRecordsResponse
+	15, // [15:17] is the sub-list for method output_type
+	13, // [13:15] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_palisade_v1_audit_proto_init() }
@@ -887,7 +943,7 @@ func file_palisade_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_palisade_v1_audit_proto_rawDesc), len(file_palisade_v1_audit_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file palisade/v1/audit.proto.
  */
 export const file_palisade_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChdwYWxpc2FkZS92MS9hdWRpdC5wcm90bxILcGFsaXNhZGUudjEibwoLQXVkaXRGaWx0ZXISDgoGY2FsbGVyGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSLAoIZGVjaXNpb24YAyABKA4yGi5wYWxpc2FkZS52MS5BdWRpdERlY2lzaW9uEg4KBmFjdGlvbhgEIAEoCSJqChdMaXN0QXVkaXRSZWNvcmRzUmVxdWVzdBIoCgZmaWx0ZXIYASABKAsyGC5wYWxpc2FkZS52MS5BdWRpdEZpbHRlchIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJeChhMaXN0QXVkaXRSZWNvcmRzUmVzcG9uc2USKQoHcmVjb3JkcxgBIAMoCzIYLnBhbGlzYWRlLnYxLkF1ZGl0UmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ0ChhXYXRjaEF1ZGl0UmVjb3Jkc1JlcXVlc3QSKAoGZmlsdGVyGAEgASgLMhgucGFsaXNhZGUudjEuQXVkaXRGaWx0ZXISLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoZV2F0Y2hBdWRpdFJlY29yZHNSZXNwb25zZRIoCgZyZWNvcmQYASABKAsyGC5wYWxpc2FkZS52MS5BdWRpdFJlY29yZCKaAwoLQXVkaXRSZWNvcmQSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGY2FsbGVyGAMgASgJEg4KBmFjdGlvbhgEIAEoCRIsCghkZWNpc2lvbhgFIAEoDjIaLnBhbGlzYWRlLnYxLkF1ZGl0RGVjaXNpb24SEAoIcG9saWNpZXMYBiADKAkSFgoOcG9saWN5X3ZlcnNpb24YByABKAkSJwoGZ3JvdXBzGAggAygLMhcucGFsaXNhZGUudjEuQXVkaXRHcm91cBIlCgVydWxlcxgJIAMoCzIWLnBhbGlzYWRlLnYxLkF1ZGl0UnVsZRIpCgdkZW5pYWxzGAogAygLMhgucGFsaXNhZGUudjEuQXVkaXREZW5pYWwSEQoJb3BlcmF0aW9uGAsgASgJEhIKCnJlcXVlc3RfaWQYDCABKAkSFAoMcmVxdWVzdF9oYXNoGA0gASgMEhUKDXZhbGlkYXRlX29ubHkYDiABKAgSDgoGc2VydmVyGA8gASgJIsQBCgpBdWRpdEdyb3VwEhIKCmFjY291bnRfaWQYASABKAkSDgoGcmVnaW9uGAIgASgJEg4KBnZwY19pZBgDIAEoCRIQCghncm91cF9pZBgEIAEoCRISCgpncm91cF9uYW1lGAUgASgJEi8KBHRhZ3MYBiADKAsyIS5wYWxpc2FkZS52MS5BdWRpdEdyb3VwLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI4CglBdWRpdFJ1bGUSDQoFZmllbGQYASABKAkSDgoGY2hhbmdlGAIgASgJEgwKBHJ1bGUYAyABKAkiTAoLQXVkaXREZW5pYWwSDQoFZmllbGQYASABKAkSDAoEd2hhdBgCIAEoCRIOCgZyZWFzb24YAyABKAkSEAoIcG9saWNpZXMYBCADKAkqYgoNQXVkaXREZWNpc2lvbhIeChpBVURJVF9ERUNJU0lPTl9VTlNQRUNJRklFRBAAEhgKFEFVRElUX0RFQ0lTSU9OX0FMTE9XEAESFwoTQVVESVRfREVDSVNJT05fREVOWRACMtUBCgxBdWRpdFNlcnZpY2USXwoQTGlzdEF1ZGl0UmVjb3JkcxIkLnBhbGlzYWRlLnYxLkxpc3RBdWRpdFJlY29yZHNSZXF1ZXN0GiUucGFsaXNhZGUudjEuTGlzdEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlEmQKEVdhdGNoQXVkaXRSZWNvcmRzEiUucGFsaXNhZGUudjEuV2F0Y2hBdWRpdFJlY29yZHNSZXF1ZXN0GiYucGFsaXNhZGUudjEuV2F0Y2hBdWRpdFJlY29yZHNSZXNwb25zZTABQjtaOWdpdGh1Yi5jb20vcGFsaXNhZGVocS9wYWxpc2FkZS9nZW4vcGFsaXNhZGUvdjE7cGFsaXNhZGV2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChdwYWxpc2FkZS92MS9hdWRpdC5wcm90bxILcGFsaXNhZGUudjEibwoLQXVkaXRGaWx0ZXISDgoGY2FsbGVyGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSLAoIZGVjaXNpb24YAyABKA4yGi5wYWxpc2FkZS52MS5BdWRpdERlY2lzaW9uEg4KBmFjdGlvbhgEIAEoCSJqChdMaXN0QXVkaXRSZWNvcmRzUmVxdWVzdBIoCgZmaWx0ZXIYASABKAsyGC5wYWxpc2FkZS52MS5BdWRpdEZpbHRlchIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJeChhMaXN0QXVkaXRSZWNvcmRzUmVzcG9uc2USKQoHcmVjb3JkcxgBIAMoCzIYLnBhbGlzYWRlLnYxLkF1ZGl0UmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ0ChhXYXRjaEF1ZGl0UmVjb3Jkc1JlcXVlc3QSKAoGZmlsdGVyGAEgASgLMhgucGFsaXNhZGUudjEuQXVkaXRGaWx0ZXISLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoZV2F0Y2hBdWRpdFJlY29yZHNSZXNwb25zZRIoCgZyZWNvcmQYASABKAsyGC5wYWxpc2FkZS52MS5BdWRpdFJlY29yZCKaAwoLQXVkaXRSZWNvcmQSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGY2FsbGVyGAMgASgJEg4KBmFjdGlvbhgEIAEoCRIsCghkZWNpc2lvbhgFIAEoDjIaLnBhbGlzYWRlLnYxLkF1ZGl0RGVjaXNpb24SEAoIcG9saWNpZXMYBiADKAkSFgoOcG9saWN5X3ZlcnNpb24YByABKAkSJwoGZ3JvdXBzGAggAygLMhcucGFsaXNhZGUudjEuQXVkaXRHcm91cBIlCgVydWxlcxgJIAMoCzIWLnBhbGlzYWRlLnYxLkF1ZGl0UnVsZRIpCgdkZW5pYWxzGAogAygLMhgucGFsaXNhZGUudjEuQXVkaXREZW5pYWwSEQoJb3BlcmF0aW9uGAsgASgJEhIKCnJlcXVlc3RfaWQYDCABKAkSFAoMcmVxdWVzdF9oYXNoGA0gASgMEhUKDXZhbGlkYXRlX29ubHkYDiABKAgSDgoGc2VydmVyGA8gASgJIjcKCkF1ZGl0QmF0Y2gSKQoHcmVjb3JkcxgBIAMoCzIYLnBhbGlzYWRlLnYxLkF1ZGl0UmVjb3JkIsQBCgpBdWRpdEdyb3VwEhIKCmFjY291bnRfaWQYASABKAkSDgoGcmVnaW9uGAIgASgJEg4KBnZwY19pZBgDIAEoCRIQCghncm91cF9pZBgEIAEoCRISCgpncm91cF9uYW1lGAUgASgJEi8KBHRhZ3MYBiADKAsyIS5wYWxpc2FkZS52MS5BdWRpdEdyb3VwLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI4CglBdWRpdFJ1bGUSDQoFZmllbGQYASABKAkSDgoGY2hhbmdlGAIgASgJEgwKBHJ1bGUYAyABKAkiTAoLQXVkaXREZW5pYWwSDQoFZmllbGQYASABKAkSDAoEd2hhdBgCIAEoCRIOCgZyZWFzb24YAyABKAkSEAoIcG9saWNpZXMYBCADKAkqYgoNQXVkaXREZWNpc2lvbhIeChpBVURJVF9ERUNJU0lPTl9VTlNQRUNJRklFRBAAEhgKFEFVRElUX0RFQ0lTSU9OX0FMTE9XEAESFwoTQVVESVRfREVDSVNJT05fREVOWRACMtUBCgxBdWRpdFNlcnZpY2USXwoQTGlzdEF1ZGl0UmVjb3JkcxIkLnBhbGlzYWRlLnYxLkxpc3RBdWRpdFJlY29yZHNSZXF1ZXN0GiUucGFsaXNhZGUudjEuTGlzdEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlEmQKEVdhdGNoQXVkaXRSZWNvcmRzEiUucGFsaXNhZGUudjEuV2F0Y2hBdWRpdFJlY29yZHNSZXF1ZXN0GiYucGFsaXNhZGUudjEuV2F0Y2hBdWRpdFJlY29yZHNSZXNwb25zZTABQjtaOWdpdGh1Yi5jb20vcGFsaXNhZGVocS9wYWxpc2FkZS9nZW4vcGFsaXNhZGUvdjE7cGFsaXNhZGV2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * AuditFilter selects audit records; every field set must match.
@@ -157,13 +157,14 @@ export const WatchAuditRecordsResponseSchema: GenMessage<WatchAuditRecordsRespon
 /**
  * AuditRecord is one decision of the policy, as it was made, written to
  * the audit stream (PALISADE_AUDIT, subjects palisade.audit.allow and
- * palisade.audit.deny) before the caller hears the answer.
+ * palisade.audit.deny; see AuditBatch) before the caller hears the answer.
  *
  * @generated from message palisade.v1.AuditRecord
  */
 export type AuditRecord = Message<"palisade.v1.AuditRecord"> & {
   /**
-   * Unique per decision; also the record's JetStream message id.
+   * Unique per decision. The first record's id is its message's
+   * JetStream message id.
    *
    * @generated from field: string id = 1;
    */
@@ -273,6 +274,30 @@ export const AuditRecordSchema: GenMessage<AuditRecord> = /*@__PURE__*/
   messageDesc(file_palisade_v1_audit, 5);
 
 /**
+ * AuditBatch is one message of the audit stream: the records of the
+ * decisions that were waiting to be written together, all of one
+ * decision (allow or deny, the message's subject), oldest first. Such a
+ * message carries the header Palisade-Audit-Batch with the number of
+ * records; a message without it (written before batches) is one
+ * AuditRecord.
+ *
+ * @generated from message palisade.v1.AuditBatch
+ */
+export type AuditBatch = Message<"palisade.v1.AuditBatch"> & {
+  /**
+   * @generated from field: repeated palisade.v1.AuditRecord records = 1;
+   */
+  records: AuditRecord[];
+};
+
+/**
+ * Describes the message palisade.v1.AuditBatch.
+ * Use `create(AuditBatchSchema)` to create a new message.
+ */
+export const AuditBatchSchema: GenMessage<AuditBatch> = /*@__PURE__*/
+  messageDesc(file_palisade_v1_audit, 6);
+
+/**
  * AuditGroup is a group a decision was about.
  *
  * @generated from message palisade.v1.AuditGroup
@@ -316,7 +341,7 @@ export type AuditGroup = Message<"palisade.v1.AuditGroup"> & {
  * Use `create(AuditGroupSchema)` to create a new message.
  */
 export const AuditGroupSchema: GenMessage<AuditGroup> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_audit, 6);
+  messageDesc(file_palisade_v1_audit, 7);
 
 /**
  * AuditRule is one rule a call adds or removes.
@@ -349,7 +374,7 @@ export type AuditRule = Message<"palisade.v1.AuditRule"> & {
  * Use `create(AuditRuleSchema)` to create a new message.
  */
 export const AuditRuleSchema: GenMessage<AuditRule> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_audit, 7);
+  messageDesc(file_palisade_v1_audit, 8);
 
 /**
  * AuditDenial is one denied part of a call.
@@ -385,7 +410,7 @@ export type AuditDenial = Message<"palisade.v1.AuditDenial"> & {
  * Use `create(AuditDenialSchema)` to create a new message.
  */
 export const AuditDenialSchema: GenMessage<AuditDenial> = /*@__PURE__*/
-  messageDesc(file_palisade_v1_audit, 8);
+  messageDesc(file_palisade_v1_audit, 9);
 
 /**
  * AuditDecision is what the policy answered.
