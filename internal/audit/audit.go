@@ -19,7 +19,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -56,29 +55,36 @@ type Log struct {
 	js jetstream.JetStream
 	// server names this replica in every record.
 	server string
-
-	// send stores one batch (publish; a test holds it to gather a crowd).
-	send func(subject string, batch []*pending) error
-
-	mu sync.Mutex
-	// waiting holds, by subject, the records waiting for the next write;
-	// a subject is in it while its writer runs.
-	waiting map[string][]*pending
+	// writes gathers the records of one subject waiting for the next
+	// write; send stores one batch (publish; a test holds it to gather a
+	// crowd).
+	writes *bus.Coalescer[*pending, struct{}]
+	send   func(subject string, batch []*pending) error
 }
 
-// pending is one record waiting to be written, and where its writer
-// answers.
+// pending is one encoded record waiting to be written.
 type pending struct {
-	id      string
-	body    []byte
-	written chan error
+	id   string
+	body []byte
 }
 
 // New writes to the audit stream on js, naming server as the replica.
 func New(js jetstream.JetStream, server string) *Log {
-	l := &Log{js: js, server: server, waiting: map[string][]*pending{}}
+	l := &Log{js: js, server: server}
 	l.send = l.publish
+	l.writes = bus.NewCoalescer(func(subject string, batch []*pending) ([]struct{}, error) {
+		return make([]struct{}, len(batch)), l.send(subject, batch)
+	}, fits)
 	return l
+}
+
+// fits bounds a message by maxBatchRecords and maxBatchBytes.
+func fits(batch []*pending, next *pending) bool {
+	size := len(next.body)
+	for _, p := range batch {
+		size += len(p.body)
+	}
+	return len(batch) < maxBatchRecords && size <= maxBatchBytes
 }
 
 // Write stores rec, filling in its id, time and server, and returns once
@@ -104,53 +110,13 @@ func (l *Log) Write(ctx context.Context, rec *palisadev1.AuditRecord) error {
 	if st := l.js.Conn().Status(); st != nats.CONNECTED {
 		return fmt.Errorf("write audit record: NATS %s", st)
 	}
-	p := &pending{id: rec.GetId(), body: body, written: make(chan error, 1)}
 	subject := bus.AuditSubject(rec.GetDecision() == palisadev1.AuditDecision_AUDIT_DECISION_ALLOW)
-	l.mu.Lock()
-	q, running := l.waiting[subject]
-	l.waiting[subject] = append(q, p)
-	l.mu.Unlock()
-	if !running {
-		go l.writeWaiting(subject)
+	// A caller that leaves before the write may still have its decision
+	// audited, as when it leaves right after.
+	if _, err := l.writes.Do(ctx, subject, &pending{id: rec.GetId(), body: body}); err != nil {
+		return fmt.Errorf("write audit record: %w", err)
 	}
-	select {
-	case err := <-p.written:
-		if err != nil {
-			return fmt.Errorf("write audit record: %w", err)
-		}
-		return nil
-	case <-ctx.Done():
-		// The record may still be written: a decision audited whose
-		// caller left, as when the caller leaves after the write.
-		return fmt.Errorf("write audit record: %w", ctx.Err())
-	}
-}
-
-// writeWaiting writes the records waiting on subject, as many at a time
-// as a message holds, until none are left.
-func (l *Log) writeWaiting(subject string) {
-	for {
-		l.mu.Lock()
-		q := l.waiting[subject]
-		n, size := 0, 0
-		for n < len(q) && n < maxBatchRecords && (n == 0 || size+len(q[n].body) <= maxBatchBytes) {
-			size += len(q[n].body)
-			n++
-		}
-		batch := q[:n]
-		if n == 0 {
-			delete(l.waiting, subject)
-			l.mu.Unlock()
-			return
-		}
-		l.waiting[subject] = q[n:]
-		l.mu.Unlock()
-
-		err := l.send(subject, batch)
-		for _, p := range batch {
-			p.written <- err
-		}
-	}
+	return nil
 }
 
 // publish stores batch as one AuditBatch. Its encoding is the records'

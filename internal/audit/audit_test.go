@@ -199,9 +199,7 @@ func TestWritesTogether(t *testing.T) {
 func waitQueued(t *testing.T, l *Log, subject string, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		l.mu.Lock()
-		got := len(l.waiting[subject])
-		l.mu.Unlock()
+		got := l.writes.Waiting(subject)
 		if got == n {
 			return
 		}

@@ -61,7 +61,7 @@ func TestPositionsCoalesce(t *testing.T) {
 			results <- pos
 		}()
 	}
-	waitFor(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.lists["a"].waiting) == 10 })
+	waitFor(t, func() bool { return p.takes.Waiting("a") == 10 })
 	// Another list is served while "a" waits.
 	if pos, err := p.take(ctx, "b"); err != nil || pos != 1 {
 		t.Fatalf("take of b while a waits: %d, %v", pos, err)
