@@ -67,6 +67,11 @@ type Options struct {
 // DefaultMaxCommands is the default of Options.MaxCommands.
 const DefaultMaxCommands = 256
 
+// announceTimeout bounds the wait for JetStream's answer to an event
+// published without waiting; an event not acknowledged in it is counted
+// as unannounced (the record holds it).
+const announceTimeout = 10 * time.Second
+
 func (o *Options) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -120,6 +125,9 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A command's changes are announced without waiting for JetStream's
+	// answer: two round trips fewer per command, while it holds a slot.
+	store.AnnounceWithoutWaiting(announceTimeout)
 	commands, err := o.JetStream.Stream(ctx, bus.CommandStream)
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", bus.CommandStream, err)

@@ -66,6 +66,9 @@ type Store struct {
 	// unannounced counts changes stored whose event could not be
 	// published.
 	unannounced atomic.Uint64
+	// announceTimeout, when set, makes changes announce without waiting
+	// (see AnnounceWithoutWaiting).
+	announceTimeout time.Duration
 }
 
 // Open binds to the operations bucket, which bus.Declare has created. log
@@ -176,6 +179,19 @@ func (s *Store) CreateIndexed(ctx context.Context, rec *palisadev1.OperationReco
 	return nil
 }
 
+// AnnounceWithoutWaiting makes every change this store makes from now on
+// (Create, Transition, TransitionFrom) announce its event as AnnounceAsync
+// does, JetStream's answer awaited for up to timeout by a goroutine of its
+// own, instead of before the change returns. A worker saves a round trip
+// per change so: the stored record is the truth, the event only tells
+// watchers sooner, and the events of one store still go out in the order
+// of its changes (one connection). The publishes awaiting an answer are
+// bounded by the JetStream context's PublishAsyncMaxPending. Call it
+// before the store is used.
+func (s *Store) AnnounceWithoutWaiting(timeout time.Duration) {
+	s.announceTimeout = timeout
+}
+
 // AnnounceAsync publishes the record's latest event without waiting for
 // JetStream's answer, which a goroutine of its own awaits (bounded by
 // timeout) and counts as Unannounced when it is not an ack. The accept
@@ -238,6 +254,10 @@ func isWrongLastSequence(err error) bool {
 // event's id lets a later PublishLast fill the gap. So a failed publish is
 // not the writer's error; it is logged and counted (Unannounced).
 func (s *Store) announce(ctx context.Context, rec *palisadev1.OperationRecord) {
+	if s.announceTimeout > 0 {
+		s.AnnounceAsync(ctx, rec, s.announceTimeout)
+		return
+	}
 	if err := s.PublishLast(ctx, rec); err != nil {
 		s.unannounced.Add(1)
 		s.log.WarnContext(ctx, "operation event not published; the record holds it", "operation_id", rec.GetId(), "error", err)
