@@ -232,23 +232,25 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) (*delivery, boo
 		return nil, false
 	}
 	_, loc, group := command.Describe(cmd)
-	log := w.log.With(logging.OperationID, cmd.GetOperationId(), logging.Caller, cmd.GetCaller(),
+	// One With for all the keys: each With copies the logger's handler.
+	attrs := make([]any, 0, 16)
+	attrs = append(attrs, logging.OperationID, cmd.GetOperationId(), logging.Caller, cmd.GetCaller(),
 		logging.AccountID, loc.GetAccountId(), logging.Region, loc.GetRegion())
 	if id := cmd.GetRequestId(); id != "" {
-		log = log.With(logging.RequestID, id)
+		attrs = append(attrs, logging.RequestID, id)
 	}
 	if group != "" {
-		log = log.With(logging.GroupID, group)
+		attrs = append(attrs, logging.GroupID, group)
 	}
 	if r := command.RolloutOf(cmd); r != "" {
-		log = log.With(logging.RolloutID, strings.TrimPrefix(r, operations.RolloutNamePrefix))
+		attrs = append(attrs, logging.RolloutID, strings.TrimPrefix(r, operations.RolloutNamePrefix))
 	}
 	md, err := msg.Metadata()
 	if err != nil {
-		log.ErrorContext(ctx, "delivery without metadata dropped", "error", err)
+		w.log.With(attrs...).ErrorContext(ctx, "delivery without metadata dropped", "error", err)
 		return nil, false // not a JetStream delivery: nothing to ack
 	}
-	log = log.With("delivery", md.NumDelivered)
+	log := w.log.With(append(attrs, "delivery", md.NumDelivered)...)
 	log.DebugContext(ctx, "command delivered", "stream_seq", md.Sequence.Stream)
 	return &delivery{
 		w: w, msg: msg, cmd: cmd, id: cmd.GetOperationId(), md: md,

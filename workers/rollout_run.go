@@ -56,6 +56,11 @@ func NewRollouts(ctx context.Context, o Options) (*Rollouts, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Children's first events, and the changes a driver makes to their
+	// records, go out as the workers' do (see New).
+	if err := ops.AnnounceWithoutWaiting(announceTimeout, announceMaxPending); err != nil {
+		return nil, err
+	}
 	store, err := rollout.OpenStore(ctx, o.JetStream)
 	if err != nil {
 		return nil, err

@@ -72,6 +72,10 @@ const DefaultMaxCommands = 256
 // as unannounced (the record holds it).
 const announceTimeout = 10 * time.Second
 
+// announceMaxPending bounds the events published without waiting whose
+// answer has not come: two per command in flight, and room to spare.
+const announceMaxPending = 4096
+
 func (o *Options) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -127,7 +131,9 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 	}
 	// A command's changes are announced without waiting for JetStream's
 	// answer: two round trips fewer per command, while it holds a slot.
-	store.AnnounceWithoutWaiting(announceTimeout)
+	if err := store.AnnounceWithoutWaiting(announceTimeout, announceMaxPending); err != nil {
+		return nil, err
+	}
 	commands, err := o.JetStream.Stream(ctx, bus.CommandStream)
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", bus.CommandStream, err)
