@@ -202,17 +202,51 @@ type recordRead struct {
 
 // readRecord reads the delivery's operation record on a goroutine of its
 // own; the channel gets what it found.
+//
+// A command just stored may have no record yet: whoever stored it writes
+// the record once JetStream has acknowledged the command, and a worker
+// can meet the command first (another process pulled it meanwhile). For
+// up to recordGrace after the command was stored, the read is made again,
+// after 5 ms doubling, rather than left to begin, which would write the
+// record itself: its index entries, the record and its first event, and
+// the submitter's create would then fail and read it.
 func (d *delivery) readRecord() <-chan recordRead {
 	read := make(chan recordRead, 1)
 	go func() {
-		rec, rev, err := d.w.store.Get(d.work, d.id)
-		if err != nil {
-			rec, rev = nil, 0 // not found, corrupt, unavailable: begin's own read says which
+		wait, waited := 5*time.Millisecond, time.Duration(0)
+		for {
+			rec, rev, err := d.w.store.Get(d.work, d.id)
+			if errors.Is(err, operations.ErrNotFound) && waited+wait <= recordGrace &&
+				time.Since(d.md.Timestamp) < recordGrace && pause(d.work, wait) {
+				waited += wait
+				wait *= 2
+				continue
+			}
+			if err != nil {
+				rec, rev = nil, 0 // not found, corrupt, unavailable: begin's own read says which
+			}
+			read <- recordRead{rec: rec, rev: rev}
+			return
 		}
-		read <- recordRead{rec: rec, rev: rev}
 	}()
 	return read
 }
+
+// pause waits for d, and reports false when ctx ended first.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// recordGrace bounds how long a worker waits for the record of a command
+// just stored before it writes the record itself (see readRecord).
+const recordGrace = 500 * time.Millisecond
 
 // startAttempt marks the operation RUNNING in a new attempt and returns
 // the event's reason.
