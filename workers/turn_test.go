@@ -124,7 +124,7 @@ func (s *countingStream) GetMsg(ctx context.Context, seq uint64, opts ...jetstre
 	return s.Stream.GetMsg(ctx, seq, opts...)
 }
 
-// TestCommandStoredFirstRunsWithoutALook: a command the API stored while
+// TestCommandStoredFirstRunsWithoutALook: a command a driver stored while
 // no other command of its group was queued runs without looking for an
 // earlier one; one stored behind another looks, waits, and runs after it.
 func TestCommandStoredFirstRunsWithoutALook(t *testing.T) {
@@ -135,6 +135,7 @@ func TestCommandStoredFirstRunsWithoutALook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sub.StoreFirstOfGroup() // as a rollout driver's
 	var ids []string
 	for _, port := range []int32{22, 443} {
 		req := &palisadev1.AuthorizeSecurityGroupIngressRequest{

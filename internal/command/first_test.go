@@ -18,6 +18,7 @@ import (
 // command is still the one command.
 func TestStoredFirstOnlyWhileNoOtherCommandOfTheGroupIsQueued(t *testing.T) {
 	e := newEnv(t)
+	e.sub.StoreFirstOfGroup()
 	commands, err := e.js.Stream(e.ctx, bus.CommandStream)
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +64,26 @@ func TestStoredFirstOnlyWhileNoOtherCommandOfTheGroupIsQueued(t *testing.T) {
 	}
 	if !first(3) {
 		t.Error("the group's next command, with none queued, carries no proof it was stored first")
+	}
+}
+
+// TestSubmitterStoresFirstOnlyWhenTold: a submitter not told to (the
+// API's) stores a group's first command without the condition.
+func TestSubmitterStoresFirstOnlyWhenTold(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.sub.Submit(e.ctx, authorize(t, requestID, 22), nil); err != nil {
+		t.Fatal(err)
+	}
+	commands, err := e.js.Stream(e.ctx, bus.CommandStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := commands.GetMsg(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if StoredFirst(m.Header) {
+		t.Error("a command of a submitter not told to store first carries the condition")
 	}
 }
 

@@ -95,6 +95,8 @@ type Submitter struct {
 	link    *link
 	log     *slog.Logger
 	streams map[string]jetstream.Stream
+	// storeFirst: see StoreFirstOfGroup.
+	storeFirst bool
 }
 
 // NewSubmitter binds to the command and rollout streams, which bus.Declare
