@@ -20,6 +20,25 @@ import (
 // hears so.
 func TestAnnounceWithoutWaiting(t *testing.T) {
 	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	testAnnounceWithoutWaiting(t, js)
+}
+
+// TestAnnounceWithoutWaitingKeepsTheAPIPrefix: a store on a JetStream
+// reached under an API prefix announces under it too.
+func TestAnnounceWithoutWaitingKeepsTheAPIPrefix(t *testing.T) {
+	_, plain := natstest.Bus(t, bus.DefaultTopology(1))
+	js, err := jetstream.NewWithAPIPrefix(plain.Conn(), "$JS.API")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js.Options().APIPrefix == jetstream.DefaultAPIPrefix {
+		t.Fatalf("API prefix %q: want one other than the default, spelled differently", js.Options().APIPrefix)
+	}
+	testAnnounceWithoutWaiting(t, js)
+}
+
+func testAnnounceWithoutWaiting(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
 	ctx := context.Background()
 	s, err := Open(ctx, js, nil)
 	if err != nil {

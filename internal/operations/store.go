@@ -194,13 +194,29 @@ func (s *Store) CreateIndexed(ctx context.Context, rec *palisadev1.OperationReco
 // (and, if none comes soon, is counted as not announced). Call it before
 // the store is used.
 func (s *Store) AnnounceWithoutWaiting(timeout time.Duration, maxPending int) error {
-	js, err := jetstream.New(s.js.Conn(),
+	opts := []jetstream.JetStreamOpt{
 		jetstream.WithPublishAsyncTimeout(timeout),
 		jetstream.WithPublishAsyncMaxPending(maxPending),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
 			s.unannounced.Add(1)
 			s.log.Warn("operation event not published; the record holds it", "subject", m.Subject, "error", err)
-		}))
+		}),
+	}
+	// The same JetStream as the store's: its domain or API prefix.
+	o := s.js.Options()
+	if o.DefaultTimeout > 0 {
+		opts = append(opts, jetstream.WithDefaultTimeout(o.DefaultTimeout))
+	}
+	var js jetstream.JetStream
+	var err error
+	switch {
+	case o.Domain != "":
+		js, err = jetstream.NewWithDomain(s.js.Conn(), o.Domain, opts...)
+	case o.APIPrefix != "" && o.APIPrefix != jetstream.DefaultAPIPrefix:
+		js, err = jetstream.NewWithAPIPrefix(s.js.Conn(), o.APIPrefix, opts...)
+	default:
+		js, err = jetstream.New(s.js.Conn(), opts...)
+	}
 	if err != nil {
 		return fmt.Errorf("events publisher: %w", err)
 	}
