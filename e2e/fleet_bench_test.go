@@ -75,8 +75,9 @@ func benchFleet(b *testing.B, procs int) {
 		}
 	}
 	wg.Wait()
+	workers := make([]*exec.Cmd, procs)
 	for p := range procs {
-		startWorkerProcessWith(b, bin, e, p, "--ec2-rate-factor", "1",
+		workers[p] = startWorkerProcessWith(b, bin, e, p, "--ec2-rate-factor", "1",
 			"--assume-role", roleTemplate, "--assume-role-external-id", externalID)
 	}
 	waitWorkersReady(b, e, procs)
@@ -85,7 +86,7 @@ func benchFleet(b *testing.B, procs int) {
 	e.sim.SetFaults(0, fleetLatency, 0)
 
 	b.StartTimer()
-	start := time.Now()
+	start, startCPU := time.Now(), processCPU(b)
 	name := e.startRollout(&palisadev1.StartRolloutRequest{
 		Change:   &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{tcp(9100, 9100, "10.50.0.0/16")}},
 		Targets:  targets,
@@ -100,6 +101,18 @@ func benchFleet(b *testing.B, procs int) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
+	// CPU per child over all processes: this one's over the rollout's span
+	// (NATS, the endpoint, the API, the watch), the workers' whole lives
+	// (they start idle and stop at once). It does not depend on what else
+	// runs on the machine, as the time does.
+	cpu := processCPU(b) - startCPU
+	for _, w := range workers {
+		_ = w.Process.Signal(syscall.SIGTERM)
+		if err := w.Wait(); w.ProcessState == nil {
+			b.Fatalf("worker process not stopped: %v", err)
+		}
+		cpu += w.ProcessState.UserTime() + w.ProcessState.SystemTime()
+	}
 	e.sim.SetFaults(0, 0, 0)
 	e.sim.SetThrottle(false, 1)
 	total := fleetAccounts * len(fleetRegions) * fleetGroupsPerPlace
@@ -130,12 +143,23 @@ func benchFleet(b *testing.B, procs int) {
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "groups/s")
 	b.ReportMetric(float64(calls), "ec2-calls")
 	b.ReportMetric(100*float64(throttled)/float64(max(calls, 1)), "throttled-%")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(total), "cpu-ms/child")
 	b.ReportMetric(0, "ns/op")
 }
 
+// processCPU is the CPU time this process has used, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // startWorkerProcessWith runs `palisade worker` against the env's NATS and
-// EC2 endpoint with args until the benchmark ends.
-func startWorkerProcessWith(b *testing.B, bin string, e *env, n int, args ...string) {
+// EC2 endpoint with args until the benchmark ends, or until it is stopped
+// earlier.
+func startWorkerProcessWith(b *testing.B, bin string, e *env, n int, args ...string) *exec.Cmd {
 	logf, err := os.Create(filepath.Join(b.TempDir(), fmt.Sprintf("worker-%d.log", n)))
 	if err != nil {
 		b.Fatal(err)
@@ -147,8 +171,11 @@ func startWorkerProcessWith(b *testing.B, bin string, e *env, n int, args ...str
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		if cmd.ProcessState == nil { // not stopped yet
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+		}
 		_ = logf.Close()
 	})
+	return cmd
 }

@@ -57,6 +57,18 @@ func (c *claim) renew() error {
 	return nil
 }
 
+// heldSince takes the claim as confirmed at since, without a renewal: the
+// server started the message's ack timer when it delivered the message,
+// which was after since (when the pull that brought it was sent), so the
+// claim holds for AckWait from since at least.
+func (c *claim) heldSince(since time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if since.After(c.confirmed) {
+		c.confirmed = since
+	}
+}
+
 // valid reports whether the claim is certainly still held: renewed less
 // than AckWait minus one beat ago.
 func (c *claim) valid() bool {

@@ -103,6 +103,10 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, pulled time.Time
 	if !d.hold(cancel) {
 		return
 	}
+	// The record is read while the group's turn is looked for: two reads
+	// in one round trip's time. A record read before a wait may be stale;
+	// begin's compare-and-set then finds out and reads it again.
+	read := d.readRecord()
 	switch d.awaitTurn() {
 	case turnGone:
 		d.log.InfoContext(work, "command no longer queued: an earlier delivery ended it")
@@ -111,7 +115,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, pulled time.Time
 		d.giveBack("stopped while waiting for its group's turn", work.Err())
 		return
 	}
-	rec, firstAttempt, err := d.begin()
+	rec, firstAttempt, err := d.begin(<-read)
 	switch {
 	case errors.Is(err, errForeign):
 		// The operation belongs to another command: a request_id used
@@ -154,11 +158,11 @@ var (
 // whoever stored the command did not write is created from the command
 // first. firstAttempt is true when no delivery had attempted the
 // operation before.
-func (d *delivery) begin() (rec *palisadev1.OperationRecord, firstAttempt bool, err error) {
+func (d *delivery) begin(read recordRead) (rec *palisadev1.OperationRecord, firstAttempt bool, err error) {
 	last := d.w.lastDelivery.Load()
 	for created := false; ; created = true {
 		var rev uint64
-		rec, rev, err = d.w.store.TransitionFrom(d.work, d.id, nil, 0, func(rec *palisadev1.OperationRecord) (string, error) {
+		rec, rev, err = d.w.store.TransitionFrom(d.work, d.id, read.rec, read.rev, func(rec *palisadev1.OperationRecord) (string, error) {
 			if foreign(rec, d.cmd) {
 				return "", errForeign
 			}
@@ -185,8 +189,64 @@ func (d *delivery) begin() (rec *palisadev1.OperationRecord, firstAttempt bool, 
 		if _, err := command.EnsureRecord(d.work, d.w.store, d.cmd); err != nil {
 			return nil, false, err
 		}
+		read = recordRead{}
 	}
 }
+
+// recordRead is an operation's record as read, at revision rev; rec is
+// nil when it could not be read (begin then reads it itself).
+type recordRead struct {
+	rec *palisadev1.OperationRecord
+	rev uint64
+}
+
+// readRecord reads the delivery's operation record on a goroutine of its
+// own; the channel gets what it found.
+//
+// A command just stored may have no record yet: whoever stored it writes
+// the record once JetStream has acknowledged the command, and a worker
+// can meet the command first (another process pulled it meanwhile). For
+// up to recordGrace after the command was stored, the read is made again,
+// after 5 ms doubling, rather than left to begin, which would write the
+// record itself: its index entries, the record and its first event, and
+// the submitter's create would then fail and read it.
+func (d *delivery) readRecord() <-chan recordRead {
+	read := make(chan recordRead, 1)
+	go func() {
+		wait, waited := 5*time.Millisecond, time.Duration(0)
+		for {
+			rec, rev, err := d.w.store.Get(d.work, d.id)
+			if errors.Is(err, operations.ErrNotFound) && waited+wait <= recordGrace &&
+				time.Since(d.md.Timestamp) < recordGrace && pause(d.work, wait) {
+				waited += wait
+				wait *= 2
+				continue
+			}
+			if err != nil {
+				rec, rev = nil, 0 // not found, corrupt, unavailable: begin's own read says which
+			}
+			read <- recordRead{rec: rec, rev: rev}
+			return
+		}
+	}()
+	return read
+}
+
+// pause waits for d, and reports false when ctx ended first.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// recordGrace bounds how long a worker waits for the record of a command
+// just stored before it writes the record itself (see readRecord).
+const recordGrace = 500 * time.Millisecond
 
 // startAttempt marks the operation RUNNING in a new attempt and returns
 // the event's reason.
@@ -206,23 +266,25 @@ func (w *Worker) receive(ctx context.Context, msg jetstream.Msg) (*delivery, boo
 		return nil, false
 	}
 	_, loc, group := command.Describe(cmd)
-	log := w.log.With(logging.OperationID, cmd.GetOperationId(), logging.Caller, cmd.GetCaller(),
+	// One With for all the keys: each With copies the logger's handler.
+	attrs := make([]any, 0, 16)
+	attrs = append(attrs, logging.OperationID, cmd.GetOperationId(), logging.Caller, cmd.GetCaller(),
 		logging.AccountID, loc.GetAccountId(), logging.Region, loc.GetRegion())
 	if id := cmd.GetRequestId(); id != "" {
-		log = log.With(logging.RequestID, id)
+		attrs = append(attrs, logging.RequestID, id)
 	}
 	if group != "" {
-		log = log.With(logging.GroupID, group)
+		attrs = append(attrs, logging.GroupID, group)
 	}
 	if r := command.RolloutOf(cmd); r != "" {
-		log = log.With(logging.RolloutID, strings.TrimPrefix(r, operations.RolloutNamePrefix))
+		attrs = append(attrs, logging.RolloutID, strings.TrimPrefix(r, operations.RolloutNamePrefix))
 	}
 	md, err := msg.Metadata()
 	if err != nil {
-		log.ErrorContext(ctx, "delivery without metadata dropped", "error", err)
+		w.log.With(attrs...).ErrorContext(ctx, "delivery without metadata dropped", "error", err)
 		return nil, false // not a JetStream delivery: nothing to ack
 	}
-	log = log.With("delivery", md.NumDelivered)
+	log := w.log.With(append(attrs, "delivery", md.NumDelivered)...)
 	log.DebugContext(ctx, "command delivered", "stream_seq", md.Sequence.Stream)
 	return &delivery{
 		w: w, msg: msg, cmd: cmd, id: cmd.GetOperationId(), md: md,
@@ -300,16 +362,26 @@ func refusal(v rules.Violations, reserved bool) *spb.Status {
 	return st.Proto()
 }
 
-// hold renews the claim, makes sure no later delivery exists, and keeps
-// the claim renewed until the work ends; stop ends the work if the claim
-// lapses. It reports whether the delivery may go on.
+// hold makes sure no later delivery exists, and keeps the claim renewed
+// until the work ends; stop ends the work if the claim lapses. It reports
+// whether the delivery may go on.
 //
-// The server answers a renewal also for a message it has redelivered
-// since, so the answer alone does not show the claim is this delivery's.
-// Its timing does: the delivery came after its pull was sent, so a
-// renewal answered less than AckWait (less one beat of margin) after that
-// reached the server before the delivery's ack wait could run out.
+// The delivery came after its pull was sent, so its ack wait runs for
+// AckWait from then at least. A delivery younger than AckWait less two
+// beats is therefore current without asking the server: the first renewal
+// keep sends, one beat from now, reaches the server within another beat,
+// before that ack wait can run out. An older one renews first. The server
+// answers a renewal also for a message it has redelivered since, so the
+// answer alone does not show the claim is this delivery's. Its timing
+// does: a renewal answered less than AckWait (less one beat of margin)
+// after the pull reached the server before the delivery's ack wait could
+// run out.
 func (d *delivery) hold(stop context.CancelFunc) bool {
+	if time.Since(d.pulled) < d.claim.ackWait-2*d.claim.every {
+		d.claim.heldSince(d.pulled)
+		go d.claim.keep(d.work, stop, d.log)
+		return true
+	}
 	if err := d.claim.renew(); err != nil {
 		// NATS is away: nothing can be done or recorded, and a nak would
 		// not arrive either. The server redelivers after the ack wait.
@@ -510,17 +582,17 @@ func failureStatus(e *ec2Error, attempts int32) *spb.Status {
 	return st.Proto()
 }
 
-// ack acknowledges the command, under a bound of its own: the work may
-// have ended, and the ack must still go out.
+// ack acknowledges the command without waiting for the server's answer:
+// the command leaves its slot a round trip sooner. An ack that never
+// arrives (the connection dropped with it) costs a redelivery, which finds
+// the record ended, announces the end again and acks; the group's next
+// command waits for it meanwhile, as for any command not yet acked.
 func (d *delivery) ack() {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 5*time.Second)
-	defer cancel()
-	if err := d.msg.DoubleAck(actx); err != nil {
-		// The redelivery finds the record terminal and only acks.
-		d.log.WarnContext(actx, "ack not confirmed", "error", err)
+	if err := d.msg.Ack(); err != nil {
+		d.log.WarnContext(d.ctx, "ack not sent; the redelivery acks", "error", err)
 		return
 	}
-	d.log.DebugContext(actx, "command acknowledged")
+	d.log.DebugContext(d.ctx, "command acknowledged")
 }
 
 // giveBack returns the command for redelivery: at once when this worker is

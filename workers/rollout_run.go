@@ -56,6 +56,11 @@ func NewRollouts(ctx context.Context, o Options) (*Rollouts, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Children's first events, and the changes a driver makes to their
+	// records, go out as the workers' do (see New).
+	if err := ops.AnnounceWithoutWaiting(announceTimeout, announceMaxPending); err != nil {
+		return nil, err
+	}
 	store, err := rollout.OpenStore(ctx, o.JetStream)
 	if err != nil {
 		return nil, err
@@ -64,6 +69,9 @@ func NewRollouts(ctx context.Context, o Options) (*Rollouts, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Children are one per group: stored first of their group, their
+	// workers need not look for an earlier command.
+	submitter.StoreFirstOfGroup()
 	return &Rollouts{
 		opts: o, ops: ops, store: store, submitter: submitter, log: o.Log,
 		exec: &executor{ec2: o.EC2, budget: o.Budget, callTimeout: o.CallTimeout},

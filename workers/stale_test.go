@@ -91,11 +91,18 @@ func (e *claimEnv) submit() (string, jetstream.Consumer) {
 	if err := e.w.store.Create(e.ctx, command.NewRecord(cmd)); err != nil {
 		e.t.Fatal(err)
 	}
+	return id, e.consumerOf(ack.Sequence)
+}
+
+// consumerOf returns the consumer of the partition the command stored at
+// seq is in.
+func (e *claimEnv) consumerOf(seq uint64) jetstream.Consumer {
+	e.t.Helper()
 	stream, err := e.js.Stream(e.ctx, bus.CommandStream)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	stored, err := stream.GetMsg(e.ctx, ack.Sequence)
+	stored, err := stream.GetMsg(e.ctx, seq)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -107,7 +114,7 @@ func (e *claimEnv) submit() (string, jetstream.Consumer) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return id, cons
+	return cons
 }
 
 // fetch waits for the next delivery on cons.
@@ -149,13 +156,21 @@ func (e *claimEnv) record(id string) (*palisadev1.OperationRecord, uint64) {
 	return rec, rev
 }
 
-func (e *claimEnv) ackPending(cons jetstream.Consumer) int {
+func (e *claimEnv) ackPending(cons jetstream.Consumer, want int) int {
 	e.t.Helper()
-	info, err := cons.Info(e.ctx)
-	if err != nil {
-		e.t.Fatal(err)
+	// A worker does not wait for its acks: read the count until it is
+	// want, or a second has passed.
+	deadline := time.Now().Add(time.Second)
+	for {
+		info, err := cons.Info(e.ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if info.NumAckPending == want || time.Now().After(deadline) {
+			return info.NumAckPending
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return info.NumAckPending
 }
 
 // rules counts the group's ingress rules in EC2.
@@ -207,7 +222,7 @@ func TestBufferedDeliveryPastItsClaimDoesNothing(t *testing.T) {
 	if rec, rev2 := e.record(id); rev2 != rev {
 		t.Errorf("the stale delivery changed the record to %v (revision %d → %d)", rec.GetMetadata().GetState(), rev, rev2)
 	}
-	if n := e.ackPending(cons); n != 1 {
+	if n := e.ackPending(cons, 1); n != 1 {
 		t.Errorf("%d deliveries pending after the stale one ended, want the later one still held", n)
 	}
 
@@ -264,7 +279,7 @@ func TestLaterDeliveryFencesAnEarlierHolder(t *testing.T) {
 	if st := rec.GetMetadata().GetState(); st != palisadev1.OperationState_OPERATION_STATE_RUNNING || rec.GetDelivery() != 2 {
 		t.Fatalf("after the earlier holder stopped: %v by delivery %d, want RUNNING by delivery 2", st, rec.GetDelivery())
 	}
-	if n := e.ackPending(cons); n != 1 {
+	if n := e.ackPending(cons, 1); n != 1 {
 		t.Fatalf("%d deliveries pending, want the later one still held (not acked by the earlier holder)", n)
 	}
 
@@ -277,7 +292,7 @@ func TestLaterDeliveryFencesAnEarlierHolder(t *testing.T) {
 	if n := e.rules(); n != 1 {
 		t.Fatalf("EC2 holds %d ingress rules, want 1", n)
 	}
-	if n := e.ackPending(cons); n != 0 {
+	if n := e.ackPending(cons, 0); n != 0 {
 		t.Fatalf("%d deliveries pending after the operation ended", n)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/palisadehq/palisade/internal/command"
 )
 
 // Per-group order (design invariant 4) without one command in flight per
@@ -50,6 +52,11 @@ func (t *turns) ended(subject string) {
 	}
 }
 
+// A command stored while no other command of its group was queued needs
+// no look: JetStream stored it only on that condition (see
+// command.StoredFirst), every earlier command of the group had ended
+// then, and every later one comes after it.
+
 // Bounds of the poll for a group's turn while another worker holds the
 // group's earlier command. The longest wait bounds what a chain of
 // commands on one group, spread over workers, loses per step; each
@@ -72,6 +79,9 @@ const (
 // its group still queued. Meanwhile it gives its slot up (the claim stays
 // renewed) and takes one again before it returns turnMine.
 func (d *delivery) awaitTurn() turn {
+	if command.StoredFirst(d.msg.Headers()) {
+		return turnMine // no earlier command was queued when it was stored
+	}
 	subject := d.msg.Subject()
 	poll := turnPollMin
 	for {

@@ -1,8 +1,10 @@
 package workers
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,7 +98,7 @@ func TestLaterCommandWaitsForItsGroupsTurn(t *testing.T) {
 	if n := e.rules(); n != 0 {
 		t.Fatalf("EC2 holds %d ingress rules, want 0 (authorized, then revoked)", n)
 	}
-	if n := e.ackPending(cons); n != 0 {
+	if n := e.ackPending(cons, 0); n != 0 {
 		t.Fatalf("%d deliveries pending after both ended", n)
 	}
 }
@@ -107,5 +109,70 @@ func TestNegativeMaxCommandsIsRefused(t *testing.T) {
 	if _, err := New(e.ctx, Options{JetStream: e.js, EC2: e.ec2, MaxCommands: -1}); err == nil ||
 		!strings.Contains(err.Error(), "max-commands") {
 		t.Fatalf("New with MaxCommands -1: %v, want an error naming max-commands", err)
+	}
+}
+
+// countingStream is the command stream, counting the looks for a group's
+// earlier command.
+type countingStream struct {
+	jetstream.Stream
+	looks atomic.Int32
+}
+
+func (s *countingStream) GetMsg(ctx context.Context, seq uint64, opts ...jetstream.GetMsgOpt) (*jetstream.RawStreamMsg, error) {
+	s.looks.Add(1)
+	return s.Stream.GetMsg(ctx, seq, opts...)
+}
+
+// TestCommandStoredFirstRunsWithoutALook: a command a driver stored while
+// no other command of its group was queued runs without looking for an
+// earlier one; one stored behind another looks, waits, and runs after it.
+func TestCommandStoredFirstRunsWithoutALook(t *testing.T) {
+	e := newClaimEnv(t, nil)
+	looks := &countingStream{Stream: e.w.commands}
+	e.w.commands = looks
+	sub, err := command.NewSubmitter(e.ctx, e.js, e.w.store, discardLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub.StoreFirstOfGroup() // as a rollout driver's
+	var ids []string
+	for _, port := range []int32{22, 443} {
+		req := &palisadev1.AuthorizeSecurityGroupIngressRequest{
+			Location: &palisadev1.Location{AccountId: staleAccount, Region: staleRegion}, GroupId: e.group,
+			IpPermissions: []*palisadev1.IpPermission{{IpProtocol: "tcp", FromPort: proto.Int32(port), ToPort: proto.Int32(port),
+				IpRanges: []*palisadev1.IpRange{{CidrIp: "10.0.0.0/8"}}}}}
+		hash, err := command.RequestHash(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := &palisadev1.Command{OperationId: fmt.Sprintf("%032x", time.Now().UnixNano()), Caller: "local", RequestHash: hash,
+			AcceptTime: timestamppb.Now(), Request: &palisadev1.Command_AuthorizeIngress{AuthorizeIngress: req}}
+		if _, err := sub.Submit(e.ctx, cmd, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, cmd.GetOperationId())
+	}
+	cons := e.consumerOf(1) // the stream is new: the commands are its messages 1 and 2
+	d1 := e.fetch(cons, time.Second)
+	d2 := e.fetch(cons, time.Second)
+	if !command.StoredFirst(d1.Headers()) || command.StoredFirst(d2.Headers()) {
+		t.Fatalf("stored first: %v and %v, want the first command only", command.StoredFirst(d1.Headers()), command.StoredFirst(d2.Headers()))
+	}
+	e.handle(d1)
+	if n := looks.looks.Load(); n != 0 {
+		t.Errorf("the command stored first looked for an earlier one %d times", n)
+	}
+	e.handle(d2)
+	if n := looks.looks.Load(); n == 0 {
+		t.Error("the command stored behind another did not look for it")
+	}
+	for _, id := range ids {
+		if rec, _ := e.record(id); rec.GetMetadata().GetState() != palisadev1.OperationState_OPERATION_STATE_SUCCEEDED {
+			t.Errorf("operation %s: %v, want SUCCEEDED", id, rec.GetMetadata().GetState())
+		}
+	}
+	if n := e.rules(); n != 2 {
+		t.Fatalf("EC2 holds %d ingress rules, want 2", n)
 	}
 }

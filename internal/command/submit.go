@@ -95,6 +95,8 @@ type Submitter struct {
 	link    *link
 	log     *slog.Logger
 	streams map[string]jetstream.Stream
+	// storeFirst: see StoreFirstOfGroup.
+	storeFirst bool
 }
 
 // NewSubmitter binds to the command and rollout streams, which bus.Declare
@@ -176,8 +178,7 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	// The trace context travels with the command, so the worker's spans
 	// (and a rollout's children) join the caller's trace.
 	header, published := tracing.Publish(ctx, stream, subject)
-	ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: body, Header: header},
-		jetstream.WithMsgID(cmd.GetOperationId()), jetstream.WithExpectStream(stream))
+	ack, err := s.publish(ctx, stream, subject, body, header, cmd.GetOperationId())
 	published(err)
 	indexErr := <-indexed
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -66,6 +67,9 @@ type Store struct {
 	// unannounced counts changes stored whose event could not be
 	// published.
 	unannounced atomic.Uint64
+	// announcer, when set, publishes events without waiting, its answers
+	// awaited by the client's own machinery (see AnnounceWithoutWaiting).
+	announcer jetstream.JetStream
 }
 
 // Open binds to the operations bucket, which bus.Declare has created. log
@@ -176,11 +180,57 @@ func (s *Store) CreateIndexed(ctx context.Context, rec *palisadev1.OperationReco
 	return nil
 }
 
+// AnnounceWithoutWaiting makes every change this store makes from now on
+// (Create, Transition, TransitionFrom) announce its event as AnnounceAsync
+// does, instead of waiting for JetStream's answer before the change
+// returns. A worker saves a round trip per change so: the stored record is
+// the truth, the event only tells watchers sooner, and the events of one
+// store still go out in the order of its changes (one connection).
+//
+// The events go through a JetStream context of their own, which awaits
+// the answers without a goroutine per event: an error, or no answer
+// within timeout, is counted as Unannounced and logged. At most
+// maxPending wait for their answer; a publish beyond that waits for room
+// (and, if none comes soon, is counted as not announced). Call it before
+// the store is used.
+func (s *Store) AnnounceWithoutWaiting(timeout time.Duration, maxPending int) error {
+	opts := []jetstream.JetStreamOpt{
+		jetstream.WithPublishAsyncTimeout(timeout),
+		jetstream.WithPublishAsyncMaxPending(maxPending),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+			s.unannounced.Add(1)
+			s.log.Warn("operation event not published; the record holds it", "subject", m.Subject, "error", err)
+		}),
+	}
+	// The same JetStream as the store's: its domain or API prefix.
+	o := s.js.Options()
+	if o.DefaultTimeout > 0 {
+		opts = append(opts, jetstream.WithDefaultTimeout(o.DefaultTimeout))
+	}
+	var js jetstream.JetStream
+	var err error
+	switch {
+	case o.Domain != "":
+		js, err = jetstream.NewWithDomain(s.js.Conn(), o.Domain, opts...)
+	case o.APIPrefix != "" && o.APIPrefix != jetstream.DefaultAPIPrefix:
+		js, err = jetstream.NewWithAPIPrefix(s.js.Conn(), o.APIPrefix, opts...)
+	default:
+		js, err = jetstream.New(s.js.Conn(), opts...)
+	}
+	if err != nil {
+		return fmt.Errorf("events publisher: %w", err)
+	}
+	s.announcer = js
+	return nil
+}
+
 // AnnounceAsync publishes the record's latest event without waiting for
 // JetStream's answer, which a goroutine of its own awaits (bounded by
-// timeout) and counts as Unannounced when it is not an ack. The accept
-// path answers without that round trip: the stored record is the truth
-// (see announce), the event only tells watchers sooner.
+// timeout) and counts as Unannounced when it is not an ack; on a store
+// told to AnnounceWithoutWaiting, its publisher awaits it instead, for
+// its own timeout. The accept path answers without that round trip: the
+// stored record is the truth (see announce), the event only tells
+// watchers sooner.
 func (s *Store) AnnounceAsync(ctx context.Context, rec *palisadev1.OperationRecord, timeout time.Duration) {
 	h := rec.GetHistory()
 	if len(h) == 0 {
@@ -189,12 +239,17 @@ func (s *Store) AnnounceAsync(ctx context.Context, rec *palisadev1.OperationReco
 	ev := h[len(h)-1]
 	b, err := proto.Marshal(ev)
 	if err == nil {
-		var f jetstream.PubAckFuture
-		f, err = s.js.PublishAsync(bus.EventSubject(rec.GetId()), b,
-			jetstream.WithMsgID(fmt.Sprintf("%s.%d", rec.GetId(), ev.GetSequence())))
-		if err == nil {
-			go s.awaitAnnounced(context.WithoutCancel(ctx), rec.GetId(), f, timeout)
-			return
+		subject, id := bus.EventSubject(rec.GetId()), jetstream.WithMsgID(fmt.Sprintf("%s.%d", rec.GetId(), ev.GetSequence()))
+		if s.announcer != nil {
+			if _, err = s.announcer.PublishAsync(subject, b, id); err == nil {
+				return
+			}
+		} else {
+			var f jetstream.PubAckFuture
+			if f, err = s.js.PublishAsync(subject, b, id); err == nil {
+				go s.awaitAnnounced(context.WithoutCancel(ctx), rec.GetId(), f, timeout)
+				return
+			}
 		}
 	}
 	s.unannounced.Add(1)
@@ -238,6 +293,10 @@ func isWrongLastSequence(err error) bool {
 // event's id lets a later PublishLast fill the gap. So a failed publish is
 // not the writer's error; it is logged and counted (Unannounced).
 func (s *Store) announce(ctx context.Context, rec *palisadev1.OperationRecord) {
+	if s.announcer != nil {
+		s.AnnounceAsync(ctx, rec, 0)
+		return
+	}
 	if err := s.PublishLast(ctx, rec); err != nil {
 		s.unannounced.Add(1)
 		s.log.WarnContext(ctx, "operation event not published; the record holds it", "operation_id", rec.GetId(), "error", err)
