@@ -60,6 +60,10 @@ type Log struct {
 	// crowd).
 	writes *bus.Coalescer[*pending, struct{}]
 	send   func(subject string, batch []*pending) error
+	// link ends a write in flight the moment the connection drops: the
+	// calls waiting for it hear UNAVAILABLE at once, and the records
+	// gathered behind it are not held after the connection is back.
+	link *bus.Link
 }
 
 // pending is one encoded record waiting to be written.
@@ -70,7 +74,8 @@ type pending struct {
 
 // New writes to the audit stream on js, naming server as the replica.
 func New(js jetstream.JetStream, server string) *Log {
-	l := &Log{js: js, server: server}
+	// The link lives as long as the connection.
+	l := &Log{js: js, server: server, link: bus.WatchLink(context.Background(), js.Conn())}
 	l.send = l.publish
 	l.writes = bus.NewCoalescer(func(subject string, batch []*pending) ([]struct{}, error) {
 		return make([]struct{}, len(batch)), l.send(subject, batch)
@@ -129,6 +134,7 @@ func (l *Log) publish(subject string, batch []*pending) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), WriteTimeout)
 	defer cancel()
+	l.link.Bind(ctx, cancel)
 	_, err := l.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: data,
 		Header: nats.Header{BatchHeader: []string{strconv.Itoa(len(batch))}}},
 		jetstream.WithMsgID(batch[0].id), jetstream.WithExpectStream(bus.AuditStream))

@@ -34,7 +34,8 @@ type Lists struct {
 // prefix.<list key>.<position>.
 func NewLists(js jetstream.JetStream, stream, prefix string) *Lists {
 	l := &Lists{js: js, stream: stream, prefix: prefix}
-	l.positions = newPositions(l.increment)
+	// The link lives as long as the connection.
+	l.positions = newPositions(l.increment, WatchLink(context.Background(), js.Conn()))
 	return l
 }
 

@@ -25,15 +25,17 @@ const maxPerIncrement = 256
 
 // incrementTimeout bounds one shared increment. It is not any one
 // caller's: a caller that stops waiting leaves its position unused,
-// which readers skip.
+// which readers skip. It ends at once when the connection drops, so the
+// takes queued behind it are not held after the connection is back.
 const incrementTimeout = 5 * time.Second
 
 // newPositions takes positions with increment, which adds by to a list's
-// counter and returns its new value.
-func newPositions(increment func(ctx context.Context, key string, by uint64) (uint64, error)) *positions {
+// counter and returns its new value, over the connection link follows.
+func newPositions(increment func(ctx context.Context, key string, by uint64) (uint64, error), link *Link) *positions {
 	call := func(key string, batch []struct{}) ([]uint64, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), incrementTimeout)
 		defer cancel()
+		link.Bind(ctx, cancel)
 		last, err := increment(ctx, key, uint64(len(batch)))
 		if err != nil {
 			return nil, err

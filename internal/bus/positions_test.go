@@ -40,7 +40,7 @@ func TestPositionsCoalesce(t *testing.T) {
 		}
 		counter[key] += by
 		return counter[key], nil
-	})
+	}, nil)
 	ctx := context.Background()
 
 	results := make(chan uint64, 11)

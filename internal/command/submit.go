@@ -92,7 +92,7 @@ func (e *ReusedError) Error() string {
 type Submitter struct {
 	js      jetstream.JetStream
 	records *operations.Store
-	link    *link
+	link    *bus.Link
 	log     *slog.Logger
 	streams map[string]jetstream.Stream
 	// storeFirst: see StoreFirstOfGroup.
@@ -113,7 +113,7 @@ func NewSubmitter(ctx context.Context, js jetstream.JetStream, records *operatio
 		}
 		s.streams[name] = st
 	}
-	s.link = watchLink(ctx, js.Conn())
+	s.link = bus.WatchLink(ctx, js.Conn())
 	return s, nil
 }
 
@@ -158,7 +158,7 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	// And end them the moment the connection drops.
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
-	s.link.bind(ctx, cancel)
+	s.link.Bind(ctx, cancel)
 
 	body, err := proto.Marshal(cmd)
 	if err != nil {

@@ -1,4 +1,4 @@
-package command
+package bus
 
 import (
 	"context"
@@ -7,18 +7,20 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// link follows the NATS connection so requests in flight can be told at
+// Link follows a NATS connection so requests in flight can be told at
 // once that it dropped. A request whose answer was lost with the
 // connection would otherwise wait out its whole timeout, although the
-// only honest answer, UNAVAILABLE, was known the moment the link broke.
-type link struct {
+// only honest answer, UNAVAILABLE, was known the moment the link broke;
+// and a call that serves others waiting behind it (a Coalescer's) would
+// hold them all that long, after the connection is back too.
+type Link struct {
 	mu   sync.Mutex
 	lost chan struct{} // closed while the connection is down
 }
 
-// watchLink follows nc until ctx ends or the connection is closed.
-func watchLink(ctx context.Context, nc *nats.Conn) *link {
-	l := &link{lost: make(chan struct{})}
+// WatchLink follows nc until ctx ends or the connection is closed.
+func WatchLink(ctx context.Context, nc *nats.Conn) *Link {
+	l := &Link{lost: make(chan struct{})}
 	if !nc.IsConnected() {
 		close(l.lost)
 	}
@@ -48,8 +50,8 @@ func watchLink(ctx context.Context, nc *nats.Conn) *link {
 	return l
 }
 
-// bind cancels ctx (with cancel) if the connection drops before ctx ends.
-func (l *link) bind(ctx context.Context, cancel context.CancelFunc) {
+// Bind cancels ctx (with cancel) if the connection drops before ctx ends.
+func (l *Link) Bind(ctx context.Context, cancel context.CancelFunc) {
 	if l == nil {
 		return
 	}
