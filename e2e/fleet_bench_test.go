@@ -86,7 +86,7 @@ func benchFleet(b *testing.B, procs int) {
 	e.sim.SetFaults(0, fleetLatency, 0)
 
 	b.StartTimer()
-	start, startCPU := time.Now(), processCPU(b)
+	start, startCPU, startMsgs := time.Now(), processCPU(b), natsMessages(b, e)
 	name := e.startRollout(&palisadev1.StartRolloutRequest{
 		Change:   &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{tcp(9100, 9100, "10.50.0.0/16")}},
 		Targets:  targets,
@@ -106,6 +106,7 @@ func benchFleet(b *testing.B, procs int) {
 	// (they start idle and stop at once). It does not depend on what else
 	// runs on the machine, as the time does.
 	cpu := processCPU(b) - startCPU
+	msgs := natsMessages(b, e) - startMsgs
 	for _, w := range workers {
 		_ = w.Process.Signal(syscall.SIGTERM)
 		if err := w.Wait(); w.ProcessState == nil {
@@ -144,7 +145,18 @@ func benchFleet(b *testing.B, procs int) {
 	b.ReportMetric(float64(calls), "ec2-calls")
 	b.ReportMetric(100*float64(throttled)/float64(max(calls, 1)), "throttled-%")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(total), "cpu-ms/child")
+	b.ReportMetric(float64(msgs)/float64(total), "nats-msgs/child")
 	b.ReportMetric(0, "ns/op")
+}
+
+// natsMessages counts the messages the NATS server has received from its
+// clients and sent to them: the traffic the rollout's work costs it.
+func natsMessages(b *testing.B, e *env) int64 {
+	v, err := e.ns.Varz(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return v.InMsgs + v.OutMsgs
 }
 
 // processCPU is the CPU time this process has used, user and system.
