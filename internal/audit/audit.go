@@ -9,8 +9,8 @@
 // next message (a palisade.v1.AuditBatch), as a database commits the
 // transactions waiting for its log: on a server that syncs every write to
 // disk, a crowd of calls then costs an fsync per round trip instead of
-// one per call, and no call waits longer than for the write before its
-// own and that one.
+// one per call, and while the crowd fits one message no call waits for
+// more than the write in flight and its own.
 package audit
 
 import (

@@ -9,8 +9,8 @@ import (
 // key: what arrives while a call is in flight waits for the next, which
 // takes it all at once (up to what one call may carry). It is a group
 // commit, as a database commits the transactions waiting for its log:
-// under load, one round trip serves a crowd, and no one waits longer
-// than for the call before its own and that one.
+// under load, one round trip serves a crowd, and while the crowd fits
+// one call no one waits for more than the call in flight and its own.
 type Coalescer[T, R any] struct {
 	// call serves one batch of key's items and answers each, in order,
 	// or fails them all.
