@@ -74,8 +74,7 @@ type pending struct {
 
 // New writes to the audit stream on js, naming server as the replica.
 func New(js jetstream.JetStream, server string) *Log {
-	// The link lives as long as the connection.
-	l := &Log{js: js, server: server, link: bus.WatchLink(context.Background(), js.Conn())}
+	l := &Log{js: js, server: server, link: bus.LinkOf(js.Conn())}
 	l.send = l.publish
 	l.writes = bus.NewCoalescer(func(subject string, batch []*pending) ([]struct{}, error) {
 		return make([]struct{}, len(batch)), l.send(subject, batch)

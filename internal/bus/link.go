@@ -18,32 +18,46 @@ type Link struct {
 	lost chan struct{} // closed while the connection is down
 }
 
-// WatchLink follows nc until ctx ends or the connection is closed.
-func WatchLink(ctx context.Context, nc *nats.Conn) *Link {
+// links holds the one Link of each open connection, so every part of a
+// process using the connection shares one watcher.
+var links = struct {
+	sync.Mutex
+	of map[*nats.Conn]*Link
+}{of: map[*nats.Conn]*Link{}}
+
+// LinkOf is nc's Link, which follows nc until it is closed.
+func LinkOf(nc *nats.Conn) *Link {
+	links.Lock()
+	defer links.Unlock()
+	if l := links.of[nc]; l != nil {
+		return l
+	}
 	l := &Link{lost: make(chan struct{})}
 	if !nc.IsConnected() {
 		close(l.lost)
 	}
+	if nc.IsClosed() {
+		return l // down for good: nothing to follow
+	}
+	links.of[nc] = l
 	changes := nc.StatusChanged()
 	go func() {
 		defer nc.RemoveStatusListener(changes)
-		for {
-			select {
-			case <-ctx.Done():
+		for st := range changes {
+			l.mu.Lock()
+			down := isClosed(l.lost)
+			switch {
+			case st == nats.CONNECTED && down:
+				l.lost = make(chan struct{})
+			case st != nats.CONNECTED && !down:
+				close(l.lost)
+			}
+			l.mu.Unlock()
+			if st == nats.CLOSED {
+				links.Lock()
+				delete(links.of, nc)
+				links.Unlock()
 				return
-			case st := <-changes:
-				l.mu.Lock()
-				down := isClosed(l.lost)
-				switch {
-				case st == nats.CONNECTED && down:
-					l.lost = make(chan struct{})
-				case st != nats.CONNECTED && !down:
-					close(l.lost)
-				}
-				l.mu.Unlock()
-				if st == nats.CLOSED {
-					return
-				}
 			}
 		}
 	}()

@@ -18,7 +18,7 @@ import (
 func TestLink(t *testing.T) {
 	srv := natstest.Server(t, natsembed.Options{})
 	js := natstest.Connect(t, srv, nats.MaxReconnects(-1), nats.ReconnectWait(time.Hour))
-	link := bus.WatchLink(context.Background(), js.Conn())
+	link := bus.LinkOf(js.Conn())
 
 	done, doneCancel := context.WithCancel(context.Background())
 	link.Bind(done, doneCancel)
@@ -46,5 +46,29 @@ func TestLink(t *testing.T) {
 	case <-later.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("bound while down, not cancelled")
+	}
+}
+
+// TestLinkOfIsShared: every part of a process using one connection gets
+// the one Link; a closed connection gets a Link that is down and is not
+// kept, and a later connection a Link of its own.
+func TestLinkOfIsShared(t *testing.T) {
+	srv := natstest.Server(t, natsembed.Options{})
+	nc := natstest.Connect(t, srv).Conn()
+	if bus.LinkOf(nc) != bus.LinkOf(nc) {
+		t.Fatal("two Links for one connection")
+	}
+	other := natstest.Connect(t, srv).Conn()
+	if bus.LinkOf(other) == bus.LinkOf(nc) {
+		t.Fatal("two connections share a Link")
+	}
+	other.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bus.LinkOf(other).Bind(ctx, cancel)
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a closed connection's Link is not down")
 	}
 }

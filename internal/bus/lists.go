@@ -34,8 +34,7 @@ type Lists struct {
 // prefix.<list key>.<position>.
 func NewLists(js jetstream.JetStream, stream, prefix string) *Lists {
 	l := &Lists{js: js, stream: stream, prefix: prefix}
-	// The link lives as long as the connection.
-	l.positions = newPositions(l.increment, WatchLink(context.Background(), js.Conn()))
+	l.positions = newPositions(l.increment, LinkOf(js.Conn()))
 	return l
 }
 

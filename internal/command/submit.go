@@ -100,7 +100,7 @@ type Submitter struct {
 }
 
 // NewSubmitter binds to the command and rollout streams, which bus.Declare
-// has created, and follows the NATS connection until ctx ends.
+// has created.
 func NewSubmitter(ctx context.Context, js jetstream.JetStream, records *operations.Store, log *slog.Logger) (*Submitter, error) {
 	if log == nil {
 		log = slog.Default()
@@ -113,7 +113,7 @@ func NewSubmitter(ctx context.Context, js jetstream.JetStream, records *operatio
 		}
 		s.streams[name] = st
 	}
-	s.link = bus.WatchLink(ctx, js.Conn())
+	s.link = bus.LinkOf(js.Conn())
 	return s, nil
 }
 
