@@ -253,17 +253,13 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		Duplicates:  2 * time.Minute,
 		AllowDirect: true,
 	}
-	if t.Replicas == 1 {
-		// An event tells watchers sooner what the operation's record,
-		// synced with every change, already holds (a failed publish is
-		// no writer's error; see operations.Store.announce). On one node
-		// that syncs each write, an fsync per event was a sixth of an
-		// accept's and a third of a worker's writes to disk for that
-		// notice; it is flushed in the background instead, and a hard
-		// kill of NATS may lose the events of its last moments, never a
-		// change. Replicated streams refuse this mode.
-		events.PersistMode = jetstream.AsyncPersistMode
-	}
+	// An event tells watchers sooner what the operation's record, synced
+	// with every change, already holds (a failed publish is no writer's
+	// error; see operations.Store.announce). An fsync per event was a
+	// sixth of an accept's and a third of a worker's writes to disk for
+	// that notice; a hard kill of NATS may now lose the events of its
+	// last moments, never a change.
+	flushInBackgroundOnOneNode(&events)
 	if _, err := createOrUpdateStream(ctx, js, events); err != nil {
 		return err
 	}
@@ -392,14 +388,11 @@ func declareIndexes(ctx context.Context, js jetstream.JetStream, t Topology) err
 		AllowMsgCounter:   true,
 		AllowDirect:       true,
 	}
-	if t.Replicas == 1 {
-		// On one node that syncs each write, an fsync per increment would
-		// cost every create two more, in a row in this one stream. The
-		// entries are synced, and a counter left behind them by a crash is
-		// moved past them on the next append (Lists.Append). Replicated streams sync per Raft
-		// snapshot anyway, and refuse this mode.
-		counts.PersistMode = jetstream.AsyncPersistMode
-	}
+	// An fsync per increment would cost every create two more, in a row
+	// in this one stream. The entries are synced, and a counter left
+	// behind them by a crash is moved past them on the next append
+	// (Lists.Append).
+	flushInBackgroundOnOneNode(&counts)
 	_, err := createOrUpdateStream(ctx, js, counts)
 	return err
 }
@@ -424,13 +417,27 @@ func declareConsumer(ctx context.Context, s jetstream.Stream, cfg jetstream.Cons
 	return nil
 }
 
+// flushInBackgroundOnOneNode lets a stream of one replica acknowledge a
+// write before it is synced to disk (JetStream's async persist mode), on
+// a node that otherwise syncs every write, for a stream whose loss of its
+// last moments in a hard kill costs no change. Replicated streams are
+// synced per Raft snapshot anyway, and refuse the mode.
+func flushInBackgroundOnOneNode(cfg *jetstream.StreamConfig) {
+	if cfg.Replicas == 1 {
+		cfg.PersistMode = jetstream.AsyncPersistMode
+	}
+}
+
 func createOrUpdateStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	var s jetstream.Stream
 	err := retryStreamNotFound(ctx, func(ctx context.Context) error {
 		// A stream's persist mode is fixed when it is created: a data
-		// directory from before a stream's mode changed keeps its own.
-		if old, err := js.Stream(ctx, cfg.Name); err == nil {
-			cfg.PersistMode = old.CachedInfo().Config.PersistMode
+		// directory from before a stream was flushed in the background
+		// keeps its own. Only those streams are looked up first.
+		if cfg.PersistMode != jetstream.DefaultPersistMode {
+			if old, err := js.Stream(ctx, cfg.Name); err == nil {
+				cfg.PersistMode = old.CachedInfo().Config.PersistMode
+			}
 		}
 		var err error
 		s, err = js.CreateOrUpdateStream(ctx, cfg)
