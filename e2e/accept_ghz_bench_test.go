@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -128,29 +128,13 @@ func runGhz(b *testing.B, ghz, addr, data string, rate float64) ghzReport {
 	return r
 }
 
-// ghzBinary is ghz from $PALISADE_GHZ, the tools bin
-// ($PALISADE_TOOLS_BIN, or .bin at the repository's root), or PATH; ""
-// when there is none.
+// ghzBinary is ghz from $PALISADE_GHZ, else from the tools bin or PATH
+// (natstest.ToolBinary); "" when there is none.
 func ghzBinary() string {
 	if p := os.Getenv("PALISADE_GHZ"); p != "" {
 		return p
 	}
-	dirs := []string{os.Getenv("PALISADE_TOOLS_BIN"), filepath.Join("..", ".bin")}
-	for _, d := range dirs {
-		if d == "" {
-			continue
-		}
-		if p := filepath.Join(d, "ghz"); isExecutable(p) {
-			return p
-		}
-	}
-	p, _ := exec.LookPath("ghz")
-	return p
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+	return natstest.ToolBinary("..", "ghz")
 }
 
 func median(xs []float64) float64 {

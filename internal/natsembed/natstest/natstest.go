@@ -65,20 +65,25 @@ func Bus(t testing.TB, top bus.Topology) (*server.Server, jetstream.JetStream) {
 }
 
 // StandaloneBinary is the standalone nats-server that
-// scripts/install-nats-server.sh installs ($PALISADE_TOOLS_BIN, or .bin
-// under the repository root root), else one on PATH; "" when there is
-// none, and the tests that start the shipped configuration as real
-// processes skip.
+// scripts/install-nats-server.sh installs; "" when there is none, and
+// the tests that start the shipped configuration as real processes skip.
 func StandaloneBinary(root string) string {
+	return ToolBinary(root, "nats-server")
+}
+
+// ToolBinary is the tool name from the tools bin ($PALISADE_TOOLS_BIN, or
+// .bin under the repository root root), else from PATH; "" when there is
+// none.
+func ToolBinary(root, name string) string {
 	for _, d := range []string{os.Getenv("PALISADE_TOOLS_BIN"), filepath.Join(root, ".bin")} {
 		if d == "" {
 			continue
 		}
-		p := filepath.Join(d, "nats-server")
+		p := filepath.Join(d, name)
 		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
 			return p
 		}
 	}
-	p, _ := exec.LookPath("nats-server")
+	p, _ := exec.LookPath(name)
 	return p
 }
