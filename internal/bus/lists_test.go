@@ -57,22 +57,9 @@ func TestLists(t *testing.T) {
 		return out, nil
 	}
 	even := func(v *item) bool { return v.id[2]%2 == 0 }
-	var ids []string
-	from, pages := uint64(1), 0
-	for {
-		page, next, err := bus.PageOf(ctx, l, a, n[a], from, 40, 1000, fetch, even)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range page {
-			ids = append(ids, v.id)
-		}
-		pages++
-		if next == 0 {
-			break
-		}
-		from = next
-	}
+	ids, pages := readPages(t, func(from uint64) ([]*item, uint64, error) {
+		return bus.PageOf(ctx, l, a, n[a], from, 40, 1000, fetch, even)
+	})
 	if len(ids) != 150 || ids[0] != "000" || ids[149] != "298" || pages != 4 || !slices.IsSorted(ids) {
 		t.Fatalf("even entries of a: %d in %d pages (%v…)", len(ids), pages, ids[:3])
 	}
@@ -92,15 +79,7 @@ func TestLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for p := 1; p <= 250; p++ {
-		m, err := st.GetLastMsgForSubject(ctx, fmt.Sprintf("%s.%s.%d", bus.RolloutIndexSubjectPrefix, a, p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.DeleteMsg(ctx, m.Sequence); err != nil {
-			t.Fatal(err)
-		}
-	}
+	deleteFirst(t, st, a, 250)
 	if p, ok, err := l.FirstLive(ctx, a, 1, n[a]); err != nil || !ok || p > 251 || p < 250-32 {
 		t.Fatalf("first live position: %d, %v, %v", p, ok, err)
 	}
@@ -119,18 +98,48 @@ func TestLists(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for p := 1; p <= 9; p++ {
-		m, err := st.GetLastMsgForSubject(ctx, fmt.Sprintf("%s.%s.%d", bus.RolloutIndexSubjectPrefix, c, p))
+	deleteFirst(t, st, c, 9)
+	page, next, err = bus.PageOf(ctx, l, c, 40, 1, 9, 1000, fetch, nil)
+	if err != nil || len(page) != 9 || page[0].id != "009" || next != 20 { // "013" is gone
+		t.Fatalf("page of c after expiry: %d from %v, next %d, %v", len(page), page, next, err)
+	}
+}
+
+// readPages reads pages with read from position 1 until it says there
+// are no more, and returns the ids of their entries and the pages read.
+func readPages(t *testing.T, read func(from uint64) ([]*item, uint64, error)) ([]string, int) {
+	t.Helper()
+	var ids []string
+	from, pages := uint64(1), 0
+	for {
+		page, next, err := read(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page {
+			ids = append(ids, v.id)
+		}
+		pages++
+		if next == 0 {
+			return ids, pages
+		}
+		from = next
+	}
+}
+
+// deleteFirst deletes the entries at positions 1…n of the rollout index's
+// list key, as expiry would.
+func deleteFirst(t *testing.T, st jetstream.Stream, key string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for p := 1; p <= n; p++ {
+		m, err := st.GetLastMsgForSubject(ctx, fmt.Sprintf("%s.%s.%d", bus.RolloutIndexSubjectPrefix, key, p))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := st.DeleteMsg(ctx, m.Sequence); err != nil {
 			t.Fatal(err)
 		}
-	}
-	page, next, err = bus.PageOf(ctx, l, c, 40, 1, 9, 1000, fetch, nil)
-	if err != nil || len(page) != 9 || page[0].id != "009" || next != 20 { // "013" is gone
-		t.Fatalf("page of c after expiry: %d from %v, next %d, %v", len(page), page, next, err)
 	}
 }
 
@@ -244,22 +253,9 @@ func TestListsReadWhole(t *testing.T) {
 		}
 		return out, nil
 	}
-	var ids []string
-	from, pages := uint64(1), 0
-	for {
-		page, next, err := bus.PageOfAll(ctx, l, from, 7, 1000, fetch, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range page {
-			ids = append(ids, v.id)
-		}
-		pages++
-		if next == 0 {
-			break
-		}
-		from = next
-	}
+	ids, pages := readPages(t, func(from uint64) ([]*item, uint64, error) {
+		return bus.PageOfAll(ctx, l, from, 7, 1000, fetch, nil)
+	})
 	if len(ids) != 59 || ids[0] != "000" || ids[58] != "059" || slices.Contains(ids, "013") || pages != 9 {
 		t.Fatalf("read whole: %d entries in %d pages: %v", len(ids), pages, ids)
 	}
