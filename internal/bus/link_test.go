@@ -55,11 +55,12 @@ func TestLink(t *testing.T) {
 func TestLinkOfIsShared(t *testing.T) {
 	srv := natstest.Server(t, natsembed.Options{})
 	nc := natstest.Connect(t, srv).Conn()
-	if bus.LinkOf(nc) != bus.LinkOf(nc) {
+	first, second := bus.LinkOf(nc), bus.LinkOf(nc)
+	if first != second {
 		t.Fatal("two Links for one connection")
 	}
 	other := natstest.Connect(t, srv).Conn()
-	if bus.LinkOf(other) == bus.LinkOf(nc) {
+	if bus.LinkOf(other) == first {
 		t.Fatal("two connections share a Link")
 	}
 	other.Close()
