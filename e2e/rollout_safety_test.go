@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,9 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/palisadehq/palisade/ec2sim"
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/command"
+	"github.com/palisadehq/palisade/internal/operations"
 )
 
 // fill gives a group n IPv4 inbound rules, straight on EC2.
@@ -146,6 +150,66 @@ func TestRolloutWorkerRestart(t *testing.T) {
 		if len(r) != 1 || aws.ToString(r[0].CidrIpv4) != "10.50.0.0/16" {
 			t.Fatalf("group %s ingress = %v", id, r)
 		}
+	}
+}
+
+// TestRolloutTakeoverQueuesAChildRecordedWithoutItsCommand: a driver
+// writes a child's record before its command; one stopped in between
+// leaves a child whose record says queued and whose command was never
+// stored. The driver taking over stores it, and the rollout ends with
+// that group changed once.
+func TestRolloutTakeoverQueuesAChildRecordedWithoutItsCommand(t *testing.T) {
+	e := newEnv(t, envOptions{sim: ec2sim.Options{Latency: 20 * time.Millisecond}})
+	e.startWorker(envWorker())
+	stopRollouts := e.startRollouts(envWorker())
+	ids := e.makeGroups(account, region, "takeover", 12, nil)
+	change := &palisadev1.RuleChange{AuthorizeIngress: []*palisadev1.IpPermission{tcp(9100, 9100, "10.50.0.0/16")}}
+	name := e.startRollout(&palisadev1.StartRolloutRequest{
+		Change:   change,
+		Targets:  []*palisadev1.RolloutTarget{{Location: loc, GroupIds: ids}},
+		Strategy: &palisadev1.RolloutStrategy{MaxInFlight: 1, CanarySize: 1},
+	})
+	e.watchRollout(name, func(ro *palisadev1.Rollout) bool { return ro.GetProgress().GetSucceeded() >= 2 })
+	stopRollouts()
+
+	// The stopped driver's last act, as a crash would leave it: the
+	// record of a child not yet started, and no command.
+	rolloutID, _ := operations.RolloutIDFromName(name)
+	store, err := operations.Open(e.ctx, e.js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orphan string
+	for _, id := range ids {
+		child := command.ChildID(rolloutID, account, region, id)
+		if _, _, err := store.Get(e.ctx, child); errors.Is(err, operations.ErrNotFound) {
+			orphan = id
+			cmd := &palisadev1.Command{OperationId: child, Caller: "local", AcceptTime: timestamppb.Now(),
+				Request: &palisadev1.Command_ApplyRuleChange{ApplyRuleChange: &palisadev1.ApplyRuleChange{
+					Location: loc, GroupId: id, Change: change, Rollout: name}}}
+			if err := store.Create(e.ctx, command.NewRecord(cmd)); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if orphan == "" {
+		t.Fatal("every child started before the driver stopped")
+	}
+
+	e.startRollouts(envWorker())
+	ro := e.watchRollout(name, nil)
+	if ro.GetState() != palisadev1.RolloutState_ROLLOUT_STATE_SUCCEEDED || ro.GetProgress().GetSucceeded() != int32(len(ids)) {
+		t.Fatalf("rollout ended %v (%s): %v", ro.GetState(), ro.GetStateReason(), ro.GetProgress())
+	}
+	n := 0
+	for _, c := range e.sim.CallLog() {
+		if c.Action == "AuthorizeSecurityGroupIngress" && c.Outcome == "OK" && c.GroupID == orphan {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the child recorded without its command changed its group %d times, want 1", n)
 	}
 }
 

@@ -25,8 +25,9 @@ import (
 )
 
 // publishers bounds the children started concurrently by one driver: a
-// start costs two JetStream round trips, and a thousand children at a
-// time keep a fleet's workers busy.
+// start costs four JetStream round trips one after another (a position in
+// the index, its entry, the record, the command), and a thousand children
+// at a time keep a fleet's workers busy.
 const publishers = 64
 
 // resolve reads every target from EC2 (accounts and regions in parallel,
@@ -210,28 +211,61 @@ func (d *driver) start(ctx context.Context, next []*palisadev1.RolloutChild) err
 	if len(next) == 0 {
 		return nil
 	}
-	errs := make([]error, len(next))
 	states := make([]*palisadev1.OperationRecord, len(next))
-	sem := make(chan struct{}, publishers)
-	var wg sync.WaitGroup
-	for i, c := range next {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			states[i], errs[i] = d.startChild(ctx, c)
-		}()
+	if err := eachChild(next, func(i int, c *palisadev1.RolloutChild) (err error) {
+		states[i], err = d.startChild(ctx, c)
+		return err
+	}); err != nil {
+		return err
 	}
-	wg.Wait()
 	for i, c := range next {
-		if errs[i] != nil {
-			return errs[i]
-		}
 		d.note(c, states[i].GetMetadata().GetState(), states[i].GetError())
 		delete(d.observed, c.GetOperationId()) // its command carries them now
 	}
 	return d.maybeWrite(ctx, true)
+}
+
+// requeue stores again the commands of the children whose records say
+// they are queued: a driver before this one may have stopped between a
+// child's record and its command (see command.Submitter.WriteRecordFirst).
+// A command stored before is not stored twice, or, stored long before,
+// its copy is dropped by its worker.
+func (d *driver) requeue(ctx context.Context) error {
+	var queued []*palisadev1.RolloutChild
+	for _, c := range d.rec.GetChildren() {
+		if c.GetState() == palisadev1.OperationState_OPERATION_STATE_ACCEPTED {
+			queued = append(queued, c)
+		}
+	}
+	return eachChild(queued, func(_ int, c *palisadev1.RolloutChild) error {
+		cmd, err := d.childCommand(c)
+		if err != nil {
+			return err
+		}
+		return d.r.submitter.Requeue(ctx, cmd)
+	})
+}
+
+// eachChild runs f for every child, publishers at a time, and returns the
+// first error in the children's order.
+func eachChild(children []*palisadev1.RolloutChild, f func(int, *palisadev1.RolloutChild) error) error {
+	errs := make([]error, len(children))
+	sem := make(chan struct{}, publishers)
+	var wg sync.WaitGroup
+	for i, c := range children {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = f(i, c)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *driver) startChild(ctx context.Context, c *palisadev1.RolloutChild) (*palisadev1.OperationRecord, error) {

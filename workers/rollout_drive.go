@@ -131,6 +131,11 @@ func (d *driver) run(ctx context.Context) error {
 	if err := d.refresh(ctx, resumed); err != nil {
 		return err
 	}
+	if resumed {
+		if err := d.requeue(ctx); err != nil {
+			return err
+		}
+	}
 
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()

@@ -70,8 +70,13 @@ func NewRollouts(ctx context.Context, o Options) (*Rollouts, error) {
 		return nil, err
 	}
 	// Children are one per group: stored first of their group, their
-	// workers need not look for an earlier command.
+	// workers need not look for an earlier command. Their records go
+	// before their commands, so a worker finds the record of each child
+	// it is handed; a driver taking over requeues the children it finds
+	// queued (driver.requeue), whose commands an earlier one may not have
+	// stored.
 	submitter.StoreFirstOfGroup()
+	submitter.WriteRecordFirst()
 	return &Rollouts{
 		opts: o, ops: ops, store: store, submitter: submitter, log: o.Log,
 		exec: &executor{ec2: o.EC2, budget: o.Budget, callTimeout: o.CallTimeout},

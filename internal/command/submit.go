@@ -89,14 +89,18 @@ func (e *ReusedError) Error() string {
 //
 // So an accept costs two sequential JetStream round trips, each carrying
 // as many writes as can go together.
+//
+// A submitter told to WriteRecordFirst (a rollout driver's) writes the
+// index entries and the record before the command; see there.
 type Submitter struct {
 	js      jetstream.JetStream
 	records *operations.Store
 	link    *bus.Link
 	log     *slog.Logger
 	streams map[string]jetstream.Stream
-	// storeFirst: see StoreFirstOfGroup.
-	storeFirst bool
+	// storeFirst: see StoreFirstOfGroup; recordFirst: see
+	// WriteRecordFirst.
+	storeFirst, recordFirst bool
 }
 
 // NewSubmitter binds to the command and rollout streams, which bus.Declare
@@ -145,26 +149,13 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	if stream == bus.RolloutStream {
 		queue = "the rollout queue"
 	}
-	// While the connection is down every request to NATS would wait in the
-	// reconnect buffer until its timeout: the lookup below as much as the
-	// publish. Say so at once instead.
-	if err := s.connected(queue); err != nil {
+	ctx, cancel, err := s.bound(ctx, queue)
+	if err != nil {
 		return nil, err
 	}
-	// Bound the writes by StoreTimeout, not by the caller's deadline: a
-	// request whose answer was lost (the server went down after receiving
-	// it) otherwise waits out the caller's whole deadline, and the caller
-	// gets DEADLINE_EXCEEDED instead of an UNAVAILABLE it can retry on.
-	// And end them the moment the connection drops.
-	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
-	s.link.Bind(ctx, cancel)
-
-	body, err := proto.Marshal(cmd)
+	body, err := marshal(cmd)
 	if err != nil {
-		return nil, fmt.Errorf("encode command %s: %w", cmd.GetOperationId(), err)
-	}
-	if err := s.connected(queue); err != nil {
 		return nil, err
 	}
 	if lookUpFirst(cmd) {
@@ -172,32 +163,16 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 			return rec, err
 		}
 	}
+	if s.recordFirst && stream == bus.CommandStream {
+		return s.submitRecordFirst(ctx, cmd, stream, subject, body, queue)
+	}
 	rec := NewRecord(cmd)
 	indexed := make(chan error, 1)
 	go func() { indexed <- s.records.Index(ctx, rec) }()
-	// The trace context travels with the command, so the worker's spans
-	// (and a rollout's children) join the caller's trace.
-	header, published := tracing.Publish(ctx, stream, subject)
-	ack, err := s.publish(ctx, stream, subject, body, header, cmd.GetOperationId())
-	published(err)
+	err = s.store(ctx, cmd, stream, subject, body, queue)
 	indexErr := <-indexed
 	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorCode == jsStoreFailed {
-			return nil, &FullError{Err: err}
-		}
-		s.log.WarnContext(ctx, "command not stored", "operation_id", cmd.GetOperationId(), "error", err)
-		return nil, &UnavailableError{What: queue + " is unavailable", Err: err}
-	}
-	if ack.Duplicate {
-		// Stored before, possibly by a replica that died before writing
-		// the record: make sure it is this request.
-		if err := s.sameAsStored(ctx, stream, ack.Sequence, cmd); err != nil {
-			return nil, err
-		}
-	} else {
-		kind, _, _ := Describe(cmd)
-		metrics.OperationAccepted(kind.String())
+		return nil, err
 	}
 	if afterStore != nil {
 		afterStore(ctx)
@@ -224,6 +199,64 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	}
 	s.records.AnnounceAsync(ctx, rec, StoreTimeout)
 	return rec, nil
+}
+
+// bound checks that NATS is connected and bounds the writes that follow
+// by StoreTimeout and by the connection.
+//
+// While the connection is down every request to NATS would wait in the
+// reconnect buffer until its timeout, so that is said at once instead.
+// The bound is StoreTimeout, not the caller's deadline: a request whose
+// answer was lost (the server went down after receiving it) otherwise
+// waits out the caller's whole deadline, and the caller gets
+// DEADLINE_EXCEEDED instead of an UNAVAILABLE it can retry on. And the
+// writes end the moment the connection drops.
+func (s *Submitter) bound(ctx context.Context, queue string) (context.Context, context.CancelFunc, error) {
+	if err := s.connected(queue); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	s.link.Bind(ctx, cancel)
+	if err := s.connected(queue); err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return ctx, cancel, nil
+}
+
+func marshal(cmd *palisadev1.Command) ([]byte, error) {
+	body, err := proto.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("encode command %s: %w", cmd.GetOperationId(), err)
+	}
+	return body, nil
+}
+
+// store publishes cmd's encoded body with its operation id as message id.
+// nil once JetStream holds it: stored now (counted as accepted), or
+// before under the same id by the same request.
+func (s *Submitter) store(ctx context.Context, cmd *palisadev1.Command, stream, subject string, body []byte, queue string) error {
+	// The trace context travels with the command, so the worker's spans
+	// (and a rollout's children) join the caller's trace.
+	header, published := tracing.Publish(ctx, stream, subject)
+	ack, err := s.publish(ctx, stream, subject, body, header, cmd.GetOperationId())
+	published(err)
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jsStoreFailed {
+			return &FullError{Err: err}
+		}
+		s.log.WarnContext(ctx, "command not stored", "operation_id", cmd.GetOperationId(), "error", err)
+		return &UnavailableError{What: queue + " is unavailable", Err: err}
+	}
+	if ack.Duplicate {
+		// Stored before, possibly by a replica that died before writing
+		// the record: make sure it is this request.
+		return s.sameAsStored(ctx, stream, ack.Sequence, cmd)
+	}
+	kind, _, _ := Describe(cmd)
+	metrics.OperationAccepted(kind.String())
+	return nil
 }
 
 // lookUpFirst says whether cmd's operation is looked up before anything

@@ -68,6 +68,19 @@ func authorize(t *testing.T, requestID string, port int32) *palisadev1.Command {
 	}
 }
 
+// child builds the command of rollout r1's child on the group, as a
+// rollout driver does; observed says whether it carries the rules read.
+func child(t *testing.T, observed bool) *palisadev1.Command {
+	t.Helper()
+	apply := &palisadev1.ApplyRuleChange{Location: loc, GroupId: groupID, Rollout: "rollouts/r1", Observed: observed}
+	h, err := RequestHash(apply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &palisadev1.Command{OperationId: ChildID("r1", account, region, groupID), Caller: "alice", RequestHash: h,
+		Request: &palisadev1.Command_ApplyRuleChange{ApplyRuleChange: apply}}
+}
+
 // stored counts the messages in stream (the command stream files each
 // under its partition's subject, so a count by subject would find none).
 func (e *env) stored(t *testing.T, stream string) uint64 {
@@ -191,20 +204,11 @@ func TestSubmitRollout(t *testing.T) {
 // read lost, say) adopts the existing operation.
 func TestSubmitAdoptsAChild(t *testing.T) {
 	e := newEnv(t)
-	child := func(observed bool) *palisadev1.Command {
-		apply := &palisadev1.ApplyRuleChange{Location: loc, GroupId: groupID, Rollout: "rollouts/r1", Observed: observed}
-		h, err := RequestHash(apply)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &palisadev1.Command{OperationId: ChildID("r1", account, region, groupID), Caller: "alice", RequestHash: h,
-			Request: &palisadev1.Command_ApplyRuleChange{ApplyRuleChange: apply}}
-	}
-	first, err := e.sub.Submit(e.ctx, child(true), nil)
+	first, err := e.sub.Submit(e.ctx, child(t, true), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := e.sub.Submit(e.ctx, child(false), nil)
+	again, err := e.sub.Submit(e.ctx, child(t, false), nil)
 	if err != nil || again.GetId() != first.GetId() {
 		t.Fatalf("resubmitted child: %v, %v; want the first operation", again.GetId(), err)
 	}
