@@ -1,7 +1,8 @@
 // Package chaos proves Palisade's invariants under faults: worker
-// processes killed at random points, the NATS server restarted, EC2
-// faults, throttling and eventual consistency, poison commands, a
-// JetStream cluster losing nodes, graceful shutdown and hung EC2 calls.
+// processes killed at random points (the one driving a rollout among
+// them), the NATS server restarted, EC2 faults, throttling and eventual
+// consistency, poison commands, a JetStream cluster losing nodes,
+// graceful shutdown and hung EC2 calls.
 //
 // NATS runs as in production: a user per role authenticating by nkey,
 // with its role's permissions, over TLS with client certificates; one node

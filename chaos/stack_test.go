@@ -39,10 +39,11 @@ type stack struct {
 	ec2c     *ec2client.Factory
 	topology bus.Topology
 	// store reads operation records on the test's own connection.
-	store *operations.Store
-	js    jetstream.JetStream
-	api   palisadev1.SecurityGroupServiceClient
-	apiNC *nats.Conn
+	store    *operations.Store
+	js       jetstream.JetStream
+	api      palisadev1.SecurityGroupServiceClient
+	rollouts palisadev1.RolloutServiceClient
+	apiNC    *nats.Conn
 	// stopAPI stops the gRPC server (GracefulStop).
 	stopAPI func()
 	workers []*workerProc
@@ -83,7 +84,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	})
 	s.ec2.url = ps.EndpointURL
 	s.ctx, s.js, s.topology, s.ec2c = ps.Context(), ps.JetStream, ps.Topology, ps.EC2
-	s.api, s.apiNC, s.stopAPI = ps.SecurityGroups, ps.APIConn, ps.StopAPI
+	s.api, s.rollouts, s.apiNC, s.stopAPI = ps.SecurityGroups, ps.Rollouts, ps.APIConn, ps.StopAPI
 	store, err := operations.Open(s.ctx, s.js, nil)
 	if err != nil {
 		t.Fatal(err)
