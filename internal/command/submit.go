@@ -217,6 +217,8 @@ func (s *Submitter) bound(ctx context.Context, queue string) (context.Context, c
 	}
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	s.link.Bind(ctx, cancel)
+	// Again once bound: a drop between the first look and the bind would
+	// not end the writes.
 	if err := s.connected(queue); err != nil {
 		cancel()
 		return nil, nil, err
