@@ -7,7 +7,6 @@ import (
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
-	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 	"github.com/palisadehq/palisade/internal/operations"
 )
 
@@ -15,23 +14,13 @@ import (
 // command queue of queueSize commands (0: the default).
 func recordFirstEnv(t *testing.T, queueSize int64) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	top := bus.DefaultTopology(1)
 	if queueSize > 0 {
 		top.CommandMaxMsgs = queueSize
 	}
-	_, js := natstest.Bus(t, top)
-	records, err := operations.Open(ctx, js, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := NewSubmitter(ctx, js, records, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub.WriteRecordFirst()
-	return &env{ctx: ctx, js: js, records: records, sub: sub}
+	e := newEnvOn(t, top)
+	e.sub.WriteRecordFirst()
+	return e
 }
 
 func (e *env) state(t *testing.T, id string) palisadev1.OperationState {

@@ -34,9 +34,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, bus.DefaultTopology(1))
+}
+
+// newEnvOn is newEnv on a bus declared with top.
+func newEnvOn(t *testing.T, top bus.Topology) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	_, js := natstest.Bus(t, bus.DefaultTopology(1))
+	_, js := natstest.Bus(t, top)
 	records, err := operations.Open(ctx, js, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -275,19 +281,10 @@ func TestSubmitOfACallerWhoLeftIsTheCallersError(t *testing.T) {
 // TestFullQueueRefusesNewCommands: a command queue at its limit refuses a
 // new command with FullError and keeps every accepted one.
 func TestFullQueueRefusesNewCommands(t *testing.T) {
-	ctx := context.Background()
 	top := bus.DefaultTopology(1)
 	top.CommandMaxMsgs = 2
-	_, js := natstest.Bus(t, top)
-	records, err := operations.Open(ctx, js, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := NewSubmitter(ctx, js, records, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{ctx: ctx, js: js, records: records, sub: sub}
+	e := newEnvOn(t, top)
+	ctx, records, sub := e.ctx, e.records, e.sub
 	ids := []string{"0b7c1f0e-8d1c-4c43-9a55-3a8f3f1f6a11", "0b7c1f0e-8d1c-4c43-9a55-3a8f3f1f6a12", "0b7c1f0e-8d1c-4c43-9a55-3a8f3f1f6a13"}
 	for _, id := range ids[:2] {
 		if _, err := sub.Submit(ctx, authorize(t, id, 443), nil); err != nil {
@@ -312,19 +309,10 @@ func TestFullQueueRefusesNewCommands(t *testing.T) {
 // used request_id a ReusedError.
 func TestSubmitAfterTheDuplicateWindow(t *testing.T) {
 	const other = "0b7c1f0e-8d1c-4c43-9a55-3a8f3f1f6a10"
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	topo := bus.DefaultTopology(1)
 	topo.DuplicateWindow = 100 * time.Millisecond
-	_, js := natstest.Bus(t, topo)
-	records, err := operations.Open(ctx, js, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := NewSubmitter(ctx, js, records, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newEnvOn(t, topo)
+	ctx, js, records, sub := e.ctx, e.js, e.records, e.sub
 	rec, err := sub.Submit(ctx, authorize(t, requestID, 443), nil)
 	if err != nil {
 		t.Fatal(err)
