@@ -91,7 +91,9 @@ func (e *ReusedError) Error() string {
 // as many writes as can go together.
 //
 // A submitter told to WriteRecordFirst (a rollout driver's) writes the
-// index entries and the record before the command; see there.
+// index entries and the record before the command, so for its operations
+// a record may exist without its command until its caller requeues it;
+// see there.
 type Submitter struct {
 	js      jetstream.JetStream
 	records *operations.Store
