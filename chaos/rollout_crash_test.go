@@ -20,11 +20,13 @@ import (
 
 // TestRolloutCrash: a rollout adds one rule to groups in several regions
 // while worker processes, the one driving the rollout among them, are
-// SIGKILLed at random and started again: kills in the driver's planning,
-// in its starting of children, in children's EC2 calls and after them.
-// The rollout must end SUCCEEDED, every child SUCCEEDED, and each group
-// changed exactly once. (A kill between a child's record and its command
-// is a window of one round trip, which random kills seldom hit; e2e's
+// SIGKILLed at random and started again (kills in the driver's planning,
+// in its starting of children, in children's EC2 calls and after them),
+// and the NATS server is stopped and started again on its store now and
+// then. The rollout must end SUCCEEDED, every child SUCCEEDED, and each
+// group changed exactly once. (A driver stopped between a child's record
+// and its command is a window of one round trip, which neither fault
+// hits often; e2e's
 // TestRolloutTakeoverQueuesAChildRecordedWithoutItsCommand makes it.)
 func TestRolloutCrash(t *testing.T) {
 	if testing.Short() {
@@ -69,8 +71,10 @@ func TestRolloutCrash(t *testing.T) {
 
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(seed(t), 0))
-	k := s.startKiller(rng, 300*time.Millisecond, 900*time.Millisecond)
+	k := s.startKiller(rand.New(rand.NewPCG(rng.Uint64(), 1)), 300*time.Millisecond, 900*time.Millisecond)
+	r := s.startNATSRestarts(rand.New(rand.NewPCG(rng.Uint64(), 2)))
 	ro := s.awaitRollout(id, 5*time.Minute)
+	restarts := r.finish()
 	kills, _ := k.finish()
 	wall := time.Since(start)
 	rollouts, err := rollout.OpenStore(s.ctx, s.js)
@@ -113,7 +117,7 @@ func TestRolloutCrash(t *testing.T) {
 	if changedTwice > 0 || unchanged > 0 || notSucceeded > 0 {
 		problems = append(problems, fmt.Sprintf("%d children not SUCCEEDED, %d groups changed twice, %d without the rule", notSucceeded, changedTwice, unchanged))
 	}
-	report(t, "rollout-crash", figure{"groups", len(regions) * perRegion}, figure{"kills", kills},
+	report(t, "rollout-crash", figure{"groups", len(regions) * perRegion}, figure{"kills", kills}, figure{"nats_restarts", restarts},
 		figure{"rollout_deliveries", rec.GetDriverDelivery()}, figure{"not_succeeded", notSucceeded},
 		figure{"changed_twice", changedTwice}, figure{"unchanged", unchanged}, figure{"wall", wall})
 	if len(problems) > 0 {
@@ -161,4 +165,40 @@ func (s *stack) holdsRule(region, groupID string, port int32) bool {
 		}
 	}
 	return false
+}
+
+// natsRestarts stops the NATS server now and then and starts it again on
+// its store, until finished.
+type natsRestarts struct {
+	stop chan struct{}
+	done chan int
+}
+
+func (s *stack) startNATSRestarts(rng *rand.Rand) *natsRestarts {
+	r := &natsRestarts{stop: make(chan struct{}), done: make(chan int, 1)}
+	go func() {
+		n := 0
+		defer func() { r.done <- n }()
+		node := s.nats.nodes[0]
+		for {
+			select {
+			case <-r.stop:
+				return
+			case <-time.After(time.Duration(1000+rng.IntN(2000)) * time.Millisecond):
+			}
+			node.stop()
+			time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond)
+			if err := node.start(); err != nil {
+				s.t.Errorf("restart NATS: %v", err)
+				return
+			}
+			n++
+		}
+	}()
+	return r
+}
+
+func (r *natsRestarts) finish() int {
+	close(r.stop)
+	return <-r.done
 }
