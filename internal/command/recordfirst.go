@@ -40,7 +40,7 @@ func (s *Submitter) WriteRecordFirst() { s.recordFirst = true }
 //  2. the command, with the operation id as message id, so an earlier
 //     writer's copy within the de-duplication window is not stored twice;
 //  3. the record's first event, once the command is stored.
-func (s *Submitter) submitRecordFirst(ctx context.Context, cmd *palisadev1.Command, stream, subject string, body []byte, queue string) (*palisadev1.OperationRecord, error) {
+func (s *Submitter) submitRecordFirst(ctx context.Context, cmd *palisadev1.Command, stream, subject string, body []byte, queue string, afterStore func(context.Context)) (*palisadev1.OperationRecord, error) {
 	rec := NewRecord(cmd)
 	created := true
 	if err := s.records.Index(ctx, rec); err != nil {
@@ -66,6 +66,9 @@ func (s *Submitter) submitRecordFirst(ctx context.Context, cmd *palisadev1.Comma
 	}
 	if err := s.store(ctx, cmd, stream, subject, body, queue); err != nil {
 		return nil, err
+	}
+	if afterStore != nil {
+		afterStore(ctx)
 	}
 	if created {
 		s.records.AnnounceAsync(ctx, rec, StoreTimeout)

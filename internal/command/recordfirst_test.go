@@ -34,11 +34,15 @@ func (e *env) state(t *testing.T, id string) palisadev1.OperationState {
 
 // TestRecordFirstStoresRecordIndexAndCommand: a child submitted by a
 // submitter writing records first is recorded, listed and queued once,
-// however often it is submitted.
+// however often it is submitted; afterStore runs once both are stored.
 func TestRecordFirstStoresRecordIndexAndCommand(t *testing.T) {
 	e := recordFirstEnv(t, 0)
+	both := false
+	afterStore := func(context.Context) {
+		both = e.stored(t, bus.CommandStream) == 1 && e.state(t, ChildID("r1", account, region, groupID)) == palisadev1.OperationState_OPERATION_STATE_ACCEPTED
+	}
 	for range 2 {
-		rec, err := e.sub.Submit(e.ctx, child(t, true), nil)
+		rec, err := e.sub.Submit(e.ctx, child(t, true), afterStore)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,6 +52,9 @@ func TestRecordFirstStoresRecordIndexAndCommand(t *testing.T) {
 	}
 	if got := e.stored(t, bus.CommandStream); got != 1 {
 		t.Errorf("%d commands stored, want 1", got)
+	}
+	if !both {
+		t.Error("afterStore ran before the command and the record were both stored")
 	}
 	list, _, err := e.records.List(e.ctx, operations.Query{GroupID: groupID}, 10, "", nil)
 	if err != nil || len(list) != 1 {

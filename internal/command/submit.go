@@ -127,7 +127,8 @@ func NewSubmitter(ctx context.Context, js jetstream.JetStream, records *operatio
 // set, and returns its operation record: the one already stored when the
 // same request was submitted before. afterStore, when given, runs once the
 // command is stored and before its record is written (a rollout's own
-// record goes there, so it exists when the caller hears of the rollout).
+// record goes there, so it exists when the caller hears of the rollout);
+// for a submitter writing records first, once both are.
 //
 // Errors: *UnavailableError (safe to repeat), *ReusedError, or an error
 // encoding the command; and when ctx ended before Submit did, ctx's own
@@ -166,7 +167,7 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 		}
 	}
 	if s.recordFirst && stream == bus.CommandStream {
-		return s.submitRecordFirst(ctx, cmd, stream, subject, body, queue)
+		return s.submitRecordFirst(ctx, cmd, stream, subject, body, queue, afterStore)
 	}
 	rec := NewRecord(cmd)
 	indexed := make(chan error, 1)
