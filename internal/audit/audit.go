@@ -132,8 +132,7 @@ func (l *Log) publish(subject string, batch []*pending) error {
 		data = protowire.AppendBytes(data, p.body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), WriteTimeout)
-	defer cancel()
-	l.link.Bind(ctx, cancel)
+	defer l.link.Bind(ctx, cancel)()
 	_, err := l.js.PublishMsg(ctx, &nats.Msg{Subject: subject, Data: data,
 		Header: nats.Header{BatchHeader: []string{strconv.Itoa(len(batch))}}},
 		jetstream.WithMsgID(batch[0].id), jetstream.WithExpectStream(bus.AuditStream))

@@ -14,8 +14,15 @@ import (
 // and a call that serves others waiting behind it (a Coalescer's) would
 // hold them all that long, after the connection is back too.
 type Link struct {
-	mu   sync.Mutex
-	lost chan struct{} // closed while the connection is down
+	mu sync.Mutex
+	// lost is done while the connection is down; markLost makes it so.
+	lost     context.Context
+	markLost context.CancelFunc
+}
+
+// up makes lost a context not yet done: the connection is up.
+func (l *Link) up() {
+	l.lost, l.markLost = context.WithCancel(context.Background())
 }
 
 // links holds the one Link of each open connection, so every part of a
@@ -32,9 +39,10 @@ func LinkOf(nc *nats.Conn) *Link {
 	if l := links.of[nc]; l != nil {
 		return l
 	}
-	l := &Link{lost: make(chan struct{})}
+	l := &Link{}
+	l.up()
 	if !nc.IsConnected() {
-		close(l.lost)
+		l.markLost()
 	}
 	if nc.IsClosed() {
 		return l // down for good: nothing to follow
@@ -45,12 +53,12 @@ func LinkOf(nc *nats.Conn) *Link {
 		defer nc.RemoveStatusListener(changes)
 		for st := range changes {
 			l.mu.Lock()
-			down := isClosed(l.lost)
+			down := l.lost.Err() != nil
 			switch {
 			case st == nats.CONNECTED && down:
-				l.lost = make(chan struct{})
+				l.up()
 			case st != nats.CONNECTED && !down:
-				close(l.lost)
+				l.markLost()
 			}
 			l.mu.Unlock()
 			if st == nats.CLOSED {
@@ -64,28 +72,20 @@ func LinkOf(nc *nats.Conn) *Link {
 	return l
 }
 
-// Bind cancels ctx (with cancel) if the connection drops before ctx ends.
-func (l *Link) Bind(ctx context.Context, cancel context.CancelFunc) {
+// Bind cancels ctx (with cancel) if the connection drops before ctx ends,
+// and returns cancel, which now also stops following the connection: the
+// caller defers it as it would cancel. No goroutine waits meanwhile (the
+// bound requests are many: every accept's).
+func (l *Link) Bind(ctx context.Context, cancel context.CancelFunc) context.CancelFunc {
 	if l == nil {
-		return
+		return cancel
 	}
 	l.mu.Lock()
 	lost := l.lost
 	l.mu.Unlock()
-	go func() {
-		select {
-		case <-lost:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-}
-
-func isClosed(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
+	stop := context.AfterFunc(lost, cancel)
+	return func() {
+		stop()
+		cancel()
 	}
 }

@@ -34,8 +34,7 @@ const incrementTimeout = 5 * time.Second
 func newPositions(increment func(ctx context.Context, key string, by uint64) (uint64, error), link *Link) *positions {
 	call := func(key string, batch []struct{}) ([]uint64, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), incrementTimeout)
-		defer cancel()
-		link.Bind(ctx, cancel)
+		defer link.Bind(ctx, cancel)()
 		last, err := increment(ctx, key, uint64(len(batch)))
 		if err != nil {
 			return nil, err

@@ -219,7 +219,7 @@ func (s *Submitter) bound(ctx context.Context, queue string) (context.Context, c
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
-	s.link.Bind(ctx, cancel)
+	cancel = s.link.Bind(ctx, cancel)
 	// Again once bound: a drop between the first look and the bind would
 	// not end the writes.
 	if err := s.connected(queue); err != nil {
