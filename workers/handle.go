@@ -203,9 +203,10 @@ type recordRead struct {
 // readRecord reads the delivery's operation record on a goroutine of its
 // own; the channel gets what it found.
 //
-// A command just stored may have no record yet: whoever stored it writes
-// the record once JetStream has acknowledged the command, and a worker
-// can meet the command first (another process pulled it meanwhile). For
+// A command just stored may have no record yet: the API writes the
+// record once JetStream has acknowledged the command, and a worker can
+// meet the command first (a rollout driver writes its children's records
+// before their commands; see command.Submitter.WriteRecordFirst). For
 // up to recordGrace after the command was stored, the read is made again,
 // after 5 ms doubling, rather than left to begin, which would write the
 // record itself: its index entries, the record and its first event, and

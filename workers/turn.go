@@ -52,11 +52,6 @@ func (t *turns) ended(subject string) {
 	}
 }
 
-// A command stored while no other command of its group was queued needs
-// no look: JetStream stored it only on that condition (see
-// command.StoredFirst), every earlier command of the group had ended
-// then, and every later one comes after it.
-
 // Bounds of the poll for a group's turn while another worker holds the
 // group's earlier command. The longest wait bounds what a chain of
 // commands on one group, spread over workers, loses per step; each
@@ -78,9 +73,14 @@ const (
 // awaitTurn waits until the delivery's command is the first command of
 // its group still queued. Meanwhile it gives its slot up (the claim stays
 // renewed) and takes one again before it returns turnMine.
+//
+// A command stored while no other command of its group was queued needs
+// no look: JetStream stored it only on that condition (see
+// command.StoredFirst), every earlier command of the group had ended
+// then, and every later one comes after it.
 func (d *delivery) awaitTurn() turn {
 	if command.StoredFirst(d.msg.Headers()) {
-		return turnMine // no earlier command was queued when it was stored
+		return turnMine
 	}
 	subject := d.msg.Subject()
 	poll := turnPollMin

@@ -64,7 +64,7 @@ func (r *Reader) List(ctx context.Context, f *palisadev1.AuditFilter, size int, 
 			return false, fmt.Errorf("audit record %d: %w", seq, err)
 		}
 		from := 0
-		if strconv.FormatUint(seq, 10) == start {
+		if skip > 0 && strconv.FormatUint(seq, 10) == start { // resuming inside that message
 			from = skip
 		}
 		for i := from; i < len(recs); i++ {
