@@ -153,12 +153,13 @@ func New(ctx context.Context, o Options) (*Worker, error) {
 // commands in hand ShutdownGrace to finish before handing them back.
 //
 // Each partition has a pull loop that takes one of the worker's
-// MaxCommands slots, pulls one command (then, for the other free slots, a
-// batch of those already waiting) and runs each on a goroutine of its
-// own, which gives the slot back when the command ends: a worker runs up
-// to MaxCommands commands at once, of any partitions, and the consumers'
-// MaxAckPending lets every worker process have that many. Per-group order
-// is kept by each command waiting for its group's turn (see awaitTurn).
+// MaxCommands slots, pulls one command (then, for the other free slots
+// and if the consumer says more are waiting, a batch of those) and runs
+// each on a goroutine of its own, which gives the slot back when the
+// command ends: a worker runs up to MaxCommands commands at once, of any
+// partitions, and the consumers' MaxAckPending lets every worker process
+// have that many. Per-group order is kept by each command waiting for
+// its group's turn (see awaitTurn).
 //
 // A command is pulled only once a slot is free, so it never waits in a
 // client buffer: the time the pull was sent bounds its delivery's age,
@@ -261,8 +262,20 @@ func (w *Worker) pull(ctx, work context.Context, cons jetstream.Consumer, handle
 			continue
 		}
 		w.dispatch(work, msg, pulled, handlers)
-		w.pullMore(work, cons, handlers)
+		if morePending(msg) {
+			w.pullMore(work, cons, handlers)
+		}
 	}
+}
+
+// morePending says whether the consumer had commands left to deliver
+// when it delivered msg. When it had none, a pull for more would come
+// back empty: a round trip for nothing, made once per command when
+// commands trickle in, and by every worker process but one when several
+// share the partition.
+func morePending(msg jetstream.Msg) bool {
+	md, err := msg.Metadata()
+	return err != nil || md.NumPending > 0
 }
 
 // pullBatch bounds the commands one pull brings beyond the first.
