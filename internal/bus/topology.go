@@ -141,9 +141,13 @@ type Topology struct {
 	// never drops accepted ones.
 	CommandMaxMsgs  int64
 	CommandMaxBytes int64
-	// EventMaxBytes bounds the event and dead-letter streams, which drop
-	// their oldest messages when full (records keep the history).
+	// EventMaxBytes bounds the event stream, which drops its oldest
+	// events when full (records keep the history).
 	EventMaxBytes int64
+	// DeadLetterMaxBytes bounds the dead-letter stream, which drops its
+	// oldest commands when full (their operations ended FAILED, with the
+	// reason, in their records).
+	DeadLetterMaxBytes int64
 }
 
 // DefaultTopology is the production shape with the given replica count.
@@ -158,8 +162,25 @@ func DefaultTopology(replicas int) Topology {
 		AuditRetention:     366 * 24 * time.Hour,
 		CommandMaxMsgs:     1_000_000,
 		CommandMaxBytes:    1 << 30,
-		EventMaxBytes:      8 << 30,
+		EventMaxBytes:      2 << 30,
+		DeadLetterMaxBytes: 1 << 30,
 	}
+}
+
+// Reserved is the disk space the streams of t hold back on every node
+// that keeps a replica of them: the sum of their byte limits, which
+// JetStream reserves against the node's store limit when it creates them
+// (a stream that does not fit is refused). The streams and buckets
+// without a byte limit reserve nothing and share what is left (each
+// needs a byte of it free when it is created). With 3 replicas on 3
+// nodes every node keeps a replica of every stream, so each node's store
+// needs Reserved and room for the rest.
+func (t Topology) Reserved() int64 {
+	var sum int64
+	for _, n := range []int64{t.CommandMaxBytes, t.EventMaxBytes, t.DeadLetterMaxBytes} {
+		sum += max(n, 0)
+	}
+	return sum
 }
 
 // AuditSubject is the subject of an audit record with the decision.
@@ -291,7 +312,7 @@ func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		Storage:     jetstream.FileStorage,
 		Replicas:    t.Replicas,
 		MaxAge:      t.EventRetention,
-		MaxBytes:    limit(t.EventMaxBytes),
+		MaxBytes:    limit(t.DeadLetterMaxBytes),
 	}); err != nil {
 		return err
 	}

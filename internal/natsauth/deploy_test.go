@@ -1,6 +1,7 @@
 package natsauth_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/natsauth"
+	"github.com/palisadehq/palisade/internal/natsembed"
 	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 	"github.com/palisadehq/palisade/internal/tlsfiles/tlstest"
 )
@@ -184,5 +186,23 @@ func TestShippedHelmValues(t *testing.T) {
 		if !strings.Contains(want, "nkey: << $"+natsauth.NKeyVariable(r)+" >>") || !strings.Contains(want, "key: "+string(r)+"}") {
 			t.Errorf("role %s has no user or no key in the Secret", r)
 		}
+	}
+}
+
+// TestHelmStorageHoldsTheStreams: a node with the JetStream storage the
+// Helm values give it takes every stream and bucket of the default
+// topology, with room left for what reserves nothing.
+func TestHelmStorageHoldsTheStreams(t *testing.T) {
+	top := bus.DefaultTopology(1) // each node keeps one replica of every stream
+	maxStore := int64(natsauth.HelmMaxStoreGiB) << 30
+	if maxStore >= int64(natsauth.HelmVolumeGiB)<<30 {
+		t.Fatalf("JetStream's bound (%d GiB) leaves nothing of the %d GiB volume for the store's own files", natsauth.HelmMaxStoreGiB, natsauth.HelmVolumeGiB)
+	}
+	if free := maxStore - top.Reserved(); free < maxStore/4 {
+		t.Fatalf("the streams reserve %d of %d bytes, leaving %d for the records, the index and the audit trail", top.Reserved(), maxStore, free)
+	}
+	js := natstest.Connect(t, natstest.Server(t, natsembed.Options{MaxStore: maxStore}))
+	if err := bus.Declare(context.Background(), js, bus.DefaultTopology(1)); err != nil {
+		t.Fatalf("declare on a node of the Helm values' storage: %v", err)
 	}
 }

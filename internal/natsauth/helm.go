@@ -13,6 +13,19 @@ import (
 // key per role (its name) and "sys".
 const HelmSecret = "nats-palisade-users"
 
+// The JetStream storage of each node in the Helm values, in GiB: the
+// volume, and the bound JetStream keeps inside it. The bound is pinned
+// rather than left to NATS, whose default (three quarters of the free
+// space when the server starts) shrinks as the volume fills. Every node
+// keeps a replica of every stream, so the bound must hold what the
+// streams reserve (bus.Topology.Reserved) and leave room for the
+// operation records, the index and the audit trail, which reserve
+// nothing; the volume keeps some besides for the store's own files.
+const (
+	HelmVolumeGiB   = 10
+	HelmMaxStoreGiB = 8
+)
+
 // HelmValues renders deploy/nats/helm-values.yaml: values for the
 // official NATS Helm chart (nats-io/k8s, helm/charts/nats) giving the same
 // server as ClusterConfig: a 3-node JetStream cluster on file storage,
@@ -55,9 +68,10 @@ config:
     enabled: true
     fileStore:
       enabled: true
+      maxSize: ` + fmt.Sprintf("%dGi", HelmMaxStoreGiB) + `
       pvc:
         enabled: true
-        size: 10Gi
+        size: ` + fmt.Sprintf("%dGi", HelmVolumeGiB) + `
     memoryStore:
       enabled: false
   nats:

@@ -34,6 +34,11 @@ type Options struct {
 	Users []User
 	// TLS, when set, serves the client port over TLS.
 	TLS *TLSFiles
+	// MaxStore bounds what JetStream keeps on disk, in bytes. 0 leaves it
+	// to NATS: three quarters of the disk's free space when the server
+	// starts. Streams with a byte limit reserve it against this bound
+	// (bus.Topology.Reserved), and one that does not fit is refused.
+	MaxStore int64
 }
 
 // TLSFiles are the PEM files of the client port's TLS.
@@ -72,6 +77,7 @@ func Start(o Options) (*server.Server, error) {
 	opts.JetStream = true
 	opts.StoreDir = o.StoreDir
 	opts.SyncAlways = o.SyncAlways
+	opts.JetStreamMaxStore = o.MaxStore
 	opts.NoSigs = true
 	opts.NoLog = true
 	opts.DontListen = o.Listen == ""

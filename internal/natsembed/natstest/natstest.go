@@ -19,8 +19,8 @@ import (
 
 // Server starts a NATS server with JetStream, by default on a fresh store
 // in the test's temporary folder and a free loopback port (so clients can
-// reconnect to it, and other processes reach it), and shuts it down when
-// the test ends.
+// reconnect to it, and other processes reach it), with a store bound of
+// 1 TiB, and shuts it down when the test ends.
 func Server(t testing.TB, o natsembed.Options) *server.Server {
 	t.Helper()
 	if o.StoreDir == "" {
@@ -28,6 +28,12 @@ func Server(t testing.TB, o natsembed.Options) *server.Server {
 	}
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
+	}
+	if o.MaxStore == 0 {
+		// The streams' reservations are accounting, and a test writes
+		// little: a bound taken from the disk's free space would fail
+		// tests on a nearly full disk for what they never store.
+		o.MaxStore = 1 << 40
 	}
 	srv, err := natsembed.Start(o)
 	if err != nil {
