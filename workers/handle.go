@@ -103,10 +103,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, pulled time.Time
 	if !d.hold(cancel) {
 		return
 	}
-	// The record is read while the group's turn is looked for: two reads
-	// in one round trip's time. A record read before a wait may be stale;
-	// begin's compare-and-set then finds out and reads it again.
-	read := d.readRecord()
+	// The record is read, unless the command names it, while the group's
+	// turn is looked for: two reads in one round trip's time. A record
+	// read (or named) before a wait may be stale; begin's compare-and-set
+	// then finds out and reads it again.
+	read := d.startingRecord()
 	switch d.awaitTurn() {
 	case turnGone:
 		d.log.InfoContext(work, "command no longer queued: an earlier delivery ended it")
@@ -198,6 +199,28 @@ func (d *delivery) begin(read recordRead) (rec *palisadev1.OperationRecord, firs
 type recordRead struct {
 	rec *palisadev1.OperationRecord
 	rev uint64
+}
+
+// startingRecord is the delivery's operation record for begin to start
+// from. A command whose submitter stored the record first names the
+// record's revision (record_revision; see
+// command.Submitter.WriteRecordFirst), and the record it stored there is
+// the one the command makes: begin's compare-and-set on that revision
+// proves it is still there, and a record changed since (the rollout
+// stopped, an earlier delivery ran) fails it and is read then. So the
+// commands of a rollout's children start without a read. Any other
+// command's record is read (readRecord). The revision is trusted as far
+// as the command is: only the API's and the workers' users may publish
+// commands (bus permissions), and whoever can could as well publish any
+// change.
+func (d *delivery) startingRecord() <-chan recordRead {
+	rev := d.cmd.GetRecordRevision()
+	if rev == 0 {
+		return d.readRecord()
+	}
+	read := make(chan recordRead, 1)
+	read <- recordRead{rec: command.NewRecord(d.cmd), rev: rev}
+	return read
 }
 
 // readRecord reads the delivery's operation record on a goroutine of its

@@ -2,9 +2,11 @@ package workers
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -18,11 +20,39 @@ import (
 // a submitter does before it writes the record (or when it dies there).
 func (e *claimEnv) publishBare(port int32) (*palisadev1.Command, jetstream.Consumer) {
 	e.t.Helper()
-	cmd := &palisadev1.Command{OperationId: fmt.Sprintf("%032x", time.Now().UnixNano()), Caller: "local", AcceptTime: timestamppb.Now(),
+	cmd := e.authorizeCommand(port)
+	return cmd, e.publish(cmd)
+}
+
+func (e *claimEnv) authorizeCommand(port int32) *palisadev1.Command {
+	return &palisadev1.Command{OperationId: fmt.Sprintf("%032x", time.Now().UnixNano()), Caller: "local", AcceptTime: timestamppb.Now(),
 		Request: &palisadev1.Command_AuthorizeIngress{AuthorizeIngress: &palisadev1.AuthorizeSecurityGroupIngressRequest{
 			Location: &palisadev1.Location{AccountId: staleAccount, Region: staleRegion}, GroupId: e.group,
 			IpPermissions: []*palisadev1.IpPermission{{IpProtocol: "tcp", FromPort: proto.Int32(port), ToPort: proto.Int32(port),
 				IpRanges: []*palisadev1.IpRange{{CidrIp: "10.0.0.0/8"}}}}}}}
+}
+
+// publishNamed stores an authorize command for port as a submitter
+// writing records first does: its record, then the command naming the
+// record's revision.
+func (e *claimEnv) publishNamed(port int32) (*palisadev1.Command, jetstream.Consumer) {
+	e.t.Helper()
+	cmd := e.authorizeCommand(port)
+	rec := command.NewRecord(cmd)
+	if err := e.w.store.Index(e.ctx, rec); err != nil {
+		e.t.Fatal(err)
+	}
+	rev, err := e.w.store.CreateIndexed(e.ctx, rec)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	named := proto.CloneOf(cmd)
+	named.RecordRevision = rev
+	return cmd, e.publish(named)
+}
+
+func (e *claimEnv) publish(cmd *palisadev1.Command) jetstream.Consumer {
+	e.t.Helper()
 	data, err := proto.Marshal(cmd)
 	if err != nil {
 		e.t.Fatal(err)
@@ -31,7 +61,7 @@ func (e *claimEnv) publishBare(port int32) (*palisadev1.Command, jetstream.Consu
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return cmd, e.consumerOf(ack.Sequence)
+	return e.consumerOf(ack.Sequence)
 }
 
 // TestWorkerWaitsForTheRecordOfACommandJustStored: a worker that meets a
@@ -68,5 +98,63 @@ func TestWorkerWritesTheRecordNobodyWrote(t *testing.T) {
 	rec, _ := e.record(cmd.GetOperationId())
 	if st := rec.GetMetadata().GetState(); st != palisadev1.OperationState_OPERATION_STATE_SUCCEEDED {
 		t.Fatalf("operation %v, want SUCCEEDED", st)
+	}
+}
+
+// operationsStream is the operations bucket's stream.
+const operationsStream = "KV_" + bus.OperationsBucket
+
+// TestWorkerStartsFromTheRecordItsCommandNames: a command naming its
+// record's revision runs from the record as the command makes it,
+// without a read of the record, and the record it leaves is the one a
+// read would have given.
+func TestWorkerStartsFromTheRecordItsCommandNames(t *testing.T) {
+	e := newClaimEnv(t, nil)
+	cmd, cons := e.publishNamed(8443)
+	var reads atomic.Int32
+	sub, err := e.js.Conn().Subscribe("$JS.API.STREAM.MSG.GET."+operationsStream, func(*nats.Msg) { reads.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := e.js.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	e.handle(e.fetch(cons, time.Second))
+	if err := e.js.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("%d reads of records, want none", n)
+	}
+	rec, _ := e.record(cmd.GetOperationId())
+	if st := rec.GetMetadata().GetState(); st != palisadev1.OperationState_OPERATION_STATE_SUCCEEDED || e.rules() != 1 {
+		t.Fatalf("operation %v with %d rules, want SUCCEEDED with 1", st, e.rules())
+	}
+	if !proto.Equal(rec.GetCommand(), cmd) || len(rec.GetHistory()) != 3 {
+		t.Fatalf("record's command %v and %d events, want the command as sent and 3 events", rec.GetCommand(), len(rec.GetHistory()))
+	}
+}
+
+// TestWorkerReadsARecordChangedSinceItsCommand: a record that moved on
+// after its command named it (here the rollout cancelled the child
+// before a worker took it) fails the worker's compare-and-set, and the
+// worker acts on the record as it is: nothing reaches EC2.
+func TestWorkerReadsARecordChangedSinceItsCommand(t *testing.T) {
+	e := newClaimEnv(t, nil)
+	cmd, cons := e.publishNamed(9443)
+	if _, err := e.w.store.Transition(e.ctx, cmd.GetOperationId(), func(rec *palisadev1.OperationRecord) (string, error) {
+		rec.Metadata.State = palisadev1.OperationState_OPERATION_STATE_CANCELLED
+		return "cancelled before it started", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.handle(e.fetch(cons, time.Second))
+	rec, _ := e.record(cmd.GetOperationId())
+	if st := rec.GetMetadata().GetState(); st != palisadev1.OperationState_OPERATION_STATE_CANCELLED || e.rules() != 0 {
+		t.Fatalf("operation %v with %d rules, want CANCELLED with none", st, e.rules())
+	}
+	if n := e.ackPending(cons, 0); n != 0 {
+		t.Fatalf("%d commands unacknowledged, want the cancelled one acknowledged", n)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"google.golang.org/protobuf/proto"
+
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/operations"
 )
@@ -38,7 +40,11 @@ func (s *Submitter) WriteRecordFirst() { s.recordFirst = true }
 //     stored (a worker took it), so nothing is stored again; one still
 //     ACCEPTED may not have, and its command is stored as below;
 //  2. the command, with the operation id as message id, so an earlier
-//     writer's copy within the de-duplication window is not stored twice;
+//     writer's copy within the de-duplication window is not stored twice.
+//     A record this call created is named by its revision in the command
+//     (record_revision): the worker starts from the record as the command
+//     makes it, with compare-and-set on that revision, and needs no read
+//     of it while nobody else has changed it;
 //  3. the record's first event, once the command is stored.
 func (s *Submitter) submitRecordFirst(ctx context.Context, cmd *palisadev1.Command, stream, subject string, body []byte, queue string, afterStore func(context.Context)) (*palisadev1.OperationRecord, error) {
 	rec := NewRecord(cmd)
@@ -47,7 +53,8 @@ func (s *Submitter) submitRecordFirst(ctx context.Context, cmd *palisadev1.Comma
 		s.log.WarnContext(ctx, "operation not indexed", "operation_id", cmd.GetOperationId(), "error", err)
 		return nil, &UnavailableError{What: "the operation store is unavailable", Err: err}
 	}
-	if err := s.records.CreateIndexed(ctx, rec); errors.Is(err, operations.ErrExists) {
+	rev, err := s.records.CreateIndexed(ctx, rec)
+	if errors.Is(err, operations.ErrExists) {
 		created = false
 		found, err := s.existing(ctx, cmd)
 		if err != nil {
@@ -63,6 +70,13 @@ func (s *Submitter) submitRecordFirst(ctx context.Context, cmd *palisadev1.Comma
 	} else if err != nil {
 		s.log.WarnContext(ctx, "operation record not written", "operation_id", cmd.GetOperationId(), "error", err)
 		return nil, &UnavailableError{What: "the operation store is unavailable", Err: err}
+	}
+	if created {
+		named := proto.CloneOf(cmd)
+		named.RecordRevision = rev
+		if body, err = marshal(named); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.store(ctx, cmd, stream, subject, body, queue); err != nil {
 		return nil, err

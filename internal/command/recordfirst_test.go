@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/bus"
@@ -159,5 +162,80 @@ func TestRequeueWithoutNATSIsUnavailable(t *testing.T) {
 	var unavailable *UnavailableError
 	if err := e.sub.Requeue(e.ctx, child(t, true)); !errors.As(err, &unavailable) {
 		t.Fatalf("requeue without NATS: %v, want UnavailableError", err)
+	}
+}
+
+// TestRecordFirstCommandNamesItsRecord: the command a submitter writing
+// records first stores names the revision of the record it created, so
+// the worker can start from that record without reading it; a command
+// stored for a record found already there names none, nor does a
+// command stored first (the API's).
+func TestRecordFirstCommandNamesItsRecord(t *testing.T) {
+	top := bus.DefaultTopology(1)
+	top.DuplicateWindow = 100 * time.Millisecond
+	e := newEnvOn(t, top)
+	e.sub.WriteRecordFirst()
+	stream, err := e.js.Stream(e.ctx, bus.CommandStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storedCommand := func(seq uint64) *palisadev1.Command {
+		t.Helper()
+		m, err := stream.GetMsg(e.ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := &palisadev1.Command{}
+		if err := proto.Unmarshal(m.Data, cmd); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+
+	sent := child(t, true)
+	if _, err := e.sub.Submit(e.ctx, sent, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, rev, err := e.records.Get(e.ctx, sent.GetOperationId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := storedCommand(1)
+	if got.GetRecordRevision() != rev || rev == 0 {
+		t.Fatalf("stored command names revision %d, the record is at %d", got.GetRecordRevision(), rev)
+	}
+	if sent.GetRecordRevision() != 0 {
+		t.Error("Submit set the revision on the caller's command")
+	}
+	if rec, _, _ := e.records.Get(e.ctx, sent.GetOperationId()); !proto.Equal(NewRecord(got), rec) {
+		t.Fatalf("the record the stored command makes is not the record stored:\n%v\n%v", NewRecord(got), rec)
+	}
+
+	// The record there already, and the command stored again after the
+	// de-duplication window: no revision is named.
+	time.Sleep(2 * top.DuplicateWindow)
+	if _, err := e.sub.Submit(e.ctx, child(t, true), nil); err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(e.ctx)
+	if err != nil || info.State.Msgs != 2 {
+		t.Fatalf("after the repeat: %+v, %v; want the command stored twice", info.State, err)
+	}
+	if got := storedCommand(info.State.LastSeq); got.GetRecordRevision() != 0 {
+		t.Errorf("command for a record found there names revision %d, want 0", got.GetRecordRevision())
+	}
+
+	api, err := NewSubmitter(e.ctx, e.js, e.records, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Submit(e.ctx, authorize(t, requestID, 443), nil); err != nil {
+		t.Fatal(err)
+	}
+	if info, err = stream.Info(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedCommand(info.State.LastSeq); got.GetRecordRevision() != 0 {
+		t.Errorf("a command stored first names revision %d, want 0", got.GetRecordRevision())
 	}
 }

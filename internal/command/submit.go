@@ -186,7 +186,7 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 		s.log.WarnContext(ctx, "accepted, record not written", "operation_id", cmd.GetOperationId(), "error", indexErr)
 		return rec, nil
 	}
-	switch err := s.records.CreateIndexed(ctx, rec); {
+	switch _, err := s.records.CreateIndexed(ctx, rec); {
 	case errors.Is(err, operations.ErrExists):
 		if rec, err := s.existing(ctx, cmd); rec != nil || err != nil {
 			return rec, err

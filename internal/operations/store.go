@@ -144,7 +144,7 @@ func (s *Store) Create(ctx context.Context, rec *palisadev1.OperationRecord) err
 	if err := s.Index(ctx, rec); err != nil {
 		return err
 	}
-	if err := s.CreateIndexed(ctx, rec); err != nil {
+	if _, err := s.CreateIndexed(ctx, rec); err != nil {
 		return err
 	}
 	s.announce(ctx, rec)
@@ -164,20 +164,21 @@ func (s *Store) Index(ctx context.Context, rec *palisadev1.OperationRecord) erro
 }
 
 // CreateIndexed stores a new record whose index entry Index wrote, and
-// announces nothing: the caller does (Announce, or AnnounceAsync).
-// ErrExists when the id is taken.
-func (s *Store) CreateIndexed(ctx context.Context, rec *palisadev1.OperationRecord) error {
+// announces nothing: the caller does (Announce, or AnnounceAsync). It
+// returns the record's revision; ErrExists when the id is taken.
+func (s *Store) CreateIndexed(ctx context.Context, rec *palisadev1.OperationRecord) (uint64, error) {
 	b, err := proto.Marshal(rec)
 	if err != nil {
-		return fmt.Errorf("encode operation %s: %w", rec.GetId(), err)
+		return 0, fmt.Errorf("encode operation %s: %w", rec.GetId(), err)
 	}
-	if _, err := s.kv.Create(ctx, rec.GetId(), b); err != nil {
+	rev, err := s.kv.Create(ctx, rec.GetId(), b)
+	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
-			return ErrExists
+			return 0, ErrExists
 		}
-		return fmt.Errorf("create operation %s: %w", rec.GetId(), err)
+		return 0, fmt.Errorf("create operation %s: %w", rec.GetId(), err)
 	}
-	return nil
+	return rev, nil
 }
 
 // AnnounceWithoutWaiting makes every change this store makes from now on
