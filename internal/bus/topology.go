@@ -217,8 +217,25 @@ func ValidToken(s string) bool {
 
 // Declare creates or updates every stream, consumer and bucket. It is
 // idempotent; in production one bootstrap step owns it so that two versions
-// never flip a definition back and forth.
+// never flip a definition back and forth. A server whose store cannot
+// hold what the streams reserve refuses one of them; the error then says
+// how much that is.
 func Declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	err := declare(ctx, js, t)
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrStorageResourcesExceeded {
+		return fmt.Errorf("%w: the streams reserve %.1f GiB of the server's JetStream store, and need room besides for the records, the index and the audit trail; "+
+			"give the server a larger max_file_store or, where none is set (it then takes three quarters of the disk's free space when it starts), more free disk",
+			err, float64(t.Reserved())/(1<<30))
+	}
+	return err
+}
+
+// jsErrStorageResourcesExceeded is JetStream's answer to a stream whose
+// byte limit does not fit what is left of the server's store.
+const jsErrStorageResourcesExceeded = 10047
+
+func declare(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	if t.Replicas < 1 {
 		t.Replicas = 1
 	}

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -66,14 +67,13 @@ func TestReservedIsWhatDeclareReserves(t *testing.T) {
 	short := natstest.Connect(t, natstest.Server(t, natsembed.Options{MaxStore: top.Reserved() - 1}))
 	err := bus.Declare(ctx, short, top)
 	var apiErr *jetstream.APIError
-	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jsErrStorageResourcesExceeded {
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != 10047 { // insufficient storage resources available
 		t.Fatalf("declare on a store one byte short: %v, want JetStream's refusal for want of storage", err)
 	}
+	if !strings.Contains(err.Error(), "the streams reserve 4.0 GiB") || !strings.Contains(err.Error(), "max_file_store") {
+		t.Errorf("the refusal does not say what the streams reserve and what to do: %v", err)
+	}
 }
-
-// jsErrStorageResourcesExceeded is JetStream's "insufficient storage
-// resources available" on a single server.
-const jsErrStorageResourcesExceeded = 10047
 
 // TestDeclareShrinksStreamsMadeLarger: streams made with the byte limits
 // of before (8 GiB of events and of dead letters) take the default's on
