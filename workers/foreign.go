@@ -16,11 +16,10 @@ import (
 //
 // The record keeps the command it was created for. What may differ
 // between two publications of one operation's command is left out: the
-// accept time, the record revision it names (none once the record was
-// there before it), and for a rollout's child the group's rules as its
-// rollout last read them (a driver that took over reads them again),
-// with the hash over them. A record without its command is judged by the
-// request hash alone.
+// accept time, and for a rollout's child the group's rules as its rollout
+// last read them (a driver that took over reads them again), with the
+// hash over them. A record without its command is judged by the request
+// hash alone.
 func foreign(rec *palisadev1.OperationRecord, cmd *palisadev1.Command) bool {
 	if rec.GetCommand() == nil {
 		return len(rec.GetRequestHash()) > 0 && !bytes.Equal(rec.GetRequestHash(), cmd.GetRequestHash())
@@ -32,7 +31,7 @@ func foreign(rec *palisadev1.OperationRecord, cmd *palisadev1.Command) bool {
 // publications of the same operation's command.
 func comparable(cmd *palisadev1.Command) *palisadev1.Command {
 	c := proto.Clone(cmd).(*palisadev1.Command)
-	c.AcceptTime, c.RecordRevision = nil, 0
+	c.AcceptTime = nil
 	if a := c.GetApplyRuleChange(); a != nil {
 		c.RequestHash = nil
 		a.ObservedIngress, a.ObservedEgress, a.Observed = nil, nil, false

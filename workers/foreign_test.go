@@ -44,8 +44,6 @@ func TestForeign(t *testing.T) {
 				c.RequestHash = []byte{3}
 				c.GetApplyRuleChange().ObservedIngress = nil
 			}), false},
-		{"child naming its record's revision", &palisadev1.OperationRecord{Command: child},
-			edit(child, func(c *palisadev1.Command) { c.RecordRevision = 42 }), false},
 		{"child of another change", &palisadev1.OperationRecord{Command: child},
 			edit(child, func(c *palisadev1.Command) { c.GetApplyRuleChange().Change.AuthorizeIngress = perm("0.0.0.0/0") }), true},
 		{"record without its command, same hash", &palisadev1.OperationRecord{RequestHash: []byte{1}}, authorize, false},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
+	"github.com/palisadehq/palisade/internal/bus"
 	"github.com/palisadehq/palisade/internal/command"
 	"github.com/palisadehq/palisade/internal/ec2client"
 	"github.com/palisadehq/palisade/internal/ec2errors"
@@ -203,19 +205,19 @@ type recordRead struct {
 
 // startingRecord is the delivery's operation record for begin to start
 // from. A command whose submitter stored the record first names the
-// record's revision (record_revision; see
+// record's revision (bus.RecordRevisionHeader; see
 // command.Submitter.WriteRecordFirst), and the record it stored there is
 // the one the command makes: begin's compare-and-set on that revision
 // proves it is still there, and a record changed since (the rollout
 // stopped, an earlier delivery ran) fails it and is read then. So the
 // commands of a rollout's children start without a read. Any other
-// command's record is read (readRecord). The revision is trusted as far
-// as the command is: only the API's and the workers' users may publish
-// commands (bus permissions), and whoever can could as well publish any
-// change.
+// command's record is read (readRecord), as is one whose header does not
+// hold a revision. The revision is trusted as far as the command is:
+// only the API's and the workers' users may publish commands (bus
+// permissions), and whoever can could as well publish any change.
 func (d *delivery) startingRecord() <-chan recordRead {
-	rev := d.cmd.GetRecordRevision()
-	if rev == 0 {
+	rev, err := strconv.ParseUint(d.msg.Headers().Get(bus.RecordRevisionHeader), 10, 64)
+	if err != nil || rev == 0 {
 		return d.readRecord()
 	}
 	read := make(chan recordRead, 1)

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ import (
 func (e *claimEnv) publishBare(port int32) (*palisadev1.Command, jetstream.Consumer) {
 	e.t.Helper()
 	cmd := e.authorizeCommand(port)
-	return cmd, e.publish(cmd)
+	return cmd, e.publish(cmd, nil)
 }
 
 func (e *claimEnv) authorizeCommand(port int32) *palisadev1.Command {
@@ -33,9 +34,9 @@ func (e *claimEnv) authorizeCommand(port int32) *palisadev1.Command {
 }
 
 // publishNamed stores an authorize command for port as a submitter
-// writing records first does: its record, then the command naming the
-// record's revision.
-func (e *claimEnv) publishNamed(port int32) (*palisadev1.Command, jetstream.Consumer) {
+// writing records first does: its record, then the command, whose header
+// names the record's revision; or, with a revision, names that instead.
+func (e *claimEnv) publishNamed(port int32, revision ...string) (*palisadev1.Command, jetstream.Consumer) {
 	e.t.Helper()
 	cmd := e.authorizeCommand(port)
 	rec := command.NewRecord(cmd)
@@ -46,18 +47,22 @@ func (e *claimEnv) publishNamed(port int32) (*palisadev1.Command, jetstream.Cons
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	named := proto.CloneOf(cmd)
-	named.RecordRevision = rev
-	return cmd, e.publish(named)
+	h := nats.Header{}
+	h.Set(bus.RecordRevisionHeader, strconv.FormatUint(rev, 10))
+	for _, r := range revision {
+		h.Set(bus.RecordRevisionHeader, r)
+	}
+	return cmd, e.publish(cmd, h)
 }
 
-func (e *claimEnv) publish(cmd *palisadev1.Command) jetstream.Consumer {
+func (e *claimEnv) publish(cmd *palisadev1.Command, header nats.Header) jetstream.Consumer {
 	e.t.Helper()
 	data, err := proto.Marshal(cmd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ack, err := e.js.Publish(e.ctx, bus.CommandSubject(staleAccount, staleRegion, e.group), data, jetstream.WithMsgID(cmd.GetOperationId()))
+	ack, err := e.js.PublishMsg(e.ctx, &nats.Msg{Subject: bus.CommandSubject(staleAccount, staleRegion, e.group), Data: data, Header: header},
+		jetstream.WithMsgID(cmd.GetOperationId()))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -133,6 +138,24 @@ func TestWorkerStartsFromTheRecordItsCommandNames(t *testing.T) {
 	}
 	if !proto.Equal(rec.GetCommand(), cmd) || len(rec.GetHistory()) != 3 {
 		t.Fatalf("record's command %v and %d events, want the command as sent and 3 events", rec.GetCommand(), len(rec.GetHistory()))
+	}
+}
+
+// TestWorkerReadsTheRecordWhenTheHeaderNamesNoRevision: a header that
+// does not hold a revision is no name; the worker reads the record and
+// runs the command from it.
+func TestWorkerReadsTheRecordWhenTheHeaderNamesNoRevision(t *testing.T) {
+	e := newClaimEnv(t, nil)
+	for i, bad := range []string{"", "0", "-3", "twelve"} {
+		cmd, cons := e.publishNamed(int32(7000+i), bad)
+		e.handle(e.fetch(cons, time.Second))
+		rec, _ := e.record(cmd.GetOperationId())
+		if st := rec.GetMetadata().GetState(); st != palisadev1.OperationState_OPERATION_STATE_SUCCEEDED {
+			t.Fatalf("header %q: operation %v, want SUCCEEDED", bad, st)
+		}
+	}
+	if n := e.rules(); n != 4 {
+		t.Fatalf("%d rules, want 4", n)
 	}
 }
 

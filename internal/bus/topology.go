@@ -32,6 +32,13 @@ const (
 	CommandSubjectPrefix = "palisade.commands"
 	// queueSubjectPrefix is where the stream stores them, partitioned.
 	queueSubjectPrefix = "palisade.queue"
+	// RecordRevisionHeader, on a command's message, is the revision at
+	// which its submitter stored the operation's record before the
+	// command (a rollout driver does), so a worker can start from that
+	// record without reading it. A header rather than a field of the
+	// command: a worker that does not know it still takes the command
+	// for its record's own.
+	RecordRevisionHeader = "Palisade-Record-Revision"
 
 	// EventStream keeps every operation's status events.
 	EventStream = "PALISADE_EVENTS"

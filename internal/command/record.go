@@ -1,21 +1,14 @@
 package command
 
 import (
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/operations"
 )
 
-// NewRecord builds the ACCEPTED operation record of a command. The record
-// keeps the command as its submitter wrote it, before the record existed:
-// without the record revision a stored command may name.
+// NewRecord builds the ACCEPTED operation record of a command.
 func NewRecord(cmd *palisadev1.Command) *palisadev1.OperationRecord {
-	if cmd.GetRecordRevision() != 0 {
-		cmd = proto.CloneOf(cmd)
-		cmd.RecordRevision = 0
-	}
 	kind, loc, group := Describe(cmd)
 	return operations.NewRecord(cmd.GetOperationId(), cmd.GetRequestHash(), cmd, &palisadev1.OperationMetadata{
 		State:      palisadev1.OperationState_OPERATION_STATE_ACCEPTED,

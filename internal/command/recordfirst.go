@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"google.golang.org/protobuf/proto"
-
 	palisadev1 "github.com/palisadehq/palisade/gen/palisade/v1"
 	"github.com/palisadehq/palisade/internal/operations"
 )
@@ -41,10 +39,10 @@ func (s *Submitter) WriteRecordFirst() { s.recordFirst = true }
 //     ACCEPTED may not have, and its command is stored as below;
 //  2. the command, with the operation id as message id, so an earlier
 //     writer's copy within the de-duplication window is not stored twice.
-//     A record this call created is named by its revision in the command
-//     (record_revision): the worker starts from the record as the command
-//     makes it, with compare-and-set on that revision, and needs no read
-//     of it while nobody else has changed it;
+//     A record this call created is named by its revision, in the
+//     message's header bus.RecordRevisionHeader: the worker starts from
+//     the record as the command makes it, with compare-and-set on that
+//     revision, and needs no read of it while nobody else has changed it;
 //  3. the record's first event, once the command is stored.
 func (s *Submitter) submitRecordFirst(ctx context.Context, cmd *palisadev1.Command, stream, subject string, body []byte, queue string, afterStore func(context.Context)) (*palisadev1.OperationRecord, error) {
 	rec := NewRecord(cmd)
@@ -71,14 +69,10 @@ func (s *Submitter) submitRecordFirst(ctx context.Context, cmd *palisadev1.Comma
 		s.log.WarnContext(ctx, "operation record not written", "operation_id", cmd.GetOperationId(), "error", err)
 		return nil, &UnavailableError{What: "the operation store is unavailable", Err: err}
 	}
-	if created {
-		named := proto.CloneOf(cmd)
-		named.RecordRevision = rev
-		if body, err = marshal(named); err != nil {
-			return nil, err
-		}
+	if !created {
+		rev = 0 // found, not written here: its revision is not known
 	}
-	if err := s.store(ctx, cmd, stream, subject, body, queue); err != nil {
+	if err := s.store(ctx, cmd, stream, subject, body, queue, rev); err != nil {
 		return nil, err
 	}
 	if afterStore != nil {
@@ -107,5 +101,5 @@ func (s *Submitter) Requeue(ctx context.Context, cmd *palisadev1.Command) error 
 	if err != nil {
 		return err
 	}
-	return s.store(ctx, cmd, stream, subject, body, "the command queue")
+	return s.store(ctx, cmd, stream, subject, body, "the command queue", 0)
 }

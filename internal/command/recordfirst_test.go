@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -166,10 +167,10 @@ func TestRequeueWithoutNATSIsUnavailable(t *testing.T) {
 }
 
 // TestRecordFirstCommandNamesItsRecord: the command a submitter writing
-// records first stores names the revision of the record it created, so
-// the worker can start from that record without reading it; a command
-// stored for a record found already there names none, nor does a
-// command stored first (the API's).
+// records first stores names, in a header, the revision of the record it
+// created, so the worker can start from that record without reading it;
+// a command stored for a record found already there names none, nor
+// does a command stored first (the API's).
 func TestRecordFirstCommandNamesItsRecord(t *testing.T) {
 	top := bus.DefaultTopology(1)
 	top.DuplicateWindow = 100 * time.Millisecond
@@ -179,7 +180,8 @@ func TestRecordFirstCommandNamesItsRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storedCommand := func(seq uint64) *palisadev1.Command {
+	// named is the revision the command stored at seq names, "" for none.
+	named := func(seq uint64) (string, *palisadev1.Command) {
 		t.Helper()
 		m, err := stream.GetMsg(e.ctx, seq)
 		if err != nil {
@@ -189,26 +191,23 @@ func TestRecordFirstCommandNamesItsRecord(t *testing.T) {
 		if err := proto.Unmarshal(m.Data, cmd); err != nil {
 			t.Fatal(err)
 		}
-		return cmd
+		return m.Header.Get(bus.RecordRevisionHeader), cmd
 	}
 
 	sent := child(t, true)
 	if _, err := e.sub.Submit(e.ctx, sent, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, rev, err := e.records.Get(e.ctx, sent.GetOperationId())
+	rec, rev, err := e.records.Get(e.ctx, sent.GetOperationId())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := storedCommand(1)
-	if got.GetRecordRevision() != rev || rev == 0 {
-		t.Fatalf("stored command names revision %d, the record is at %d", got.GetRecordRevision(), rev)
+	got, cmd := named(1)
+	if got != strconv.FormatUint(rev, 10) {
+		t.Fatalf("stored command names revision %q, the record is at %d", got, rev)
 	}
-	if sent.GetRecordRevision() != 0 {
-		t.Error("Submit set the revision on the caller's command")
-	}
-	if rec, _, _ := e.records.Get(e.ctx, sent.GetOperationId()); !proto.Equal(NewRecord(got), rec) {
-		t.Fatalf("the record the stored command makes is not the record stored:\n%v\n%v", NewRecord(got), rec)
+	if !proto.Equal(NewRecord(cmd), rec) {
+		t.Fatalf("the record the stored command makes is not the record stored:\n%v\n%v", NewRecord(cmd), rec)
 	}
 
 	// The record there already, and the command stored again after the
@@ -221,8 +220,8 @@ func TestRecordFirstCommandNamesItsRecord(t *testing.T) {
 	if err != nil || info.State.Msgs != 2 {
 		t.Fatalf("after the repeat: %+v, %v; want the command stored twice", info.State, err)
 	}
-	if got := storedCommand(info.State.LastSeq); got.GetRecordRevision() != 0 {
-		t.Errorf("command for a record found there names revision %d, want 0", got.GetRecordRevision())
+	if got, _ := named(info.State.LastSeq); got != "" {
+		t.Errorf("command for a record found there names revision %q, want none", got)
 	}
 
 	api, err := NewSubmitter(e.ctx, e.js, e.records, nil)
@@ -235,7 +234,7 @@ func TestRecordFirstCommandNamesItsRecord(t *testing.T) {
 	if info, err = stream.Info(e.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := storedCommand(info.State.LastSeq); got.GetRecordRevision() != 0 {
-		t.Errorf("a command stored first names revision %d, want 0", got.GetRecordRevision())
+	if got, _ := named(info.State.LastSeq); got != "" {
+		t.Errorf("a command stored first names revision %q, want none", got)
 	}
 }

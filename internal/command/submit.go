@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -172,7 +173,7 @@ func (s *Submitter) submit(ctx context.Context, cmd *palisadev1.Command, afterSt
 	rec := NewRecord(cmd)
 	indexed := make(chan error, 1)
 	go func() { indexed <- s.records.Index(ctx, rec) }()
-	err = s.store(ctx, cmd, stream, subject, body, queue)
+	err = s.store(ctx, cmd, stream, subject, body, queue, 0)
 	indexErr := <-indexed
 	if err != nil {
 		return nil, err
@@ -237,13 +238,20 @@ func marshal(cmd *palisadev1.Command) ([]byte, error) {
 	return body, nil
 }
 
-// store publishes cmd's encoded body with its operation id as message id.
-// nil once JetStream holds it: stored now (counted as accepted), or
-// before under the same id by the same request.
-func (s *Submitter) store(ctx context.Context, cmd *palisadev1.Command, stream, subject string, body []byte, queue string) error {
+// store publishes cmd's encoded body with its operation id as message id,
+// and recordRev, when not 0, as the revision of the record written before
+// it (bus.RecordRevisionHeader). nil once JetStream holds it: stored now
+// (counted as accepted), or before under the same id by the same request.
+func (s *Submitter) store(ctx context.Context, cmd *palisadev1.Command, stream, subject string, body []byte, queue string, recordRev uint64) error {
 	// The trace context travels with the command, so the worker's spans
 	// (and a rollout's children) join the caller's trace.
 	header, published := tracing.Publish(ctx, stream, subject)
+	if recordRev != 0 {
+		if header == nil {
+			header = nats.Header{}
+		}
+		header.Set(bus.RecordRevisionHeader, strconv.FormatUint(recordRev, 10))
+	}
 	ack, err := s.publish(ctx, stream, subject, body, header, cmd.GetOperationId())
 	published(err)
 	if err != nil {

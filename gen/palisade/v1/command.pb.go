@@ -88,12 +88,6 @@ type Command struct {
 	// different one under the same request_id.
 	RequestHash []byte                 `protobuf:"bytes,4,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
 	AcceptTime  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=accept_time,json=acceptTime,proto3" json:"accept_time,omitempty"`
-	// The revision at which the submitter stored this command's operation
-	// record before storing the command; 0 when it stored the command first
-	// (the API does), or found the record already there. A worker starts
-	// from the record as the command makes it, compared-and-set on this
-	// revision: it reads the record only when the record has moved since.
-	RecordRevision uint64 `protobuf:"varint,6,opt,name=record_revision,json=recordRevision,proto3" json:"record_revision,omitempty"`
 	// Types that are valid to be assigned to Request:
 	//
 	//	*Command_CreateSecurityGroup
@@ -177,13 +171,6 @@ func (x *Command) GetAcceptTime() *timestamppb.Timestamp {
 		return x.AcceptTime
 	}
 	return nil
-}
-
-func (x *Command) GetRecordRevision() uint64 {
-	if x != nil {
-		return x.RecordRevision
-	}
-	return 0
 }
 
 func (x *Command) GetRequest() isCommand_Request {
@@ -1030,7 +1017,7 @@ var File_palisade_v1_command_proto protoreflect.FileDescriptor
 
 const file_palisade_v1_command_proto_rawDesc = "" +
 	"\n" +
-	"\x19palisade/v1/command.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bpalisade/v1/operation.proto\x1a!palisade/v1/rollout_service.proto\x1a(palisade/v1/security_group_service.proto\x1a\x17palisade/v1/types.proto\"\xb1\v\n" +
+	"\x19palisade/v1/command.proto\x12\vpalisade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bpalisade/v1/operation.proto\x1a!palisade/v1/rollout_service.proto\x1a(palisade/v1/security_group_service.proto\x1a\x17palisade/v1/types.proto\"\x88\v\n" +
 	"\aCommand\x12!\n" +
 	"\foperation_id\x18\x01 \x01(\tR\voperationId\x12\x16\n" +
 	"\x06caller\x18\x02 \x01(\tR\x06caller\x12\x1d\n" +
@@ -1038,8 +1025,7 @@ const file_palisade_v1_command_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tR\trequestId\x12!\n" +
 	"\frequest_hash\x18\x04 \x01(\fR\vrequestHash\x12;\n" +
 	"\vaccept_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"acceptTime\x12'\n" +
-	"\x0frecord_revision\x18\x06 \x01(\x04R\x0erecordRevision\x12]\n" +
+	"acceptTime\x12]\n" +
 	"\x15create_security_group\x18\n" +
 	" \x01(\v2'.palisade.v1.CreateSecurityGroupRequestH\x00R\x13createSecurityGroup\x12`\n" +
 	"\x11authorize_ingress\x18\v \x01(\v21.palisade.v1.AuthorizeSecurityGroupIngressRequestH\x00R\x10authorizeIngress\x12]\n" +
