@@ -69,9 +69,7 @@ func (s *Submitter) submitRecordFirst(ctx context.Context, cmd *palisadev1.Comma
 		s.log.WarnContext(ctx, "operation record not written", "operation_id", cmd.GetOperationId(), "error", err)
 		return nil, &UnavailableError{What: "the operation store is unavailable", Err: err}
 	}
-	if !created {
-		rev = 0 // found, not written here: its revision is not known
-	}
+	// rev is 0 for a record found there: its revision is not known here.
 	if err := s.store(ctx, cmd, stream, subject, body, queue, rev); err != nil {
 		return nil, err
 	}
