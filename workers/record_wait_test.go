@@ -106,8 +106,28 @@ func TestWorkerWritesTheRecordNobodyWrote(t *testing.T) {
 	}
 }
 
-// operationsStream is the operations bucket's stream.
-const operationsStream = "KV_" + bus.OperationsBucket
+// recordReads counts the worker's reads of operation records from now
+// on; the function it returns says how many were made so far.
+func (e *claimEnv) recordReads() func() int32 {
+	e.t.Helper()
+	var reads atomic.Int32
+	nc := e.js.Conn()
+	sub, err := nc.Subscribe("$JS.API.STREAM.MSG.GET.KV_"+bus.OperationsBucket, func(*nats.Msg) { reads.Add(1) })
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := nc.Flush(); err != nil {
+		e.t.Fatal(err)
+	}
+	return func() int32 {
+		e.t.Helper()
+		if err := nc.Flush(); err != nil {
+			e.t.Fatal(err)
+		}
+		return reads.Load()
+	}
+}
 
 // TestWorkerStartsFromTheRecordItsCommandNames: a command naming its
 // record's revision runs from the record as the command makes it,
@@ -116,20 +136,9 @@ const operationsStream = "KV_" + bus.OperationsBucket
 func TestWorkerStartsFromTheRecordItsCommandNames(t *testing.T) {
 	e := newClaimEnv(t, nil)
 	cmd, cons := e.publishNamed(8443)
-	var reads atomic.Int32
-	sub, err := e.js.Conn().Subscribe("$JS.API.STREAM.MSG.GET."+operationsStream, func(*nats.Msg) { reads.Add(1) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := e.js.Conn().Flush(); err != nil {
-		t.Fatal(err)
-	}
+	reads := e.recordReads()
 	e.handle(e.fetch(cons, time.Second))
-	if err := e.js.Conn().Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if n := reads.Load(); n != 0 {
+	if n := reads(); n != 0 {
 		t.Errorf("%d reads of records, want none", n)
 	}
 	rec, _ := e.record(cmd.GetOperationId())
@@ -142,8 +151,8 @@ func TestWorkerStartsFromTheRecordItsCommandNames(t *testing.T) {
 }
 
 // TestWorkerReadsTheRecordWhenTheHeaderNamesNoRevision: a header that
-// does not hold a revision is no name; the worker reads the record and
-// runs the command from it.
+// does not hold a revision is no name; the worker runs the command from
+// the record as read.
 func TestWorkerReadsTheRecordWhenTheHeaderNamesNoRevision(t *testing.T) {
 	e := newClaimEnv(t, nil)
 	for i, bad := range []string{"", "0", "-3", "twelve"} {

@@ -202,7 +202,7 @@ func TestHelmStorageHoldsTheStreams(t *testing.T) {
 		t.Fatalf("the streams reserve %d of %d bytes, leaving %d for the records, the index and the audit trail", top.Reserved(), maxStore, free)
 	}
 	js := natstest.Connect(t, natstest.Server(t, natsembed.Options{MaxStore: maxStore}))
-	if err := bus.Declare(context.Background(), js, bus.DefaultTopology(1)); err != nil {
+	if err := bus.Declare(context.Background(), js, top); err != nil {
 		t.Fatalf("declare on a node of the Helm values' storage: %v", err)
 	}
 }
