@@ -33,6 +33,7 @@ func main() {
 		fmt.Println("palisade", buildinfo.Read())
 		return
 	}
+	tuneGC(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stderr)
 	stop()
