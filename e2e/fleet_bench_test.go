@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -175,6 +177,12 @@ func processCPU(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// workerEnv is added to the environment of the `palisade worker` processes
+// the benchmarks start, to compare runtime settings on the same binary:
+//
+//	go test -run '^$' -bench RolloutFleet -benchtime 1x ./e2e/ -worker-env GOGC=100
+var workerEnv = flag.String("worker-env", "", "comma-separated `KEY=VALUE`s added to the environment of benchmarks' worker processes")
+
 // startWorkerProcessWith runs `palisade worker` against the env's NATS and
 // EC2 endpoint with args until the benchmark ends, or until it is stopped
 // earlier.
@@ -186,6 +194,9 @@ func startWorkerProcessWith(b *testing.B, bin string, e *env, n int, args ...str
 	cmd := exec.Command(bin, append([]string{"worker", "--nats-url", e.ns.ClientURL(), "--ec2-endpoint", e.simURL,
 		"--log-level", "warn"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if *workerEnv != "" {
+		cmd.Env = append(os.Environ(), strings.Split(*workerEnv, ",")...)
+	}
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}

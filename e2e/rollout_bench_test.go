@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -168,23 +167,9 @@ func runPalisadeRollout(b *testing.B, procs int) benchResult {
 }
 
 // startWorkerProcess runs `palisade worker` against the env's NATS and EC2
-// endpoint until the benchmark ends.
+// endpoint, paced at the benchmark's rate factor, until the benchmark ends.
 func startWorkerProcess(b *testing.B, bin string, e *env, n int) {
-	logf, err := os.Create(filepath.Join(b.TempDir(), fmt.Sprintf("worker-%d.log", n)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(bin, "worker", "--nats-url", e.ns.ClientURL(), "--ec2-endpoint", e.simURL,
-		"--ec2-rate-factor", fmt.Sprint(benchSpeed), "--log-level", "warn")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		_ = logf.Close()
-	})
+	startWorkerProcessWith(b, bin, e, n, "--ec2-rate-factor", fmt.Sprint(benchSpeed))
 }
 
 // waitWorkersReady waits until every worker process is pulling rollouts,
