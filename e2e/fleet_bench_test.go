@@ -113,7 +113,9 @@ func benchFleet(b *testing.B, procs int) {
 	hostCPU := processCPU(b) - startCPU
 	msgs := natsMessages(b, e) - startMsgs
 	var workerCPU time.Duration
+	var workerPeak float64 // the largest worker process's peak memory, MiB
 	for _, w := range workers {
+		workerPeak = max(workerPeak, peakMemoryMiB(w.Process.Pid))
 		_ = w.Process.Signal(syscall.SIGTERM)
 		if err := w.Wait(); w.ProcessState == nil {
 			b.Fatalf("worker process not stopped: %v", err)
@@ -154,6 +156,7 @@ func benchFleet(b *testing.B, procs int) {
 	perChild := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(total) }
 	b.ReportMetric(perChild(cpu), "cpu-ms/child")
 	b.ReportMetric(perChild(workerCPU), "worker-cpu-ms/child")
+	b.ReportMetric(workerPeak, "worker-peak-MiB")
 	b.ReportMetric(float64(msgs)/float64(total), "nats-msgs/child")
 	b.ReportMetric(0, "ns/op")
 }
@@ -166,6 +169,27 @@ func natsMessages(b *testing.B, e *env) int64 {
 		b.Fatal(err)
 	}
 	return v.InMsgs + v.OutMsgs
+}
+
+// peakMemoryMiB is the most resident memory a running process has held
+// (what the garbage collector's setting trades CPU for), from Linux's
+// VmHWM, or 0 where the system does not say. Not the rusage of its end:
+// Linux counts there the memory of the process that started it, as it
+// was when it did.
+func peakMemoryMiB(pid int) float64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kib float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%f kB", &kib); err == nil {
+				return kib / 1024
+			}
+		}
+	}
+	return 0
 }
 
 // processCPU is the CPU time this process has used, user and system.

@@ -8,7 +8,7 @@ import "runtime/debug"
 // much per command (the SDK's middleware, JetStream's answers) beside a
 // small live heap, so its collector ran often: on the fleet rollout
 // benchmark this cuts a worker process's CPU per rollout child by about a
-// tenth, for about 35 MiB more at its peak (README, Benchmarks).
+// tenth, for about 30 MiB more at its peak (README, Benchmarks).
 // GOMEMLIMIT, which the Kubernetes manifests set from the container's
 // limit, still makes it collect sooner as the heap nears that limit.
 const gcPercent = 200
