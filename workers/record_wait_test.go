@@ -47,11 +47,12 @@ func (e *claimEnv) publishNamed(port int32, revision ...string) (*palisadev1.Com
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	h := nats.Header{}
-	h.Set(bus.RecordRevisionHeader, strconv.FormatUint(rev, 10))
-	for _, r := range revision {
-		h.Set(bus.RecordRevisionHeader, r)
+	named := strconv.FormatUint(rev, 10)
+	if len(revision) > 0 {
+		named = revision[0]
 	}
+	h := nats.Header{}
+	h.Set(bus.RecordRevisionHeader, named)
 	return cmd, e.publish(cmd, h)
 }
 
