@@ -167,8 +167,13 @@ func (s *Sim) SetThrottle(on bool, speedFactor float64) {
 // "Unknown".
 func (s *Sim) Counters() map[string]map[string]int64 { return s.stats.counters() }
 
-// ResetCounters clears the counters and the call log.
+// ResetCounters clears the counters and the call log, and starts the peak
+// of calls in flight again from the calls in flight now.
 func (s *Sim) ResetCounters() { s.stats.reset() }
+
+// PeakInFlight returns the most calls the endpoint has served at once
+// (arrived, not yet answered) since the counters were last reset.
+func (s *Sim) PeakInFlight() int { return s.stats.peakInFlight() }
 
 // CallLog returns the calls in arrival order. It keeps the most recent
 // 100 000 calls so a long-running endpoint does not grow without bound.

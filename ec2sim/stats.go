@@ -8,15 +8,20 @@ const (
 	outcomeDropped = "Dropped" // the connection was closed unanswered
 )
 
-// stats keeps the outcome counters and the call log. A call is entered in
-// the log when it arrives, so the log is in arrival order even when calls
-// finish out of order, and completed when it ends.
+// stats keeps the outcome counters, the call log and the calls in flight.
+// A call is entered in the log when it arrives, so the log is in arrival
+// order even when calls finish out of order, and completed when it ends.
 type stats struct {
 	limit  int // most calls kept in the log
 	mu     sync.Mutex
 	counts map[string]map[string]int64
 	calls  []Call
 	base   int // absolute index of calls[0]; grows when old entries are trimmed
+	// inFlight is the calls arrived and not finished; peak the most there
+	// were at once since the last reset: how many calls the clients kept
+	// going in parallel, which is what a client's concurrency is worth
+	// when every call takes the endpoint's latency.
+	inFlight, peak int
 }
 
 func (st *stats) arrive(c Call) int {
@@ -29,6 +34,8 @@ func (st *stats) arrive(c Call) int {
 		st.base += n
 	}
 	st.calls = append(st.calls, c)
+	st.inFlight++
+	st.peak = max(st.peak, st.inFlight)
 	return st.base + len(st.calls) - 1
 }
 
@@ -45,6 +52,7 @@ func (st *stats) finish(idx int, c Call) {
 		st.counts[c.Action] = m
 	}
 	m[c.Outcome]++
+	st.inFlight--
 	if i := idx - st.base; i >= 0 && i < len(st.calls) {
 		st.calls[i] = c
 	}
@@ -70,9 +78,19 @@ func (st *stats) log() []Call {
 	return append([]Call(nil), st.calls...)
 }
 
+// peakInFlight is the most calls in flight at once since the last reset.
+func (st *stats) peakInFlight() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.peak
+}
+
+// reset forgets the counters and the log; the peak starts again from the
+// calls in flight now.
 func (st *stats) reset() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.peak = st.inFlight
 	st.counts = nil
 	st.base += len(st.calls)
 	st.calls = nil

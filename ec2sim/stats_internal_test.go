@@ -24,3 +24,27 @@ func TestCallLogTrimsOldestHalf(t *testing.T) {
 		t.Fatalf("after reset: %+v %v", st.log(), st.counters())
 	}
 }
+
+func TestPeakInFlight(t *testing.T) {
+	st := &stats{limit: 10}
+	a := st.arrive(Call{Action: "a"})
+	b := st.arrive(Call{Action: "b"})
+	st.finish(a, Call{Action: "a", Outcome: outcomeOK})
+	c := st.arrive(Call{Action: "c"})
+	if got := st.peakInFlight(); got != 2 {
+		t.Fatalf("peak = %d, want 2 (a and b, then b and c)", got)
+	}
+	// After a reset the peak starts from what is still in flight (b, c).
+	st.reset()
+	if got := st.peakInFlight(); got != 2 {
+		t.Fatalf("peak after reset = %d, want the 2 still in flight", got)
+	}
+	st.finish(b, Call{Action: "b", Outcome: outcomeOK})
+	st.finish(c, Call{Action: "c", Outcome: outcomeOK})
+	st.reset()
+	d := st.arrive(Call{Action: "d"})
+	st.finish(d, Call{Action: "d", Outcome: outcomeOK})
+	if got := st.peakInFlight(); got != 1 {
+		t.Fatalf("peak = %d, want 1", got)
+	}
+}
