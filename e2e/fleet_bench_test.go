@@ -24,10 +24,15 @@ import (
 // local EC2 endpoint throttling at EC2's own rates (factor 1) and taking
 // 100 ms per call, with a role assumed in each account.
 const (
-	fleetAccounts       = 8
 	fleetGroupsPerPlace = 60
 	fleetLatency        = 100 * time.Millisecond
 )
+
+// fleetAccounts sizes the fleet. The minimum does not depend on it (every
+// account-region's buckets run in parallel) while the CPU a rollout needs
+// grows with it, so smaller fleets show where one machine's cores, not
+// EC2's buckets, start to set the pace.
+var fleetAccounts = flag.Int("fleet-accounts", 8, "accounts of the fleet benchmark, 12 regions of 60 groups each")
 
 var fleetRegions = []string{
 	"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2",
@@ -39,9 +44,11 @@ func fleetAccount(i int) string { return fmt.Sprintf("1000000000%02d", i+1) }
 // BenchmarkRolloutFleet rolls one rule out to 5,760 groups in 96
 // account-regions through `palisade worker` processes (1 and 3) and
 // reports the completion time against the minimum EC2's buckets allow
-// (every account-region's in parallel).
+// (every account-region's in parallel). -fleet-accounts sizes the fleet
+// (8 accounts of 12 regions by default).
 //
 //	go test -run '^$' -bench RolloutFleet -benchtime 1x -timeout 30m ./e2e/
+//	go test -run '^$' -bench RolloutFleet -benchtime 1x ./e2e/ -fleet-accounts 2
 func BenchmarkRolloutFleet(b *testing.B) {
 	for _, procs := range []int{1, 3} {
 		b.Run(fmt.Sprintf("worker-processes=%d", procs), func(b *testing.B) {
@@ -53,6 +60,9 @@ func BenchmarkRolloutFleet(b *testing.B) {
 }
 
 func benchFleet(b *testing.B, procs int) {
+	if *fleetAccounts < 1 || *fleetAccounts > 99 {
+		b.Fatalf("-fleet-accounts %d: from 1 to 99", *fleetAccounts)
+	}
 	bin := palisadeBinary(b)
 	b.StopTimer()
 	const externalID = "palisade-bench"
@@ -60,7 +70,7 @@ func benchFleet(b *testing.B, procs int) {
 	var targets []*palisadev1.RolloutTarget
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for a := range fleetAccounts {
+	for a := range *fleetAccounts {
 		for _, reg := range fleetRegions {
 			targets = append(targets, &palisadev1.RolloutTarget{
 				Location: &palisadev1.Location{AccountId: fleetAccount(a), Region: reg}, Tags: map[string]string{"team": "platform"}})
@@ -125,14 +135,14 @@ func benchFleet(b *testing.B, procs int) {
 	cpu := hostCPU + workerCPU
 	e.sim.SetFaults(0, 0, 0)
 	e.sim.SetThrottle(false, 1)
-	total := fleetAccounts * len(fleetRegions) * fleetGroupsPerPlace
+	total := *fleetAccounts * len(fleetRegions) * fleetGroupsPerPlace
 	if ro.GetState() != palisadev1.RolloutState_ROLLOUT_STATE_SUCCEEDED || ro.GetProgress().GetSucceeded() != int32(total) {
 		b.Fatalf("rollout ended %v (%s): %v", ro.GetState(), ro.GetStateReason(), ro.GetProgress())
 	}
 	throttled, calls := throttledCalls(e.sim)
 	// Check the end state in one account-region per account.
-	for a := range fleetAccounts {
-		out, err := e.ec2.Client(fleetAccount(a), fleetRegions[a]).DescribeSecurityGroupRules(e.ctx, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(1000)})
+	for a := range *fleetAccounts {
+		out, err := e.ec2.Client(fleetAccount(a), fleetRegions[a%len(fleetRegions)]).DescribeSecurityGroupRules(e.ctx, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(1000)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -143,7 +153,7 @@ func benchFleet(b *testing.B, procs int) {
 			}
 		}
 		if n != fleetGroupsPerPlace {
-			b.Fatalf("%s %s: %d groups hold the rule, want %d", fleetAccount(a), fleetRegions[a], n, fleetGroupsPerPlace)
+			b.Fatalf("%s %s: %d groups hold the rule, want %d", fleetAccount(a), fleetRegions[a%len(fleetRegions)], n, fleetGroupsPerPlace)
 		}
 	}
 	minimum := ec2limits.Slowest(map[string]int{"AuthorizeSecurityGroupIngress": fleetGroupsPerPlace}, 1)
@@ -156,6 +166,9 @@ func benchFleet(b *testing.B, procs int) {
 	perChild := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(total) }
 	b.ReportMetric(perChild(cpu), "cpu-ms/child")
 	b.ReportMetric(perChild(workerCPU), "worker-cpu-ms/child")
+	// The cores the rollout kept busy on average: near the machine's
+	// count, the rollout waits for CPU rather than for EC2.
+	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores-busy")
 	b.ReportMetric(workerPeak, "worker-peak-MiB")
 	b.ReportMetric(float64(msgs)/float64(total), "nats-msgs/child")
 	b.ReportMetric(0, "ns/op")
