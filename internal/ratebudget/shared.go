@@ -28,6 +28,18 @@ const leaseTTL = 250 * time.Millisecond
 // maxLease bounds the tokens one process takes in one compare-and-set.
 const maxLease = 16
 
+// refillDelay is how much later than a take from a full bucket the
+// bucket's refill is counted from. EC2's bucket starts refilling when the
+// call that took it below full arrives, some time after the take, and
+// that call is often slower on its way than the ones after it (the first
+// of a burst, queued behind the others or opening a connection). A refill
+// counted from the take then runs ahead of EC2's by the difference, and
+// the first call that spends a refilled token may find EC2's not there
+// yet: throttled, and retried seconds later. Counting from later costs at
+// most refillDelay × the refill rate once per bucket drained from full:
+// half a token at EC2's mutating rates.
+const refillDelay = 100 * time.Millisecond
+
 // maxClockSkew is how far ahead of this process's clock a stored
 // timestamp may be and still be believed: hosts keep their clocks in sync
 // to milliseconds, so anything further ahead was not written by a process
@@ -191,11 +203,11 @@ func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Buck
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			// A bucket starts full, as EC2's does: created with the
 			// tokens taken already gone.
-			now := s.now()
+			at := refillFrom(spec.Capacity, spec.Capacity, s.now())
 			got := min(want, int(spec.Capacity))
-			rev, err := s.kv.Create(ctx, key, encodeBucket(spec.Capacity-float64(got), now))
+			rev, err := s.kv.Create(ctx, key, encodeBucket(spec.Capacity-float64(got), at))
 			if err == nil {
-				p.trustedTokens, p.trustedAt, p.written = spec.Capacity-float64(got), now, rev
+				p.trustedTokens, p.trustedAt, p.written = spec.Capacity-float64(got), at, rev
 				return got, 0, nil
 			}
 			if !errors.Is(err, jetstream.ErrKeyExists) {
@@ -242,7 +254,8 @@ func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Buck
 			wait := time.Duration((1 - tokens) / rate * float64(time.Second))
 			return 0, s.bound(wait, rate), nil
 		}
-		rev, err := s.kv.Update(ctx, key, encodeBucket(tokens-float64(got), now), e.Revision())
+		at := refillFrom(tokens, spec.Capacity, now)
+		rev, err := s.kv.Update(ctx, key, encodeBucket(tokens-float64(got), at), e.Revision())
 		if err != nil {
 			if !isConflict(err) {
 				return 0, 0, fmt.Errorf("rate budget %s: %w", key, err)
@@ -254,7 +267,7 @@ func (s *sharedBudget) take(ctx context.Context, key string, spec ec2limits.Buck
 			}
 			continue // another process took tokens meanwhile
 		}
-		p.trustedTokens, p.trustedAt, p.written = tokens-float64(got), now, rev
+		p.trustedTokens, p.trustedAt, p.written = tokens-float64(got), at, rev
 		return got, 0, nil
 	}
 }
@@ -281,13 +294,23 @@ func (s *sharedBudget) takeAsWritten(ctx context.Context, key string, spec ec2li
 	if got <= 0 {
 		return 0, s.bound(time.Duration((1-tokens)/rate*float64(time.Second)), rate), true
 	}
-	rev, err := s.kv.Update(ctx, key, encodeBucket(tokens-float64(got), now), p.written)
+	at := refillFrom(tokens, spec.Capacity, now)
+	rev, err := s.kv.Update(ctx, key, encodeBucket(tokens-float64(got), at), p.written)
 	if err != nil {
 		p.written = 0 // read it, and learn what happened, on the way back
 		return 0, 0, false
 	}
-	p.trustedTokens, p.trustedAt, p.written = tokens-float64(got), now, rev
+	p.trustedTokens, p.trustedAt, p.written = tokens-float64(got), at, rev
 	return got, 0, true
+}
+
+// refillFrom is when the refill of a bucket holding tokens at now starts
+// once tokens are taken from it: now, or refillDelay later if it was full.
+func refillFrom(tokens, capacity float64, now time.Time) time.Time {
+	if tokens >= capacity {
+		return now.Add(refillDelay)
+	}
+	return now
 }
 
 // maxRepairs bounds the repairs one take makes before it waits.

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/palisadehq/palisade/internal/bus"
+	"github.com/palisadehq/palisade/internal/ec2limits"
 	"github.com/palisadehq/palisade/internal/natsembed/natstest"
 )
 
@@ -123,5 +124,83 @@ func TestBudgetOff(t *testing.T) {
 	}
 	if _, _, ok := decodeBucket([]byte("short")); ok {
 		t.Fatal("a value of the wrong size must not decode")
+	}
+}
+
+// TestDrainedBucketRefillsFromLater: the take that empties a full bucket
+// starts its refill refillDelay later, as EC2's starts when the call
+// arrives, not when the budget gave its token; a take from a bucket not
+// full starts nothing later. Both ways of taking are checked: on what the
+// process last wrote, and after reading the bucket.
+func TestDrainedBucketRefillsFromLater(t *testing.T) {
+	for _, read := range []bool{false, true} {
+		name := "as written"
+		if read {
+			name = "read first"
+		}
+		t.Run(name, func(t *testing.T) {
+			budgets, kv := tamperBus(t, 1, 1)
+			s := budgets[0].shared
+			spec := ec2limits.For(tamperAction) // 50 tokens, 5 a second
+			key := budgetKey(tamperAccount, tamperRegion, tamperAction)
+			p := s.pool(key)
+			t0 := time.Now()
+			clock := t0
+			s.now = func() time.Time { return clock }
+			ctx := context.Background()
+			take := func(want int) int {
+				t.Helper()
+				if read {
+					p.written = 0
+				}
+				got, _, err := s.take(ctx, key, spec, p, want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			stored := func() (float64, time.Time) {
+				t.Helper()
+				e, err := kv.Get(ctx, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tokens, at, problem := check(e.Value(), spec.Capacity, clock)
+				if problem != "" {
+					t.Fatal(problem)
+				}
+				return tokens, at
+			}
+
+			if got := take(50); got != 50 {
+				t.Fatalf("took %d from a new bucket, want its 50", got)
+			}
+			if _, at := stored(); !at.Equal(t0.Add(refillDelay)) {
+				t.Fatalf("a bucket drained from full refills from %v, want %v after the take", at.Sub(t0), refillDelay)
+			}
+			// One refill period after the take, EC2 may have refilled
+			// less than a token: nothing to give.
+			clock = t0.Add(refillPeriod(spec.Refill))
+			if got := take(1); got != 0 {
+				t.Fatalf("took %d one refill period after the take that drained the bucket, want 0", got)
+			}
+			// One refill period after the delay, a token.
+			clock = t0.Add(refillDelay + refillPeriod(spec.Refill))
+			if got := take(1); got != 1 {
+				t.Fatalf("took %d a refill period after the delay, want 1", got)
+			}
+			if tokens, at := stored(); tokens != 0 || !at.Equal(clock) {
+				t.Fatalf("stored %g tokens at %v, want 0 at the take (the bucket was not full)", tokens, at.Sub(t0))
+			}
+			// Full again after the refill of all 50: the next drain starts
+			// later again.
+			clock = clock.Add(11 * time.Second)
+			if got := take(50); got != 50 {
+				t.Fatalf("took %d from a refilled bucket, want 50", got)
+			}
+			if _, at := stored(); !at.Equal(clock.Add(refillDelay)) {
+				t.Fatalf("drained again: refills from %v after the take, want %v", at.Sub(clock), refillDelay)
+			}
+		})
 	}
 }
