@@ -67,26 +67,7 @@ func benchFleet(b *testing.B, procs int) {
 	b.StopTimer()
 	const externalID = "palisade-bench"
 	e := newEnv(b, envOptions{assumeRole: roleTemplate, externalID: externalID})
-	var targets []*palisadev1.RolloutTarget
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for a := range *fleetAccounts {
-		for _, reg := range fleetRegions {
-			targets = append(targets, &palisadev1.RolloutTarget{
-				Location: &palisadev1.Location{AccountId: fleetAccount(a), Region: reg}, Tags: map[string]string{"team": "platform"}})
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ids := e.makeGroups(fleetAccount(a), reg, "fleet", fleetGroupsPerPlace, map[string]string{"team": "platform"})
-				mu.Lock()
-				defer mu.Unlock()
-				if len(ids) != fleetGroupsPerPlace {
-					b.Errorf("%d groups made in %s %s", len(ids), fleetAccount(a), reg)
-				}
-			}()
-		}
-	}
-	wg.Wait()
+	targets := makeFleet(b, e, *fleetAccounts, fleetRegions, fleetGroupsPerPlace, "fleet")
 	workers := make([]*exec.Cmd, procs)
 	for p := range procs {
 		workers[p] = startWorkerProcessWith(b, bin, e, p, "--ec2-rate-factor", "1",
@@ -172,6 +153,28 @@ func benchFleet(b *testing.B, procs int) {
 	b.ReportMetric(workerPeak, "worker-peak-MiB")
 	b.ReportMetric(float64(msgs)/float64(total), "nats-msgs/child")
 	b.ReportMetric(0, "ns/op")
+}
+
+// makeFleet creates perPlace groups tagged team=platform in each region
+// of each of accounts accounts (the places in parallel, before any
+// throttling is on) and returns the rollout's targets: every place, by
+// that tag.
+func makeFleet(b *testing.B, e *env, accounts int, regions []string, perPlace int, name string) []*palisadev1.RolloutTarget {
+	var targets []*palisadev1.RolloutTarget
+	var wg sync.WaitGroup
+	for a := range accounts {
+		for _, reg := range regions {
+			targets = append(targets, &palisadev1.RolloutTarget{
+				Location: &palisadev1.Location{AccountId: fleetAccount(a), Region: reg}, Tags: map[string]string{"team": "platform"}})
+			wg.Go(func() {
+				if ids := e.makeGroups(fleetAccount(a), reg, name, perPlace, map[string]string{"team": "platform"}); len(ids) != perPlace {
+					b.Errorf("%d groups made in %s %s", len(ids), fleetAccount(a), reg)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	return targets
 }
 
 // natsMessages counts the messages the NATS server has received from its

@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,24 +44,7 @@ func benchInFlight(b *testing.B, procs int) {
 	bin := palisadeBinary(b)
 	b.StopTimer()
 	e := newEnv(b, envOptions{})
-	var targets []*palisadev1.RolloutTarget
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for a := range inFlightAccounts {
-		for _, reg := range fleetRegions[:inFlightRegions] {
-			targets = append(targets, &palisadev1.RolloutTarget{
-				Location: &palisadev1.Location{AccountId: fleetAccount(a), Region: reg}, Tags: map[string]string{"team": "platform"}})
-			wg.Go(func() {
-				ids := e.makeGroups(fleetAccount(a), reg, "inflight", inFlightGroups, map[string]string{"team": "platform"})
-				mu.Lock()
-				defer mu.Unlock()
-				if len(ids) != inFlightGroups {
-					b.Errorf("%d groups made in %s %s", len(ids), fleetAccount(a), reg)
-				}
-			})
-		}
-	}
-	wg.Wait()
+	targets := makeFleet(b, e, inFlightAccounts, fleetRegions[:inFlightRegions], inFlightGroups, "inflight")
 	for p := range procs {
 		startWorkerProcessWith(b, bin, e, p, "--ec2-rate-factor", "0", "--max-commands", strconv.Itoa(inFlightMaxCommands))
 	}
